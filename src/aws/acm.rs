@@ -1,0 +1,184 @@
+//! ACM, always in us-east-1: the only region Cognito custom domains (CloudFront) accept.
+
+use std::collections::BTreeMap;
+
+use aws_config::SdkConfig;
+use aws_sdk_acm::types::{CertificateDetail, CertificateStatus, CertificateSummary, Filters, KeyAlgorithm};
+use aws_sdk_acm::Client;
+
+use super::{to_chrono, AwsError};
+use crate::model::Certificate;
+use crate::select::{normalize_key_algorithm, CERTIFICATE_REGION};
+
+/// Largest page ListCertificates accepts.
+const PAGE_SIZE: i32 = 1000;
+
+/// The result of one full ListCertificates scan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Scan {
+    /// Every ISSUED certificate, of every key type.
+    pub certificates: Vec<Certificate>,
+    /// How many pages it took.
+    pub pages: usize,
+}
+
+/// What DescribeCertificate adds to a list summary.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Described {
+    /// The certificate with its complete SAN list.
+    pub certificate: Certificate,
+    /// `Serial` as ACM writes it (colon hex on real ACM).
+    pub serial: Option<String>,
+}
+
+/// The ACM adapter.
+#[derive(Debug, Clone)]
+pub struct Acm {
+    client: Client,
+}
+
+impl Acm {
+    /// Wrap a client (tests pass a mocked one).
+    pub fn new(client: Client) -> Acm {
+        Acm { client }
+    }
+
+    /// A client for us-east-1 from the shared configuration, whatever its default region.
+    pub fn from_sdk_config(sdk: &SdkConfig) -> Acm {
+        let conf = aws_sdk_acm::config::Builder::from(sdk)
+            .region(aws_config::Region::new(CERTIFICATE_REGION))
+            .build();
+        Acm::new(Client::from_conf(conf))
+    }
+
+    /// Every ISSUED certificate: all pages, all key types.
+    ///
+    /// `Includes.keyTypes` defaults to RSA_1024/RSA_2048 on real ACM, which would silently hide
+    /// EC and larger RSA keys; we ask for every type ACM knows, including those CloudFront
+    /// refuses, so a P-384 certificate is listed and its rejection explained.
+    pub async fn list_issued(&self) -> Result<Scan, AwsError> {
+        const OP: &str = "ListCertificates";
+        let key_types: Vec<KeyAlgorithm> = KeyAlgorithm::values()
+            .iter()
+            .map(|v| KeyAlgorithm::from(*v))
+            .collect();
+        let mut pages = self
+            .client
+            .list_certificates()
+            .certificate_statuses(CertificateStatus::Issued)
+            .includes(Filters::builder().set_key_types(Some(key_types)).build())
+            .max_items(PAGE_SIZE)
+            .into_paginator()
+            .send();
+        let mut scan = Scan {
+            certificates: Vec::new(),
+            pages: 0,
+        };
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| AwsError::from_sdk(OP, e))?;
+            scan.pages += 1;
+            for summary in page.certificate_summary_list() {
+                scan.certificates.push(from_summary(summary)?);
+            }
+        }
+        Ok(scan)
+    }
+
+    /// The full description: every SAN and the serial.
+    pub async fn describe(&self, arn: &str) -> Result<Option<Described>, AwsError> {
+        const OP: &str = "DescribeCertificate";
+        let out = match self
+            .client
+            .describe_certificate()
+            .certificate_arn(arn)
+            .send()
+            .await
+        {
+            Ok(out) => out,
+            Err(e) => {
+                let err = AwsError::from_sdk(OP, e);
+                if err.metric_label() == "ResourceNotFoundException" {
+                    return Ok(None);
+                }
+                return Err(err);
+            }
+        };
+        let detail = out.certificate().ok_or_else(|| AwsError::Malformed {
+            operation: OP,
+            detail: "no Certificate in the response".into(),
+        })?;
+        Ok(Some(from_detail(arn, detail)))
+    }
+
+    /// The certificate's tags.
+    pub async fn tags(&self, arn: &str) -> Result<BTreeMap<String, String>, AwsError> {
+        let out = self
+            .client
+            .list_tags_for_certificate()
+            .certificate_arn(arn)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("ListTagsForCertificate", e))?;
+        Ok(out
+            .tags()
+            .iter()
+            .map(|t| (t.key().to_string(), t.value().unwrap_or_default().to_string()))
+            .collect())
+    }
+}
+
+fn issued_at(
+    issued: Option<&aws_sdk_acm::primitives::DateTime>,
+    imported: Option<&aws_sdk_acm::primitives::DateTime>,
+    created: Option<&aws_sdk_acm::primitives::DateTime>,
+) -> Option<chrono::DateTime<chrono::Utc>> {
+    [issued, imported, created]
+        .into_iter()
+        .flatten()
+        .filter_map(to_chrono)
+        .max()
+}
+
+fn from_summary(s: &CertificateSummary) -> Result<Certificate, AwsError> {
+    let arn = s.certificate_arn().ok_or_else(|| AwsError::Malformed {
+        operation: "ListCertificates",
+        detail: "a summary without CertificateArn".into(),
+    })?;
+    Ok(Certificate {
+        arn: arn.to_string(),
+        domain_name: s.domain_name().unwrap_or_default().to_string(),
+        sans: s.subject_alternative_name_summaries().to_vec(),
+        sans_complete: !s.has_additional_subject_alternative_names().unwrap_or(false),
+        status: s.status().map_or("UNKNOWN", |v| v.as_str()).to_string(),
+        key_algorithm: s
+            .key_algorithm()
+            .map_or(String::new(), |k| normalize_key_algorithm(k.as_str())),
+        not_before: s.not_before().and_then(to_chrono),
+        not_after: s.not_after().and_then(to_chrono),
+        issued_at: issued_at(s.issued_at(), s.imported_at(), s.created_at()),
+        tags: None,
+    })
+}
+
+fn from_detail(arn: &str, d: &CertificateDetail) -> Described {
+    Described {
+        certificate: Certificate {
+            arn: d.certificate_arn().unwrap_or(arn).to_string(),
+            domain_name: d.domain_name().unwrap_or_default().to_string(),
+            sans: d.subject_alternative_names().to_vec(),
+            sans_complete: true,
+            status: d.status().map_or("UNKNOWN", |v| v.as_str()).to_string(),
+            key_algorithm: d
+                .key_algorithm()
+                .map_or(String::new(), |k| normalize_key_algorithm(k.as_str())),
+            not_before: d.not_before().and_then(to_chrono),
+            not_after: d.not_after().and_then(to_chrono),
+            issued_at: issued_at(d.issued_at(), d.imported_at(), d.created_at()),
+            tags: None,
+        },
+        serial: d.serial().map(str::to_string),
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,128 @@
+//! Cognito user pool domains, in the user pool's own region.
+
+use std::collections::HashMap;
+
+use aws_config::SdkConfig;
+use aws_sdk_cognitoidentityprovider::types::{CustomDomainConfigType, SecurityPolicyType};
+use aws_sdk_cognitoidentityprovider::Client;
+
+use super::AwsError;
+use crate::model::{DomainInfo, DomainView};
+
+/// The Cognito adapter for one region.
+#[derive(Debug, Clone)]
+pub struct CognitoDomains {
+    client: Client,
+}
+
+impl CognitoDomains {
+    /// Wrap a client (tests pass a mocked one).
+    pub fn new(client: Client) -> CognitoDomains {
+        CognitoDomains { client }
+    }
+
+    /// DescribeUserPoolDomain. An unknown domain is an empty description, not an error.
+    pub async fn describe(&self, domain: &str) -> Result<DomainView, AwsError> {
+        let out = self
+            .client
+            .describe_user_pool_domain()
+            .domain(domain)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("DescribeUserPoolDomain", e))?;
+        let Some(d) = out.domain_description() else {
+            return Ok(DomainView::Missing);
+        };
+        let Some(pool) = d.user_pool_id() else {
+            return Ok(DomainView::Missing);
+        };
+        let custom = d.custom_domain_config();
+        Ok(DomainView::Present(DomainInfo {
+            user_pool_id: pool.to_string(),
+            status: d.status().map_or("UNKNOWN", |s| s.as_str()).to_string(),
+            certificate_arn: custom
+                .map(|c| c.certificate_arn().to_string())
+                .filter(|a| !a.is_empty()),
+            security_policy: custom
+                .and_then(|c| c.security_policy())
+                .map(|p| p.as_str().to_string()),
+            managed_login_version: d.managed_login_version(),
+            cloudfront_distribution: d.cloud_front_distribution().map(str::to_string),
+        }))
+    }
+
+    /// UpdateUserPoolDomain onto `certificate_arn`. `CustomDomainConfig` is always sent
+    /// (without it Cognito reads the call as a switch to a prefix domain), and the domain's
+    /// `ManagedLoginVersion` and TLS security policy go back unchanged, or the call could
+    /// switch the login UI or the TLS policy.
+    pub async fn update_certificate(
+        &self,
+        domain: &str,
+        user_pool_id: &str,
+        certificate_arn: &str,
+        current: &DomainInfo,
+    ) -> Result<(), AwsError> {
+        const OP: &str = "UpdateUserPoolDomain";
+        let config = CustomDomainConfigType::builder()
+            .certificate_arn(certificate_arn)
+            .set_security_policy(
+                current
+                    .security_policy
+                    .as_deref()
+                    .map(SecurityPolicyType::from),
+            )
+            .build()
+            .map_err(|e| AwsError::Malformed {
+                operation: OP,
+                detail: e.to_string(),
+            })?;
+        self.client
+            .update_user_pool_domain()
+            .domain(domain)
+            .user_pool_id(user_pool_id)
+            .custom_domain_config(config)
+            .set_managed_login_version(current.managed_login_version)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk(OP, e))?;
+        Ok(())
+    }
+}
+
+/// One [`CognitoDomains`] per region the targets' user pools live in.
+#[derive(Debug, Clone, Default)]
+pub struct CognitoRegions {
+    by_region: HashMap<String, CognitoDomains>,
+}
+
+impl CognitoRegions {
+    /// Clients for `regions`, from the shared configuration.
+    pub fn from_sdk_config<'a>(
+        sdk: &SdkConfig,
+        regions: impl IntoIterator<Item = &'a str>,
+    ) -> CognitoRegions {
+        let mut by_region = HashMap::new();
+        for region in regions {
+            by_region.entry(region.to_string()).or_insert_with(|| {
+                let conf = aws_sdk_cognitoidentityprovider::config::Builder::from(sdk)
+                    .region(aws_config::Region::new(region.to_string()))
+                    .build();
+                CognitoDomains::new(Client::from_conf(conf))
+            });
+        }
+        CognitoRegions { by_region }
+    }
+
+    /// Add (or replace) the adapter for a region; for tests.
+    pub fn insert(&mut self, region: &str, domains: CognitoDomains) {
+        self.by_region.insert(region.to_string(), domains);
+    }
+
+    /// The adapter for a region.
+    pub fn region(&self, region: &str) -> Option<&CognitoDomains> {
+        self.by_region.get(region)
+    }
+}
+
+#[cfg(test)]
+mod tests;

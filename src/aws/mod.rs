@@ -1,0 +1,112 @@
+//! Narrow adapters over the AWS SDK: SDK calls in, [`crate::model`] types out.
+//!
+//! Clients are built once from `aws_config` (credential chain, profiles, `AWS_ENDPOINT_URL`,
+//! retries, timeouts) and passed in; nothing here knows whether it talks to AWS or an emulator.
+
+pub mod acm;
+pub mod cognito;
+
+use std::time::Duration;
+
+use aws_config::meta::region::RegionProviderChain;
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, SdkConfig};
+use aws_sdk_acm::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+
+/// Attempts per call, first try included. Throttling (ACM ListCertificates is 8 req/s,
+/// Cognito user-pool reads and updates ~15 req/s per account) and 5xx are retried by the
+/// SDK's standard mode with exponential backoff and jitter.
+pub const MAX_ATTEMPTS: u32 = 5;
+
+/// A failed AWS call, with the AWS error code kept for logs and metrics.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AwsError {
+    /// The service answered with an error.
+    #[error("{operation}: {code}: {message}")]
+    Service {
+        /// The API operation.
+        operation: &'static str,
+        /// The AWS error code (`ThrottlingException`, `NotAuthorizedException`, ...).
+        code: String,
+        /// The service's message.
+        message: String,
+    },
+    /// No usable answer: connection, timeout, credentials, or an unreadable response.
+    #[error("{operation}: {detail}")]
+    Transport {
+        /// The API operation.
+        operation: &'static str,
+        /// The whole error chain.
+        detail: String,
+    },
+    /// The answer lacked something the API promises.
+    #[error("{operation}: unexpected response: {detail}")]
+    Malformed {
+        /// The API operation.
+        operation: &'static str,
+        /// What was missing.
+        detail: String,
+    },
+}
+
+impl AwsError {
+    /// A short label for metrics and summaries: the AWS error code, or the failure class.
+    pub fn metric_label(&self) -> &str {
+        match self {
+            AwsError::Service { code, .. } => code,
+            AwsError::Transport { .. } => "transport",
+            AwsError::Malformed { .. } => "malformed",
+        }
+    }
+
+    /// Whether AWS refused the call for going too fast (after the SDK's own retries).
+    pub fn is_throttling(&self) -> bool {
+        matches!(self, AwsError::Service { code, .. } if matches!(code.as_str(),
+            "ThrottlingException" | "TooManyRequestsException" | "Throttling" | "RequestLimitExceeded"))
+    }
+
+    pub(crate) fn from_sdk<E, R>(operation: &'static str, err: SdkError<E, R>) -> AwsError
+    where
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+        R: std::fmt::Debug + Send + Sync + 'static,
+    {
+        match &err {
+            SdkError::ServiceError(service) => {
+                let inner = service.err();
+                AwsError::Service {
+                    operation,
+                    code: inner.code().unwrap_or("Unknown").to_string(),
+                    message: inner.message().unwrap_or("(no message)").to_string(),
+                }
+            }
+            _ => AwsError::Transport {
+                operation,
+                detail: DisplayErrorContext(&err).to_string(),
+            },
+        }
+    }
+}
+
+/// Load the shared SDK configuration: the standard credential chain and region chain
+/// (falling back to us-east-1, though ACM and Cognito clients set their own regions), with
+/// retries and timeouts suited to a daemon.
+pub async fn load_sdk_config() -> SdkConfig {
+    let region = RegionProviderChain::default_provider().or_else("us-east-1");
+    aws_config::defaults(BehaviorVersion::latest())
+        .region(region)
+        .retry_config(RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS))
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(Duration::from_secs(5))
+                .operation_attempt_timeout(Duration::from_secs(30))
+                .operation_timeout(Duration::from_secs(120))
+                .build(),
+        )
+        .load()
+        .await
+}
+
+pub(crate) fn to_chrono(t: &aws_sdk_acm::primitives::DateTime) -> Option<chrono::DateTime<chrono::Utc>> {
+    chrono::DateTime::from_timestamp(t.secs(), t.subsec_nanos())
+}

@@ -1,0 +1,557 @@
+//! Configuration: YAML → raw serde structs → validated [`Config`].
+//!
+//! Field types validate themselves while deserialising (a [`DomainName`] rejects
+//! `Auth_Example.com`, a [`HumanDuration`] rejects `10 parsecs`), so serde_yaml_ng attaches the
+//! line and column of the offending value. Checks that span fields (duplicates, interval vs
+//! window, files that must exist) run afterwards and locate their key in the text.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Deserialize, Deserializer};
+
+/// A configuration problem; its `Display` is `file:line:col: what is wrong and what is expected`.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("{path}: cannot read the configuration file: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file was read but is wrong.
+    #[error("{path}:{line}:{column}: {message}")]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line.
+        line: usize,
+        /// 1-based column.
+        column: usize,
+        /// What is wrong and what is expected.
+        message: String,
+    },
+}
+
+/// How the edge check is done after a swap.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifySettings {
+    /// How long to wait for Cognito and the edge to show the new certificate.
+    pub window: Duration,
+    /// How often to look during the window.
+    pub interval: Duration,
+    /// Whether to do the TLS handshake check at all.
+    pub tls: bool,
+    /// `host:port` to connect to instead of `<domain>:443` (SNI stays the domain).
+    pub connect_to: Option<String>,
+    /// PEM bundle trusted in addition to the system roots.
+    pub ca_file: Option<PathBuf>,
+}
+
+/// One custom domain to look after.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    /// The custom domain, lowercase.
+    pub domain: String,
+    /// The user pool that must own it.
+    pub user_pool_id: String,
+    /// The user pool's region, from its ID.
+    pub region: String,
+    /// A candidate must stay valid at least this long.
+    pub min_validity: Duration,
+    /// ACM tags a candidate must carry, with these values.
+    pub require_tags: BTreeMap<String, String>,
+}
+
+/// A validated configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// Where it came from.
+    pub path: PathBuf,
+    /// Verification settings.
+    pub verify: VerifySettings,
+    /// The targets, in file order.
+    pub targets: Vec<Target>,
+}
+
+impl Config {
+    /// Read and validate a configuration file.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Config::parse(&text, path)
+    }
+
+    /// Validate configuration text; `path` is used in messages and to resolve relative paths.
+    pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        let raw: RawConfig = serde_yaml_ng::from_str(text).map_err(|e| yaml_error(text, path, &e))?;
+        let invalid = |key: &str, value: Option<&str>, message: String| {
+            let (line, column) = locate(text, key, value);
+            ConfigError::Invalid {
+                path: path.to_path_buf(),
+                line,
+                column,
+                message,
+            }
+        };
+
+        let verify = raw.verify.unwrap_or_default();
+        let window = verify.window.map_or(Duration::from_secs(3600), |d| d.0);
+        let interval = verify.interval.map_or(Duration::from_secs(30), |d| d.0);
+        if interval > window {
+            return Err(invalid(
+                "interval",
+                None,
+                format!(
+                    "verify.interval ({}) is longer than verify.window ({}): the check would run once at most; use a shorter interval",
+                    humantime::format_duration(interval),
+                    humantime::format_duration(window)
+                ),
+            ));
+        }
+        let ca_file = match verify.ca_file {
+            None => None,
+            Some(file) => {
+                let resolved = match path.parent() {
+                    Some(dir) if file.is_relative() => dir.join(&file),
+                    _ => file.clone(),
+                };
+                if !resolved.is_file() {
+                    return Err(invalid(
+                        "ca_file",
+                        None,
+                        format!(
+                            "verify.ca_file {}: no such file (relative paths are read from the config file's folder)",
+                            resolved.display()
+                        ),
+                    ));
+                }
+                Some(resolved)
+            }
+        };
+
+        let defaults = raw.defaults.unwrap_or_default();
+        let default_min_validity = defaults
+            .min_validity
+            .map_or(Duration::from_secs(30 * 86_400), |d| d.0);
+
+        if raw.domains.is_empty() {
+            return Err(invalid(
+                "domains",
+                None,
+                "domains: the list is empty; add at least one {domain, user_pool_id} entry"
+                    .to_string(),
+            ));
+        }
+        let mut seen = BTreeSet::new();
+        let mut targets = Vec::with_capacity(raw.domains.len());
+        for entry in raw.domains {
+            let domain = entry.domain.0;
+            if !seen.insert(domain.clone()) {
+                return Err(invalid(
+                    "domain",
+                    Some(&domain),
+                    format!("domain \"{domain}\" is listed twice; each custom domain belongs to one user pool, keep one entry"),
+                ));
+            }
+            targets.push(Target {
+                domain,
+                region: entry.user_pool_id.region,
+                user_pool_id: entry.user_pool_id.id,
+                min_validity: entry.min_validity.map_or(default_min_validity, |d| d.0),
+                require_tags: entry.require_tags.unwrap_or_default(),
+            });
+        }
+
+        Ok(Config {
+            path: path.to_path_buf(),
+            verify: VerifySettings {
+                window,
+                interval,
+                tls: verify.tls.unwrap_or(true),
+                connect_to: verify.connect_to.map(|c| c.0),
+                ca_file,
+            },
+            targets,
+        })
+    }
+}
+
+fn first_quoted(message: &str) -> Option<&str> {
+    let start = message.find('"')? + 1;
+    let len = message[start..].find('"')?;
+    Some(&message[start..start + len]).filter(|v| !v.is_empty())
+}
+
+fn yaml_error(source: &str, path: &Path, err: &serde_yaml_ng::Error) -> ConfigError {
+    let (mut line, mut column) = err
+        .location()
+        .map_or((1, 1), |l| (l.line(), l.column()));
+    let text = err.to_string();
+    // serde_yaml_ng appends " at line L column C"; the location goes in front instead.
+    let message = match text.rfind(" at line ") {
+        Some(at) => text[..at].to_string(),
+        None => text,
+    };
+    // Our own value checks quote the bad value, but serde_yaml_ng reports them at the start of
+    // the enclosing mapping: point at the value itself, the first place it appears from there.
+    if let Some(value) = first_quoted(&message) {
+        let found = source
+            .lines()
+            .enumerate()
+            .skip(line.saturating_sub(1))
+            .find_map(|(n, l)| l.find(value).map(|i| (n + 1, i + 1)));
+        if let Some(at) = found {
+            (line, column) = at;
+        }
+    }
+    ConfigError::Invalid {
+        path: path.to_path_buf(),
+        line,
+        column,
+        message,
+    }
+}
+
+/// Line and column (1-based) of the first `key:` whose value is `value` (any value when
+/// `None`); (1, 1) when not found. Good enough for block-style YAML, which is what people
+/// write in config files.
+fn locate(text: &str, key: &str, value: Option<&str>) -> (usize, usize) {
+    for (n, line) in text.lines().enumerate() {
+        let trimmed = line.trim_start_matches([' ', '-']);
+        let Some(rest) = trimmed.strip_prefix(key) else {
+            continue;
+        };
+        let Some(after) = rest.strip_prefix(':') else {
+            continue;
+        };
+        let found = after.trim().trim_matches(['"', '\'']);
+        if value.is_none_or(|v| v == found) {
+            let col = line.len() - trimmed.len() + 1;
+            let value_col = match value {
+                Some(v) => line.find(v).map_or(col, |i| i + 1),
+                None => col,
+            };
+            return (n + 1, value_col);
+        }
+    }
+    (1, 1)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    verify: Option<RawVerify>,
+    defaults: Option<RawDefaults>,
+    #[serde(default)]
+    domains: Vec<RawTarget>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawVerify {
+    window: Option<HumanDuration>,
+    interval: Option<HumanDuration>,
+    tls: Option<bool>,
+    connect_to: Option<HostPort>,
+    ca_file: Option<PathBuf>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawDefaults {
+    min_validity: Option<HumanDuration>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTarget {
+    domain: DomainName,
+    user_pool_id: UserPoolId,
+    min_validity: Option<HumanDuration>,
+    require_tags: Option<BTreeMap<String, String>>,
+}
+
+/// A positive duration written the humantime way (`90s`, `60m`, `30d`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HumanDuration(pub Duration);
+
+impl<'de> Deserialize<'de> for HumanDuration {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        match humantime::parse_duration(&text) {
+            Ok(dur) if dur.is_zero() => Err(serde::de::Error::custom(format!(
+                "duration \"{text}\" is zero; give a positive duration such as 30s, 60m or 30d"
+            ))),
+            Ok(dur) => Ok(HumanDuration(dur)),
+            Err(e) => Err(serde::de::Error::custom(format!(
+                "duration \"{text}\": {e}; expected a number and a unit, such as 30s, 60m or 30d"
+            ))),
+        }
+    }
+}
+
+/// A custom domain name, validated as Cognito validates it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DomainName(pub String);
+
+impl DomainName {
+    /// Check a domain: lowercase letters, digits and hyphens; no hyphen first or last in a
+    /// label; at least two labels separated by periods.
+    pub fn parse(text: &str) -> Result<DomainName, String> {
+        const RULE: &str =
+            "only lowercase letters, digits and hyphens are allowed, labels separated by periods";
+        let fail = |why: &str| Err(format!("domain \"{text}\": {why}"));
+        if text.is_empty() {
+            return fail("is empty");
+        }
+        if text.len() > 253 {
+            return fail("is longer than 253 characters");
+        }
+        if !text
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
+        {
+            return fail(RULE);
+        }
+        let labels: Vec<&str> = text.split('.').collect();
+        if labels.len() < 2 {
+            return fail("a custom domain has at least two labels, such as auth.example.com");
+        }
+        for label in labels {
+            if label.is_empty() {
+                return fail("has an empty label (two periods in a row, or a period at an end)");
+            }
+            if label.len() > 63 {
+                return fail("has a label longer than 63 characters");
+            }
+            if label.starts_with('-') || label.ends_with('-') {
+                return fail("a label may not start or end with a hyphen");
+            }
+        }
+        Ok(DomainName(text.to_string()))
+    }
+}
+
+impl<'de> Deserialize<'de> for DomainName {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        DomainName::parse(&text).map_err(serde::de::Error::custom)
+    }
+}
+
+/// A user pool ID (`eu-central-1_AbC123`) and the region it names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserPoolId {
+    /// The whole ID.
+    pub id: String,
+    /// The region prefix.
+    pub region: String,
+}
+
+impl UserPoolId {
+    /// Split and check a user pool ID.
+    pub fn parse(text: &str) -> Result<UserPoolId, String> {
+        let bad = || {
+            format!("user pool ID \"{text}\": expected <region>_<id>, such as us-east-1_AbCdEf123")
+        };
+        let (region, id) = text.split_once('_').ok_or_else(bad)?;
+        let parts: Vec<&str> = region.split('-').collect();
+        let region_ok = parts.len() >= 3
+            && parts[..parts.len() - 1]
+                .iter()
+                .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase()))
+            && parts[parts.len() - 1]
+                .parse::<u8>()
+                .is_ok_and(|n| n > 0);
+        let id_ok = !id.is_empty() && id.bytes().all(|b| b.is_ascii_alphanumeric());
+        if region_ok && id_ok {
+            Ok(UserPoolId {
+                id: text.to_string(),
+                region: region.to_string(),
+            })
+        } else {
+            Err(bad())
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for UserPoolId {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        UserPoolId::parse(&text).map_err(serde::de::Error::custom)
+    }
+}
+
+/// `host:port`, checked for shape only (name resolution happens when connecting).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostPort(pub String);
+
+impl<'de> Deserialize<'de> for HostPort {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        let ok = text
+            .rsplit_once(':')
+            .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok());
+        if ok {
+            Ok(HostPort(text))
+        } else {
+            Err(serde::de::Error::custom(format!(
+                "connect_to \"{text}\": expected host:port, such as 127.0.0.1:8443"
+            )))
+        }
+    }
+}
+
+impl fmt::Display for HostPort {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config, ConfigError> {
+        Config::parse(text, Path::new("config.yaml"))
+    }
+
+    const GOOD: &str = "\
+verify:
+  window: 60m
+  interval: 30s
+defaults:
+  min_validity: 30d
+domains:
+  - domain: auth.example.com
+    user_pool_id: eu-central-1_AbCdEf123
+    min_validity: 45d
+    require_tags: {team: identity}
+  - domain: login.example.org
+    user_pool_id: us-east-1_Xyz
+";
+
+    #[test]
+    fn parses_a_full_config_with_defaults_and_overrides() {
+        let c = parse(GOOD).unwrap();
+        assert_eq!(c.verify.window, Duration::from_secs(3600));
+        assert_eq!(c.verify.interval, Duration::from_secs(30));
+        assert!(c.verify.tls);
+        assert_eq!(c.targets.len(), 2);
+        assert_eq!(c.targets[0].region, "eu-central-1");
+        assert_eq!(c.targets[0].min_validity, Duration::from_secs(45 * 86_400));
+        assert_eq!(c.targets[0].require_tags["team"], "identity");
+        assert_eq!(c.targets[1].region, "us-east-1");
+        assert_eq!(c.targets[1].min_validity, Duration::from_secs(30 * 86_400));
+    }
+
+    #[test]
+    fn bad_domain_names_file_line_and_column() {
+        let text = "domains:\n  - domain: Auth_Example.com\n    user_pool_id: us-east-1_A\n";
+        let err = parse(text).unwrap_err().to_string();
+        assert!(err.starts_with("config.yaml:2:13: "), "{err}");
+        assert!(
+            err.contains("domain \"Auth_Example.com\": only lowercase letters, digits and hyphens are allowed, labels separated by periods"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn unknown_keys_are_errors_with_location() {
+        let text = "verify:\n  windw: 5m\ndomains:\n  - domain: a.example.com\n    user_pool_id: us-east-1_A\n";
+        let err = parse(text).unwrap_err().to_string();
+        assert!(err.starts_with("config.yaml:2:3: "), "{err}");
+        assert!(err.contains("unknown field `windw`"), "{err}");
+    }
+
+    #[test]
+    fn bad_duration_is_located() {
+        let text = "defaults:\n  min_validity: 30 parsecs\ndomains:\n  - domain: a.example.com\n    user_pool_id: us-east-1_A\n";
+        let err = parse(text).unwrap_err().to_string();
+        assert!(err.starts_with("config.yaml:2:17: "), "{err}");
+        assert!(err.contains("30 parsecs"), "{err}");
+    }
+
+    #[test]
+    fn bad_user_pool_id_is_located() {
+        let text = "domains:\n  - domain: a.example.com\n    user_pool_id: pool123\n";
+        let err = parse(text).unwrap_err().to_string();
+        assert!(err.starts_with("config.yaml:3:19: "), "{err}");
+        assert!(err.contains("expected <region>_<id>"), "{err}");
+    }
+
+    #[test]
+    fn duplicate_domains_point_at_the_second_entry() {
+        let text = "domains:\n  - domain: a.example.com\n    user_pool_id: us-east-1_A\n  - domain: a.example.com\n    user_pool_id: us-east-1_B\n";
+        let err = parse(text).unwrap_err().to_string();
+        // The first occurrence is what the locator finds; the message names the duplicate.
+        assert!(err.contains("listed twice"), "{err}");
+        assert!(err.starts_with("config.yaml:2:13: "), "{err}");
+    }
+
+    #[test]
+    fn empty_domain_list_is_an_error() {
+        let err = parse("domains: []\n").unwrap_err().to_string();
+        assert!(err.contains("the list is empty"), "{err}");
+    }
+
+    #[test]
+    fn interval_longer_than_window_is_an_error() {
+        let text = "verify:\n  window: 1m\n  interval: 5m\ndomains:\n  - domain: a.example.com\n    user_pool_id: us-east-1_A\n";
+        let err = parse(text).unwrap_err().to_string();
+        assert!(err.starts_with("config.yaml:3:3: "), "{err}");
+    }
+
+    #[test]
+    fn missing_ca_file_is_an_error() {
+        let text = "verify:\n  ca_file: /nonexistent/ca.pem\ndomains:\n  - domain: a.example.com\n    user_pool_id: us-east-1_A\n";
+        let err = parse(text).unwrap_err().to_string();
+        assert!(err.starts_with("config.yaml:2:3: "), "{err}");
+        assert!(err.contains("no such file"), "{err}");
+    }
+
+    #[test]
+    fn connect_to_must_be_host_and_port() {
+        let text = "verify:\n  connect_to: localhost\ndomains:\n  - domain: a.example.com\n    user_pool_id: us-east-1_A\n";
+        assert!(parse(text).unwrap_err().to_string().contains("host:port"));
+    }
+
+    #[test]
+    fn domain_rules() {
+        for ok in ["auth.example.com", "a-b.c1.io", "x.y"] {
+            assert!(DomainName::parse(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "Auth.example.com",
+            "auth_x.example.com",
+            "-auth.example.com",
+            "auth-.example.com",
+            "auth..example.com",
+            "example",
+            ".example.com",
+            "*.example.com",
+            "",
+        ] {
+            assert!(DomainName::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn user_pool_id_rules() {
+        assert_eq!(
+            UserPoolId::parse("us-gov-west-1_Ab9").unwrap().region,
+            "us-gov-west-1"
+        );
+        for bad in ["us-east-1", "_abc", "us-east-1_", "useast1_abc", "us-east-x_abc"] {
+            assert!(UserPoolId::parse(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,467 @@
+//! PURE decision logic: which certificates are eligible for a domain, which one wins, and
+//! what to do about it — with a sentence for every certificate that lost.
+//!
+//! No I/O and no clock: `now` is an argument. Everything here is tested exhaustively.
+
+use std::cmp::Ordering;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::model::{Certificate, DomainView};
+
+/// The only region whose certificates Cognito custom domains (CloudFront) accept.
+pub const CERTIFICATE_REGION: &str = "us-east-1";
+
+/// Key algorithms CloudFront serves, in ACM's underscore spelling.
+pub const CLOUDFRONT_KEY_ALGORITHMS: &[&str] = &[
+    "RSA_1024",
+    "RSA_2048",
+    "RSA_3072",
+    "RSA_4096",
+    "EC_prime256v1",
+];
+
+/// What a target needs from a certificate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Requirements<'a> {
+    /// The custom domain.
+    pub domain: &'a str,
+    /// How long a candidate must stay valid from now.
+    pub min_validity: Duration,
+    /// Tags a candidate must carry.
+    pub require_tags: &'a BTreeMap<String, String>,
+}
+
+/// Why a certificate cannot be used for a domain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ineligible {
+    /// Not ISSUED.
+    Status(String),
+    /// Not in us-east-1.
+    Region(String),
+    /// Neither DomainName nor any SAN covers the domain.
+    DoesNotCover,
+    /// Validity has not started.
+    NotYetValid(DateTime<Utc>),
+    /// Already expired.
+    Expired(DateTime<Utc>),
+    /// Expires before now + min_validity.
+    ExpiresTooSoon {
+        /// NotAfter.
+        not_after: DateTime<Utc>,
+        /// The configured minimum.
+        min_validity: Duration,
+    },
+    /// ACM gave no validity dates.
+    NoValidityDates,
+    /// A key CloudFront does not serve.
+    KeyAlgorithm(String),
+    /// A required tag is missing or has another value.
+    Tag {
+        /// The key.
+        key: String,
+        /// The required value.
+        wanted: String,
+        /// What the certificate has.
+        found: Option<String>,
+    },
+    /// The certificate could not be found in ACM at all.
+    NotFound,
+}
+
+impl fmt::Display for Ineligible {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Ineligible::Status(s) => write!(f, "status is {s}, not ISSUED"),
+            Ineligible::Region(r) => write!(
+                f,
+                "it is in {r}; Cognito custom domains accept only certificates in {CERTIFICATE_REGION}"
+            ),
+            Ineligible::DoesNotCover => {
+                write!(f, "neither its domain name nor any of its SANs covers the domain")
+            }
+            Ineligible::NotYetValid(t) => write!(f, "not valid before {}", rfc3339(t)),
+            Ineligible::Expired(t) => write!(f, "expired at {}", rfc3339(t)),
+            Ineligible::ExpiresTooSoon {
+                not_after,
+                min_validity,
+            } => write!(
+                f,
+                "expires at {}, less than the required {} from now",
+                rfc3339(not_after),
+                humantime::format_duration(*min_validity)
+            ),
+            Ineligible::NoValidityDates => write!(f, "ACM reports no validity dates for it"),
+            Ineligible::KeyAlgorithm(k) => write!(
+                f,
+                "key algorithm {k} is not served by CloudFront (RSA 1024-4096 or EC prime256v1 only)"
+            ),
+            Ineligible::Tag {
+                key,
+                wanted,
+                found: None,
+            } => write!(f, "required tag {key}={wanted} is missing"),
+            Ineligible::Tag {
+                key,
+                wanted,
+                found: Some(v),
+            } => write!(f, "required tag {key}={wanted} has value \"{v}\""),
+            Ineligible::NotFound => write!(f, "ACM does not know this certificate any more"),
+        }
+    }
+}
+
+/// RFC 3339 in UTC with seconds, the one time format of all output.
+pub fn rfc3339(t: &DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// Normalise an ACM key algorithm: responses say `RSA-2048`, the filter says `RSA_2048`.
+pub fn normalize_key_algorithm(raw: &str) -> String {
+    raw.replace('-', "_")
+}
+
+/// Does certificate name `name` cover `domain`? Exact match, or a single-label wildcard
+/// (`*.example.com` covers `auth.example.com`, not `a.b.example.com` nor `example.com`).
+/// Case-insensitive.
+pub fn name_covers(name: &str, domain: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    let domain = domain.to_ascii_lowercase();
+    if name == domain {
+        return true;
+    }
+    match name.strip_prefix("*.") {
+        Some(parent) => match domain.split_once('.') {
+            Some((first, rest)) => !first.is_empty() && rest == parent,
+            None => false,
+        },
+        None => false,
+    }
+}
+
+/// Does the certificate cover the domain with the names known so far?
+pub fn covers(cert: &Certificate, domain: &str) -> bool {
+    cert.names().any(|n| name_covers(n, domain))
+}
+
+/// What more must be read about a certificate before [`eligibility`] can decide.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Needs {
+    /// The SAN list is truncated and the known names do not cover the domain:
+    /// `DescribeCertificate` has them all.
+    pub full_sans: bool,
+    /// The certificate covers the domain and the target requires tags that were not read.
+    pub tags: bool,
+}
+
+/// What to fetch before deciding; nothing for certificates that cannot matter.
+pub fn needs(req: &Requirements<'_>, cert: &Certificate) -> Needs {
+    let covered = covers(cert, req.domain);
+    Needs {
+        full_sans: !covered && !cert.sans_complete,
+        tags: covered && !req.require_tags.is_empty() && cert.tags.is_none(),
+    }
+}
+
+/// Is `cert` eligible for the target at `now`? The first failing rule is the reason.
+pub fn eligibility(
+    req: &Requirements<'_>,
+    cert: &Certificate,
+    now: DateTime<Utc>,
+) -> Result<(), Ineligible> {
+    if !covers(cert, req.domain) {
+        return Err(Ineligible::DoesNotCover);
+    }
+    if cert.status != "ISSUED" {
+        return Err(Ineligible::Status(cert.status.clone()));
+    }
+    match cert.region() {
+        Some(CERTIFICATE_REGION) => {}
+        other => return Err(Ineligible::Region(other.unwrap_or("no region").to_string())),
+    }
+    let (Some(not_before), Some(not_after)) = (cert.not_before, cert.not_after) else {
+        return Err(Ineligible::NoValidityDates);
+    };
+    if not_before > now {
+        return Err(Ineligible::NotYetValid(not_before));
+    }
+    if not_after <= now {
+        return Err(Ineligible::Expired(not_after));
+    }
+    let horizon = chrono::Duration::from_std(req.min_validity)
+        .ok()
+        .and_then(|d| now.checked_add_signed(d));
+    if horizon.is_none_or(|h| not_after <= h) {
+        return Err(Ineligible::ExpiresTooSoon {
+            not_after,
+            min_validity: req.min_validity,
+        });
+    }
+    let key = normalize_key_algorithm(&cert.key_algorithm);
+    if !CLOUDFRONT_KEY_ALGORITHMS.contains(&key.as_str()) {
+        return Err(Ineligible::KeyAlgorithm(key));
+    }
+    for (key, wanted) in req.require_tags {
+        let found = cert.tags.as_ref().and_then(|t| t.get(key));
+        if found != Some(wanted) {
+            return Err(Ineligible::Tag {
+                key: key.clone(),
+                wanted: wanted.clone(),
+                found: found.cloned(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The preference order among eligible certificates: `Greater` is better. Latest NotAfter,
+/// then later NotBefore, then later issue/import time, then the smaller ARN — a total order,
+/// so the choice never flaps between equal candidates.
+pub fn preference(a: &Certificate, b: &Certificate) -> Ordering {
+    a.not_after
+        .cmp(&b.not_after)
+        .then(a.not_before.cmp(&b.not_before))
+        .then(a.issued_at.cmp(&b.issued_at))
+        .then(b.arn.cmp(&a.arn))
+}
+
+/// What to do with a target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    /// Swap the domain onto the candidate.
+    Rotate,
+    /// Leave the domain as it is.
+    Keep,
+    /// Something needs a person: no eligible certificate, wrong pool, missing domain...
+    Error,
+}
+
+impl fmt::Display for Action {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Action::Rotate => "rotate",
+            Action::Keep => "keep",
+            Action::Error => "error",
+        })
+    }
+}
+
+/// A certificate that was not chosen, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejection {
+    /// Its ARN.
+    pub arn: String,
+    /// One sentence.
+    pub reason: String,
+}
+
+/// The decision for one target.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decision {
+    /// What to do.
+    pub action: Action,
+    /// One sentence a person understands.
+    pub reason: String,
+    /// The certificate the domain uses now, when known.
+    pub current: Option<Certificate>,
+    /// The ARN the domain uses now (also when ACM does not know it).
+    pub current_arn: Option<String>,
+    /// The best eligible certificate.
+    pub candidate: Option<Certificate>,
+    /// Every other certificate that covers the domain, with the reason it lost.
+    pub rejected: Vec<Rejection>,
+}
+
+/// Inputs of [`decide`] about one target.
+#[derive(Debug, Clone)]
+pub struct Observed<'a> {
+    /// The user pool the config says owns the domain.
+    pub user_pool_id: &'a str,
+    /// What Cognito says about the domain.
+    pub domain: &'a DomainView,
+    /// Every certificate that may matter: the scan, plus the current one if the scan missed it.
+    pub certificates: &'a [Certificate],
+}
+
+/// Decide what to do for one target. Pure.
+pub fn decide(req: &Requirements<'_>, obs: &Observed<'_>, now: DateTime<Utc>) -> Decision {
+    let error = |reason: String| Decision {
+        action: Action::Error,
+        reason,
+        current: None,
+        current_arn: None,
+        candidate: None,
+        rejected: Vec::new(),
+    };
+    let info = match obs.domain {
+        DomainView::Missing => {
+            return error(format!(
+                "Cognito has no domain {} in this region; check the domain name and that the user pool ID names the right region",
+                req.domain
+            ))
+        }
+        DomainView::Present(info) => info,
+    };
+    if info.user_pool_id != obs.user_pool_id {
+        return error(format!(
+            "domain {} belongs to user pool {}, not {} as configured; refusing to touch it",
+            req.domain, info.user_pool_id, obs.user_pool_id
+        ));
+    }
+    let Some(current_arn) = info.certificate_arn.clone() else {
+        return error(format!(
+            "{} is a prefix domain (no CustomDomainConfig), not a custom domain; nothing to rotate",
+            req.domain
+        ));
+    };
+
+    let current = obs
+        .certificates
+        .iter()
+        .find(|c| c.arn == current_arn)
+        .cloned();
+    let current_status = match &current {
+        Some(c) => eligibility(req, c, now),
+        None => Err(Ineligible::NotFound),
+    };
+
+    let mut eligible: Vec<&Certificate> = Vec::new();
+    let mut rejected = Vec::new();
+    for cert in obs.certificates {
+        if !covers(cert, req.domain) && cert.arn != current_arn {
+            continue;
+        }
+        match eligibility(req, cert, now) {
+            Ok(()) => eligible.push(cert),
+            Err(why) => rejected.push(Rejection {
+                arn: cert.arn.clone(),
+                reason: sentence(&why),
+            }),
+        }
+    }
+    eligible.sort_by(|a, b| preference(b, a));
+    let best = eligible.first().copied().cloned();
+    for loser in eligible.iter().skip(1) {
+        if let Some(best) = &best {
+            rejected.push(Rejection {
+                arn: loser.arn.clone(),
+                reason: lost_to(loser, best),
+            });
+        }
+    }
+
+    let mut decision = Decision {
+        action: Action::Keep,
+        reason: String::new(),
+        current: current.clone(),
+        current_arn: Some(current_arn.clone()),
+        candidate: best.clone(),
+        rejected,
+    };
+
+    let Some(best) = best else {
+        decision.action = Action::Error;
+        decision.reason = match current_status {
+            Err(why) => format!(
+                "no eligible certificate covers {}: the current one is not usable ({why}) and no other qualifies",
+                req.domain
+            ),
+            // Cannot happen (an eligible current certificate would be the best), but say so
+            // plainly rather than panic.
+            Ok(()) => format!("no eligible certificate covers {}", req.domain),
+        };
+        return decision;
+    };
+
+    let rotate_reason = if best.arn == current_arn {
+        None
+    } else {
+        match (&current_status, &current) {
+            (Err(why), _) => Some(format!(
+                "the current certificate is no longer usable ({why}); {} expires at {}",
+                best.arn_tail(),
+                opt_time(best.not_after)
+            )),
+            (Ok(()), Some(cur)) if best.not_after > cur.not_after => Some(format!(
+                "{} expires at {}, later than the current certificate ({})",
+                best.arn_tail(),
+                opt_time(best.not_after),
+                opt_time(cur.not_after)
+            )),
+            _ => None,
+        }
+    };
+
+    match rotate_reason {
+        None if best.arn == current_arn => {
+            decision.reason = format!(
+                "the current certificate is the best eligible one (expires at {})",
+                opt_time(best.not_after)
+            );
+        }
+        None => {
+            decision.reason = format!(
+                "the current certificate is still eligible and no candidate expires later (both at {})",
+                opt_time(best.not_after)
+            );
+        }
+        Some(reason) if info.status == "ACTIVE" => {
+            decision.action = Action::Rotate;
+            decision.reason = reason;
+        }
+        Some(reason) if info.status == "FAILED" || info.status == "DELETING" => {
+            decision.action = Action::Error;
+            decision.reason = format!(
+                "would rotate ({reason}), but the domain's status is {}; it needs a person",
+                info.status
+            );
+        }
+        Some(reason) => {
+            decision.reason = format!(
+                "would rotate ({reason}), but the domain is {} (a change is in progress); will look again next pass",
+                info.status
+            );
+        }
+    }
+    decision
+}
+
+fn sentence(why: &Ineligible) -> String {
+    let mut s = why.to_string();
+    if let Some(first) = s.get(..1) {
+        let upper = first.to_ascii_uppercase();
+        s.replace_range(..1, &upper);
+    }
+    s.push('.');
+    s
+}
+
+fn lost_to(loser: &Certificate, best: &Certificate) -> String {
+    let tail = best.arn_tail();
+    if loser.not_after != best.not_after {
+        format!(
+            "Eligible, but expires at {}, before {} ({}).",
+            opt_time(loser.not_after),
+            tail,
+            opt_time(best.not_after)
+        )
+    } else if loser.not_before != best.not_before {
+        format!("Eligible, same expiry as {tail}, which became valid later (tie-break: NotBefore).")
+    } else if loser.issued_at != best.issued_at {
+        format!("Eligible, same validity as {tail}, which was issued or imported later (tie-break: issue time).")
+    } else {
+        format!("Eligible, identical validity to {tail} (tie-break: the smaller ARN wins).")
+    }
+}
+
+fn opt_time(t: Option<DateTime<Utc>>) -> String {
+    t.as_ref().map_or_else(|| "an unknown time".to_string(), rfc3339)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,352 @@
+#!/usr/bin/env python3
+"""Local AWS (moto, patched to behave like the real API) plus a TLS "edge".
+
+The product never knows it talks to this: it is an ordinary AWS endpoint for the SDK
+(`AWS_ENDPOINT_URL`) and an ordinary TLS server for the verifier (`verify.connect_to`).
+
+Patches (see shared/FACTS.md for why each exists; the product follows the real API):
+  * Cognito DescribeUserPoolDomain returns CustomDomainConfig, ManagedLoginVersion, a stable
+    CloudFrontDistribution and the owning account; Status is UPDATING for
+    --updating-seconds after an update, as on real Cognito.
+  * Cognito Create/UpdateUserPoolDomain keep ManagedLoginVersion; Update rejects a UserPoolId
+    that does not own the domain and a custom domain update without CustomDomainConfig.
+  * ACM ListCertificates returns real-looking summaries (SubjectAlternativeNameSummaries, first
+    100 only, HasAdditionalSubjectAlternativeNames), applies the real keyTypes default
+    (RSA_1024/RSA_2048 only) and paginates with MaxItems/NextToken (--acm-page-size forces short
+    pages, as real ACM may return).
+  * ACM KeyAlgorithm is written "RSA-2048"/"EC-prime256v1" and Serial as colon-separated hex,
+    as real ACM does.
+
+The edge serves, for a domain (TLS SNI), the certificate its user pool domain points at, but
+only --edge-delay seconds after the last UpdateUserPoolDomain (CloudFront distribution);
+until then it serves the previous one. With --edge-stale it never moves to the new one.
+
+Prints one JSON line {"endpoint": ..., "edge": ...} when ready; runs until stdin closes or
+SIGTERM/SIGINT.
+"""
+
+import argparse
+import json
+import logging
+import os
+import signal
+import socket
+import ssl
+import sys
+import tempfile
+import threading
+import time
+
+PINNED_MOTO = "5.2.5"
+
+try:
+    import moto
+except ImportError:  # pragma: no cover - a setup problem, said plainly
+    sys.exit("emulator: moto is not installed; run `make venv` (pip install 'moto[server]==%s')" % PINNED_MOTO)
+
+if moto.__version__ != PINNED_MOTO:
+    sys.exit(
+        "emulator: moto %s found, %s required (the patches below target that release); "
+        "run `make venv`" % (moto.__version__, PINNED_MOTO)
+    )
+
+from moto.acm import responses as acm_responses  # noqa: E402
+from moto.acm.models import acm_backends  # noqa: E402
+from moto.cognitoidp import models as cog_models  # noqa: E402
+from moto.cognitoidp import responses as cog_responses  # noqa: E402
+from moto.cognitoidp.exceptions import InvalidParameterException  # noqa: E402
+from moto.cognitoidp.models import cognitoidp_backends  # noqa: E402
+from moto.core.responses import ActionResult  # noqa: E402
+from moto.cognitoidp.models import md5_hash  # noqa: E402
+
+SETTINGS = {"updating_seconds": 0.0, "edge_delay": 0.0, "edge_stale": False, "acm_page_size": 0}
+
+# ---------------------------------------------------------------------------------------------
+# Cognito
+# ---------------------------------------------------------------------------------------------
+_Domain = cog_models.CognitoIdpUserPoolDomain
+_orig_domain_init = _Domain.__init__
+
+
+def _domain_init(self, user_pool_id, domain, custom_domain_config=None):
+    _orig_domain_init(self, user_pool_id, domain, custom_domain_config)
+    self.managed_login_version = 1
+    self.account_id = "123456789012"
+    self.updated_at = 0.0
+    self.previous_arn = None
+
+
+def _domain_to_json(self, extended=True):
+    # Real CloudFront distributions do not change when the certificate does.
+    distribution = md5_hash(self.domain.encode("utf-8")).hexdigest()[:16] + ".cloudfront.net"
+    if not extended:
+        return {"CloudFrontDomain": distribution, "ManagedLoginVersion": self.managed_login_version}
+    updating = time.time() - self.updated_at < SETTINGS["updating_seconds"]
+    out = {
+        "UserPoolId": self.user_pool_id,
+        "AWSAccountId": self.account_id,
+        "CloudFrontDistribution": distribution,
+        "Domain": self.domain,
+        "Status": "UPDATING" if updating else "ACTIVE",
+        "ManagedLoginVersion": self.managed_login_version,
+    }
+    if self.custom_domain_config and self.custom_domain_config.get("CertificateArn"):
+        out["CustomDomainConfig"] = {"CertificateArn": self.custom_domain_config["CertificateArn"]}
+    return out
+
+
+_Domain.__init__ = _domain_init
+_Domain.to_json = _domain_to_json
+
+
+def _create_user_pool_domain(self):
+    domain = self._get_param("Domain")
+    user_pool_id = self._get_param("UserPoolId")
+    config = self._get_param("CustomDomainConfig")
+    created = self.backend.create_user_pool_domain(user_pool_id, domain, config)
+    created.account_id = self.current_account
+    created.managed_login_version = self._get_param("ManagedLoginVersion") or 1
+    return ActionResult(created.to_json(extended=False))
+
+
+def _update_user_pool_domain(self):
+    domain = self._get_param("Domain")
+    user_pool_id = self._get_param("UserPoolId")
+    config = self._get_param("CustomDomainConfig")
+    existing = self.backend.describe_user_pool_domain(domain)
+    if existing is not None and existing.user_pool_id != user_pool_id:
+        raise InvalidParameterException(
+            "Domain %s is not associated with user pool %s." % (domain, user_pool_id)
+        )
+    if existing is not None and existing.custom_domain_config and not config:
+        raise InvalidParameterException(
+            "CustomDomainConfig is required to update a custom domain."
+        )
+    previous = (existing.custom_domain_config or {}).get("CertificateArn") if existing else None
+    updated = self.backend.update_user_pool_domain(domain, config)
+    version = self._get_param("ManagedLoginVersion")
+    if version is not None:
+        updated.managed_login_version = version
+    if config and config.get("CertificateArn") != previous:
+        updated.previous_arn = previous
+        updated.updated_at = time.time()
+    return ActionResult(updated.to_json(extended=False))
+
+
+cog_responses.CognitoIdpResponse.create_user_pool_domain = _create_user_pool_domain
+cog_responses.CognitoIdpResponse.update_user_pool_domain = _update_user_pool_domain
+
+# ---------------------------------------------------------------------------------------------
+# ACM
+# ---------------------------------------------------------------------------------------------
+DEFAULT_KEY_TYPES = ["RSA_1024", "RSA_2048"]
+
+
+def _real_key_algorithm(underscored):
+    # Responses spell key algorithms with a dash on real ACM ("RSA-2048", "EC-prime256v1").
+    return underscored.replace("_", "-", 1)
+
+
+def _colon_hex(serial_decimal):
+    raw = "%x" % int(serial_decimal)
+    if len(raw) % 2:
+        raw = "0" + raw
+    return ":".join(raw[i : i + 2] for i in range(0, len(raw), 2))
+
+
+def _describe_certificate(self):
+    arn = self._get_param("CertificateArn")
+    bundle = self.acm_backend.describe_certificate(arn)
+    desc = bundle.describe()
+    cert = desc["Certificate"]
+    cert["KeyAlgorithm"] = _real_key_algorithm(cert["KeyAlgorithm"])
+    cert["Serial"] = _colon_hex(cert["Serial"])
+    return ActionResult(desc)
+
+
+def _list_certificates(self):
+    statuses = self._get_param("CertificateStatuses") or []
+    includes = dict(self._get_param("Includes") or {})
+    # Real ACM lists only RSA_1024/RSA_2048 keys unless keyTypes says otherwise.
+    key_types = includes.get("keyTypes") or DEFAULT_KEY_TYPES
+    includes["keyTypes"] = key_types
+    max_items = int(self._get_param("MaxItems") or 1000)
+    if SETTINGS["acm_page_size"]:
+        max_items = min(max_items, SETTINGS["acm_page_size"])
+    start = int(self._get_param("NextToken") or 0)
+    matched = list(self.acm_backend.list_certificates(statuses, includes))
+    page = matched[start : start + max_items]
+    summaries = []
+    for bundle in page:
+        full = bundle.describe()["Certificate"]
+        names = [full["DomainName"]] + [s for s in full["SubjectAlternativeNames"] if s != full["DomainName"]]
+        summary = {
+            "CertificateArn": full["CertificateArn"],
+            "DomainName": full["DomainName"],
+            "SubjectAlternativeNameSummaries": names[:100],
+            "HasAdditionalSubjectAlternativeNames": len(names) > 100,
+            "Status": full["Status"],
+            "Type": full["Type"],
+            "KeyAlgorithm": _real_key_algorithm(full["KeyAlgorithm"]),
+            "KeyUsages": [],
+            "ExtendedKeyUsages": [],
+            "InUse": bool(full.get("InUseBy")),
+            "Exported": False,
+            "RenewalEligibility": full["RenewalEligibility"],
+            "NotBefore": full["NotBefore"],
+            "NotAfter": full["NotAfter"],
+        }
+        for key in ("CreatedAt", "IssuedAt", "ImportedAt"):
+            if key in full:
+                summary[key] = full[key]
+        summaries.append(summary)
+    result = {"CertificateSummaryList": summaries}
+    if start + max_items < len(matched):
+        result["NextToken"] = str(start + max_items)
+    return ActionResult(result)
+
+
+acm_responses.AWSCertificateManagerResponse.list_certificates = _list_certificates
+acm_responses.AWSCertificateManagerResponse.describe_certificate = _describe_certificate
+
+# ---------------------------------------------------------------------------------------------
+# The TLS edge (CloudFront stand-in)
+# ---------------------------------------------------------------------------------------------
+
+
+def _find_domain(name):
+    for _account, regions in list(cognitoidp_backends.items()):
+        for _region, backend in list(regions.items()):
+            found = backend.user_pool_domains.get(name)
+            if found is not None:
+                return found
+    return None
+
+
+def _bundle_for(arn):
+    parts = arn.split(":")
+    if len(parts) < 6:
+        return None
+    region, account = parts[3], parts[4]
+    try:
+        return acm_backends[account][region]._certificates.get(arn)
+    except KeyError:
+        return None
+
+
+def served_arn(domain_model):
+    current = (domain_model.custom_domain_config or {}).get("CertificateArn")
+    if domain_model.previous_arn is None:
+        return current
+    if SETTINGS["edge_stale"]:
+        return domain_model.previous_arn
+    if time.time() - domain_model.updated_at < SETTINGS["edge_delay"]:
+        return domain_model.previous_arn
+    return current
+
+
+class Edge:
+    def __init__(self, port):
+        self.contexts = {}
+        self.tmp = tempfile.mkdtemp(prefix="ccr-edge-")
+        self.lock = threading.Lock()
+        self.base = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self.base.sni_callback = self._on_sni
+        self.sock = socket.create_server(("127.0.0.1", port))
+        self.port = self.sock.getsockname()[1]
+
+    def _context_for(self, arn):
+        with self.lock:
+            if arn in self.contexts:
+                return self.contexts[arn]
+            bundle = _bundle_for(arn)
+            if bundle is None:
+                return None
+            path = os.path.join(self.tmp, "%d.pem" % len(self.contexts))
+            with open(path, "wb") as f:
+                f.write(bundle.key.strip() + b"\n" + bundle.cert.strip() + b"\n")
+                if bundle.chain:
+                    f.write(bundle.chain.strip() + b"\n")
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.load_cert_chain(path)
+            self.contexts[arn] = ctx
+            return ctx
+
+    def _on_sni(self, sslobj, server_name, _ctx):
+        domain = _find_domain((server_name or "").lower())
+        if domain is None:
+            return ssl.ALERT_DESCRIPTION_UNRECOGNIZED_NAME
+        arn = served_arn(domain)
+        ctx = self._context_for(arn) if arn else None
+        if ctx is None:
+            return ssl.ALERT_DESCRIPTION_UNRECOGNIZED_NAME
+        sslobj.context = ctx
+        return None
+
+    def _handle(self, conn):
+        try:
+            conn.settimeout(10)
+            with self.base.wrap_socket(conn, server_side=True) as tls:
+                tls.sendall(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
+        except (OSError, ssl.SSLError):
+            pass
+
+    def serve(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._handle, args=(conn,), daemon=True).start()
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--port", type=int, default=0, help="AWS endpoint port (0 = any free port)")
+    parser.add_argument("--edge-port", type=int, default=0, help="TLS edge port (0 = any free port)")
+    parser.add_argument("--edge-delay", type=float, default=0.0, help="seconds before the edge serves a swapped certificate")
+    parser.add_argument("--edge-stale", action="store_true", help="keep serving the old certificate after a swap")
+    parser.add_argument("--updating-seconds", type=float, default=0.0, help="seconds a domain reads UPDATING after an update")
+    parser.add_argument("--acm-page-size", type=int, default=0, help="cap ListCertificates pages at this many items")
+    args = parser.parse_args()
+    SETTINGS.update(
+        updating_seconds=args.updating_seconds,
+        edge_delay=args.edge_delay,
+        edge_stale=args.edge_stale,
+        acm_page_size=args.acm_page_size,
+    )
+
+    from moto.server import DomainDispatcherApplication, create_backend_app
+    from werkzeug.serving import make_server
+
+    # One line per request on stderr drowns the test output; errors still show.
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    app = DomainDispatcherApplication(create_backend_app)
+    server = make_server("127.0.0.1", args.port, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    edge = Edge(args.edge_port)
+    threading.Thread(target=edge.serve, daemon=True).start()
+
+    print(json.dumps({"endpoint": "http://127.0.0.1:%d" % server.server_port, "edge": "127.0.0.1:%d" % edge.port}), flush=True)
+
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+
+    def watch_stdin():
+        # The parent (a test) holds our stdin; when it goes away, so do we.
+        try:
+            while sys.stdin.read(1):
+                pass
+        except (OSError, ValueError):
+            pass
+        stop.set()
+
+    if not sys.stdin.isatty():
+        threading.Thread(target=watch_stdin, daemon=True).start()
+    stop.wait()
+    server.shutdown()
+
+
+if __name__ == "__main__":
+    main()
