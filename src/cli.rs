@@ -1,0 +1,192 @@
+//! The command line: clap types and dispatch. `main.rs` maps the result to an exit code.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use tracing::{error, info, warn};
+
+use crate::aws::acm::Acm;
+use crate::aws::cognito::CognitoRegions;
+use crate::config::Config;
+use crate::exit;
+use crate::reconcile::Context;
+use crate::report::{summary_line, PlanReport};
+use crate::verify::TlsProbe;
+
+const AFTER_HELP: &str = "\
+EXIT CODES:
+    0  every target is fine: rotated and verified, or nothing to do
+    1  at least one target failed: AWS error, no eligible certificate,
+       verification failed or timed out (the other targets still ran)
+    2  usage or configuration error; nothing was touched
+
+AWS:
+    Credentials, profile and endpoint come from the standard AWS chain
+    (AWS_PROFILE, AWS_ACCESS_KEY_ID..., instance/task roles, AWS_ENDPOINT_URL).
+    ACM is always read in us-east-1, the only region Cognito custom domains
+    accept; Cognito is called in each user pool's own region (from its ID).
+
+LOGGING:
+    Logs go to stderr; RUST_LOG overrides the level (e.g. RUST_LOG=debug).";
+
+/// Rotates ACM certificates onto Amazon Cognito user pool custom domains and verifies that
+/// the edge (CloudFront) serves them.
+#[derive(Debug, Parser)]
+#[command(name = "cognito-cert-rotator", version, after_help = AFTER_HELP)]
+pub struct Cli {
+    /// Log format on stderr: human-readable text, or JSON lines for ECS/CloudWatch.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text, global = true)]
+    pub log_format: LogFormat,
+
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Log formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// One human-readable line per event.
+    Text,
+    /// One JSON object per event.
+    Json,
+}
+
+/// Report formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Output {
+    /// For people.
+    Text,
+    /// One JSON object (a stable interface).
+    Json,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Parse and check the configuration; touches nothing on AWS.
+    ///
+    /// Every error names the file, line and column and says what is expected. Exit 2 on error.
+    Validate(ConfigArg),
+    /// Read-only: per target, the current certificate, the chosen candidate, the action, and
+    /// why every other matching certificate was rejected. Makes no write call.
+    Plan {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// Report format on stdout.
+        #[arg(long, short, value_enum, default_value_t = Output::Text)]
+        output: Output,
+    },
+    /// One pass: scan, choose, and swap where needed.
+    ///
+    /// Without --wait the swap is made and not verified (the summary says so). With --wait
+    /// the command stays until every swap is verified (Cognito ACTIVE on the new ARN and the
+    /// edge serving its serial) or its verify.window runs out: this is how a systemd timer or
+    /// an ECS scheduled task runs it.
+    Once {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// Stay until every swap is verified or its verification window runs out.
+        #[arg(long)]
+        wait: bool,
+        /// Decide and report, but make no write call.
+        #[arg(long)]
+        dry_run: bool,
+    },
+}
+
+/// The configuration file argument.
+#[derive(Debug, Args)]
+pub struct ConfigArg {
+    /// The YAML configuration file (see config/cognito-cert-rotator.example.yaml).
+    #[arg(long, short, value_name = "FILE")]
+    pub config: PathBuf,
+}
+
+/// Run a parsed command line; the returned number is the exit code.
+pub async fn run(cli: Cli) -> anyhow::Result<u8> {
+    match cli.command {
+        Command::Validate(arg) => {
+            let config = Config::load(&arg.config)?;
+            println!(
+                "{}: OK, {} target(s)",
+                config.path.display(),
+                config.targets.len()
+            );
+            for t in &config.targets {
+                println!(
+                    "  {} -> user pool {} ({}), min validity {}",
+                    t.domain,
+                    t.user_pool_id,
+                    t.region,
+                    crate::select::fmt_duration(t.min_validity)
+                );
+            }
+            Ok(exit::OK)
+        }
+        Command::Plan { config, output } => {
+            let ctx = context(&config.config).await?;
+            let planned = ctx.plan(chrono::Utc::now()).await;
+            let report = PlanReport::new(&planned);
+            match output {
+                Output::Json => println!("{}", report.to_json()),
+                Output::Text => print!("{}", report.to_text()),
+            }
+            Ok(exit::OK)
+        }
+        Command::Once {
+            config,
+            wait,
+            dry_run,
+        } => {
+            let ctx = context(&config.config).await?;
+            if dry_run {
+                info!("dry run: no write call will be made");
+            }
+            let results = ctx.once(chrono::Utc::now(), dry_run, wait).await;
+            let mut failed = 0;
+            for (p, outcome) in &results {
+                let line = summary_line(p, outcome);
+                if outcome.is_failure() {
+                    failed += 1;
+                    error!("{line}");
+                } else if matches!(outcome, crate::reconcile::Outcome::Rotated { .. }) && !wait {
+                    warn!("{line}");
+                } else {
+                    info!("{line}");
+                }
+            }
+            info!(
+                targets = results.len(),
+                failed,
+                "pass finished{}",
+                if dry_run { " (dry run)" } else { "" }
+            );
+            Ok(if failed > 0 {
+                exit::TARGET_FAILED
+            } else {
+                exit::OK
+            })
+        }
+    }
+}
+
+async fn context(path: &std::path::Path) -> anyhow::Result<Context> {
+    let config = Config::load(path)?;
+    let probe = if config.verify.tls {
+        Some(TlsProbe::new(&config.verify).context("setting up the TLS check")?)
+    } else {
+        None
+    };
+    let sdk = crate::aws::load_sdk_config().await;
+    let cognito =
+        CognitoRegions::from_sdk_config(&sdk, config.targets.iter().map(|t| t.region.as_str()));
+    Ok(Context {
+        acm: Acm::from_sdk_config(&sdk),
+        cognito,
+        probe,
+        config: Arc::new(config),
+    })
+}

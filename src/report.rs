@@ -1,0 +1,165 @@
+//! What people and programs read: the `plan` report (text or JSON) and pass summaries.
+//!
+//! The JSON shape of `plan --output json` is an interface: fields are only ever added.
+
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use crate::reconcile::{Outcome, Planned, Verification};
+use crate::select::{rfc3339, Action};
+
+/// `plan --output json`.
+#[derive(Debug, Serialize)]
+pub struct PlanReport {
+    /// One entry per target, in config order.
+    pub targets: Vec<TargetReport>,
+}
+
+/// One target in the plan.
+#[derive(Debug, Serialize)]
+pub struct TargetReport {
+    /// The custom domain.
+    pub domain: String,
+    /// The configured user pool.
+    pub user_pool_id: String,
+    /// The ARN the domain uses now.
+    pub current_certificate_arn: Option<String>,
+    /// Its NotAfter.
+    pub current_not_after: Option<String>,
+    /// The best eligible certificate.
+    pub candidate_certificate_arn: Option<String>,
+    /// Its NotAfter.
+    pub candidate_not_after: Option<String>,
+    /// rotate, keep or error.
+    pub action: Action,
+    /// One sentence.
+    pub reason: String,
+    /// Every other matching certificate, with why it lost.
+    pub rejected: Vec<RejectedReport>,
+}
+
+/// A certificate that was not chosen.
+#[derive(Debug, Serialize)]
+pub struct RejectedReport {
+    /// Its ARN.
+    pub certificate_arn: String,
+    /// One sentence.
+    pub reason: String,
+}
+
+impl PlanReport {
+    /// Build from a plan.
+    pub fn new(planned: &[Planned]) -> PlanReport {
+        PlanReport {
+            targets: planned
+                .iter()
+                .map(|p| {
+                    let d = &p.decision;
+                    TargetReport {
+                        domain: p.target.domain.clone(),
+                        user_pool_id: p.target.user_pool_id.clone(),
+                        current_certificate_arn: d.current_arn.clone(),
+                        current_not_after: d
+                            .current
+                            .as_ref()
+                            .and_then(|c| c.not_after)
+                            .map(|t| rfc3339(&t)),
+                        candidate_certificate_arn: d.candidate.as_ref().map(|c| c.arn.clone()),
+                        candidate_not_after: d
+                            .candidate
+                            .as_ref()
+                            .and_then(|c| c.not_after)
+                            .map(|t| rfc3339(&t)),
+                        action: d.action,
+                        reason: d.reason.clone(),
+                        rejected: d
+                            .rejected
+                            .iter()
+                            .map(|r| RejectedReport {
+                                certificate_arn: r.arn.clone(),
+                                reason: r.reason.clone(),
+                            })
+                            .collect(),
+                    }
+                })
+                .collect(),
+        }
+    }
+
+    /// The report as one JSON object.
+    pub fn to_json(&self) -> String {
+        // Serialising plain strings and options cannot fail.
+        serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+    }
+
+    /// The report for people.
+    pub fn to_text(&self) -> String {
+        let mut out = String::new();
+        for t in &self.targets {
+            let _ = writeln!(out, "{} (user pool {})", t.domain, t.user_pool_id);
+            let _ = writeln!(
+                out,
+                "  current:   {}",
+                arn_and_date(&t.current_certificate_arn, &t.current_not_after)
+            );
+            let _ = writeln!(
+                out,
+                "  candidate: {}",
+                arn_and_date(&t.candidate_certificate_arn, &t.candidate_not_after)
+            );
+            let _ = writeln!(out, "  action:    {} — {}", t.action.to_string().to_uppercase(), t.reason);
+            if !t.rejected.is_empty() {
+                let _ = writeln!(out, "  rejected:");
+                for r in &t.rejected {
+                    let _ = writeln!(out, "    - {}", r.certificate_arn);
+                    let _ = writeln!(out, "      {}", r.reason);
+                }
+            }
+            out.push('\n');
+        }
+        let count = |a: Action| self.targets.iter().filter(|t| t.action == a).count();
+        let _ = writeln!(
+            out,
+            "{} target(s): {} to rotate, {} to keep, {} in error",
+            self.targets.len(),
+            count(Action::Rotate),
+            count(Action::Keep),
+            count(Action::Error)
+        );
+        out
+    }
+}
+
+fn arn_and_date(arn: &Option<String>, date: &Option<String>) -> String {
+    match (arn, date) {
+        (Some(a), Some(d)) => format!("{a} (expires {d})"),
+        (Some(a), None) => format!("{a} (expiry unknown)"),
+        (None, _) => "none".to_string(),
+    }
+}
+
+/// The one-line summary of a target after a `once` pass.
+pub fn summary_line(p: &Planned, outcome: &Outcome) -> String {
+    let detail = match outcome {
+        Outcome::Kept(why) | Outcome::WouldRotate(why) | Outcome::Failed(why) => why.clone(),
+        Outcome::Rotated {
+            from,
+            to,
+            verification,
+        } => {
+            let v = match verification {
+                Verification::NotRequested => {
+                    "not verified (run with --wait to verify the edge)".to_string()
+                }
+                Verification::Verified(s) | Verification::Failed(s) => s.clone(),
+            };
+            format!(
+                "{} -> {}; {v}",
+                from.as_deref().map_or("none", crate::model::arn_tail),
+                crate::model::arn_tail(to)
+            )
+        }
+    };
+    format!("{}: {}: {}", p.target.domain, outcome.label(), detail)
+}

@@ -93,7 +93,7 @@ impl fmt::Display for Ineligible {
                 f,
                 "expires at {}, less than the required {} from now",
                 rfc3339(not_after),
-                humantime::format_duration(*min_validity)
+                fmt_duration(*min_validity)
             ),
             Ineligible::NoValidityDates => write!(f, "ACM reports no validity dates for it"),
             Ineligible::KeyAlgorithm(k) => write!(
@@ -112,6 +112,16 @@ impl fmt::Display for Ineligible {
             } => write!(f, "required tag {key}={wanted} has value \"{v}\""),
             Ineligible::NotFound => write!(f, "ACM does not know this certificate any more"),
         }
+    }
+}
+
+/// A duration as people write it in the config: `30d`, `1h 30m`, `45s`.
+pub fn fmt_duration(d: Duration) -> String {
+    let secs = d.as_secs();
+    if secs >= 86_400 && secs % 86_400 == 0 {
+        format!("{}d", secs / 86_400)
+    } else {
+        humantime::format_duration(Duration::from_secs(secs)).to_string()
     }
 }
 

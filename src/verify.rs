@@ -1,1 +1,457 @@
-//! Verification placeholder.
+//! Verification: a real TLS handshake to the domain (rustls, SNI = the domain) and the loop
+//! that polls Cognito and the edge until both show the new certificate or the window ends.
+//!
+//! The loop runs on tokio's clock, so tests pause time and a 60-minute window takes
+//! milliseconds.
+
+use std::future::Future;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::client::WebPkiServerVerifier;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
+use tokio::net::TcpStream;
+use tokio::time::Instant;
+use tokio_rustls::TlsConnector;
+
+use crate::config::VerifySettings;
+use crate::serial::Serial;
+
+/// Setting up the TLS probe failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    /// `verify.ca_file` could not be read or holds no certificate.
+    #[error("verify.ca_file {path}: {why}")]
+    CaFile {
+        /// The file.
+        path: String,
+        /// Why.
+        why: String,
+    },
+    /// rustls refused the configuration.
+    #[error("TLS setup: {0}")]
+    Tls(String),
+}
+
+/// What one handshake showed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Handshake {
+    /// The leaf certificate's serial.
+    pub serial: Serial,
+    /// Whether the chain is trusted for the domain (system roots + `ca_file`), and if not why.
+    pub trust: Result<(), String>,
+}
+
+/// A handshake that did not happen.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProbeError {
+    /// No TCP connection.
+    #[error("cannot connect to {target}: {why}")]
+    Connect {
+        /// Where.
+        target: String,
+        /// Why.
+        why: String,
+    },
+    /// TCP, but no TLS.
+    #[error("TLS handshake with {target} failed: {why}")]
+    Handshake {
+        /// Where.
+        target: String,
+        /// Why.
+        why: String,
+    },
+    /// The server sent no certificate we could read.
+    #[error("{target} sent no readable certificate")]
+    NoCertificate {
+        /// Where.
+        target: String,
+    },
+}
+
+/// Connects to the domain (or `connect_to`) and reports the leaf certificate it serves.
+#[derive(Debug, Clone)]
+pub struct TlsProbe {
+    roots: Arc<RootCertStore>,
+    connect_to: Option<String>,
+    timeout: Duration,
+}
+
+impl TlsProbe {
+    /// Build from settings: the system roots plus `ca_file`.
+    pub fn new(settings: &VerifySettings) -> Result<TlsProbe, SetupError> {
+        let mut roots = RootCertStore::empty();
+        let native = rustls_native_certs::load_native_certs();
+        for cert in native.certs {
+            // A malformed system root is skipped, as browsers do; the others still count.
+            let _ = roots.add(cert);
+        }
+        if let Some(path) = &settings.ca_file {
+            add_ca_file(&mut roots, path)?;
+        }
+        Ok(TlsProbe {
+            roots: Arc::new(roots),
+            connect_to: settings.connect_to.clone(),
+            timeout: Duration::from_secs(10),
+        })
+    }
+
+    /// Where a handshake for `domain` goes.
+    pub fn target(&self, domain: &str) -> String {
+        self.connect_to
+            .clone()
+            .unwrap_or_else(|| format!("{domain}:443"))
+    }
+
+    /// One handshake with SNI = `domain`.
+    pub async fn probe(&self, domain: &str) -> Result<Handshake, ProbeError> {
+        let target = self.target(domain);
+        let recorder = Arc::new(RecordingVerifier::new(&self.roots));
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let config = ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| ProbeError::Handshake {
+                target: target.clone(),
+                why: e.to_string(),
+            })?
+            .dangerous()
+            .with_custom_certificate_verifier(recorder.clone())
+            .with_no_client_auth();
+        let name = ServerName::try_from(domain.to_string()).map_err(|e| ProbeError::Handshake {
+            target: target.clone(),
+            why: format!("invalid server name: {e}"),
+        })?;
+        let tcp = tokio::time::timeout(self.timeout, TcpStream::connect(&target))
+            .await
+            .map_err(|_| ProbeError::Connect {
+                target: target.clone(),
+                why: format!("no answer within {}s", self.timeout.as_secs()),
+            })?
+            .map_err(|e| ProbeError::Connect {
+                target: target.clone(),
+                why: e.to_string(),
+            })?;
+        let tls = tokio::time::timeout(
+            self.timeout,
+            TlsConnector::from(Arc::new(config)).connect(name, tcp),
+        )
+        .await
+        .map_err(|_| ProbeError::Handshake {
+            target: target.clone(),
+            why: format!("no answer within {}s", self.timeout.as_secs()),
+        })?
+        .map_err(|e| ProbeError::Handshake {
+            target: target.clone(),
+            why: e.to_string(),
+        })?;
+        let serial = tls
+            .get_ref()
+            .1
+            .peer_certificates()
+            .and_then(|chain| chain.first())
+            .and_then(|leaf| Serial::from_certificate_der(leaf))
+            .ok_or_else(|| ProbeError::NoCertificate {
+                target: target.clone(),
+            })?;
+        let trust = recorder
+            .outcome()
+            .unwrap_or_else(|| Err("the chain was never checked".to_string()));
+        Ok(Handshake { serial, trust })
+    }
+}
+
+fn add_ca_file(roots: &mut RootCertStore, path: &Path) -> Result<(), SetupError> {
+    let bad = |why: String| SetupError::CaFile {
+        path: path.display().to_string(),
+        why,
+    };
+    let pem = std::fs::read(path).map_err(|e| bad(e.to_string()))?;
+    let mut added = 0;
+    for cert in CertificateDer::pem_slice_iter(&pem) {
+        let cert = cert.map_err(|e| bad(format!("not PEM certificates: {e}")))?;
+        roots
+            .add(cert)
+            .map_err(|e| bad(format!("not a usable CA certificate: {e}")))?;
+        added += 1;
+    }
+    if added == 0 {
+        return Err(bad("holds no PEM certificate".to_string()));
+    }
+    Ok(())
+}
+
+/// Checks the chain with webpki like any client would, records the result, and lets the
+/// handshake finish either way: the serial must be read even from an untrusted edge, and the
+/// trust result is reported alongside. Handshake signatures are still checked for real.
+#[derive(Debug)]
+struct RecordingVerifier {
+    inner: Result<Arc<WebPkiServerVerifier>, String>,
+    schemes: Vec<SignatureScheme>,
+    outcome: Mutex<Option<Result<(), String>>>,
+}
+
+impl RecordingVerifier {
+    fn new(roots: &Arc<RootCertStore>) -> RecordingVerifier {
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let schemes = provider
+            .signature_verification_algorithms
+            .supported_schemes();
+        let inner = WebPkiServerVerifier::builder_with_provider(roots.clone(), provider)
+            .build()
+            .map_err(|e| format!("no trust anchors (system roots or verify.ca_file): {e}"));
+        RecordingVerifier {
+            inner,
+            schemes,
+            outcome: Mutex::new(None),
+        }
+    }
+
+    fn outcome(&self) -> Option<Result<(), String>> {
+        self.outcome.lock().map(|g| g.clone()).unwrap_or(None)
+    }
+}
+
+impl ServerCertVerifier for RecordingVerifier {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp_response: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        let result = match &self.inner {
+            Ok(v) => v
+                .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
+                .map(|_| ())
+                .map_err(|e| e.to_string()),
+            Err(why) => Err(why.clone()),
+        };
+        if let Ok(mut slot) = self.outcome.lock() {
+            *slot = Some(result);
+        }
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &rustls::crypto::aws_lc_rs::default_provider().signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &rustls::crypto::aws_lc_rs::default_provider().signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.schemes.clone()
+    }
+}
+
+/// One look at Cognito and the edge.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Observation {
+    /// `Ok` when Cognito reports the domain ACTIVE on the new ARN; else what it reports.
+    pub cognito: Result<(), String>,
+    /// `Ok(trust)` when the edge serves the new serial (or the TLS check is off: `Ok(None)`);
+    /// else what it serves.
+    pub edge: Result<Option<Result<(), String>>, String>,
+}
+
+impl Observation {
+    /// Both checks pass.
+    pub fn verified(&self) -> bool {
+        self.cognito.is_ok() && self.edge.is_ok()
+    }
+
+    /// What is still missing, in one line.
+    pub fn pending(&self) -> String {
+        let mut parts = Vec::new();
+        if let Err(why) = &self.cognito {
+            parts.push(format!("Cognito: {why}"));
+        }
+        if let Err(why) = &self.edge {
+            parts.push(format!("edge: {why}"));
+        }
+        parts.join("; ")
+    }
+}
+
+/// How a verification ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// Both checks passed.
+    Verified {
+        /// Time from the start of the wait.
+        after: Duration,
+        /// Looks taken.
+        attempts: u32,
+        /// The last observation (carries the chain-trust result).
+        last: Observation,
+    },
+    /// The window ran out first.
+    TimedOut {
+        /// The window.
+        window: Duration,
+        /// Looks taken.
+        attempts: u32,
+        /// The last observation: what was still wrong.
+        last: Observation,
+    },
+}
+
+/// Look now, then every `interval`, until `check` reports verified or `window` has passed
+/// (a last look happens at the deadline). Uses tokio's clock.
+pub async fn wait_until_verified<F, Fut>(window: Duration, interval: Duration, mut check: F) -> Verdict
+where
+    F: FnMut(u32) -> Fut,
+    Fut: Future<Output = Observation>,
+{
+    let start = Instant::now();
+    let deadline = start + window;
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        let last = check(attempts).await;
+        if last.verified() {
+            return Verdict::Verified {
+                after: start.elapsed(),
+                attempts,
+                last,
+            };
+        }
+        let now = Instant::now();
+        if now >= deadline {
+            return Verdict::TimedOut {
+                window,
+                attempts,
+                last,
+            };
+        }
+        tokio::time::sleep_until((now + interval).min(deadline)).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pending() -> Observation {
+        Observation {
+            cognito: Err("UPDATING".into()),
+            edge: Err("serves the old serial".into()),
+        }
+    }
+
+    fn done() -> Observation {
+        Observation {
+            cognito: Ok(()),
+            edge: Ok(Some(Ok(()))),
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_sixty_minute_window_times_out_after_exactly_its_looks() {
+        let started = Instant::now();
+        let verdict = wait_until_verified(
+            Duration::from_secs(3600),
+            Duration::from_secs(30),
+            |_| async { pending() },
+        )
+        .await;
+        let Verdict::TimedOut { attempts, last, .. } = verdict else {
+            panic!("expected a time-out")
+        };
+        // t = 0, 30s, ..., 3600s.
+        assert_eq!(attempts, 121);
+        assert_eq!(started.elapsed(), Duration::from_secs(3600));
+        assert!(last.pending().contains("UPDATING"));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn verifies_as_soon_as_both_checks_pass() {
+        let start = Instant::now();
+        let verdict = wait_until_verified(
+            Duration::from_secs(3600),
+            Duration::from_secs(30),
+            |_| async move {
+                if start.elapsed() >= Duration::from_secs(45 * 60) {
+                    done()
+                } else {
+                    pending()
+                }
+            },
+        )
+        .await;
+        assert!(
+            matches!(verdict, Verdict::Verified { after, attempts: 91, .. } if after == Duration::from_secs(2700)),
+            "{verdict:?}"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn cognito_alone_is_not_enough() {
+        let verdict = wait_until_verified(Duration::from_secs(60), Duration::from_secs(20), |_| async {
+            Observation {
+                cognito: Ok(()),
+                edge: Err("serves 0a:0b".into()),
+            }
+        })
+        .await;
+        assert!(matches!(verdict, Verdict::TimedOut { attempts: 4, .. }), "{verdict:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_last_look_happens_at_the_deadline_when_the_interval_overshoots() {
+        let verdict = wait_until_verified(Duration::from_secs(50), Duration::from_secs(30), |n| async move {
+            if n == 3 {
+                done()
+            } else {
+                pending()
+            }
+        })
+        .await;
+        assert!(
+            matches!(verdict, Verdict::Verified { after, attempts: 3, .. } if after == Duration::from_secs(50)),
+            "{verdict:?}"
+        );
+    }
+
+    #[test]
+    fn an_empty_ca_file_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ca.pem");
+        std::fs::write(&path, "nothing here\n").unwrap();
+        let settings = VerifySettings {
+            window: Duration::from_secs(60),
+            interval: Duration::from_secs(10),
+            tls: true,
+            connect_to: None,
+            ca_file: Some(path),
+        };
+        let err = TlsProbe::new(&settings).unwrap_err().to_string();
+        assert!(err.contains("holds no PEM certificate"), "{err}");
+    }
+}

@@ -8,7 +8,9 @@ pub mod cognito;
 
 use std::time::Duration;
 
+use aws_config::environment::region::EnvironmentVariableRegionProvider;
 use aws_config::meta::region::RegionProviderChain;
+use aws_config::profile::ProfileFileRegionProvider;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
@@ -92,7 +94,11 @@ impl AwsError {
 /// (falling back to us-east-1, though ACM and Cognito clients set their own regions), with
 /// retries and timeouts suited to a daemon.
 pub async fn load_sdk_config() -> SdkConfig {
-    let region = RegionProviderChain::default_provider().or_else("us-east-1");
+    // ACM and Cognito clients set their own regions, so the default region only matters for
+    // credentials (STS). Not asking IMDS saves seconds and a warning off EC2.
+    let region = RegionProviderChain::first_try(EnvironmentVariableRegionProvider::new())
+        .or_else(ProfileFileRegionProvider::new())
+        .or_else("us-east-1");
     aws_config::defaults(BehaviorVersion::latest())
         .region(region)
         .retry_config(RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS))
