@@ -8,7 +8,8 @@ Patches (see shared/FACTS.md for why each exists; the product follows the real A
   * Cognito DescribeUserPoolDomain returns CustomDomainConfig, ManagedLoginVersion, a stable
     CloudFrontDistribution and the owning account; Status is UPDATING for
     --updating-seconds after an update, as on real Cognito.
-  * Cognito Create/UpdateUserPoolDomain keep ManagedLoginVersion; Update rejects a UserPoolId
+  * Cognito Create/UpdateUserPoolDomain store ManagedLoginVersion (an Update without it falls
+    back to 1, the classic UI, as the real call may); Update rejects a UserPoolId
     that does not own the domain and a custom domain update without CustomDomainConfig.
   * ACM ListCertificates returns real-looking summaries (SubjectAlternativeNameSummaries, first
     100 only, HasAdditionalSubjectAlternativeNames), applies the real keyTypes default
@@ -20,6 +21,8 @@ Patches (see shared/FACTS.md for why each exists; the product follows the real A
 The edge serves, for a domain (TLS SNI), the certificate its user pool domain points at, but
 only --edge-delay seconds after the last UpdateUserPoolDomain (CloudFront distribution);
 until then it serves the previous one. With --edge-stale it never moves to the new one.
+
+GET /_ccr/calls on the AWS endpoint returns API call counts by operation (for tests).
 
 Prints one JSON line {"endpoint": ..., "edge": ...} when ready; runs until stdin closes or
 SIGTERM/SIGINT.
@@ -124,9 +127,9 @@ def _update_user_pool_domain(self):
         )
     previous = (existing.custom_domain_config or {}).get("CertificateArn") if existing else None
     updated = self.backend.update_user_pool_domain(domain, config)
-    version = self._get_param("ManagedLoginVersion")
-    if version is not None:
-        updated.managed_login_version = version
+    # Real Cognito may switch the login UI when ManagedLoginVersion is left out; model the
+    # worst case (back to the classic hosted UI) so a client that forgets it is caught.
+    updated.managed_login_version = self._get_param("ManagedLoginVersion") or 1
     if config and config.get("CertificateArn") != previous:
         updated.previous_arn = previous
         updated.updated_at = time.time()
@@ -300,6 +303,29 @@ class Edge:
             threading.Thread(target=self._handle, args=(conn,), daemon=True).start()
 
 
+class CallCounter:
+    """WSGI wrapper counting API calls by operation (X-Amz-Target), so tests can prove what
+    was *not* called. GET /_ccr/calls returns the counts as JSON."""
+
+    def __init__(self, app):
+        self.app = app
+        self.counts = {}
+        self.lock = threading.Lock()
+
+    def __call__(self, environ, start_response):
+        if environ.get("PATH_INFO") == "/_ccr/calls":
+            with self.lock:
+                body = json.dumps(self.counts).encode()
+            start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+            return [body]
+        target = environ.get("HTTP_X_AMZ_TARGET")
+        if target:
+            operation = target.rsplit(".", 1)[-1]
+            with self.lock:
+                self.counts[operation] = self.counts.get(operation, 0) + 1
+        return self.app(environ, start_response)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--port", type=int, default=0, help="AWS endpoint port (0 = any free port)")
@@ -321,7 +347,7 @@ def main():
 
     # One line per request on stderr drowns the test output; errors still show.
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    app = DomainDispatcherApplication(create_backend_app)
+    app = CallCounter(DomainDispatcherApplication(create_backend_app))
     server = make_server("127.0.0.1", args.port, app, threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     edge = Edge(args.edge_port)

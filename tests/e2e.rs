@@ -1,0 +1,282 @@
+//! End to end: the real binary against the patched emulator and the local TLS edge.
+
+mod support;
+
+use support::{domain_state, import, pool_with_domain, write_config, Ca, Emulator, Leaf};
+
+const DOMAIN: &str = "auth.example.com";
+const REGION: &str = "eu-central-1";
+
+struct World {
+    emu: Emulator,
+    dir: tempfile::TempDir,
+    old: support::Imported,
+    new: support::Imported,
+    pool: String,
+    ca_file: std::path::PathBuf,
+}
+
+/// A domain on a certificate inside min_validity, and a newer certificate to move to.
+async fn world(flags: &[&str]) -> World {
+    let emu = Emulator::start(flags);
+    let dir = tempfile::tempdir().unwrap();
+    let ca = Ca::new();
+    let ca_file = ca.write(dir.path());
+    let old = import(&emu, &ca, Leaf::new(DOMAIN, 20, 0x0a0b_0c01)).await;
+    let new = import(&emu, &ca, Leaf::new(DOMAIN, 90, 0x0a0b_0c02)).await;
+    let pool = pool_with_domain(&emu, REGION, DOMAIN, &old.arn, 2).await;
+    World {
+        emu,
+        dir,
+        old,
+        new,
+        pool,
+        ca_file,
+    }
+}
+
+impl World {
+    fn config(&self, window: &str, ca: bool) -> String {
+        let ca_line = if ca {
+            format!("  ca_file: {}\n", self.ca_file.display())
+        } else {
+            String::new()
+        };
+        let text = format!(
+            "verify:\n  window: {window}\n  interval: 300ms\n  connect_to: {}\n{ca_line}defaults:\n  min_validity: 30d\ndomains:\n  - domain: {DOMAIN}\n    user_pool_id: {}\n",
+            self.emu.edge, self.pool
+        );
+        write_config(self.dir.path(), &text)
+            .to_string_lossy()
+            .into_owned()
+    }
+}
+
+#[tokio::test]
+async fn rotates_verifies_and_a_second_run_makes_no_write() {
+    let w = world(&["--edge-delay", "2", "--updating-seconds", "1"]).await;
+    let config = w.config("30s", true);
+
+    let run = w.emu.run(&["once", "--wait", "-c", &config]);
+    assert_eq!(run.code, 0);
+    assert!(run.stderr.contains("auth.example.com: rotated-verified"), "{}", run.stderr);
+    assert!(run.stderr.contains("chain trusted"));
+    // Progress was reported while the edge still served the old certificate.
+    assert!(run.stderr.contains(&format!("serves serial {}", w.old.serial_hex)));
+    assert_eq!(w.emu.count("UpdateUserPoolDomain"), 1);
+
+    let (arn, version) = domain_state(&w.emu, REGION, DOMAIN).await;
+    assert_eq!(arn.as_deref(), Some(w.new.arn.as_str()));
+    assert_eq!(version, Some(2), "ManagedLoginVersion must be passed back unchanged");
+
+    let again = w.emu.run(&["once", "--wait", "-c", &config]);
+    assert_eq!(again.code, 0);
+    assert!(again.stderr.contains("auth.example.com: kept"), "{}", again.stderr);
+    assert_eq!(w.emu.count("UpdateUserPoolDomain"), 1, "second pass must not write");
+}
+
+#[tokio::test]
+async fn plan_and_dry_run_write_nothing_and_explain_rejections() {
+    let w = world(&[]).await;
+    let ca = Ca::new();
+    let p384 = import(
+        &w.emu,
+        &ca,
+        Leaf {
+            alg: &rcgen::PKCS_ECDSA_P384_SHA384,
+            ..Leaf::new(DOMAIN, 120, 0x0a0b_0c03)
+        },
+    )
+    .await;
+    let config = w.config("10s", true);
+
+    let run = w.emu.run(&["plan", "--output", "json", "-c", &config]);
+    assert_eq!(run.code, 0);
+    let plan: serde_json::Value = serde_json::from_str(&run.stdout).expect("plan JSON");
+    let t = &plan["targets"][0];
+    assert_eq!(t["domain"], DOMAIN);
+    assert_eq!(t["user_pool_id"], w.pool.as_str());
+    assert_eq!(t["action"], "rotate");
+    assert_eq!(t["current_certificate_arn"], w.old.arn.as_str());
+    assert_eq!(t["candidate_certificate_arn"], w.new.arn.as_str());
+    assert!(t["current_not_after"].as_str().unwrap().ends_with('Z'));
+    assert!(t["candidate_not_after"].as_str().unwrap().ends_with('Z'));
+    let rejected = t["rejected"].as_array().unwrap();
+    let reason_for = |arn: &str| {
+        rejected
+            .iter()
+            .find(|r| r["certificate_arn"] == arn)
+            .map(|r| r["reason"].as_str().unwrap().to_string())
+            .unwrap_or_default()
+    };
+    assert!(reason_for(&w.old.arn).contains("less than the required 30d"));
+    assert!(reason_for(&p384.arn).contains("EC_secp384r1"));
+
+    let dry = w.emu.run(&["once", "--dry-run", "--wait", "-c", &config]);
+    assert_eq!(dry.code, 0);
+    assert!(dry.stderr.contains("would-rotate"));
+
+    let text = w.emu.run(&["plan", "-c", &config]);
+    assert!(text.stdout.contains("action:    ROTATE"), "{}", text.stdout);
+
+    assert_eq!(w.emu.count("UpdateUserPoolDomain"), 0);
+    // One scan per pass, whatever the number of targets.
+    assert_eq!(w.emu.count("ListCertificates"), 3);
+    let (arn, _) = domain_state(&w.emu, REGION, DOMAIN).await;
+    assert_eq!(arn.as_deref(), Some(w.old.arn.as_str()));
+}
+
+#[tokio::test]
+async fn one_scan_serves_every_target_and_follows_short_pages() {
+    // Pages of 2: the best certificate for the second domain is on the last page.
+    let emu = Emulator::start(&["--acm-page-size", "2"]);
+    let dir = tempfile::tempdir().unwrap();
+    let ca = Ca::new();
+    let a_old = import(&emu, &ca, Leaf::new("a.example.com", 10, 1)).await;
+    let a_new = import(&emu, &ca, Leaf::new("a.example.com", 80, 2)).await;
+    let b_old = import(&emu, &ca, Leaf::new("b.example.com", 10, 3)).await;
+    let _other = import(&emu, &ca, Leaf::new("c.example.org", 300, 4)).await;
+    let b_new = import(&emu, &ca, Leaf::new("*.example.com", 70, 5)).await;
+    let pool_a = pool_with_domain(&emu, "us-east-1", "a.example.com", &a_old.arn, 1).await;
+    let pool_b = pool_with_domain(&emu, "eu-west-1", "b.example.com", &b_old.arn, 1).await;
+    let config = write_config(
+        dir.path(),
+        &format!(
+            "domains:\n  - domain: a.example.com\n    user_pool_id: {pool_a}\n  - domain: b.example.com\n    user_pool_id: {pool_b}\n"
+        ),
+    );
+    let before = emu.count("ListCertificates");
+    let run = emu.run(&["plan", "--output", "json", "-c", config.to_str().unwrap()]);
+    assert_eq!(run.code, 0);
+    let plan: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(plan["targets"][0]["candidate_certificate_arn"], a_new.arn.as_str());
+    assert_eq!(plan["targets"][1]["candidate_certificate_arn"], b_new.arn.as_str());
+    // 5 certificates in pages of 2 = 3 calls, for both targets together.
+    assert_eq!(emu.count("ListCertificates") - before, 3);
+    assert_eq!(emu.count("DescribeUserPoolDomain"), 2);
+}
+
+#[tokio::test]
+async fn refuses_a_domain_owned_by_another_user_pool() {
+    let w = world(&[]).await;
+    let other = w
+        .emu
+        .cognito(REGION)
+        .create_user_pool()
+        .pool_name("other")
+        .send()
+        .await
+        .unwrap()
+        .user_pool()
+        .unwrap()
+        .id()
+        .unwrap()
+        .to_string();
+    let text = format!(
+        "verify:\n  connect_to: {}\ndomains:\n  - domain: {DOMAIN}\n    user_pool_id: {other}\n",
+        w.emu.edge
+    );
+    let config = write_config(w.dir.path(), &text);
+    let run = w.emu.run(&["once", "--wait", "-c", config.to_str().unwrap()]);
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr
+            .contains(&format!("belongs to user pool {}, not {other}", w.pool)),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(w.emu.count("UpdateUserPoolDomain"), 0);
+}
+
+#[tokio::test]
+async fn an_edge_that_keeps_the_old_certificate_fails_verification_with_exit_1() {
+    let w = world(&["--edge-stale"]).await;
+    let config = w.config("2s", true);
+    let run = w.emu.run(&["once", "--wait", "-c", &config]);
+    assert_eq!(run.code, 1);
+    assert!(run.stderr.contains("rotated-verification-failed"), "{}", run.stderr);
+    assert!(run.stderr.contains("not verified within 2s"));
+    assert!(run.stderr.contains(&format!(
+        "serves serial {}, want {}",
+        w.old.serial_hex, w.new.serial_hex
+    )));
+}
+
+#[tokio::test]
+async fn without_wait_the_swap_is_reported_unverified() {
+    let w = world(&[]).await;
+    let config = w.config("10s", true);
+    let run = w.emu.run(&["once", "-c", &config]);
+    assert_eq!(run.code, 0);
+    assert!(run.stderr.contains("rotated-unverified"));
+    assert!(run.stderr.contains("run with --wait"));
+    assert_eq!(w.emu.count("UpdateUserPoolDomain"), 1);
+}
+
+#[tokio::test]
+async fn an_untrusted_chain_is_reported_but_the_serial_still_verifies() {
+    let w = world(&[]).await;
+    let config = w.config("10s", false);
+    let run = w.emu.run(&["once", "--wait", "-c", &config]);
+    assert_eq!(run.code, 0);
+    assert!(run.stderr.contains("rotated-verified"));
+    assert!(run.stderr.contains("chain NOT trusted"), "{}", run.stderr);
+}
+
+#[tokio::test]
+async fn a_bad_config_exits_2_with_its_location_and_touches_nothing() {
+    let emu = Emulator::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(
+        dir.path(),
+        "verify:\n  window: 60m\ndomains:\n  - domain: Auth_Example.com\n    user_pool_id: us-east-1_Abc\n",
+    );
+    let path = config.to_str().unwrap();
+    for cmd in [
+        vec!["validate", "-c", path],
+        vec!["plan", "-c", path],
+        vec!["once", "--wait", "-c", path],
+    ] {
+        let run = emu.run(&cmd);
+        assert_eq!(run.code, 2, "{cmd:?}");
+        assert!(
+            run.stderr.contains(&format!(
+                "{path}:4:13: domains[0]: domain \"Auth_Example.com\": only lowercase letters"
+            )),
+            "{}",
+            run.stderr
+        );
+    }
+    assert!(emu.calls().is_empty(), "{:?}", emu.calls());
+}
+
+#[tokio::test]
+async fn a_missing_config_file_exits_2() {
+    let run = support::run_binary(&["validate", "-c", "/nonexistent/ccr.yaml"], &[]);
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("/nonexistent/ccr.yaml: cannot read the configuration file"));
+}
+
+#[test]
+fn usage_errors_exit_2_and_help_documents_exit_codes() {
+    let run = support::run_binary(&["once"], &[]);
+    assert_eq!(run.code, 2);
+    let help = support::run_binary(&["--help"], &[]);
+    assert_eq!(help.code, 0);
+    assert!(help.stdout.contains("EXIT CODES"));
+    assert!(help.stdout.contains("us-east-1"));
+    let once = support::run_binary(&["once", "--help"], &[]);
+    assert!(once.stdout.contains("--wait") && once.stdout.contains("--dry-run"));
+}
+
+#[tokio::test]
+async fn json_logs_for_cloudwatch() {
+    let w = world(&[]).await;
+    let config = w.config("10s", true);
+    let run = w.emu.run(&["--log-format", "json", "once", "--dry-run", "-c", &config]);
+    assert_eq!(run.code, 0);
+    for line in run.stderr.lines().filter(|l| !l.trim().is_empty()) {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+        assert!(v.get("level").is_some() && v.get("timestamp").is_some(), "{line}");
+    }
+}

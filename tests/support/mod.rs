@@ -1,0 +1,319 @@
+//! Test harness: the patched emulator + TLS edge (tests/support/emulator.py), certificates
+//! made on the spot with rcgen, SDK clients for seeding, and a runner for the real binary.
+
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+
+use aws_sdk_acm::primitives::Blob;
+use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, SerialNumber};
+
+/// Where the project's Python lives (made by `make venv`).
+pub fn python() -> PathBuf {
+    if let Ok(p) = std::env::var("CCR_PYTHON") {
+        return PathBuf::from(p);
+    }
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python");
+    assert!(
+        p.exists(),
+        "{} is missing: run `make test` (it creates the venv with the pinned moto)",
+        p.display()
+    );
+    p
+}
+
+/// A running emulator; killed on drop.
+pub struct Emulator {
+    child: Child,
+    /// AWS endpoint URL.
+    pub endpoint: String,
+    /// host:port of the TLS edge.
+    pub edge: String,
+}
+
+impl Emulator {
+    /// Start with extra launcher flags (`--edge-delay 2`, `--edge-stale`...).
+    pub fn start(flags: &[&str]) -> Emulator {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/emulator.py");
+        let mut child = Command::new(python())
+            .arg(script)
+            .args(flags)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start the emulator");
+        let stdout = child.stdout.take().expect("emulator stdout");
+        let mut line = String::new();
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("read the emulator's ready line");
+        let ready: serde_json::Value = serde_json::from_str(&line)
+            .unwrap_or_else(|e| panic!("emulator did not start ({e}): {line:?}"));
+        Emulator {
+            child,
+            endpoint: ready["endpoint"].as_str().unwrap().to_string(),
+            edge: ready["edge"].as_str().unwrap().to_string(),
+        }
+    }
+
+    fn sdk_config(&self, region: &'static str) -> aws_config::SdkConfig {
+        aws_config::SdkConfig::builder()
+            .behavior_version(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new(region))
+            .endpoint_url(&self.endpoint)
+            .credentials_provider(aws_sdk_acm::config::SharedCredentialsProvider::new(
+                aws_sdk_acm::config::Credentials::for_tests(),
+            ))
+            .build()
+    }
+
+    /// An ACM client for seeding (us-east-1).
+    pub fn acm(&self) -> aws_sdk_acm::Client {
+        aws_sdk_acm::Client::new(&self.sdk_config("us-east-1"))
+    }
+
+    /// A Cognito client for seeding, in `region`.
+    pub fn cognito(&self, region: &'static str) -> aws_sdk_cognitoidentityprovider::Client {
+        aws_sdk_cognitoidentityprovider::Client::new(&self.sdk_config(region))
+    }
+
+    /// API calls so far, by operation.
+    pub fn calls(&self) -> BTreeMap<String, u64> {
+        let addr = self.endpoint.trim_start_matches("http://");
+        let mut stream = TcpStream::connect(addr).expect("connect to the emulator");
+        write!(
+            stream,
+            "GET /_ccr/calls HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut response = String::new();
+        stream.read_to_string(&mut response).unwrap();
+        let body = response.split("\r\n\r\n").nth(1).unwrap_or("{}");
+        serde_json::from_str(body).expect("call counts")
+    }
+
+    /// How often one operation was called.
+    pub fn count(&self, operation: &str) -> u64 {
+        self.calls().get(operation).copied().unwrap_or(0)
+    }
+
+    /// Run the binary against this emulator.
+    pub fn run(&self, args: &[&str]) -> Run {
+        run_binary(args, &[("AWS_ENDPOINT_URL", self.endpoint.as_str())])
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A finished run of the binary.
+pub struct Run {
+    /// Exit code.
+    pub code: i32,
+    /// stdout.
+    pub stdout: String,
+    /// stderr.
+    pub stderr: String,
+}
+
+/// Run the binary with test credentials, a default region that is *not* the user pools' or
+/// ACM's (to prove the binary picks regions itself), and no IMDS.
+pub fn run_binary(args: &[&str], env: &[(&str, &str)]) -> Run {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_cognito-cert-rotator"));
+    cmd.args(args)
+        .env_remove("AWS_PROFILE")
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_REGION", "ap-southeast-2")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("NO_COLOR", "1")
+        .env("RUST_LOG", "info");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = cmd.output().expect("run the binary");
+    let run = Run {
+        code: status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&stderr).into_owned(),
+    };
+    eprintln!(
+        "--- {args:?} exited {}\n--- stdout:\n{}\n--- stderr:\n{}",
+        run.code, run.stdout, run.stderr
+    );
+    run
+}
+
+/// A test CA.
+pub struct Ca {
+    issuer: Issuer<'static, KeyPair>,
+    /// PEM of the CA certificate.
+    pub pem: String,
+}
+
+impl Ca {
+    /// A new CA.
+    pub fn new() -> Ca {
+        let key = KeyPair::generate().unwrap();
+        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        params
+            .distinguished_name
+            .push(DnType::CommonName, "ccr test CA");
+        let cert = params.self_signed(&key).unwrap();
+        Ca {
+            pem: cert.pem(),
+            issuer: Issuer::new(params, key),
+        }
+    }
+
+    /// Write the CA certificate to `dir/ca.pem`.
+    pub fn write(&self, dir: &Path) -> PathBuf {
+        let path = dir.join("ca.pem");
+        std::fs::write(&path, &self.pem).unwrap();
+        path
+    }
+}
+
+/// A certificate to import.
+pub struct Leaf {
+    /// Names (the first is the subject CN).
+    pub names: Vec<String>,
+    /// Days of validity left.
+    pub days: i64,
+    /// Key algorithm.
+    pub alg: &'static rcgen::SignatureAlgorithm,
+    /// Serial bytes.
+    pub serial: Vec<u8>,
+}
+
+impl Leaf {
+    /// A P-256 certificate for `name`, valid since yesterday for `days` more days.
+    pub fn new(name: &str, days: i64, serial: u64) -> Leaf {
+        Leaf {
+            names: vec![name.to_string()],
+            days,
+            alg: &rcgen::PKCS_ECDSA_P256_SHA256,
+            serial: serial.to_be_bytes().to_vec(),
+        }
+    }
+}
+
+/// An imported certificate.
+pub struct Imported {
+    /// Its ARN.
+    pub arn: String,
+    /// Its serial as colon hex.
+    pub serial_hex: String,
+}
+
+/// Make, sign and import a certificate into the emulator's ACM.
+pub async fn import(emu: &Emulator, ca: &Ca, leaf: Leaf) -> Imported {
+    let key = KeyPair::generate_for(leaf.alg).unwrap();
+    let mut params = CertificateParams::new(leaf.names.clone()).unwrap();
+    params
+        .distinguished_name
+        .push(DnType::CommonName, leaf.names[0].clone());
+    let now = time::OffsetDateTime::now_utc();
+    params.not_before = now - time::Duration::days(1);
+    params.not_after = now + time::Duration::days(leaf.days);
+    params.serial_number = Some(SerialNumber::from_slice(&leaf.serial));
+    let cert = params.signed_by(&key, &ca.issuer).unwrap();
+    let out = emu
+        .acm()
+        .import_certificate()
+        .certificate(Blob::new(cert.pem()))
+        .private_key(Blob::new(key.serialize_pem()))
+        .certificate_chain(Blob::new(ca.pem.clone()))
+        .send()
+        .await
+        .expect("import the certificate");
+    let hex: Vec<String> = leaf
+        .serial
+        .iter()
+        .skip_while(|b| **b == 0)
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    Imported {
+        arn: out.certificate_arn().unwrap().to_string(),
+        serial_hex: hex.join(":"),
+    }
+}
+
+/// Create a user pool in `region` and a custom domain on `arn`; returns the pool ID.
+pub async fn pool_with_domain(
+    emu: &Emulator,
+    region: &'static str,
+    domain: &str,
+    arn: &str,
+    managed_login_version: i32,
+) -> String {
+    let cognito = emu.cognito(region);
+    let pool = cognito
+        .create_user_pool()
+        .pool_name("test")
+        .send()
+        .await
+        .unwrap()
+        .user_pool()
+        .unwrap()
+        .id()
+        .unwrap()
+        .to_string();
+    cognito
+        .create_user_pool_domain()
+        .user_pool_id(&pool)
+        .domain(domain)
+        .managed_login_version(managed_login_version)
+        .custom_domain_config(
+            aws_sdk_cognitoidentityprovider::types::CustomDomainConfigType::builder()
+                .certificate_arn(arn)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    pool
+}
+
+/// The domain's certificate ARN and ManagedLoginVersion as Cognito reports them.
+pub async fn domain_state(
+    emu: &Emulator,
+    region: &'static str,
+    domain: &str,
+) -> (Option<String>, Option<i32>) {
+    let out = emu
+        .cognito(region)
+        .describe_user_pool_domain()
+        .domain(domain)
+        .send()
+        .await
+        .unwrap();
+    let d = out.domain_description().unwrap();
+    (
+        d.custom_domain_config()
+            .map(|c| c.certificate_arn().to_string()),
+        d.managed_login_version(),
+    )
+}
+
+/// Write a config file and return its path.
+pub fn write_config(dir: &Path, text: &str) -> PathBuf {
+    let path = dir.join("config.yaml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
