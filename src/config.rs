@@ -91,7 +91,8 @@ impl Config {
 
     /// Validate configuration text; `path` is used in messages and to resolve relative paths.
     pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
-        let raw: RawConfig = serde_yaml_ng::from_str(text).map_err(|e| yaml_error(text, path, &e))?;
+        let raw: RawConfig =
+            serde_yaml_ng::from_str(text).map_err(|e| yaml_error(text, path, &e))?;
         let invalid = |key: &str, value: Option<&str>, message: String| {
             let (line, column) = locate(text, key, value);
             ConfigError::Invalid {
@@ -191,9 +192,7 @@ fn first_quoted(message: &str) -> Option<&str> {
 }
 
 fn yaml_error(source: &str, path: &Path, err: &serde_yaml_ng::Error) -> ConfigError {
-    let (mut line, mut column) = err
-        .location()
-        .map_or((1, 1), |l| (l.line(), l.column()));
+    let (mut line, mut column) = err.location().map_or((1, 1), |l| (l.line(), l.column()));
     let text = err.to_string();
     // serde_yaml_ng appends " at line L column C"; the location goes in front instead.
     let message = match text.rfind(" at line ") {
@@ -368,9 +367,7 @@ impl UserPoolId {
             && parts[..parts.len() - 1]
                 .iter()
                 .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase()))
-            && parts[parts.len() - 1]
-                .parse::<u8>()
-                .is_ok_and(|n| n > 0);
+            && parts[parts.len() - 1].parse::<u8>().is_ok_and(|n| n > 0);
         let id_ok = !id.is_empty() && id.bytes().all(|b| b.is_ascii_alphanumeric());
         if region_ok && id_ok {
             Ok(UserPoolId {
@@ -525,6 +522,15 @@ domains:
     }
 
     #[test]
+    fn the_shipped_example_config_is_valid() {
+        let text = include_str!("../config/cognito-cert-rotator.example.yaml");
+        let c = parse(text).unwrap();
+        assert_eq!(c.targets.len(), 2);
+        assert_eq!(c.targets[1].region, "eu-central-1");
+        assert_eq!(c.targets[1].require_tags["cognito-cert-rotator"], "enabled");
+    }
+
+    #[test]
     fn domain_rules() {
         for ok in ["auth.example.com", "a-b.c1.io", "x.y"] {
             assert!(DomainName::parse(ok).is_ok(), "{ok}");
@@ -550,7 +556,13 @@ domains:
             UserPoolId::parse("us-gov-west-1_Ab9").unwrap().region,
             "us-gov-west-1"
         );
-        for bad in ["us-east-1", "_abc", "us-east-1_", "useast1_abc", "us-east-x_abc"] {
+        for bad in [
+            "us-east-1",
+            "_abc",
+            "us-east-1_",
+            "useast1_abc",
+            "us-east-x_abc",
+        ] {
             assert!(UserPoolId::parse(bad).is_err(), "{bad}");
         }
     }

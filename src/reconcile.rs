@@ -136,7 +136,10 @@ impl Context {
         for target in &self.config.targets {
             let (decision, domain) = match &scan {
                 Ok(certs) => self.plan_target(target, certs, &details, now).await,
-                Err(e) => (error_decision(format!("cannot list certificates: {e}")), None),
+                Err(e) => (
+                    error_decision(format!("cannot list certificates: {e}")),
+                    None,
+                ),
             };
             planned.push(Planned {
                 target: target.clone(),
@@ -380,7 +383,11 @@ impl Context {
         }
         let serial = match self.acm.describe(&to).await {
             Ok(Some(d)) => d.serial.as_deref().and_then(|s| Serial::parse(s).ok()),
-            Ok(None) => return Err(format!("certificate {to} vanished from ACM before the swap")),
+            Ok(None) => {
+                return Err(format!(
+                    "certificate {to} vanished from ACM before the swap"
+                ))
+            }
             Err(e) => return Err(format!("cannot read the new certificate's serial: {e}")),
         };
         cognito
@@ -519,7 +526,10 @@ impl Context {
 }
 
 fn candidate_arn(d: &Decision) -> String {
-    d.candidate.as_ref().map(|c| c.arn.clone()).unwrap_or_default()
+    d.candidate
+        .as_ref()
+        .map(|c| c.arn.clone())
+        .unwrap_or_default()
 }
 
 fn error_decision(reason: String) -> Decision {

@@ -108,7 +108,12 @@ impl PlanReport {
                 "  candidate: {}",
                 arn_and_date(&t.candidate_certificate_arn, &t.candidate_not_after)
             );
-            let _ = writeln!(out, "  action:    {} — {}", t.action.to_string().to_uppercase(), t.reason);
+            let _ = writeln!(
+                out,
+                "  action:    {} — {}",
+                t.action.to_string().to_uppercase(),
+                t.reason
+            );
             if !t.rejected.is_empty() {
                 let _ = writeln!(out, "  rejected:");
                 for r in &t.rejected {

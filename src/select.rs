@@ -118,7 +118,7 @@ impl fmt::Display for Ineligible {
 /// A duration as people write it in the config: `30d`, `1h 30m`, `45s`.
 pub fn fmt_duration(d: Duration) -> String {
     let secs = d.as_secs();
-    if secs >= 86_400 && secs % 86_400 == 0 {
+    if secs >= 86_400 && secs.is_multiple_of(86_400) {
         format!("{}d", secs / 86_400)
     } else {
         humantime::format_duration(Duration::from_secs(secs)).to_string()
@@ -470,7 +470,8 @@ fn lost_to(loser: &Certificate, best: &Certificate) -> String {
 }
 
 fn opt_time(t: Option<DateTime<Utc>>) -> String {
-    t.as_ref().map_or_else(|| "an unknown time".to_string(), rfc3339)
+    t.as_ref()
+        .map_or_else(|| "an unknown time".to_string(), rfc3339)
 }
 
 #[cfg(test)]

@@ -126,24 +126,42 @@ mod tests {
 
     #[test]
     fn hex_and_decimal_forms_are_the_same_number() {
-        let hex = Serial::parse("69:84:c6:09:97:4b:b8:cb:88:20:ab:af:6d:a5:a9:88:60:d1:78:b2")
-            .unwrap();
+        let hex =
+            Serial::parse("69:84:c6:09:97:4b:b8:cb:88:20:ab:af:6d:a5:a9:88:60:d1:78:b2").unwrap();
         let dec = Serial::parse("602404980798971580833170953589563989076401551538").unwrap();
         assert_eq!(hex, dec);
     }
 
     #[test]
     fn leading_zeros_do_not_matter() {
-        assert_eq!(Serial::parse("00:0a:1b").unwrap(), Serial::parse("0a:1b").unwrap());
-        assert_eq!(Serial::parse("0a:1b").unwrap(), Serial::parse("2587").unwrap());
-        assert_eq!(Serial::parse("A:1B").unwrap(), Serial::parse("2587").unwrap());
-        assert_eq!(Serial::from_be_bytes(&[0, 0, 1]), Serial::parse("1").unwrap());
+        assert_eq!(
+            Serial::parse("00:0a:1b").unwrap(),
+            Serial::parse("0a:1b").unwrap()
+        );
+        assert_eq!(
+            Serial::parse("0a:1b").unwrap(),
+            Serial::parse("2587").unwrap()
+        );
+        assert_eq!(
+            Serial::parse("A:1B").unwrap(),
+            Serial::parse("2587").unwrap()
+        );
+        assert_eq!(
+            Serial::from_be_bytes(&[0, 0, 1]),
+            Serial::parse("1").unwrap()
+        );
     }
 
     #[test]
     fn different_numbers_differ() {
-        assert_ne!(Serial::parse("0a:1b").unwrap(), Serial::parse("0a:1c").unwrap());
-        assert_ne!(Serial::parse("10").unwrap(), Serial::parse("0a:0a").unwrap());
+        assert_ne!(
+            Serial::parse("0a:1b").unwrap(),
+            Serial::parse("0a:1c").unwrap()
+        );
+        assert_ne!(
+            Serial::parse("10").unwrap(),
+            Serial::parse("0a:0a").unwrap()
+        );
     }
 
     #[test]

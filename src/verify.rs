@@ -324,7 +324,11 @@ pub enum Verdict {
 
 /// Look now, then every `interval`, until `check` reports verified or `window` has passed
 /// (a last look happens at the deadline). Uses tokio's clock.
-pub async fn wait_until_verified<F, Fut>(window: Duration, interval: Duration, mut check: F) -> Verdict
+pub async fn wait_until_verified<F, Fut>(
+    window: Duration,
+    interval: Duration,
+    mut check: F,
+) -> Verdict
 where
     F: FnMut(u32) -> Fut,
     Fut: Future<Output = Observation>,
@@ -413,25 +417,36 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn cognito_alone_is_not_enough() {
-        let verdict = wait_until_verified(Duration::from_secs(60), Duration::from_secs(20), |_| async {
-            Observation {
-                cognito: Ok(()),
-                edge: Err("serves 0a:0b".into()),
-            }
-        })
+        let verdict = wait_until_verified(
+            Duration::from_secs(60),
+            Duration::from_secs(20),
+            |_| async {
+                Observation {
+                    cognito: Ok(()),
+                    edge: Err("serves 0a:0b".into()),
+                }
+            },
+        )
         .await;
-        assert!(matches!(verdict, Verdict::TimedOut { attempts: 4, .. }), "{verdict:?}");
+        assert!(
+            matches!(verdict, Verdict::TimedOut { attempts: 4, .. }),
+            "{verdict:?}"
+        );
     }
 
     #[tokio::test(start_paused = true)]
     async fn a_last_look_happens_at_the_deadline_when_the_interval_overshoots() {
-        let verdict = wait_until_verified(Duration::from_secs(50), Duration::from_secs(30), |n| async move {
-            if n == 3 {
-                done()
-            } else {
-                pending()
-            }
-        })
+        let verdict = wait_until_verified(
+            Duration::from_secs(50),
+            Duration::from_secs(30),
+            |n| async move {
+                if n == 3 {
+                    done()
+                } else {
+                    pending()
+                }
+            },
+        )
         .await;
         assert!(
             matches!(verdict, Verdict::Verified { after, attempts: 3, .. } if after == Duration::from_secs(50)),

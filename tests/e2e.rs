@@ -59,20 +59,38 @@ async fn rotates_verifies_and_a_second_run_makes_no_write() {
 
     let run = w.emu.run(&["once", "--wait", "-c", &config]);
     assert_eq!(run.code, 0);
-    assert!(run.stderr.contains("auth.example.com: rotated-verified"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("auth.example.com: rotated-verified"),
+        "{}",
+        run.stderr
+    );
     assert!(run.stderr.contains("chain trusted"));
     // Progress was reported while the edge still served the old certificate.
-    assert!(run.stderr.contains(&format!("serves serial {}", w.old.serial_hex)));
+    assert!(run
+        .stderr
+        .contains(&format!("serves serial {}", w.old.serial_hex)));
     assert_eq!(w.emu.count("UpdateUserPoolDomain"), 1);
 
     let (arn, version) = domain_state(&w.emu, REGION, DOMAIN).await;
     assert_eq!(arn.as_deref(), Some(w.new.arn.as_str()));
-    assert_eq!(version, Some(2), "ManagedLoginVersion must be passed back unchanged");
+    assert_eq!(
+        version,
+        Some(2),
+        "ManagedLoginVersion must be passed back unchanged"
+    );
 
     let again = w.emu.run(&["once", "--wait", "-c", &config]);
     assert_eq!(again.code, 0);
-    assert!(again.stderr.contains("auth.example.com: kept"), "{}", again.stderr);
-    assert_eq!(w.emu.count("UpdateUserPoolDomain"), 1, "second pass must not write");
+    assert!(
+        again.stderr.contains("auth.example.com: kept"),
+        "{}",
+        again.stderr
+    );
+    assert_eq!(
+        w.emu.count("UpdateUserPoolDomain"),
+        1,
+        "second pass must not write"
+    );
 }
 
 #[tokio::test]
@@ -149,8 +167,14 @@ async fn one_scan_serves_every_target_and_follows_short_pages() {
     let run = emu.run(&["plan", "--output", "json", "-c", config.to_str().unwrap()]);
     assert_eq!(run.code, 0);
     let plan: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
-    assert_eq!(plan["targets"][0]["candidate_certificate_arn"], a_new.arn.as_str());
-    assert_eq!(plan["targets"][1]["candidate_certificate_arn"], b_new.arn.as_str());
+    assert_eq!(
+        plan["targets"][0]["candidate_certificate_arn"],
+        a_new.arn.as_str()
+    );
+    assert_eq!(
+        plan["targets"][1]["candidate_certificate_arn"],
+        b_new.arn.as_str()
+    );
     // 5 certificates in pages of 2 = 3 calls, for both targets together.
     assert_eq!(emu.count("ListCertificates") - before, 3);
     assert_eq!(emu.count("DescribeUserPoolDomain"), 2);
@@ -177,7 +201,9 @@ async fn refuses_a_domain_owned_by_another_user_pool() {
         w.emu.edge
     );
     let config = write_config(w.dir.path(), &text);
-    let run = w.emu.run(&["once", "--wait", "-c", config.to_str().unwrap()]);
+    let run = w
+        .emu
+        .run(&["once", "--wait", "-c", config.to_str().unwrap()]);
     assert_eq!(run.code, 1);
     assert!(
         run.stderr
@@ -194,7 +220,11 @@ async fn an_edge_that_keeps_the_old_certificate_fails_verification_with_exit_1()
     let config = w.config("2s", true);
     let run = w.emu.run(&["once", "--wait", "-c", &config]);
     assert_eq!(run.code, 1);
-    assert!(run.stderr.contains("rotated-verification-failed"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("rotated-verification-failed"),
+        "{}",
+        run.stderr
+    );
     assert!(run.stderr.contains("not verified within 2s"));
     assert!(run.stderr.contains(&format!(
         "serves serial {}, want {}",
@@ -254,7 +284,9 @@ async fn a_bad_config_exits_2_with_its_location_and_touches_nothing() {
 async fn a_missing_config_file_exits_2() {
     let run = support::run_binary(&["validate", "-c", "/nonexistent/ccr.yaml"], &[]);
     assert_eq!(run.code, 2);
-    assert!(run.stderr.contains("/nonexistent/ccr.yaml: cannot read the configuration file"));
+    assert!(run
+        .stderr
+        .contains("/nonexistent/ccr.yaml: cannot read the configuration file"));
 }
 
 #[test]
@@ -273,10 +305,16 @@ fn usage_errors_exit_2_and_help_documents_exit_codes() {
 async fn json_logs_for_cloudwatch() {
     let w = world(&[]).await;
     let config = w.config("10s", true);
-    let run = w.emu.run(&["--log-format", "json", "once", "--dry-run", "-c", &config]);
+    let run = w
+        .emu
+        .run(&["--log-format", "json", "once", "--dry-run", "-c", &config]);
     assert_eq!(run.code, 0);
     for line in run.stderr.lines().filter(|l| !l.trim().is_empty()) {
-        let v: serde_json::Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
-        assert!(v.get("level").is_some() && v.get("timestamp").is_some(), "{line}");
+        let v: serde_json::Value =
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+        assert!(
+            v.get("level").is_some() && v.get("timestamp").is_some(),
+            "{line}"
+        );
     }
 }

@@ -3,7 +3,9 @@
 use std::collections::BTreeMap;
 
 use aws_config::SdkConfig;
-use aws_sdk_acm::types::{CertificateDetail, CertificateStatus, CertificateSummary, Filters, KeyAlgorithm};
+use aws_sdk_acm::types::{
+    CertificateDetail, CertificateStatus, CertificateSummary, Filters, KeyAlgorithm,
+};
 use aws_sdk_acm::Client;
 
 use super::{to_chrono, AwsError};
@@ -122,7 +124,12 @@ impl Acm {
         Ok(out
             .tags()
             .iter()
-            .map(|t| (t.key().to_string(), t.value().unwrap_or_default().to_string()))
+            .map(|t| {
+                (
+                    t.key().to_string(),
+                    t.value().unwrap_or_default().to_string(),
+                )
+            })
             .collect())
     }
 }
@@ -148,7 +155,9 @@ fn from_summary(s: &CertificateSummary) -> Result<Certificate, AwsError> {
         arn: arn.to_string(),
         domain_name: s.domain_name().unwrap_or_default().to_string(),
         sans: s.subject_alternative_name_summaries().to_vec(),
-        sans_complete: !s.has_additional_subject_alternative_names().unwrap_or(false),
+        sans_complete: !s
+            .has_additional_subject_alternative_names()
+            .unwrap_or(false),
         status: s.status().map_or("UNKNOWN", |v| v.as_str()).to_string(),
         key_algorithm: s
             .key_algorithm()

@@ -113,6 +113,8 @@ pub async fn load_sdk_config() -> SdkConfig {
         .await
 }
 
-pub(crate) fn to_chrono(t: &aws_sdk_acm::primitives::DateTime) -> Option<chrono::DateTime<chrono::Utc>> {
+pub(crate) fn to_chrono(
+    t: &aws_sdk_acm::primitives::DateTime,
+) -> Option<chrono::DateTime<chrono::Utc>> {
     chrono::DateTime::from_timestamp(t.secs(), t.subsec_nanos())
 }

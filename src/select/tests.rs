@@ -110,7 +110,13 @@ fn rejects_certificates_not_covering_the_domain() {
 
 #[test]
 fn rejects_certificates_that_are_not_issued() {
-    for status in ["PENDING_VALIDATION", "EXPIRED", "REVOKED", "INACTIVE", "FAILED"] {
+    for status in [
+        "PENDING_VALIDATION",
+        "EXPIRED",
+        "REVOKED",
+        "INACTIVE",
+        "FAILED",
+    ] {
         let mut c = cert("a", 90);
         c.status = status.into();
         assert_eq!(why(&c), Err(Ineligible::Status(status.into())));
@@ -122,7 +128,10 @@ fn rejects_certificates_outside_us_east_1() {
     let mut c = cert("a", 90);
     c.arn = "arn:aws:acm:eu-west-1:123456789012:certificate/a".into();
     assert_eq!(why(&c), Err(Ineligible::Region("eu-west-1".into())));
-    assert!(why(&c).unwrap_err().to_string().contains("only certificates in us-east-1"));
+    assert!(why(&c)
+        .unwrap_err()
+        .to_string()
+        .contains("only certificates in us-east-1"));
 }
 
 #[test]
@@ -251,7 +260,10 @@ fn every_reason_reads_as_a_sentence() {
     ];
     for r in reasons {
         let s = sentence(&r);
-        assert!(s.ends_with('.') && s.chars().next().unwrap().is_uppercase(), "{s}");
+        assert!(
+            s.ends_with('.') && s.chars().next().unwrap().is_uppercase(),
+            "{s}"
+        );
         assert!(s.len() > 15, "{s}");
     }
 }
@@ -302,9 +314,16 @@ fn tie_on_not_after_goes_to_later_not_before() {
     a.not_before = Some(now() - days(20));
     b.not_before = Some(now() - days(5));
     assert_eq!(preference(&b, &a), Ordering::Greater);
-    let d = run(&domain_on("arn:aws:acm:us-east-1:1:certificate/zz"), &[a, b.clone()]);
+    let d = run(
+        &domain_on("arn:aws:acm:us-east-1:1:certificate/zz"),
+        &[a, b.clone()],
+    );
     assert_eq!(d.candidate.unwrap().arn, b.arn);
-    assert!(d.rejected[0].reason.contains("tie-break: NotBefore"), "{:?}", d.rejected);
+    assert!(
+        d.rejected[0].reason.contains("tie-break: NotBefore"),
+        "{:?}",
+        d.rejected
+    );
 }
 
 #[test]
@@ -312,7 +331,10 @@ fn tie_on_dates_goes_to_later_issue_time() {
     let mut a = cert("a", 90);
     let b = cert("b", 90);
     a.issued_at = Some(now() - days(1));
-    let d = run(&domain_on("arn:aws:acm:us-east-1:1:certificate/zz"), &[b, a.clone()]);
+    let d = run(
+        &domain_on("arn:aws:acm:us-east-1:1:certificate/zz"),
+        &[b, a.clone()],
+    );
     assert_eq!(d.candidate.unwrap().arn, a.arn);
     assert!(d.rejected[0].reason.contains("issue time"));
 }
@@ -373,17 +395,26 @@ fn rotates_when_current_is_not_eligible_any_more_even_to_an_earlier_expiry() {
     let d = run(&domain_on(&a.arn), &[a.clone(), b.clone()]);
     assert_eq!(d.action, Action::Rotate);
     assert!(d.reason.contains("no longer usable"));
-    assert!(d.rejected.iter().any(|r| r.arn == a.arn && r.reason.contains("EC_secp384r1")));
+    assert!(d
+        .rejected
+        .iter()
+        .any(|r| r.arn == a.arn && r.reason.contains("EC_secp384r1")));
 }
 
 #[test]
 fn rotates_off_a_certificate_acm_no_longer_knows() {
     let b = cert("b", 90);
-    let d = run(&domain_on("arn:aws:acm:us-east-1:1:certificate/gone"), &[b.clone()]);
+    let d = run(
+        &domain_on("arn:aws:acm:us-east-1:1:certificate/gone"),
+        std::slice::from_ref(&b),
+    );
     assert_eq!(d.action, Action::Rotate);
     assert!(d.reason.contains("does not know"));
     assert!(d.current.is_none());
-    assert_eq!(d.current_arn.as_deref(), Some("arn:aws:acm:us-east-1:1:certificate/gone"));
+    assert_eq!(
+        d.current_arn.as_deref(),
+        Some("arn:aws:acm:us-east-1:1:certificate/gone")
+    );
 }
 
 #[test]
@@ -398,7 +429,7 @@ fn rotates_off_a_certificate_inside_min_validity() {
 #[test]
 fn error_when_nothing_is_eligible() {
     let a = cert("a", 10);
-    let d = run(&domain_on(&a.arn), &[a.clone()]);
+    let d = run(&domain_on(&a.arn), std::slice::from_ref(&a));
     assert_eq!(d.action, Action::Error);
     assert!(d.candidate.is_none());
     assert!(d.reason.contains("no eligible certificate"), "{}", d.reason);

@@ -34,6 +34,7 @@ import logging
 import os
 import signal
 import socket
+import stat
 import ssl
 import sys
 import tempfile
@@ -368,7 +369,8 @@ def main():
             pass
         stop.set()
 
-    if not sys.stdin.isatty():
+    # Only a pipe means "a parent holds us": /dev/null or a terminal would end us at once.
+    if stat.S_ISFIFO(os.fstat(0).st_mode):
         threading.Thread(target=watch_stdin, daemon=True).start()
     stop.wait()
     server.shutdown()

@@ -1,5 +1,7 @@
 use aws_sdk_acm::error::ErrorMetadata;
-use aws_sdk_acm::operation::describe_certificate::{DescribeCertificateError, DescribeCertificateOutput};
+use aws_sdk_acm::operation::describe_certificate::{
+    DescribeCertificateError, DescribeCertificateOutput,
+};
 use aws_sdk_acm::operation::list_certificates::{ListCertificatesError, ListCertificatesOutput};
 use aws_sdk_acm::primitives::DateTime;
 use aws_sdk_acm::types::error::ResourceNotFoundException;
@@ -21,9 +23,7 @@ fn summary(id: &str, alg: &str) -> CertificateSummary {
         .build()
 }
 
-fn no_retries(
-    b: aws_sdk_acm::config::Builder,
-) -> aws_sdk_acm::config::Builder {
+fn no_retries(b: aws_sdk_acm::config::Builder) -> aws_sdk_acm::config::Builder {
     b.retry_config(aws_sdk_acm::config::retry::RetryConfig::disabled())
 }
 
@@ -70,17 +70,33 @@ async fn always_asks_for_every_key_type_and_only_issued() {
                 .includes()
                 .map(|i| i.key_types().iter().map(|k| k.as_str()).collect())
                 .unwrap_or_default();
-            let statuses: Vec<&str> = r.certificate_statuses().iter().map(|s| s.as_str()).collect();
-            ["RSA_1024", "RSA_2048", "RSA_3072", "RSA_4096", "EC_prime256v1", "EC_secp384r1", "EC_secp521r1"]
+            let statuses: Vec<&str> = r
+                .certificate_statuses()
                 .iter()
-                .all(|t| types.contains(t))
+                .map(|s| s.as_str())
+                .collect();
+            [
+                "RSA_1024",
+                "RSA_2048",
+                "RSA_3072",
+                "RSA_4096",
+                "EC_prime256v1",
+                "EC_secp384r1",
+                "EC_secp521r1",
+            ]
+            .iter()
+            .all(|t| types.contains(t))
                 && statuses == ["ISSUED"]
                 && r.max_items() == Some(1000)
         })
         .then_output(|| ListCertificatesOutput::builder().build());
     let client = mock_client!(aws_sdk_acm, RuleMode::Sequential, [&rule]);
     let scan = Acm::new(client).list_issued().await.unwrap();
-    assert_eq!(rule.num_calls(), 1, "the request did not carry every key type");
+    assert_eq!(
+        rule.num_calls(),
+        1,
+        "the request did not carry every key type"
+    );
     assert!(scan.certificates.is_empty());
 }
 
@@ -105,7 +121,9 @@ async fn truncated_san_lists_are_marked_incomplete() {
     let rule = mock!(Client::list_certificates).then_output(|| {
         let mut s = summary("a", "RSA-2048");
         s.has_additional_subject_alternative_names = Some(true);
-        ListCertificatesOutput::builder().certificate_summary_list(s).build()
+        ListCertificatesOutput::builder()
+            .certificate_summary_list(s)
+            .build()
     });
     let client = mock_client!(aws_sdk_acm, RuleMode::Sequential, [&rule]);
     let scan = Acm::new(client).list_issued().await.unwrap();
@@ -126,7 +144,10 @@ async fn throttling_is_surfaced_with_its_code() {
     let err = Acm::new(client).list_issued().await.unwrap_err();
     assert!(err.is_throttling(), "{err:?}");
     assert_eq!(err.metric_label(), "ThrottlingException");
-    assert_eq!(err.to_string(), "ListCertificates: ThrottlingException: Rate exceeded");
+    assert_eq!(
+        err.to_string(),
+        "ListCertificates: ThrottlingException: Rate exceeded"
+    );
 }
 
 #[tokio::test]
@@ -166,11 +187,17 @@ async fn describe_of_a_deleted_certificate_is_none() {
         DescribeCertificateError::ResourceNotFoundException(
             ResourceNotFoundException::builder()
                 .message("not found")
-                .meta(ErrorMetadata::builder().code("ResourceNotFoundException").build())
+                .meta(
+                    ErrorMetadata::builder()
+                        .code("ResourceNotFoundException")
+                        .build(),
+                )
                 .build(),
         )
     });
     let client = mock_client!(aws_sdk_acm, RuleMode::Sequential, [&rule], no_retries);
-    let d = Acm::new(client).describe("arn:aws:acm:us-east-1:1:certificate/gone").await;
+    let d = Acm::new(client)
+        .describe("arn:aws:acm:us-east-1:1:certificate/gone")
+        .await;
     assert_eq!(d, Ok(None));
 }

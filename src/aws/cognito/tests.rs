@@ -46,15 +46,25 @@ async fn describe_reads_the_custom_domain_config() {
                 )
                 .build()
         });
-    let client = mock_client!(aws_sdk_cognitoidentityprovider, RuleMode::Sequential, [&rule]);
-    let view = CognitoDomains::new(client).describe("auth.example.com").await.unwrap();
+    let client = mock_client!(
+        aws_sdk_cognitoidentityprovider,
+        RuleMode::Sequential,
+        [&rule]
+    );
+    let view = CognitoDomains::new(client)
+        .describe("auth.example.com")
+        .await
+        .unwrap();
     let DomainView::Present(d) = view else {
         panic!("expected a domain")
     };
     assert_eq!(d.status, "UPDATING");
     assert_eq!(d.managed_login_version, Some(2));
     assert_eq!(d.security_policy.as_deref(), Some("TLSv1.2_2021"));
-    assert_eq!(d.certificate_arn.as_deref(), Some("arn:aws:acm:us-east-1:1:certificate/old"));
+    assert_eq!(
+        d.certificate_arn.as_deref(),
+        Some("arn:aws:acm:us-east-1:1:certificate/old")
+    );
 }
 
 #[tokio::test]
@@ -64,8 +74,15 @@ async fn an_empty_description_is_a_missing_domain() {
             .domain_description(DomainDescriptionType::builder().build())
             .build()
     });
-    let client = mock_client!(aws_sdk_cognitoidentityprovider, RuleMode::Sequential, [&rule]);
-    let view = CognitoDomains::new(client).describe("nope.example.com").await.unwrap();
+    let client = mock_client!(
+        aws_sdk_cognitoidentityprovider,
+        RuleMode::Sequential,
+        [&rule]
+    );
+    let view = CognitoDomains::new(client)
+        .describe("nope.example.com")
+        .await
+        .unwrap();
     assert_eq!(view, DomainView::Missing);
 }
 
@@ -76,14 +93,29 @@ async fn update_always_sends_custom_domain_config_and_passes_back_managed_login_
             r.domain() == Some("auth.example.com")
                 && r.user_pool_id() == Some("eu-central-1_Pool")
                 && r.custom_domain_config().map(|c| c.certificate_arn()) == Some(NEW)
-                && r.custom_domain_config().and_then(|c| c.security_policy()).map(|p| p.as_str())
+                && r.custom_domain_config()
+                    .and_then(|c| c.security_policy())
+                    .map(|p| p.as_str())
                     == Some("TLSv1.2_2021")
                 && r.managed_login_version() == Some(2)
         })
-        .then_output(|| UpdateUserPoolDomainOutput::builder().managed_login_version(2).build());
-    let client = mock_client!(aws_sdk_cognitoidentityprovider, RuleMode::Sequential, [&rule]);
+        .then_output(|| {
+            UpdateUserPoolDomainOutput::builder()
+                .managed_login_version(2)
+                .build()
+        });
+    let client = mock_client!(
+        aws_sdk_cognitoidentityprovider,
+        RuleMode::Sequential,
+        [&rule]
+    );
     CognitoDomains::new(client)
-        .update_certificate("auth.example.com", "eu-central-1_Pool", NEW, &info(Some(2), Some("TLSv1.2_2021")))
+        .update_certificate(
+            "auth.example.com",
+            "eu-central-1_Pool",
+            NEW,
+            &info(Some(2), Some("TLSv1.2_2021")),
+        )
         .await
         .unwrap();
     assert_eq!(rule.num_calls(), 1);
@@ -92,15 +124,39 @@ async fn update_always_sends_custom_domain_config_and_passes_back_managed_login_
 #[tokio::test]
 async fn update_keeps_classic_hosted_ui_and_sends_no_version_when_none_was_read() {
     let classic = mock!(Client::update_user_pool_domain)
-        .match_requests(|r| r.managed_login_version() == Some(1) && r.custom_domain_config().is_some())
+        .match_requests(|r| {
+            r.managed_login_version() == Some(1) && r.custom_domain_config().is_some()
+        })
         .then_output(|| UpdateUserPoolDomainOutput::builder().build());
     let unknown = mock!(Client::update_user_pool_domain)
-        .match_requests(|r| r.managed_login_version().is_none() && r.custom_domain_config().is_some())
+        .match_requests(|r| {
+            r.managed_login_version().is_none() && r.custom_domain_config().is_some()
+        })
         .then_output(|| UpdateUserPoolDomainOutput::builder().build());
-    let client = mock_client!(aws_sdk_cognitoidentityprovider, RuleMode::Sequential, [&classic, &unknown]);
+    let client = mock_client!(
+        aws_sdk_cognitoidentityprovider,
+        RuleMode::Sequential,
+        [&classic, &unknown]
+    );
     let cognito = CognitoDomains::new(client);
-    cognito.update_certificate("auth.example.com", "eu-central-1_Pool", NEW, &info(Some(1), None)).await.unwrap();
-    cognito.update_certificate("auth.example.com", "eu-central-1_Pool", NEW, &info(None, None)).await.unwrap();
+    cognito
+        .update_certificate(
+            "auth.example.com",
+            "eu-central-1_Pool",
+            NEW,
+            &info(Some(1), None),
+        )
+        .await
+        .unwrap();
+    cognito
+        .update_certificate(
+            "auth.example.com",
+            "eu-central-1_Pool",
+            NEW,
+            &info(None, None),
+        )
+        .await
+        .unwrap();
     assert_eq!((classic.num_calls(), unknown.num_calls()), (1, 1));
 }
 
@@ -110,13 +166,27 @@ async fn update_errors_keep_the_aws_code() {
         UpdateUserPoolDomainError::NotAuthorizedException(
             NotAuthorizedException::builder()
                 .message("not allowed")
-                .meta(ErrorMetadata::builder().code("NotAuthorizedException").message("not allowed").build())
+                .meta(
+                    ErrorMetadata::builder()
+                        .code("NotAuthorizedException")
+                        .message("not allowed")
+                        .build(),
+                )
                 .build(),
         )
     });
-    let client = mock_client!(aws_sdk_cognitoidentityprovider, RuleMode::Sequential, [&rule]);
+    let client = mock_client!(
+        aws_sdk_cognitoidentityprovider,
+        RuleMode::Sequential,
+        [&rule]
+    );
     let err = CognitoDomains::new(client)
-        .update_certificate("auth.example.com", "eu-central-1_Pool", NEW, &info(Some(1), None))
+        .update_certificate(
+            "auth.example.com",
+            "eu-central-1_Pool",
+            NEW,
+            &info(Some(1), None),
+        )
         .await
         .unwrap_err();
     assert_eq!(err.metric_label(), "NotAuthorizedException");

@@ -1,0 +1,39 @@
+# Two commands for a new user: `make demo` and `make test`. Both install what they need.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+STAMP := $(VENV)/.installed
+
+.PHONY: all build test lint fmt demo venv clean
+
+all: build
+
+# The Python venv with the pinned emulator (moto) for tests and the demo.
+venv: $(STAMP)
+$(STAMP): tests/requirements.txt
+	@echo ">> creating $(VENV) with the pinned emulator (tests/requirements.txt)"
+	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	@$(VENV)/bin/pip install --quiet --disable-pip-version-check -r tests/requirements.txt
+	@touch $(STAMP)
+
+build:
+	cargo build --all-targets
+
+# The whole test suite: unit tests (selection, config, serials, adapters on aws-smithy-mocks,
+# paused-time verification) and end-to-end tests on the emulator and the TLS edge.
+test: venv
+	cargo test --all-targets
+
+lint:
+	cargo fmt --all -- --check
+	cargo clippy --all-targets -- -D warnings
+
+fmt:
+	cargo fmt --all
+
+demo: venv
+	@scripts/demo.sh
+
+clean:
+	cargo clean
+	rm -rf $(VENV)
