@@ -68,11 +68,35 @@ pub struct Target {
     pub require_tags: BTreeMap<String, String>,
 }
 
+/// Commands run on events (certbot-style), each an argv list run without a shell.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Hooks {
+    /// After a swap.
+    pub on_rotate: Option<Vec<String>>,
+    /// After a swap is verified.
+    pub on_verified: Option<Vec<String>>,
+    /// After a target fails (AWS error, no eligible certificate, verification failed).
+    pub on_failure: Option<Vec<String>>,
+    /// How long a hook may run before it is killed.
+    pub timeout: Duration,
+}
+
+/// The default daemon schedule: every 15 minutes, at second 0.
+pub const DEFAULT_SCHEDULE: &str = "0 */15 * * * *";
+
 /// A validated configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
     /// Where it came from.
     pub path: PathBuf,
+    /// Cron expression with seconds for the daemon (`run`).
+    pub schedule: String,
+    /// The crash-safe state file.
+    pub state_file: PathBuf,
+    /// Where `/metrics` and `/healthz` listen; `None` = off.
+    pub metrics_listen: Option<std::net::SocketAddr>,
+    /// Event hooks.
+    pub hooks: Hooks,
     /// Verification settings.
     pub verify: VerifySettings,
     /// The targets, in file order.
@@ -171,8 +195,24 @@ impl Config {
             });
         }
 
+        let relative = |file: PathBuf| match path.parent() {
+            Some(dir) if file.is_relative() => dir.join(file),
+            _ => file,
+        };
+        let hooks = raw.hooks.unwrap_or_default();
         Ok(Config {
             path: path.to_path_buf(),
+            schedule: raw
+                .schedule
+                .map_or_else(|| DEFAULT_SCHEDULE.to_string(), |s| s.0),
+            state_file: raw.state_file.map_or_else(default_state_file, relative),
+            metrics_listen: raw.metrics.and_then(|m| m.listen),
+            hooks: Hooks {
+                on_rotate: hooks.on_rotate.map(|h| h.0),
+                on_verified: hooks.on_verified.map(|h| h.0),
+                on_failure: hooks.on_failure.map(|h| h.0),
+                timeout: hooks.timeout.map_or(Duration::from_secs(60), |d| d.0),
+            },
             verify: VerifySettings {
                 window,
                 interval,
@@ -244,9 +284,37 @@ fn locate(text: &str, key: &str, value: Option<&str>) -> (usize, usize) {
     (1, 1)
 }
 
+/// `$STATE_DIRECTORY/state.json` under systemd (`StateDirectory=`), else
+/// `./cognito-cert-rotator.state.json`.
+pub fn default_state_file() -> PathBuf {
+    match std::env::var("STATE_DIRECTORY") {
+        // systemd may pass several directories separated by colons; the first is ours.
+        Ok(dirs) if !dirs.is_empty() => {
+            PathBuf::from(dirs.split(':').next().unwrap_or(&dirs)).join("state.json")
+        }
+        _ => PathBuf::from("cognito-cert-rotator.state.json"),
+    }
+}
+
+/// Parse a cron expression with seconds, as tokio-cron-scheduler does.
+pub fn parse_cron(expr: &str) -> Result<croner::Cron, String> {
+    croner::parser::CronParser::builder()
+        .seconds(croner::parser::Seconds::Required)
+        .dom_and_dow(true)
+        .build()
+        .parse(expr)
+        .map_err(|e| {
+            format!("schedule \"{expr}\": {e}; expected a cron expression with seconds, such as \"0 */15 * * * *\"")
+        })
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawConfig {
+    schedule: Option<CronExpr>,
+    state_file: Option<PathBuf>,
+    metrics: Option<RawMetrics>,
+    hooks: Option<RawHooks>,
     verify: Option<RawVerify>,
     defaults: Option<RawDefaults>,
     #[serde(default)]
@@ -261,6 +329,49 @@ struct RawVerify {
     tls: Option<bool>,
     connect_to: Option<HostPort>,
     ca_file: Option<PathBuf>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawMetrics {
+    listen: Option<std::net::SocketAddr>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawHooks {
+    on_rotate: Option<Argv>,
+    on_verified: Option<Argv>,
+    on_failure: Option<Argv>,
+    timeout: Option<HumanDuration>,
+}
+
+/// A command as an argv list: a program and its arguments, run without a shell.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Argv(pub Vec<String>);
+
+impl<'de> Deserialize<'de> for Argv {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let argv = Vec::<String>::deserialize(d)?;
+        if argv.first().is_none_or(|p| p.trim().is_empty()) {
+            return Err(serde::de::Error::custom(
+                "a hook is an argv list with the program first, such as [\"/usr/local/bin/notify\", \"--channel\", \"ops\"]",
+            ));
+        }
+        Ok(Argv(argv))
+    }
+}
+
+/// A validated cron expression.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CronExpr(pub String);
+
+impl<'de> Deserialize<'de> for CronExpr {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        parse_cron(&text).map_err(serde::de::Error::custom)?;
+        Ok(CronExpr(text))
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -528,6 +639,26 @@ domains:
         assert_eq!(c.targets.len(), 2);
         assert_eq!(c.targets[1].region, "eu-central-1");
         assert_eq!(c.targets[1].require_tags["cognito-cert-rotator"], "enabled");
+    }
+
+    #[test]
+    fn daemon_settings_have_defaults_and_are_validated() {
+        let c =
+            parse("domains:\n  - domain: a.example.com\n    user_pool_id: us-east-1_A\n").unwrap();
+        assert_eq!(c.schedule, DEFAULT_SCHEDULE);
+        assert_eq!(c.metrics_listen, None);
+        assert_eq!(c.hooks.timeout, Duration::from_secs(60));
+        let text = "schedule: \"*/5 * * * * *\"\nstate_file: st.json\nmetrics:\n  listen: 127.0.0.1:9464\nhooks:\n  on_rotate: [/bin/echo, rotated]\n  timeout: 5s\ndomains:\n  - domain: a.example.com\n    user_pool_id: us-east-1_A\n";
+        let c = Config::parse(text, Path::new("/etc/ccr/config.yaml")).unwrap();
+        assert_eq!(c.state_file, PathBuf::from("/etc/ccr/st.json"));
+        assert_eq!(c.metrics_listen.unwrap().port(), 9464);
+        assert_eq!(c.hooks.on_rotate.as_deref().unwrap()[1], "rotated");
+        let bad = "schedule: \"every minute\"\ndomains:\n  - domain: a.example.com\n    user_pool_id: us-east-1_A\n";
+        let err = parse(bad).unwrap_err().to_string();
+        assert!(err.starts_with("config.yaml:1:"), "{err}");
+        assert!(err.contains("cron expression with seconds"), "{err}");
+        let bad = "hooks:\n  on_failure: []\ndomains:\n  - domain: a.example.com\n    user_pool_id: us-east-1_A\n";
+        assert!(parse(bad).unwrap_err().to_string().contains("argv list"));
     }
 
     #[test]

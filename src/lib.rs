@@ -23,11 +23,15 @@
 pub mod aws;
 pub mod cli;
 pub mod config;
+pub mod hooks;
+pub mod metrics;
 pub mod model;
+pub mod notify;
 pub mod reconcile;
 pub mod report;
 pub mod select;
 pub mod serial;
+pub mod state;
 pub mod verify;
 
 /// Process exit codes, documented in `--help` and the README.

@@ -1,0 +1,271 @@
+//! Event hooks, certbot-style: a command as an argv list (no shell) with the event in its
+//! environment. A hook runs in the background with a timeout, its output goes to the log, and
+//! a failing hook is logged and counted but never blocks rotation.
+
+use std::process::Stdio;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use tokio::process::Command;
+use tokio::task::JoinHandle;
+use tracing::{info, warn};
+
+use crate::config::Hooks;
+use crate::metrics::{HookLabels, Metrics};
+
+/// Which hook.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Event {
+    /// A swap was made.
+    Rotate,
+    /// A swap was verified.
+    Verified,
+    /// A target failed.
+    Failure,
+}
+
+impl Event {
+    /// The config key and `CCR_EVENT` value.
+    pub fn name(self) -> &'static str {
+        match self {
+            Event::Rotate => "on_rotate",
+            Event::Verified => "on_verified",
+            Event::Failure => "on_failure",
+        }
+    }
+}
+
+/// What a hook is told.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HookEvent {
+    /// Which event.
+    pub event: Event,
+    /// `CCR_DOMAIN`.
+    pub domain: String,
+    /// `CCR_USER_POOL_ID`.
+    pub user_pool_id: String,
+    /// `CCR_OLD_ARN` (empty when unknown).
+    pub old_arn: Option<String>,
+    /// `CCR_NEW_ARN` (empty when none).
+    pub new_arn: Option<String>,
+    /// `CCR_REASON`.
+    pub reason: String,
+}
+
+/// How one run ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HookResult {
+    /// Exit 0.
+    Success,
+    /// Non-zero exit or could not start.
+    Failed(String),
+    /// Killed at the timeout.
+    Timeout,
+}
+
+/// Runs the configured hooks and keeps track of the ones still running.
+#[derive(Debug)]
+pub struct HookRunner {
+    hooks: Hooks,
+    metrics: Option<Metrics>,
+    running: Mutex<Vec<JoinHandle<HookResult>>>,
+}
+
+impl HookRunner {
+    /// Hooks from the config; results counted into `metrics` when given.
+    pub fn new(hooks: Hooks, metrics: Option<Metrics>) -> HookRunner {
+        HookRunner {
+            hooks,
+            metrics,
+            running: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Start the hook for `ev` in the background, if one is configured.
+    pub fn fire(&self, ev: HookEvent) {
+        let argv = match ev.event {
+            Event::Rotate => &self.hooks.on_rotate,
+            Event::Verified => &self.hooks.on_verified,
+            Event::Failure => &self.hooks.on_failure,
+        };
+        let Some(argv) = argv.clone() else { return };
+        let timeout = self.hooks.timeout;
+        let metrics = self.metrics.clone();
+        let handle = tokio::spawn(async move {
+            let result = run(&argv, &ev, timeout).await;
+            if let Some(m) = metrics {
+                let label = match result {
+                    HookResult::Success => "success",
+                    HookResult::Failed(_) => "failed",
+                    HookResult::Timeout => "timeout",
+                };
+                m.hooks
+                    .get_or_create(&HookLabels {
+                        event: ev.event.name().to_string(),
+                        result: label.to_string(),
+                    })
+                    .inc();
+            }
+            result
+        });
+        if let Ok(mut running) = self.running.lock() {
+            running.retain(|h| !h.is_finished());
+            running.push(handle);
+        }
+    }
+
+    /// Wait for every hook still running (each is bounded by its timeout).
+    pub async fn finish(&self) -> Vec<HookResult> {
+        let handles: Vec<_> = match self.running.lock() {
+            Ok(mut running) => running.drain(..).collect(),
+            Err(_) => Vec::new(),
+        };
+        let mut results = Vec::new();
+        for h in handles {
+            if let Ok(r) = h.await {
+                results.push(r);
+            }
+        }
+        results
+    }
+}
+
+/// Run one hook to completion or timeout, logging its output.
+pub async fn run(argv: &[String], ev: &HookEvent, timeout: Duration) -> HookResult {
+    let name = ev.event.name();
+    let Some((program, args)) = argv.split_first() else {
+        return HookResult::Failed("empty command".into());
+    };
+    let child = Command::new(program)
+        .args(args)
+        .env("CCR_EVENT", name)
+        .env("CCR_DOMAIN", &ev.domain)
+        .env("CCR_USER_POOL_ID", &ev.user_pool_id)
+        .env("CCR_OLD_ARN", ev.old_arn.as_deref().unwrap_or(""))
+        .env("CCR_NEW_ARN", ev.new_arn.as_deref().unwrap_or(""))
+        .env("CCR_REASON", &ev.reason)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn();
+    let child = match child {
+        Ok(c) => c,
+        Err(e) => {
+            warn!(hook = name, domain = %ev.domain, program = %program, "hook could not start: {e}");
+            return HookResult::Failed(e.to_string());
+        }
+    };
+    match tokio::time::timeout(timeout, child.wait_with_output()).await {
+        Err(_) => {
+            // Dropping the future drops the child, which kill_on_drop kills.
+            warn!(hook = name, domain = %ev.domain, "hook killed after {}s", timeout.as_secs());
+            HookResult::Timeout
+        }
+        Ok(Err(e)) => {
+            warn!(hook = name, domain = %ev.domain, "hook failed: {e}");
+            HookResult::Failed(e.to_string())
+        }
+        Ok(Ok(out)) => {
+            for line in String::from_utf8_lossy(&out.stdout).lines() {
+                info!(hook = name, domain = %ev.domain, stream = "stdout", "{line}");
+            }
+            for line in String::from_utf8_lossy(&out.stderr).lines() {
+                info!(hook = name, domain = %ev.domain, stream = "stderr", "{line}");
+            }
+            if out.status.success() {
+                HookResult::Success
+            } else {
+                warn!(hook = name, domain = %ev.domain, "hook exited with {}", out.status);
+                HookResult::Failed(out.status.to_string())
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event() -> HookEvent {
+        HookEvent {
+            event: Event::Verified,
+            domain: "auth.example.com".into(),
+            user_pool_id: "us-east-1_A".into(),
+            old_arn: Some("arn:old".into()),
+            new_arn: Some("arn:new".into()),
+            reason: "verified after 8s".into(),
+        }
+    }
+
+    fn sh(script: &str) -> Vec<String> {
+        vec!["/bin/sh".into(), "-c".into(), script.into()]
+    }
+
+    #[tokio::test]
+    async fn hooks_receive_the_event_in_their_environment() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("env");
+        let script = format!(
+            "printf '%s|%s|%s|%s|%s|%s' \"$CCR_EVENT\" \"$CCR_DOMAIN\" \"$CCR_USER_POOL_ID\" \"$CCR_OLD_ARN\" \"$CCR_NEW_ARN\" \"$CCR_REASON\" > {}",
+            out.display()
+        );
+        let result = run(&sh(&script), &event(), Duration::from_secs(10)).await;
+        assert_eq!(result, HookResult::Success);
+        assert_eq!(
+            std::fs::read_to_string(out).unwrap(),
+            "on_verified|auth.example.com|us-east-1_A|arn:old|arn:new|verified after 8s"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_failing_or_missing_hook_is_reported_not_raised() {
+        assert!(matches!(
+            run(&sh("exit 3"), &event(), Duration::from_secs(10)).await,
+            HookResult::Failed(_)
+        ));
+        assert!(matches!(
+            run(
+                &["/nonexistent/hook".into()],
+                &event(),
+                Duration::from_secs(10)
+            )
+            .await,
+            HookResult::Failed(_)
+        ));
+    }
+
+    #[tokio::test]
+    async fn a_hung_hook_is_killed_at_its_timeout() {
+        let started = std::time::Instant::now();
+        let r = run(&sh("sleep 30"), &event(), Duration::from_millis(200)).await;
+        assert_eq!(r, HookResult::Timeout);
+        assert!(started.elapsed() < Duration::from_secs(10));
+    }
+
+    #[tokio::test]
+    async fn fire_does_not_block_and_counts_results() {
+        let metrics = Metrics::new();
+        let hooks = Hooks {
+            on_failure: Some(sh("sleep 0.2; exit 1")),
+            timeout: Duration::from_secs(10),
+            ..Hooks::default()
+        };
+        let runner = HookRunner::new(hooks, Some(metrics.clone()));
+        let started = std::time::Instant::now();
+        runner.fire(HookEvent {
+            event: Event::Failure,
+            ..event()
+        });
+        runner.fire(event()); // no on_verified hook configured: nothing runs
+        assert!(
+            started.elapsed() < Duration::from_millis(150),
+            "fire must not wait"
+        );
+        let results = runner.finish().await;
+        assert_eq!(results.len(), 1);
+        assert!(metrics.encode().contains(
+            "cognito_cert_rotator_hook_runs_total{event=\"on_failure\",result=\"failed\"} 1"
+        ));
+    }
+}

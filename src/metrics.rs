@@ -1,0 +1,395 @@
+//! Prometheus metrics (prometheus-client; names cert-manager users recognise), the AWS request
+//! counter (an SDK interceptor, so every attempt — retries included — is counted), and the
+//! `/metrics` + `/healthz` HTTP endpoint.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicI64, AtomicU64};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::interceptors::context::FinalizerInterceptorContextRef;
+use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::orchestrator::Metadata;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::config_bag::ConfigBag;
+use http_body_util::Full;
+use hyper::body::Bytes;
+use hyper::{Request, Response, StatusCode};
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
+use tokio::net::TcpListener;
+use tokio::time::Instant;
+
+const PREFIX: &str = "cognito_cert_rotator";
+
+/// `{domain, user_pool_id}`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct TargetLabels {
+    /// The custom domain.
+    pub domain: String,
+    /// The user pool.
+    pub user_pool_id: String,
+}
+
+/// `{domain, result}`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ResultLabels {
+    /// The custom domain.
+    pub domain: String,
+    /// verified, failed, unverified, error.
+    pub result: String,
+}
+
+/// `{domain, state}`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct StateLabels {
+    /// The custom domain.
+    pub domain: String,
+    /// verified, verifying, failed.
+    pub state: String,
+}
+
+/// `{service, operation, outcome}`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct AwsLabels {
+    /// ACM, Cognito Identity Provider...
+    pub service: String,
+    /// ListCertificates...
+    pub operation: String,
+    /// success, throttled, client_error, server_error, transport_error.
+    pub outcome: String,
+}
+
+/// `{event, result}`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct HookLabels {
+    /// on_rotate, on_verified, on_failure.
+    pub event: String,
+    /// success, failed, timeout.
+    pub result: String,
+}
+
+/// Verification states exported as `verification_state{domain,state}` (1 = current).
+pub const VERIFICATION_STATES: &[&str] = &["verified", "verifying", "failed"];
+
+/// Every metric, registered once. Cheap to clone (handles are shared).
+#[derive(Clone)]
+pub struct Metrics {
+    registry: Arc<Registry>,
+    /// NotAfter of the current certificate, Unix seconds.
+    pub expiration: Family<TargetLabels, Gauge<i64, AtomicI64>>,
+    /// NotBefore of the current certificate, Unix seconds.
+    pub not_before: Family<TargetLabels, Gauge<i64, AtomicI64>>,
+    /// Swaps by result.
+    pub rotations: Family<ResultLabels, Counter>,
+    /// 1 for the domain's current verification state.
+    pub verification_state: Family<StateLabels, Gauge<i64, AtomicI64>>,
+    /// When the last pass finished, Unix seconds.
+    pub last_pass: Gauge<f64, AtomicU64>,
+    /// How long passes take.
+    pub pass_duration: Histogram,
+    /// AWS requests (attempts) by outcome.
+    pub aws_requests: Family<AwsLabels, Counter>,
+    /// Hook runs by result.
+    pub hooks: Family<HookLabels, Counter>,
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Metrics")
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics::new()
+    }
+}
+
+impl Metrics {
+    /// Register every metric.
+    pub fn new() -> Metrics {
+        let mut registry = Registry::with_prefix(PREFIX);
+        let m = Metrics {
+            registry: Arc::new(Registry::default()),
+            expiration: Family::default(),
+            not_before: Family::default(),
+            rotations: Family::default(),
+            verification_state: Family::default(),
+            last_pass: Gauge::default(),
+            pass_duration: Histogram::new([0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0]),
+            aws_requests: Family::default(),
+            hooks: Family::default(),
+        };
+        registry.register(
+            "certificate_expiration_timestamp_seconds",
+            "NotAfter of the certificate the domain uses",
+            m.expiration.clone(),
+        );
+        registry.register(
+            "certificate_not_before_timestamp_seconds",
+            "NotBefore of the certificate the domain uses",
+            m.not_before.clone(),
+        );
+        registry.register(
+            "rotations",
+            "Certificate swaps, by how they ended",
+            m.rotations.clone(),
+        );
+        registry.register(
+            "verification_state",
+            "1 for the domain's current verification state",
+            m.verification_state.clone(),
+        );
+        registry.register(
+            "last_pass_timestamp_seconds",
+            "When the last pass finished",
+            m.last_pass.clone(),
+        );
+        registry.register(
+            "pass_duration_seconds",
+            "How long a pass took",
+            m.pass_duration.clone(),
+        );
+        registry.register(
+            "aws_requests",
+            "AWS API requests (each attempt), by outcome",
+            m.aws_requests.clone(),
+        );
+        registry.register("hook_runs", "Hook runs, by result", m.hooks.clone());
+        Metrics {
+            registry: Arc::new(registry),
+            ..m
+        }
+    }
+
+    /// Set the domain's verification state (one of [`VERIFICATION_STATES`]).
+    pub fn set_verification_state(&self, domain: &str, state: &str) {
+        for s in VERIFICATION_STATES {
+            self.verification_state
+                .get_or_create(&StateLabels {
+                    domain: domain.to_string(),
+                    state: (*s).to_string(),
+                })
+                .set(i64::from(*s == state));
+        }
+    }
+
+    /// The Prometheus text format.
+    pub fn encode(&self) -> String {
+        let mut out = String::new();
+        // Writing to a String cannot fail.
+        let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
+        out
+    }
+
+    /// An SDK interceptor that counts every request attempt into `aws_requests_total`.
+    pub fn interceptor(&self) -> AwsRequestCounter {
+        AwsRequestCounter {
+            requests: self.aws_requests.clone(),
+        }
+    }
+}
+
+/// Counts AWS request attempts by service, operation and outcome.
+#[derive(Clone, Debug)]
+pub struct AwsRequestCounter {
+    requests: Family<AwsLabels, Counter>,
+}
+
+impl Intercept for AwsRequestCounter {
+    fn name(&self) -> &'static str {
+        "AwsRequestCounter"
+    }
+
+    fn read_after_attempt(
+        &self,
+        context: &FinalizerInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let (service, operation) = cfg
+            .load::<Metadata>()
+            .map_or(("unknown", "unknown"), |m| (m.service(), m.name()));
+        let outcome = match context.response() {
+            None => "transport_error",
+            Some(r) => {
+                let status = r.status().as_u16();
+                let error_type = r.headers().get("x-amzn-errortype").unwrap_or_default();
+                if (200..300).contains(&status) {
+                    "success"
+                } else if status == 429
+                    || error_type.contains("Throttl")
+                    || error_type.contains("TooManyRequests")
+                {
+                    "throttled"
+                } else if status >= 500 {
+                    "server_error"
+                } else {
+                    "client_error"
+                }
+            }
+        };
+        self.requests
+            .get_or_create(&AwsLabels {
+                service: service.to_string(),
+                operation: operation.to_string(),
+                outcome: outcome.to_string(),
+            })
+            .inc();
+        Ok(())
+    }
+}
+
+/// Liveness of the scheduling loop, for `/healthz`.
+#[derive(Debug)]
+pub struct Health {
+    started: Instant,
+    period: Duration,
+    last_pass: Mutex<Option<Instant>>,
+}
+
+impl Health {
+    /// A loop expected to finish a pass every `period`.
+    pub fn new(period: Duration) -> Health {
+        Health {
+            started: Instant::now(),
+            period,
+            last_pass: Mutex::new(None),
+        }
+    }
+
+    /// A pass just finished.
+    pub fn pass_finished(&self) {
+        if let Ok(mut last) = self.last_pass.lock() {
+            *last = Some(Instant::now());
+        }
+    }
+
+    /// Healthy while the last pass (or, before the first one, the start) is within two
+    /// schedule periods.
+    pub fn healthy(&self) -> bool {
+        let since = self
+            .last_pass
+            .lock()
+            .ok()
+            .and_then(|g| *g)
+            .unwrap_or(self.started);
+        since.elapsed() <= self.period * 2
+    }
+}
+
+/// Serve `/metrics` and `/healthz` on `listener` until `shutdown` resolves.
+pub async fn serve(
+    listener: TcpListener,
+    metrics: Metrics,
+    health: Arc<Health>,
+    shutdown: impl std::future::Future<Output = ()>,
+) {
+    tokio::pin!(shutdown);
+    loop {
+        let accepted = tokio::select! {
+            _ = &mut shutdown => return,
+            accepted = listener.accept() => accepted,
+        };
+        let Ok((stream, _)) = accepted else { continue };
+        let metrics = metrics.clone();
+        let health = health.clone();
+        tokio::spawn(async move {
+            let service = hyper::service::service_fn(move |req: Request<hyper::body::Incoming>| {
+                let response = respond(req.uri().path(), &metrics, &health);
+                async move { Ok::<_, Infallible>(response) }
+            });
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                .await;
+        });
+    }
+}
+
+/// Bind the metrics address; a clear error when it is taken.
+pub async fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    TcpListener::bind(addr).await
+}
+
+fn respond(path: &str, metrics: &Metrics, health: &Health) -> Response<Full<Bytes>> {
+    let (status, content_type, body) = match path {
+        "/metrics" => (
+            StatusCode::OK,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+            metrics.encode(),
+        ),
+        "/healthz" if health.healthy() => (StatusCode::OK, "text/plain", "ok\n".to_string()),
+        "/healthz" => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "text/plain",
+            "stalled: no pass finished within two schedule periods\n".to_string(),
+        ),
+        _ => (
+            StatusCode::NOT_FOUND,
+            "text/plain",
+            "not found: try /metrics or /healthz\n".to_string(),
+        ),
+    };
+    let mut response = Response::new(Full::new(Bytes::from(body)));
+    *response.status_mut() = status;
+    if let Ok(v) = content_type.parse() {
+        response
+            .headers_mut()
+            .insert(hyper::header::CONTENT_TYPE, v);
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn healthz_turns_unhealthy_when_the_loop_stalls() {
+        let health = Health::new(Duration::from_secs(900));
+        assert!(health.healthy());
+        tokio::time::advance(Duration::from_secs(1700)).await;
+        assert!(health.healthy());
+        health.pass_finished();
+        tokio::time::advance(Duration::from_secs(1801)).await;
+        assert!(!health.healthy());
+        let m = Metrics::new();
+        assert_eq!(
+            respond("/healthz", &m, &health).status(),
+            StatusCode::SERVICE_UNAVAILABLE
+        );
+        health.pass_finished();
+        assert_eq!(respond("/healthz", &m, &health).status(), StatusCode::OK);
+    }
+
+    #[test]
+    fn metrics_use_the_documented_names() {
+        let m = Metrics::new();
+        let labels = TargetLabels {
+            domain: "auth.example.com".into(),
+            user_pool_id: "us-east-1_A".into(),
+        };
+        m.expiration.get_or_create(&labels).set(1_800_000_000);
+        m.rotations
+            .get_or_create(&ResultLabels {
+                domain: "auth.example.com".into(),
+                result: "verified".into(),
+            })
+            .inc();
+        m.set_verification_state("auth.example.com", "verifying");
+        let text = m.encode();
+        assert!(text.contains("cognito_cert_rotator_certificate_expiration_timestamp_seconds{domain=\"auth.example.com\",user_pool_id=\"us-east-1_A\"} 1800000000"), "{text}");
+        assert!(text.contains("cognito_cert_rotator_rotations_total{domain=\"auth.example.com\",result=\"verified\"} 1"));
+        assert!(text.contains("cognito_cert_rotator_verification_state{domain=\"auth.example.com\",state=\"verifying\"} 1"));
+        assert!(text.contains("cognito_cert_rotator_verification_state{domain=\"auth.example.com\",state=\"verified\"} 0"));
+        assert!(text.contains("# TYPE cognito_cert_rotator_pass_duration_seconds histogram"));
+        assert!(text.ends_with("# EOF\n"));
+    }
+}
