@@ -11,8 +11,11 @@ use crate::aws::acm::Acm;
 use crate::aws::cognito::CognitoRegions;
 use crate::config::Config;
 use crate::exit;
+use crate::hooks::HookRunner;
+use crate::metrics::Metrics;
 use crate::reconcile::Context;
 use crate::report::{summary_line, PlanReport};
+use crate::state::StateStore;
 use crate::verify::TlsProbe;
 
 const AFTER_HELP: &str = "\
@@ -127,7 +130,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
             Ok(exit::OK)
         }
         Command::Plan { config, output } => {
-            let ctx = context(&config.config).await?;
+            let ctx = context(Config::load(&config.config)?).await?;
             let planned = ctx.plan(chrono::Utc::now()).await;
             let report = PlanReport::new(&planned);
             match output {
@@ -141,7 +144,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
             wait,
             dry_run,
         } => {
-            let ctx = context(&config.config).await?;
+            let ctx = context(Config::load(&config.config)?).await?;
             if dry_run {
                 info!("dry run: no write call will be made");
             }
@@ -173,20 +176,34 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
     }
 }
 
-async fn context(path: &std::path::Path) -> anyhow::Result<Context> {
-    let config = Config::load(path)?;
+/// Build the clients, probe, state store, metrics and hooks for a configuration.
+pub async fn context(config: Config) -> anyhow::Result<Context> {
     let probe = if config.verify.tls {
         Some(TlsProbe::new(&config.verify).context("setting up the TLS check")?)
     } else {
         None
     };
+    let metrics = Metrics::new();
     let sdk = crate::aws::load_sdk_config().await;
-    let cognito =
-        CognitoRegions::from_sdk_config(&sdk, config.targets.iter().map(|t| t.region.as_str()));
+    let interceptor = metrics.interceptor();
+    let cognito = CognitoRegions::from_sdk_config(
+        &sdk,
+        config.targets.iter().map(|t| t.region.as_str()),
+        Some(interceptor.clone()),
+    );
+    let state = StateStore::open(&config.state_file).with_context(|| {
+        format!(
+            "opening the state file (set state_file: in {} to move it)",
+            config.path.display()
+        )
+    })?;
     Ok(Context {
-        acm: Acm::from_sdk_config(&sdk),
+        acm: Acm::from_sdk_config(&sdk, Some(interceptor)),
         cognito,
         probe,
+        state: Arc::new(state),
+        hooks: Arc::new(HookRunner::new(config.hooks.clone(), Some(metrics.clone()))),
+        metrics,
         config: Arc::new(config),
     })
 }

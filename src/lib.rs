@@ -20,6 +20,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod act;
 pub mod aws;
 pub mod cli;
 pub mod config;

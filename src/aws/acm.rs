@@ -9,6 +9,7 @@ use aws_sdk_acm::types::{
 use aws_sdk_acm::Client;
 
 use super::{to_chrono, AwsError};
+use crate::metrics::AwsRequestCounter;
 use crate::model::Certificate;
 use crate::select::{normalize_key_algorithm, CERTIFICATE_REGION};
 
@@ -46,10 +47,13 @@ impl Acm {
     }
 
     /// A client for us-east-1 from the shared configuration, whatever its default region.
-    pub fn from_sdk_config(sdk: &SdkConfig) -> Acm {
-        let conf = aws_sdk_acm::config::Builder::from(sdk)
-            .region(aws_config::Region::new(CERTIFICATE_REGION))
-            .build();
+    pub fn from_sdk_config(sdk: &SdkConfig, counter: Option<AwsRequestCounter>) -> Acm {
+        let mut conf = aws_sdk_acm::config::Builder::from(sdk)
+            .region(aws_config::Region::new(CERTIFICATE_REGION));
+        if let Some(counter) = counter {
+            conf = conf.interceptor(counter);
+        }
+        let conf = conf.build();
         Acm::new(Client::from_conf(conf))
     }
 

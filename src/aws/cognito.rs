@@ -7,6 +7,7 @@ use aws_sdk_cognitoidentityprovider::types::{CustomDomainConfigType, SecurityPol
 use aws_sdk_cognitoidentityprovider::Client;
 
 use super::AwsError;
+use crate::metrics::AwsRequestCounter;
 use crate::model::{DomainInfo, DomainView};
 
 /// The Cognito adapter for one region.
@@ -100,13 +101,17 @@ impl CognitoRegions {
     pub fn from_sdk_config<'a>(
         sdk: &SdkConfig,
         regions: impl IntoIterator<Item = &'a str>,
+        counter: Option<AwsRequestCounter>,
     ) -> CognitoRegions {
         let mut by_region = HashMap::new();
         for region in regions {
             by_region.entry(region.to_string()).or_insert_with(|| {
-                let conf = aws_sdk_cognitoidentityprovider::config::Builder::from(sdk)
-                    .region(aws_config::Region::new(region.to_string()))
-                    .build();
+                let mut conf = aws_sdk_cognitoidentityprovider::config::Builder::from(sdk)
+                    .region(aws_config::Region::new(region.to_string()));
+                if let Some(counter) = counter.clone() {
+                    conf = conf.interceptor(counter);
+                }
+                let conf = conf.build();
                 CognitoDomains::new(Client::from_conf(conf))
             });
         }

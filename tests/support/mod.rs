@@ -311,9 +311,15 @@ pub async fn domain_state(
     )
 }
 
-/// Write a config file and return its path.
+/// Write a config file and return its path. Each test gets its own state file in `dir`
+/// unless the text names one.
 pub fn write_config(dir: &Path, text: &str) -> PathBuf {
     let path = dir.join("config.yaml");
+    let text = if text.contains("state_file:") {
+        text.to_string()
+    } else {
+        format!("state_file: {}\n{text}", dir.join("state.json").display())
+    };
     std::fs::write(&path, text).unwrap();
     path
 }

@@ -1,0 +1,554 @@
+//! Acting on a plan: swaps recorded in the state file before and after they happen,
+//! verification jobs that outlive a pass, and resuming both after a crash or restart.
+//!
+//! The order for one swap is: record intent → UpdateUserPoolDomain → record "swapped" with the
+//! deadline → verify → record the outcome. A crash anywhere leaves a state the next start
+//! resolves by re-reading the domain: an intent whose swap happened becomes a verification with
+//! the original deadline; one whose swap did not is dropped and decided afresh. Nothing is
+//! swapped twice, and no swap is forgotten.
+
+use chrono::{DateTime, Utc};
+use tracing::{error, info, warn};
+
+use crate::config::Target;
+use crate::hooks::{Event, HookEvent};
+use crate::metrics::ResultLabels;
+use crate::model::DomainView;
+use crate::reconcile::{candidate_arn, Context, Outcome, Planned, Verification};
+use crate::select::{fmt_duration, Action};
+use crate::serial::Serial;
+use crate::state::{FinishedSwap, PendingSwap, Phase, SwapResult};
+use crate::verify::{self, Observation, Verdict};
+
+/// A swap whose verification is to be run (new, or resumed from the state file).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifyJob {
+    /// The target.
+    pub target: Target,
+    /// The certificate before.
+    pub old_arn: Option<String>,
+    /// The certificate after.
+    pub new_arn: String,
+    /// Its serial, as ACM wrote it.
+    pub new_serial: Option<String>,
+    /// When the swap happened, when known.
+    pub swapped_at: Option<DateTime<Utc>>,
+    /// The end of the window (kept across restarts).
+    pub deadline: DateTime<Utc>,
+    /// Whether this job was resumed from the state file.
+    pub resumed: bool,
+}
+
+/// What one pass did.
+#[derive(Debug, Clone)]
+pub struct PassResult {
+    /// Every target with its outcome, in config order.
+    pub results: Vec<(Planned, Outcome)>,
+    /// Swaps made in this pass, to be verified.
+    pub jobs: Vec<VerifyJob>,
+}
+
+impl Context {
+    /// Resolve what the state file says is in flight, for the configured targets: intents are
+    /// checked against the domain; swaps become verification jobs with their original
+    /// deadlines. Domains no longer configured are left untouched in the file.
+    pub async fn resume(&self) -> Vec<VerifyJob> {
+        let snapshot = self.state.snapshot().await;
+        let mut jobs = Vec::new();
+        for target in &self.config.targets {
+            let Some(pending) = snapshot
+                .domains
+                .get(&target.domain)
+                .and_then(|r| r.pending.clone())
+            else {
+                continue;
+            };
+            let job = VerifyJob {
+                target: target.clone(),
+                old_arn: pending.old_arn.clone(),
+                new_arn: pending.new_arn.clone(),
+                new_serial: pending.new_serial.clone(),
+                swapped_at: pending.swapped_at,
+                deadline: pending.deadline,
+                resumed: true,
+            };
+            if pending.phase == Phase::Swapped {
+                info!(domain = %target.domain, to = %pending.new_arn, deadline = %crate::select::rfc3339(&pending.deadline), "resuming the verification of an earlier swap");
+                jobs.push(job);
+                continue;
+            }
+            // An intent: the process stopped between recording it and recording the swap.
+            let now_on = match self.cognito_for(target) {
+                Ok(c) => c.describe(&target.domain).await,
+                Err(e) => Err(e),
+            };
+            match now_on {
+                Ok(DomainView::Present(info))
+                    if info.certificate_arn.as_deref() == Some(pending.new_arn.as_str()) =>
+                {
+                    info!(domain = %target.domain, to = %pending.new_arn, "an interrupted swap did happen; verifying it with its original deadline");
+                    let recorded = self
+                        .state
+                        .update(|s| {
+                            if let Some(p) = s
+                                .domains
+                                .entry(target.domain.clone())
+                                .or_default()
+                                .pending
+                                .as_mut()
+                            {
+                                p.phase = Phase::Swapped;
+                            }
+                        })
+                        .await;
+                    if let Err(e) = recorded {
+                        error!(domain = %target.domain, "cannot record the swap: {e}");
+                    }
+                    jobs.push(job);
+                }
+                Ok(_) => {
+                    info!(domain = %target.domain, "an interrupted swap never happened; dropping its intent and deciding afresh");
+                    if let Err(e) = self.clear_pending(&target.domain).await {
+                        error!(domain = %target.domain, "cannot update the state file: {e}");
+                    }
+                }
+                Err(e) => {
+                    // Unknown: keep the intent (so nothing swaps on top of it) and retry later.
+                    warn!(domain = %target.domain, "cannot check an interrupted swap yet: {e}");
+                }
+            }
+        }
+        jobs
+    }
+
+    async fn clear_pending(&self, domain: &str) -> Result<(), crate::state::StateError> {
+        self.state
+            .update(|s| {
+                if let Some(r) = s.domains.get_mut(domain) {
+                    r.pending = None;
+                }
+            })
+            .await
+    }
+
+    /// Plan, then swap where the plan says rotate (unless `dry_run`). Domains with a swap in
+    /// flight (in the state file) are left alone. Swaps are returned as jobs to verify.
+    pub async fn pass(&self, now: DateTime<Utc>, dry_run: bool) -> PassResult {
+        let planned = self.plan(now).await;
+        let in_flight = self.state.snapshot().await;
+        let mut results = Vec::with_capacity(planned.len());
+        let mut jobs = Vec::new();
+        for p in planned {
+            let pending = in_flight
+                .domains
+                .get(&p.target.domain)
+                .and_then(|r| r.pending.as_ref());
+            let outcome = match (p.decision.action, pending) {
+                (Action::Error, _) => Outcome::Failed(p.decision.reason.clone()),
+                (_, Some(pending)) => Outcome::Kept(format!(
+                    "a swap to {} is being verified until {}",
+                    crate::model::arn_tail(&pending.new_arn),
+                    crate::select::rfc3339(&pending.deadline)
+                )),
+                (Action::Keep, None) => Outcome::Kept(p.decision.reason.clone()),
+                (Action::Rotate, None) if dry_run => {
+                    Outcome::WouldRotate(p.decision.reason.clone())
+                }
+                (Action::Rotate, None) => match self.swap(&p, now).await {
+                    Ok(job) => {
+                        let outcome = Outcome::Rotated {
+                            from: job.old_arn.clone(),
+                            to: job.new_arn.clone(),
+                            verification: Verification::NotRequested,
+                        };
+                        jobs.push(job);
+                        outcome
+                    }
+                    Err(why) => Outcome::Failed(why),
+                },
+            };
+            if let Outcome::Failed(why) = &outcome {
+                self.hooks.fire(HookEvent {
+                    event: Event::Failure,
+                    domain: p.target.domain.clone(),
+                    user_pool_id: p.target.user_pool_id.clone(),
+                    old_arn: p.decision.current_arn.clone(),
+                    new_arn: p.decision.candidate.as_ref().map(|c| c.arn.clone()),
+                    reason: why.clone(),
+                });
+            }
+            results.push((p, outcome));
+        }
+        PassResult { results, jobs }
+    }
+
+    /// Re-read the domain, read the new serial, record the intent, swap, record the swap.
+    async fn swap(&self, p: &Planned, now: DateTime<Utc>) -> Result<VerifyJob, String> {
+        let target = &p.target;
+        let to = candidate_arn(&p.decision);
+        let cognito = self.cognito_for(target).map_err(|e| e.to_string())?;
+        // The decision is only as fresh as the read it was based on: check again right before
+        // writing, so a concurrent change (a person, another rotator) is never overwritten.
+        let fresh = cognito
+            .describe(&target.domain)
+            .await
+            .map_err(|e| format!("cannot re-read the domain before swapping: {e}"))?;
+        let DomainView::Present(info) = fresh else {
+            return Err("the domain disappeared before the swap".into());
+        };
+        if info.user_pool_id != target.user_pool_id {
+            return Err(format!(
+                "refusing to swap: domain {} belongs to user pool {}, not {}",
+                target.domain, info.user_pool_id, target.user_pool_id
+            ));
+        }
+        if info.certificate_arn.is_none() {
+            return Err("refusing to swap: the domain is not a custom domain any more".into());
+        }
+        if info.certificate_arn != p.decision.current_arn {
+            return Err(format!(
+                "the domain's certificate changed since it was read (now {}); not swapping, will look again next pass",
+                info.certificate_arn.as_deref().unwrap_or("none")
+            ));
+        }
+        let serial = match self.acm.describe(&to).await {
+            Ok(Some(d)) => d.serial,
+            Ok(None) => {
+                return Err(format!(
+                    "certificate {to} vanished from ACM before the swap"
+                ))
+            }
+            Err(e) => return Err(format!("cannot read the new certificate's serial: {e}")),
+        };
+        let window = chrono::Duration::from_std(self.config.verify.window)
+            .unwrap_or_else(|_| chrono::Duration::hours(1));
+        let mut pending = PendingSwap {
+            phase: Phase::Intent,
+            user_pool_id: target.user_pool_id.clone(),
+            old_arn: p.decision.current_arn.clone(),
+            new_arn: to.clone(),
+            new_serial: serial.clone(),
+            recorded_at: now,
+            swapped_at: None,
+            deadline: now + window,
+        };
+        let intent = pending.clone();
+        self.state
+            .update(|s| s.domains.entry(target.domain.clone()).or_default().pending = Some(intent))
+            .await
+            .map_err(|e| format!("not swapping: cannot record the intent: {e}"))?;
+
+        if let Err(e) = cognito
+            .update_certificate(&target.domain, &target.user_pool_id, &to, &info)
+            .await
+        {
+            if let Err(se) = self.clear_pending(&target.domain).await {
+                error!(domain = %target.domain, "cannot clear the intent: {se}");
+            }
+            return Err(format!("swap failed: {e}"));
+        }
+        let swapped_at = Utc::now();
+        pending.phase = Phase::Swapped;
+        pending.swapped_at = Some(swapped_at);
+        let record = pending.clone();
+        if let Err(e) = self
+            .state
+            .update(|s| s.domains.entry(target.domain.clone()).or_default().pending = Some(record))
+            .await
+        {
+            // The intent is on disk: a restart still finds and verifies this swap.
+            error!(domain = %target.domain, "swapped, but cannot record it: {e}");
+        }
+        info!(
+            domain = %target.domain,
+            user_pool_id = %target.user_pool_id,
+            from = p.decision.current_arn.as_deref().unwrap_or("none"),
+            to = %to,
+            "swapped the certificate; CloudFront may take up to an hour to serve it"
+        );
+        self.metrics
+            .set_verification_state(&target.domain, "verifying");
+        self.hooks.fire(HookEvent {
+            event: Event::Rotate,
+            domain: target.domain.clone(),
+            user_pool_id: target.user_pool_id.clone(),
+            old_arn: pending.old_arn.clone(),
+            new_arn: Some(to.clone()),
+            reason: p.decision.reason.clone(),
+        });
+        Ok(VerifyJob {
+            target: target.clone(),
+            old_arn: pending.old_arn,
+            new_arn: to,
+            new_serial: serial,
+            swapped_at: Some(swapped_at),
+            deadline: pending.deadline,
+            resumed: false,
+        })
+    }
+
+    /// Record a swap that will not be verified (`once` without `--wait`).
+    pub async fn record_unverified(&self, job: &VerifyJob) {
+        self.finish(
+            job,
+            SwapResult::Unverified,
+            "not verified (run without --wait)",
+        )
+        .await;
+    }
+
+    async fn finish(&self, job: &VerifyJob, result: SwapResult, detail: &str) {
+        let finished = FinishedSwap {
+            old_arn: job.old_arn.clone(),
+            new_arn: job.new_arn.clone(),
+            swapped_at: job.swapped_at,
+            finished_at: Utc::now(),
+            result,
+            detail: detail.to_string(),
+        };
+        let recorded = self
+            .state
+            .update(|s| {
+                let r = s.domains.entry(job.target.domain.clone()).or_default();
+                r.pending = None;
+                r.last = Some(finished);
+            })
+            .await;
+        if let Err(e) = recorded {
+            error!(domain = %job.target.domain, "cannot record the outcome: {e}");
+        }
+    }
+
+    /// Verify one swap until its deadline, then record the outcome (state, metrics, hooks).
+    pub async fn run_verification(&self, job: &VerifyJob) -> Verification {
+        let verification = self.verify_until_deadline(job).await;
+        let (result, label, state, event, detail) = match &verification {
+            Verification::Verified(d) => (
+                SwapResult::Verified,
+                "verified",
+                "verified",
+                Event::Verified,
+                d.clone(),
+            ),
+            Verification::Failed(d) => (
+                SwapResult::Failed,
+                "failed",
+                "failed",
+                Event::Failure,
+                d.clone(),
+            ),
+            Verification::NotRequested => (
+                SwapResult::Failed,
+                "failed",
+                "failed",
+                Event::Failure,
+                "the verification did not run".to_string(),
+            ),
+        };
+        self.finish(job, result, &detail).await;
+        self.metrics
+            .rotations
+            .get_or_create(&ResultLabels {
+                domain: job.target.domain.clone(),
+                result: label.to_string(),
+            })
+            .inc();
+        self.metrics
+            .set_verification_state(&job.target.domain, state);
+        self.hooks.fire(HookEvent {
+            event,
+            domain: job.target.domain.clone(),
+            user_pool_id: job.target.user_pool_id.clone(),
+            old_arn: job.old_arn.clone(),
+            new_arn: Some(job.new_arn.clone()),
+            reason: detail,
+        });
+        verification
+    }
+
+    async fn verify_until_deadline(&self, job: &VerifyJob) -> Verification {
+        let settings = &self.config.verify;
+        let target = &job.target;
+        let Ok(cognito) = self.cognito_for(target) else {
+            return Verification::Failed(format!("no Cognito client for {}", target.region));
+        };
+        let serial = job
+            .new_serial
+            .as_deref()
+            .and_then(|s| Serial::parse(s).ok());
+        if settings.tls && serial.is_none() {
+            return Verification::Failed(
+                "ACM gave no readable serial for the new certificate; cannot check the edge".into(),
+            );
+        }
+        // The window ends at the recorded deadline, also after a restart.
+        let window = (job.deadline - Utc::now()).to_std().unwrap_or_default();
+        self.metrics
+            .set_verification_state(&target.domain, "verifying");
+        info!(
+            domain = %target.domain,
+            until = %crate::select::rfc3339(&job.deadline),
+            window = %fmt_duration(window),
+            interval = %fmt_duration(settings.interval),
+            edge = %self.probe.as_ref().map_or("off".to_string(), |p| p.target(&target.domain)),
+            "verifying: waiting for Cognito ACTIVE on the new certificate and the edge serving it"
+        );
+        let last_note = std::sync::Mutex::new(String::new());
+        let verdict = verify::wait_until_verified(window, settings.interval, |attempt| {
+            let serial = serial.clone();
+            let last_note = &last_note;
+            async move {
+                let obs = self
+                    .observe(cognito, &target.domain, &job.new_arn, serial.as_ref())
+                    .await;
+                if !obs.verified() {
+                    let note = obs.pending();
+                    let changed = last_note
+                        .lock()
+                        .map(|mut last| {
+                            let changed = *last != note;
+                            last.clone_from(&note);
+                            changed
+                        })
+                        .unwrap_or(true);
+                    if changed {
+                        info!(domain = %target.domain, attempt, "not yet: {note}");
+                    } else {
+                        tracing::debug!(domain = %target.domain, attempt, "not yet: {note}");
+                    }
+                }
+                obs
+            }
+        })
+        .await;
+        match verdict {
+            Verdict::Verified {
+                after,
+                attempts,
+                last,
+            } => {
+                let trust = match &last.edge {
+                    Ok(Some(Ok(()))) => "chain trusted".to_string(),
+                    Ok(Some(Err(why))) => format!("chain NOT trusted: {why}"),
+                    _ => "TLS check off".to_string(),
+                };
+                if let Ok(Some(Err(why))) = &last.edge {
+                    warn!(domain = %target.domain, "the edge serves the new certificate but its chain is not trusted here: {why}");
+                }
+                let since = job
+                    .swapped_at
+                    .and_then(|t| (Utc::now() - t).to_std().ok())
+                    .unwrap_or(after);
+                Verification::Verified(format!(
+                    "verified {} after the swap ({attempts} checks); {trust}",
+                    fmt_duration(since)
+                ))
+            }
+            Verdict::TimedOut { attempts, last, .. } => Verification::Failed(format!(
+                "not verified by the deadline {} ({attempts} checks): {}",
+                crate::select::rfc3339(&job.deadline),
+                last.pending()
+            )),
+        }
+    }
+
+    async fn observe(
+        &self,
+        cognito: &crate::aws::cognito::CognitoDomains,
+        domain: &str,
+        arn: &str,
+        serial: Option<&Serial>,
+    ) -> Observation {
+        let cognito_state = match cognito.describe(domain).await {
+            Ok(DomainView::Present(info)) => {
+                if info.certificate_arn.as_deref() != Some(arn) {
+                    Err(format!(
+                        "points at {}, not the new certificate",
+                        info.certificate_arn.as_deref().unwrap_or("no certificate")
+                    ))
+                } else if info.status != "ACTIVE" {
+                    Err(format!("status {}", info.status))
+                } else {
+                    Ok(())
+                }
+            }
+            Ok(DomainView::Missing) => Err("the domain is gone".to_string()),
+            Err(e) => Err(e.to_string()),
+        };
+        let edge = match (&self.probe, serial) {
+            (None, _) => Ok(None),
+            (Some(_), None) => Err("no serial to compare".to_string()),
+            (Some(probe), Some(want)) => match probe.probe(domain).await {
+                Ok(hs) if &hs.serial == want => Ok(Some(hs.trust)),
+                Ok(hs) => Err(format!("serves serial {}, want {want}", hs.serial)),
+                Err(e) => Err(e.to_string()),
+            },
+        };
+        Observation {
+            cognito: cognito_state,
+            edge,
+        }
+    }
+
+    /// `once`: resume what the state file holds, make one pass, and — with `wait` — verify
+    /// every swap (new and resumed) concurrently. Returns each target with its outcome.
+    pub async fn once(
+        &self,
+        now: DateTime<Utc>,
+        dry_run: bool,
+        wait: bool,
+    ) -> Vec<(Planned, Outcome)> {
+        let resumed = if dry_run {
+            Vec::new()
+        } else {
+            self.resume().await
+        };
+        let PassResult { mut results, jobs } = self.pass(now, dry_run).await;
+        let mut all_jobs = resumed;
+        if wait {
+            all_jobs.extend(jobs);
+        } else {
+            for job in &jobs {
+                self.record_unverified(job).await;
+            }
+            // Resumed verifications need --wait too; leave them in the state file.
+            all_jobs.clear();
+        }
+        let mut tasks = tokio::task::JoinSet::new();
+        for job in all_jobs {
+            let ctx = self.clone();
+            tasks.spawn(async move {
+                let v = ctx.run_verification(&job).await;
+                (job, v)
+            });
+        }
+        while let Some(joined) = tasks.join_next().await {
+            let Ok((job, verification)) = joined else {
+                continue;
+            };
+            if let Some((_, outcome)) = results
+                .iter_mut()
+                .find(|(p, _)| p.target.domain == job.target.domain)
+            {
+                *outcome = Outcome::Rotated {
+                    from: job.old_arn.clone(),
+                    to: job.new_arn.clone(),
+                    verification,
+                };
+            }
+        }
+        if wait {
+            // A verification task that died leaves its swap unverified: say so, do not pass.
+            for (_, outcome) in &mut results {
+                if let Outcome::Rotated { verification, .. } = outcome {
+                    if *verification == Verification::NotRequested {
+                        *verification =
+                            Verification::Failed("the verification task stopped early".into());
+                    }
+                }
+            }
+        }
+        self.hooks.finish().await;
+        results
+    }
+}
