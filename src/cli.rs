@@ -98,6 +98,30 @@ pub enum Command {
         #[arg(long)]
         dry_run: bool,
     },
+    /// The daemon: run passes on `schedule:` until SIGTERM/SIGINT; SIGHUP reloads the config.
+    ///
+    /// Each swap is verified by its own background task while later passes go on; swaps in
+    /// flight are kept in the state file and resumed after a restart. Speaks sd_notify
+    /// (Type=notify, watchdog) under systemd and serves /metrics and /healthz when
+    /// metrics.listen is set.
+    Run {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// Also run a pass right away instead of waiting for the first tick.
+        #[arg(long)]
+        now: bool,
+    },
+    /// How every target is doing: certificate, days left, last rotation, verification.
+    ///
+    /// Reads AWS and the state file; writes nothing. Exit 0 when every target is healthy, 1
+    /// when any is failing or its current certificate expires within its min_validity.
+    Status {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// Report format on stdout.
+        #[arg(long, short, value_enum, default_value_t = Output::Text)]
+        output: Output,
+    },
 }
 
 /// The configuration file argument.
@@ -173,17 +197,61 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
                 exit::OK
             })
         }
+        Command::Run { config, now } => {
+            let config = Config::load(&config.config)?;
+            let control = crate::daemon::os_signals()?;
+            let notifier = Arc::new(crate::notify::Notifier::from_env());
+            crate::daemon::run(
+                config,
+                crate::daemon::RunOptions {
+                    now,
+                    grace: std::time::Duration::from_secs(30),
+                },
+                notifier,
+                control,
+            )
+            .await
+        }
+        Command::Status { config, output } => {
+            let ctx = context(Config::load(&config.config)?).await?;
+            let now = chrono::Utc::now();
+            let planned = ctx.plan(now).await;
+            let state = ctx.state.snapshot().await;
+            let next = crate::daemon::next_tick(&ctx.config.schedule, now);
+            let report = crate::status::StatusReport::new(&planned, &state, now, next);
+            match output {
+                Output::Json => println!(
+                    "{}",
+                    serde_json::to_string_pretty(&report).unwrap_or_else(|e| e.to_string())
+                ),
+                Output::Text => print!("{}", report.to_text()),
+            }
+            Ok(if report.healthy() {
+                exit::OK
+            } else {
+                exit::TARGET_FAILED
+            })
+        }
     }
 }
 
 /// Build the clients, probe, state store, metrics and hooks for a configuration.
 pub async fn context(config: Config) -> anyhow::Result<Context> {
+    build_context(config, Metrics::new(), None).await
+}
+
+/// Like [`context`], reusing `metrics` and, when it is for the same file, `state` (a reload
+/// must not open a second in-memory copy of the state file).
+pub async fn build_context(
+    config: Config,
+    metrics: Metrics,
+    state: Option<Arc<StateStore>>,
+) -> anyhow::Result<Context> {
     let probe = if config.verify.tls {
         Some(TlsProbe::new(&config.verify).context("setting up the TLS check")?)
     } else {
         None
     };
-    let metrics = Metrics::new();
     let sdk = crate::aws::load_sdk_config().await;
     let interceptor = metrics.interceptor();
     let cognito = CognitoRegions::from_sdk_config(
@@ -191,17 +259,20 @@ pub async fn context(config: Config) -> anyhow::Result<Context> {
         config.targets.iter().map(|t| t.region.as_str()),
         Some(interceptor.clone()),
     );
-    let state = StateStore::open(&config.state_file).with_context(|| {
-        format!(
-            "opening the state file (set state_file: in {} to move it)",
-            config.path.display()
-        )
-    })?;
+    let state = match state {
+        Some(s) if s.path() == config.state_file => s,
+        _ => Arc::new(StateStore::open(&config.state_file).with_context(|| {
+            format!(
+                "opening the state file (set state_file: in {} to move it)",
+                config.path.display()
+            )
+        })?),
+    };
     Ok(Context {
         acm: Acm::from_sdk_config(&sdk, Some(interceptor)),
         cognito,
         probe,
-        state: Arc::new(state),
+        state,
         hooks: Arc::new(HookRunner::new(config.hooks.clone(), Some(metrics.clone()))),
         metrics,
         config: Arc::new(config),

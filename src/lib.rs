@@ -24,6 +24,7 @@ pub mod act;
 pub mod aws;
 pub mod cli;
 pub mod config;
+pub mod daemon;
 pub mod hooks;
 pub mod metrics;
 pub mod model;
@@ -33,6 +34,7 @@ pub mod report;
 pub mod select;
 pub mod serial;
 pub mod state;
+pub mod status;
 pub mod verify;
 
 /// Process exit codes, documented in `--help` and the README.

@@ -1,0 +1,190 @@
+//! `status`: how every target is doing, from AWS (read-only) and the state file.
+
+use std::fmt::Write as _;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::reconcile::Planned;
+use crate::select::{rfc3339, Action};
+use crate::state::{State, SwapResult};
+
+/// One row.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct StatusRow {
+    /// The custom domain.
+    pub domain: String,
+    /// The user pool.
+    pub user_pool_id: String,
+    /// The certificate the domain uses.
+    pub current_certificate_arn: Option<String>,
+    /// Its NotAfter.
+    pub not_after: Option<String>,
+    /// Whole days until NotAfter.
+    pub days_left: Option<i64>,
+    /// The last finished swap: when and how.
+    pub last_rotation: Option<String>,
+    /// verified / verifying until T / failed: why / none.
+    pub verification: String,
+    /// Whether this target needs attention.
+    pub healthy: bool,
+    /// Why not, when it is not.
+    pub problem: Option<String>,
+}
+
+/// The whole report.
+#[derive(Debug, Clone, Serialize)]
+pub struct StatusReport {
+    /// One row per target.
+    pub targets: Vec<StatusRow>,
+    /// When the daemon's schedule fires next.
+    pub next_pass: Option<String>,
+}
+
+impl StatusReport {
+    /// Build from a read-only plan and the state file.
+    pub fn new(
+        planned: &[Planned],
+        state: &State,
+        now: DateTime<Utc>,
+        next_pass: Option<DateTime<Utc>>,
+    ) -> StatusReport {
+        let targets = planned
+            .iter()
+            .map(|p| {
+                let d = &p.decision;
+                let record = state.domains.get(&p.target.domain);
+                let not_after = d.current.as_ref().and_then(|c| c.not_after);
+                let (verification, verification_failed) = match record {
+                    Some(r) if r.pending.is_some() => {
+                        let pending = r.pending.as_ref().map(|p| rfc3339(&p.deadline));
+                        (
+                            format!("verifying until {}", pending.unwrap_or_default()),
+                            false,
+                        )
+                    }
+                    Some(r) => match &r.last {
+                        Some(last) => match last.result {
+                            SwapResult::Verified => ("verified".to_string(), false),
+                            SwapResult::Unverified => {
+                                ("not verified (no --wait)".to_string(), false)
+                            }
+                            SwapResult::Failed => (format!("failed: {}", last.detail), true),
+                        },
+                        None => ("none".to_string(), false),
+                    },
+                    None => ("none".to_string(), false),
+                };
+                let min_end = chrono::Duration::from_std(p.target.min_validity)
+                    .ok()
+                    .and_then(|m| now.checked_add_signed(m));
+                let expiring = matches!((not_after, min_end), (Some(n), Some(m)) if n <= m);
+                let problem = if d.action == Action::Error {
+                    Some(d.reason.clone())
+                } else if verification_failed {
+                    Some(verification.clone())
+                } else if expiring {
+                    Some(format!(
+                        "the current certificate expires within its min_validity ({})",
+                        crate::select::fmt_duration(p.target.min_validity)
+                    ))
+                } else {
+                    None
+                };
+                StatusRow {
+                    domain: p.target.domain.clone(),
+                    user_pool_id: p.target.user_pool_id.clone(),
+                    current_certificate_arn: d.current_arn.clone(),
+                    not_after: not_after.map(|t| rfc3339(&t)),
+                    days_left: not_after.map(|t| (t - now).num_days()),
+                    last_rotation: record.and_then(|r| r.last.as_ref()).map(|l| {
+                        let result = match l.result {
+                            SwapResult::Verified => "verified",
+                            SwapResult::Failed => "failed",
+                            SwapResult::Unverified => "unverified",
+                        };
+                        format!(
+                            "{} {result}",
+                            rfc3339(&l.swapped_at.unwrap_or(l.finished_at))
+                        )
+                    }),
+                    verification,
+                    healthy: problem.is_none(),
+                    problem,
+                }
+            })
+            .collect();
+        StatusReport {
+            targets,
+            next_pass: next_pass.map(|t| rfc3339(&t)),
+        }
+    }
+
+    /// Whether every target is healthy (exit 0).
+    pub fn healthy(&self) -> bool {
+        self.targets.iter().all(|t| t.healthy)
+    }
+
+    /// A table a person reads at a glance.
+    pub fn to_text(&self) -> String {
+        let header = [
+            "DOMAIN",
+            "USER POOL",
+            "CERTIFICATE",
+            "NOT AFTER",
+            "DAYS",
+            "LAST ROTATION",
+            "VERIFICATION",
+        ];
+        let rows: Vec<[String; 7]> = self
+            .targets
+            .iter()
+            .map(|t| {
+                [
+                    t.domain.clone(),
+                    t.user_pool_id.clone(),
+                    t.current_certificate_arn
+                        .as_deref()
+                        .map_or("-".to_string(), |a| crate::model::arn_tail(a).to_string()),
+                    t.not_after.clone().unwrap_or_else(|| "-".into()),
+                    t.days_left.map_or("-".into(), |d| d.to_string()),
+                    t.last_rotation.clone().unwrap_or_else(|| "-".into()),
+                    t.verification.clone(),
+                ]
+            })
+            .collect();
+        let mut widths = header.map(str::len);
+        for row in &rows {
+            for (w, cell) in widths.iter_mut().zip(row) {
+                *w = (*w).max(cell.chars().count());
+            }
+        }
+        let mut out = String::new();
+        let line = |cells: Vec<&str>, out: &mut String| {
+            let padded: Vec<String> = cells
+                .iter()
+                .zip(widths)
+                .map(|(c, w)| format!("{c:<w$}"))
+                .collect();
+            let _ = writeln!(out, "{}", padded.join("  ").trim_end());
+        };
+        line(header.to_vec(), &mut out);
+        for row in &rows {
+            line(row.iter().map(String::as_str).collect(), &mut out);
+        }
+        for t in self.targets.iter().filter(|t| !t.healthy) {
+            let _ = writeln!(
+                out,
+                "! {}: {}",
+                t.domain,
+                t.problem.as_deref().unwrap_or("unhealthy")
+            );
+        }
+        let _ = writeln!(
+            out,
+            "next pass: {}",
+            self.next_pass.as_deref().unwrap_or("-")
+        );
+        out
+    }
+}
