@@ -323,3 +323,8 @@ pub fn write_config(dir: &Path, text: &str) -> PathBuf {
     std::fs::write(&path, text).unwrap();
     path
 }
+
+/// The certificate ID at the end of an ARN.
+pub fn arn_tail(arn: &str) -> &str {
+    arn.rsplit('/').next().unwrap_or(arn)
+}

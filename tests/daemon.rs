@@ -1,0 +1,442 @@
+//! The daemon and the state file, end to end: the real binary, the emulator, the TLS edge,
+//! real signals, a real sd_notify socket and a real metrics scrape.
+
+mod support;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::os::unix::net::UnixDatagram;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use support::{domain_state, import, pool_with_domain, write_config, Ca, Emulator, Imported, Leaf};
+
+const DOMAIN: &str = "auth.example.com";
+const REGION: &str = "eu-central-1";
+
+struct World {
+    emu: Emulator,
+    dir: tempfile::TempDir,
+    old: Imported,
+    new: Imported,
+    pool: String,
+}
+
+async fn world(flags: &[&str]) -> World {
+    let emu = Emulator::start(flags);
+    let dir = tempfile::tempdir().unwrap();
+    let ca = Ca::new();
+    let old = import(&emu, &ca, Leaf::new(DOMAIN, 20, 0x0d01)).await;
+    let new = import(&emu, &ca, Leaf::new(DOMAIN, 90, 0x0d02)).await;
+    let pool = pool_with_domain(&emu, REGION, DOMAIN, &old.arn, 2).await;
+    World {
+        emu,
+        dir,
+        old,
+        new,
+        pool,
+    }
+}
+
+impl World {
+    fn config(&self, window: &str, extra: &str) -> PathBuf {
+        write_config(
+            self.dir.path(),
+            &format!(
+                "schedule: \"0 0 * * * *\"\n{extra}verify:\n  window: {window}\n  interval: 300ms\n  connect_to: {}\ndomains:\n  - domain: {DOMAIN}\n    user_pool_id: {}\n",
+                self.emu.edge, self.pool
+            ),
+        )
+    }
+
+    fn state(&self) -> serde_json::Value {
+        std::fs::read_to_string(self.dir.path().join("state.json"))
+            .ok()
+            .and_then(|t| serde_json::from_str(&t).ok())
+            .unwrap_or(serde_json::Value::Null)
+    }
+
+    fn start(&self, args: &[&str], env: &[(&str, &str)]) -> Daemon {
+        let log = self
+            .dir
+            .path()
+            .join(format!("daemon-{}.log", rand_suffix()));
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_cognito-cert-rotator"));
+        cmd.args(args)
+            .env_remove("AWS_PROFILE")
+            .env_remove("NOTIFY_SOCKET")
+            .env("AWS_ENDPOINT_URL", &self.emu.endpoint)
+            .env("AWS_ACCESS_KEY_ID", "test")
+            .env("AWS_SECRET_ACCESS_KEY", "test")
+            .env("AWS_REGION", "ap-southeast-2")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("NO_COLOR", "1")
+            .env("RUST_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        Daemon {
+            child: cmd.spawn().expect("start the daemon"),
+            log,
+        }
+    }
+}
+
+fn rand_suffix() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos()
+}
+
+struct Daemon {
+    child: Child,
+    log: PathBuf,
+}
+
+impl Daemon {
+    fn signal(&self, sig: &str) {
+        let ok = Command::new("kill")
+            .args([sig, &self.child.id().to_string()])
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "kill {sig}");
+    }
+
+    fn wait_exit(&mut self, within: Duration) -> i32 {
+        let until = Instant::now() + within;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                eprintln!("--- daemon log:\n{}", self.log());
+                return status.code().unwrap_or(-1);
+            }
+            assert!(
+                Instant::now() < until,
+                "the daemon did not exit:\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn wait_for(what: &str, within: Duration, mut ok: impl FnMut() -> bool) {
+    let until = Instant::now() + within;
+    while !ok() {
+        assert!(Instant::now() < until, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn http_get(port: u16, path: &str) -> (u16, String) {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut text = String::new();
+    s.read_to_string(&mut text).unwrap();
+    let status = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let body = text.split("\r\n\r\n").nth(1).unwrap_or("").to_string();
+    (status, body)
+}
+
+/// Metric value of the first sample line starting with `prefix`.
+fn sample(metrics: &str, prefix: &str) -> Option<f64> {
+    metrics
+        .lines()
+        .find(|l| l.starts_with(prefix))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+}
+
+fn pending_phase(state: &serde_json::Value) -> Option<String> {
+    state["domains"][DOMAIN]["pending"]["phase"]
+        .as_str()
+        .map(str::to_string)
+}
+
+#[tokio::test]
+async fn daemon_rotates_notifies_systemd_serves_metrics_and_stops_cleanly() {
+    let w = world(&["--edge-delay", "1"]).await;
+    let port = free_port();
+    let hook_out = w.dir.path().join("hook.env");
+    let config = w.config(
+        "30s",
+        &format!(
+            "metrics:\n  listen: 127.0.0.1:{port}\nhooks:\n  on_verified: [/bin/sh, -c, 'echo \"$CCR_EVENT $CCR_DOMAIN $CCR_NEW_ARN\" > {}']\n",
+            hook_out.display()
+        ),
+    );
+    let sock_path = w.dir.path().join("notify.sock");
+    let sock = UnixDatagram::bind(&sock_path).unwrap();
+    sock.set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    let mut d = w.start(
+        &["run", "--now", "-c", config.to_str().unwrap()],
+        &[("NOTIFY_SOCKET", sock_path.to_str().unwrap())],
+    );
+
+    let mut messages = Vec::new();
+    let mut buf = [0u8; 512];
+    while !messages.iter().any(|m: &String| m.starts_with("STATUS=")) {
+        let n = sock.recv(&mut buf).expect("an sd_notify message");
+        messages.push(String::from_utf8_lossy(&buf[..n]).into_owned());
+    }
+    assert_eq!(messages[0], "READY=1");
+    let status = messages.iter().find(|m| m.starts_with("STATUS=")).unwrap();
+    assert!(
+        status.contains("1 domains") && status.contains("next pass"),
+        "{status}"
+    );
+
+    wait_for("the verification", Duration::from_secs(20), || {
+        w.state()["domains"][DOMAIN]["last"]["result"] == "verified"
+    });
+    let (code, metrics) = http_get(port, "/metrics");
+    assert_eq!(code, 200);
+    assert_eq!(
+        sample(
+            &metrics,
+            "cognito_cert_rotator_rotations_total{domain=\"auth.example.com\",result=\"verified\"}"
+        ),
+        Some(1.0),
+        "{metrics}"
+    );
+    assert!(sample(&metrics, "cognito_cert_rotator_certificate_expiration_timestamp_seconds{domain=\"auth.example.com\"").unwrap() > 1.7e9);
+    assert_eq!(
+        sample(&metrics, "cognito_cert_rotator_verification_state{domain=\"auth.example.com\",state=\"verified\"}"),
+        Some(1.0)
+    );
+    assert!(sample(&metrics, "cognito_cert_rotator_aws_requests_total{service=\"ACM\",operation=\"ListCertificates\",outcome=\"success\"}").unwrap() >= 1.0, "{metrics}");
+    assert!(sample(&metrics, "cognito_cert_rotator_last_pass_timestamp_seconds").unwrap() > 1.7e9);
+    assert!(metrics.contains("cognito_cert_rotator_pass_duration_seconds_count 1"));
+    assert_eq!(http_get(port, "/healthz").0, 200);
+
+    wait_for("the on_verified hook", Duration::from_secs(10), || {
+        hook_out.exists()
+    });
+    assert_eq!(
+        std::fs::read_to_string(&hook_out).unwrap().trim(),
+        format!("on_verified {DOMAIN} {}", w.new.arn)
+    );
+
+    d.signal("-TERM");
+    assert_eq!(d.wait_exit(Duration::from_secs(15)), 0);
+    let n = sock.recv(&mut buf).unwrap();
+    let mut last = String::from_utf8_lossy(&buf[..n]).into_owned();
+    while last != "STOPPING=1" {
+        let n = sock.recv(&mut buf).expect("STOPPING=1");
+        last = String::from_utf8_lossy(&buf[..n]).into_owned();
+    }
+    assert_eq!(w.emu.count("UpdateUserPoolDomain"), 1);
+}
+
+#[tokio::test]
+async fn restart_after_kill_9_resumes_the_verification_with_its_deadline_and_no_second_swap() {
+    // The edge takes 6 s to serve the new certificate: long enough to kill the daemon first.
+    let w = world(&["--edge-delay", "6"]).await;
+    let config = w.config("60s", "");
+    let path = config.to_str().unwrap();
+    let mut first = w.start(&["run", "--now", "-c", path], &[]);
+    wait_for("the swap to be recorded", Duration::from_secs(20), || {
+        pending_phase(&w.state()).as_deref() == Some("swapped")
+    });
+    let deadline = w.state()["domains"][DOMAIN]["pending"]["deadline"].clone();
+    first.signal("-KILL");
+    first.wait_exit(Duration::from_secs(10));
+
+    let mut second = w.start(&["run", "-c", path], &[]);
+    wait_for("the resumed verification", Duration::from_secs(30), || {
+        w.state()["domains"][DOMAIN]["last"]["result"] == "verified"
+    });
+    let log = second.log();
+    assert!(
+        log.contains("resuming the verification of an earlier swap"),
+        "{log}"
+    );
+    let deadline_text = deadline.as_str().unwrap();
+    let shown = chrono::DateTime::parse_from_rfc3339(deadline_text)
+        .unwrap()
+        .with_timezone(&chrono::Utc)
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    assert!(
+        log.contains(&format!("until={shown}")),
+        "original deadline {shown}:\n{log}"
+    );
+    assert_eq!(w.emu.count("UpdateUserPoolDomain"), 1, "no second swap");
+    second.signal("-TERM");
+    assert_eq!(second.wait_exit(Duration::from_secs(15)), 0);
+}
+
+#[tokio::test]
+async fn sigterm_during_verification_exits_0_and_keeps_the_swap_in_the_state_file() {
+    let w = world(&["--edge-stale"]).await;
+    let config = w.config("10m", "");
+    let mut d = w.start(&["run", "--now", "-c", config.to_str().unwrap()], &[]);
+    wait_for("the swap to be recorded", Duration::from_secs(20), || {
+        pending_phase(&w.state()).as_deref() == Some("swapped")
+    });
+    d.signal("-TERM");
+    assert_eq!(d.wait_exit(Duration::from_secs(15)), 0);
+    assert_eq!(pending_phase(&w.state()).as_deref(), Some("swapped"));
+    assert!(d.log().contains("resume at the next start"));
+}
+
+#[tokio::test]
+async fn an_interrupted_intent_whose_swap_happened_is_verified_not_repeated() {
+    let w = world(&[]).await;
+    // The process died right after UpdateUserPoolDomain, before recording the swap.
+    w.emu
+        .cognito(REGION)
+        .update_user_pool_domain()
+        .domain(DOMAIN)
+        .user_pool_id(&w.pool)
+        .managed_login_version(2)
+        .custom_domain_config(
+            aws_sdk_cognitoidentityprovider::types::CustomDomainConfigType::builder()
+                .certificate_arn(&w.new.arn)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    write_intent(w.dir.path(), &w, 120);
+    let config = w.config("20s", "");
+    let run = w
+        .emu
+        .run(&["once", "--wait", "-c", config.to_str().unwrap()]);
+    assert_eq!(run.code, 0);
+    assert!(
+        run.stderr.contains("an interrupted swap did happen"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("rotated-verified"));
+    assert_eq!(
+        w.emu.count("UpdateUserPoolDomain"),
+        1,
+        "only the interrupted one"
+    );
+    assert_eq!(w.state()["domains"][DOMAIN]["last"]["result"], "verified");
+}
+
+#[tokio::test]
+async fn an_interrupted_intent_whose_swap_never_happened_is_decided_afresh() {
+    let w = world(&[]).await;
+    write_intent(w.dir.path(), &w, 120);
+    let config = w.config("20s", "");
+    let run = w
+        .emu
+        .run(&["once", "--wait", "-c", config.to_str().unwrap()]);
+    assert_eq!(run.code, 0);
+    assert!(run.stderr.contains("never happened"), "{}", run.stderr);
+    assert!(run.stderr.contains("rotated-verified"));
+    assert_eq!(w.emu.count("UpdateUserPoolDomain"), 1);
+    let (arn, _) = domain_state(&w.emu, REGION, DOMAIN).await;
+    assert_eq!(arn.as_deref(), Some(w.new.arn.as_str()));
+}
+
+fn write_intent(dir: &Path, w: &World, deadline_in_secs: i64) {
+    let now = chrono::Utc::now();
+    let state = serde_json::json!({
+        "version": 1,
+        "domains": { DOMAIN: { "pending": {
+            "phase": "intent",
+            "user_pool_id": w.pool,
+            "old_arn": w.old.arn,
+            "new_arn": w.new.arn,
+            "new_serial": w.new.serial_hex,
+            "recorded_at": now.to_rfc3339(),
+            "swapped_at": null,
+            "deadline": (now + chrono::Duration::seconds(deadline_in_secs)).to_rfc3339(),
+        }}}
+    });
+    std::fs::write(dir.join("state.json"), state.to_string()).unwrap();
+}
+
+#[tokio::test]
+async fn status_shows_a_table_and_exits_by_health() {
+    let w = world(&["--edge-delay", "1"]).await;
+    let config = w.config("20s", "");
+    let path = config.to_str().unwrap();
+    let before = w.emu.run(&["status", "-c", path]);
+    assert_eq!(
+        before.code, 1,
+        "the current certificate is inside min_validity"
+    );
+    assert!(
+        before.stdout.contains("expires within its min_validity"),
+        "{}",
+        before.stdout
+    );
+    assert!(w.emu.run(&["once", "--wait", "-c", path]).code == 0);
+    let writes = w.emu.count("UpdateUserPoolDomain");
+    let after = w.emu.run(&["status", "-c", path]);
+    assert_eq!(after.code, 0);
+    let header = after.stdout.lines().next().unwrap();
+    assert!(
+        header.starts_with("DOMAIN") && header.contains("DAYS") && header.contains("VERIFICATION")
+    );
+    assert!(after.stdout.contains(support::arn_tail(&w.new.arn)));
+    assert!(after.stdout.contains("verified"));
+    let json = w.emu.run(&["status", "--output", "json", "-c", path]);
+    let v: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(v["targets"][0]["healthy"], true);
+    assert!(v["targets"][0]["days_left"].as_i64().unwrap() >= 88);
+    assert_eq!(
+        w.emu.count("UpdateUserPoolDomain"),
+        writes,
+        "status writes nothing"
+    );
+}
+
+#[tokio::test]
+async fn sighup_with_a_bad_config_keeps_the_old_one_running() {
+    let w = world(&[]).await;
+    let port = free_port();
+    let config = w.config("20s", &format!("metrics:\n  listen: 127.0.0.1:{port}\n"));
+    let mut d = w.start(&["run", "-c", config.to_str().unwrap()], &[]);
+    wait_for("the metrics endpoint", Duration::from_secs(20), || {
+        TcpStream::connect(("127.0.0.1", port)).is_ok()
+    });
+    std::fs::write(&config, "domains: [nonsense\n").unwrap();
+    d.signal("-HUP");
+    wait_for("the reload error", Duration::from_secs(10), || {
+        d.log()
+            .contains("reload failed, keeping the running configuration")
+    });
+    assert_eq!(http_get(port, "/healthz").0, 200, "still serving");
+    d.signal("-TERM");
+    assert_eq!(d.wait_exit(Duration::from_secs(15)), 0);
+}
