@@ -299,6 +299,29 @@ async fn restart_after_kill_9_resumes_the_verification_with_its_deadline_and_no_
 }
 
 #[tokio::test]
+async fn once_wait_killed_mid_wait_finishes_the_same_verification_when_started_again() {
+    // How an ECS scheduled task behaves when it is stopped and started again.
+    let w = world(&["--edge-delay", "5"]).await;
+    let config = w.config("60s", "");
+    let path = config.to_str().unwrap();
+    let mut first = w.start(&["once", "--wait", "-c", path], &[]);
+    wait_for("the swap to be recorded", Duration::from_secs(20), || {
+        pending_phase(&w.state()).as_deref() == Some("swapped")
+    });
+    first.signal("-KILL");
+    first.wait_exit(Duration::from_secs(10));
+    let again = w.emu.run(&["once", "--wait", "-c", path]);
+    assert_eq!(again.code, 0);
+    assert!(
+        again.stderr.contains("resuming the verification"),
+        "{}",
+        again.stderr
+    );
+    assert!(again.stderr.contains("rotated-verified"));
+    assert_eq!(w.emu.count("UpdateUserPoolDomain"), 1);
+}
+
+#[tokio::test]
 async fn sigterm_during_verification_exits_0_and_keeps_the_swap_in_the_state_file() {
     let w = world(&["--edge-stale"]).await;
     let config = w.config("10m", "");
