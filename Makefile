@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 STAMP := $(VENV)/.installed
 
-.PHONY: all build test lint fmt demo venv clean
+.PHONY: all build test lint fmt demo venv clean release check-iam
 
 all: build
 
@@ -30,6 +30,14 @@ lint:
 
 fmt:
 	cargo fmt --all
+
+# The IAM policy grants exactly the actions the code calls (also part of `make test`).
+check-iam:
+	cargo test --test iam
+
+release:
+	cargo build --release --bin cognito-cert-rotator
+	@ls -l target/release/cognito-cert-rotator | awk '{printf "target/release/cognito-cert-rotator: %.1f MiB (%d bytes)\n", $$5/1048576, $$5}'
 
 demo: venv
 	@scripts/demo.sh

@@ -38,7 +38,7 @@ async fn describe_reads_the_custom_domain_config() {
                         .custom_domain_config(
                             CustomDomainConfigType::builder()
                                 .certificate_arn("arn:aws:acm:us-east-1:1:certificate/old")
-                                .security_policy(SecurityPolicyType::from("TLSv1.2_2021"))
+                                .security_policy(SecurityPolicyType::from("TLS_V1_2_2021"))
                                 .build()
                                 .unwrap(),
                         )
@@ -60,7 +60,7 @@ async fn describe_reads_the_custom_domain_config() {
     };
     assert_eq!(d.status, "UPDATING");
     assert_eq!(d.managed_login_version, Some(2));
-    assert_eq!(d.security_policy.as_deref(), Some("TLSv1.2_2021"));
+    assert_eq!(d.security_policy.as_deref(), Some("TLS_V1_2_2021"));
     assert_eq!(
         d.certificate_arn.as_deref(),
         Some("arn:aws:acm:us-east-1:1:certificate/old")
@@ -96,7 +96,7 @@ async fn update_always_sends_custom_domain_config_and_passes_back_managed_login_
                 && r.custom_domain_config()
                     .and_then(|c| c.security_policy())
                     .map(|p| p.as_str())
-                    == Some("TLSv1.2_2021")
+                    == Some("TLS_V1_2_2021")
                 && r.managed_login_version() == Some(2)
         })
         .then_output(|| {
@@ -114,7 +114,7 @@ async fn update_always_sends_custom_domain_config_and_passes_back_managed_login_
             "auth.example.com",
             "eu-central-1_Pool",
             NEW,
-            &info(Some(2), Some("TLSv1.2_2021")),
+            &info(Some(2), Some("TLS_V1_2_2021")),
         )
         .await
         .unwrap();

@@ -1,0 +1,96 @@
+//! The IAM policy grants exactly what the code calls: every SDK call in src/aws/ maps to an
+//! action in iam/policy.json, and every action there is called (or is required by one that
+//! is, per the AWS docs).
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+/// Actions AWS requires besides the API action itself.
+const IMPLIED: &[(&str, &str)] = &[
+    // "To set up a custom domain name or to update its certificate, you must have permission
+    // to update Amazon CloudFront distributions." (Cognito developer guide)
+    (
+        "cognito-idp:UpdateUserPoolDomain",
+        "cloudfront:UpdateDistribution",
+    ),
+];
+
+fn pascal(snake: &str) -> String {
+    snake
+        .split('_')
+        .map(|w| {
+            let mut c = w.chars();
+            c.next()
+                .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
+                .unwrap_or_default()
+        })
+        .collect()
+}
+
+/// `self.client.<operation>()` calls in an adapter file, whitespace ignored.
+fn calls(file: &Path, prefix: &str) -> BTreeSet<String> {
+    let text: String = std::fs::read_to_string(file)
+        .unwrap()
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect();
+    text.match_indices("self.client.")
+        .map(|(i, m)| {
+            let rest = &text[i + m.len()..];
+            let op: String = rest
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            format!("{prefix}:{}", pascal(&op))
+        })
+        .collect()
+}
+
+fn code_actions() -> BTreeSet<String> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut actions = calls(&root.join("src/aws/acm.rs"), "acm");
+    actions.extend(calls(&root.join("src/aws/cognito.rs"), "cognito-idp"));
+    for (needs, implied) in IMPLIED {
+        if actions.contains(*needs) {
+            actions.insert((*implied).to_string());
+        }
+    }
+    actions
+}
+
+fn policy_actions(file: &str) -> BTreeSet<String> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let policy: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(root.join(file)).unwrap()).unwrap();
+    policy["Statement"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|s| s["Action"].as_array().unwrap().clone())
+        .map(|a| a.as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn the_adapters_call_what_the_scanner_expects() {
+    // Guards the scanner itself: if it found nothing, the comparison below would be vacuous.
+    let actions = code_actions();
+    assert!(actions.contains("acm:ListCertificates"), "{actions:?}");
+    assert!(
+        actions.contains("cognito-idp:UpdateUserPoolDomain"),
+        "{actions:?}"
+    );
+}
+
+#[test]
+fn policy_grants_exactly_the_actions_the_code_calls() {
+    let code = code_actions();
+    let policy = policy_actions("iam/policy.json");
+    let missing: Vec<_> = code.difference(&policy).collect();
+    let unused: Vec<_> = policy.difference(&code).collect();
+    assert!(missing.is_empty(), "iam/policy.json lacks {missing:?}");
+    assert!(
+        unused.is_empty(),
+        "iam/policy.json grants {unused:?}, which the code never calls"
+    );
+}
