@@ -127,16 +127,24 @@ pub enum Command {
 /// The configuration file argument.
 #[derive(Debug, Args)]
 pub struct ConfigArg {
-    /// The YAML configuration file (see config/cognito-cert-rotator.example.yaml).
+    /// The YAML configuration file (see config/cognito-cert-rotator.example.yaml). Without it,
+    /// the YAML is read from the CCR_CONFIG_YAML environment variable (for containers).
     #[arg(long, short, value_name = "FILE")]
-    pub config: PathBuf,
+    pub config: Option<PathBuf>,
+}
+
+impl ConfigArg {
+    /// Load and validate the configuration from the file or the environment.
+    pub fn load(&self) -> Result<Config, crate::config::ConfigError> {
+        Config::from_file_or_env(self.config.as_deref())
+    }
 }
 
 /// Run a parsed command line; the returned number is the exit code.
 pub async fn run(cli: Cli) -> anyhow::Result<u8> {
     match cli.command {
         Command::Validate(arg) => {
-            let config = Config::load(&arg.config)?;
+            let config = arg.load()?;
             println!(
                 "{}: OK, {} target(s)",
                 config.path.display(),
@@ -154,7 +162,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
             Ok(exit::OK)
         }
         Command::Plan { config, output } => {
-            let ctx = context(Config::load(&config.config)?).await?;
+            let ctx = context(config.load()?).await?;
             let planned = ctx.plan(chrono::Utc::now()).await;
             let report = PlanReport::new(&planned);
             match output {
@@ -168,7 +176,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
             wait,
             dry_run,
         } => {
-            let ctx = context(Config::load(&config.config)?).await?;
+            let ctx = context(config.load()?).await?;
             if dry_run {
                 info!("dry run: no write call will be made");
             }
@@ -198,7 +206,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
             })
         }
         Command::Run { config, now } => {
-            let config = Config::load(&config.config)?;
+            let config = config.load()?;
             let control = crate::daemon::os_signals()?;
             let notifier = Arc::new(crate::notify::Notifier::from_env());
             crate::daemon::run(
@@ -213,7 +221,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
             .await
         }
         Command::Status { config, output } => {
-            let ctx = context(Config::load(&config.config)?).await?;
+            let ctx = context(config.load()?).await?;
             let now = chrono::Utc::now();
             let planned = ctx.plan(now).await;
             let state = ctx.state.snapshot().await;

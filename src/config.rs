@@ -24,6 +24,9 @@ pub enum ConfigError {
         #[source]
         source: std::io::Error,
     },
+    /// Neither `-c FILE` nor `CCR_CONFIG_YAML`.
+    #[error("no configuration: pass -c FILE, or put the YAML itself in the CCR_CONFIG_YAML environment variable")]
+    Missing,
     /// The file was read but is wrong.
     #[error("{path}:{line}:{column}: {message}")]
     Invalid {
@@ -81,6 +84,11 @@ pub struct Hooks {
     pub timeout: Duration,
 }
 
+/// The environment variable that may hold the whole configuration (containers).
+pub const ENV_CONFIG: &str = "CCR_CONFIG_YAML";
+/// How messages name a configuration that came from [`ENV_CONFIG`].
+pub const ENV_CONFIG_NAME: &str = "$CCR_CONFIG_YAML";
+
 /// The default daemon schedule: every 15 minutes, at second 0.
 pub const DEFAULT_SCHEDULE: &str = "0 */15 * * * *";
 
@@ -111,6 +119,29 @@ impl Config {
             source,
         })?;
         Config::parse(&text, path)
+    }
+
+    /// From `-c FILE` when given, else from the `CCR_CONFIG_YAML` environment variable (the
+    /// YAML itself, for containers), else an error.
+    pub fn from_file_or_env(path: Option<&Path>) -> Result<Config, ConfigError> {
+        match path {
+            Some(p) => Config::load(p),
+            None => match std::env::var(ENV_CONFIG) {
+                Ok(text) if !text.trim().is_empty() => {
+                    Config::parse(&text, Path::new(ENV_CONFIG_NAME))
+                }
+                _ => Err(ConfigError::Missing),
+            },
+        }
+    }
+
+    /// Read the configuration again from where it came from (SIGHUP).
+    pub fn reload(&self) -> Result<Config, ConfigError> {
+        if self.path == Path::new(ENV_CONFIG_NAME) {
+            Config::from_file_or_env(None)
+        } else {
+            Config::load(&self.path)
+        }
     }
 
     /// Validate configuration text; `path` is used in messages and to resolve relative paths.

@@ -319,7 +319,7 @@ pub async fn run(
 }
 
 async fn reload(ctx: &Context, metrics: &Metrics) -> anyhow::Result<Context> {
-    let config = Config::load(&ctx.config.path)?;
+    let config = ctx.config.reload()?;
     if config.metrics_listen != ctx.config.metrics_listen {
         warn!("metrics.listen changed; the new address takes effect at the next restart");
     }

@@ -318,3 +318,50 @@ async fn json_logs_for_cloudwatch() {
         );
     }
 }
+
+#[test]
+fn the_config_can_come_from_ccr_config_yaml() {
+    let good = "domains:\n  - domain: auth.example.com\n    user_pool_id: us-east-1_Abc\n";
+    let run = support::run_binary(&["validate"], &[("CCR_CONFIG_YAML", good)]);
+    assert_eq!(run.code, 0);
+    assert!(
+        run.stdout.contains("$CCR_CONFIG_YAML: OK, 1 target(s)"),
+        "{}",
+        run.stdout
+    );
+
+    let bad = "domains:\n  - domain: Auth_Example.com\n    user_pool_id: us-east-1_Abc\n";
+    let run = support::run_binary(&["validate"], &[("CCR_CONFIG_YAML", bad)]);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.contains("$CCR_CONFIG_YAML:2:13: "),
+        "{}",
+        run.stderr
+    );
+
+    let none = support::run_binary(&["plan"], &[("CCR_CONFIG_YAML", "")]);
+    assert_eq!(none.code, 2);
+    assert!(none
+        .stderr
+        .contains("pass -c FILE, or put the YAML itself in the CCR_CONFIG_YAML"));
+}
+
+#[tokio::test]
+async fn a_pass_runs_from_an_environment_config() {
+    let w = world(&[]).await;
+    let text = format!(
+        "state_file: {}\nverify:\n  connect_to: {}\ndomains:\n  - domain: {DOMAIN}\n    user_pool_id: {}\n",
+        w.dir.path().join("state.json").display(),
+        w.emu.edge,
+        w.pool
+    );
+    let run = support::run_binary(
+        &["once", "--dry-run"],
+        &[
+            ("AWS_ENDPOINT_URL", w.emu.endpoint.as_str()),
+            ("CCR_CONFIG_YAML", text.as_str()),
+        ],
+    );
+    assert_eq!(run.code, 0);
+    assert!(run.stderr.contains("would-rotate"), "{}", run.stderr);
+}

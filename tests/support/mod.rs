@@ -136,6 +136,7 @@ pub fn run_binary(args: &[&str], env: &[(&str, &str)]) -> Run {
         .env("AWS_REGION", "ap-southeast-2")
         .env("AWS_EC2_METADATA_DISABLED", "true")
         .env("NO_COLOR", "1")
+        .env_remove("CCR_CONFIG_YAML")
         .env("RUST_LOG", "info");
     for (k, v) in env {
         cmd.env(k, v);
