@@ -81,3 +81,40 @@ fn services_are_hardened_to_exposure_1_5_or_less() {
         assert!(level <= 1.5, "{unit}: exposure {level} > 1.5");
     }
 }
+
+#[test]
+fn the_binary_runs_unprivileged_with_its_config_from_the_environment() {
+    // What the container does: a non-root user, the YAML in CCR_CONFIG_YAML.
+    let is_root = Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false);
+    let has_setpriv = Command::new("setpriv").arg("--version").output().is_ok();
+    if !is_root || !has_setpriv {
+        eprintln!("needs root and setpriv to drop to an unprivileged user: skipped");
+        return;
+    }
+    // The test binary may live under a folder nobody cannot enter; copy it somewhere open.
+    let dir = tempfile::tempdir().unwrap();
+    let bin = dir.path().join("cognito-cert-rotator");
+    std::fs::copy(env!("CARGO_BIN_EXE_cognito-cert-rotator"), &bin).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let out = Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+        .arg(&bin)
+        .arg("validate")
+        .env(
+            "CCR_CONFIG_YAML",
+            "domains:\n  - domain: auth.example.com\n    user_pool_id: us-east-1_Abc\n",
+        )
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("$CCR_CONFIG_YAML: OK"));
+}
