@@ -18,7 +18,7 @@ use crate::config::{Config, Target};
 use crate::hooks::HookRunner;
 use crate::metrics::{Metrics, TargetLabels};
 use crate::model::{Certificate, DomainInfo, DomainView};
-use crate::select::{self, Action, Decision, Requirements};
+use crate::select::{self, Decision, Requirements};
 use crate::state::StateStore;
 use crate::verify::TlsProbe;
 
@@ -145,7 +145,7 @@ impl Context {
             let (decision, domain) = match &scan {
                 Ok(certs) => self.plan_target(target, certs, &details, now).await,
                 Err(e) => (
-                    error_decision(format!("cannot list certificates: {e}")),
+                    Decision::error(format!("cannot list certificates: {e}")),
                     None,
                 ),
             };
@@ -180,7 +180,12 @@ impl Context {
         };
         let view = match view {
             Ok(v) => v,
-            Err(e) => return (error_decision(format!("cannot read the domain: {e}")), None),
+            Err(e) => {
+                return (
+                    Decision::error(format!("cannot read the domain: {e}")),
+                    None,
+                )
+            }
         };
         let req = Requirements {
             domain: &target.domain,
@@ -191,7 +196,7 @@ impl Context {
             Ok(c) => c,
             Err(e) => {
                 return (
-                    error_decision(format!("cannot read certificate details: {e}")),
+                    Decision::error(format!("cannot read certificate details: {e}")),
                     None,
                 )
             }
@@ -319,15 +324,4 @@ pub(crate) fn candidate_arn(d: &Decision) -> String {
         .as_ref()
         .map(|c| c.arn.clone())
         .unwrap_or_default()
-}
-
-pub(crate) fn error_decision(reason: String) -> Decision {
-    Decision {
-        action: Action::Error,
-        reason,
-        current: None,
-        current_arn: None,
-        candidate: None,
-        rejected: Vec::new(),
-    }
 }

@@ -287,6 +287,20 @@ pub struct Decision {
     pub rejected: Vec<Rejection>,
 }
 
+impl Decision {
+    /// An `Error` decision with nothing observed.
+    pub fn error(reason: String) -> Decision {
+        Decision {
+            action: Action::Error,
+            reason,
+            current: None,
+            current_arn: None,
+            candidate: None,
+            rejected: Vec::new(),
+        }
+    }
+}
+
 /// Inputs of [`decide`] about one target.
 #[derive(Debug, Clone)]
 pub struct Observed<'a> {
@@ -300,14 +314,7 @@ pub struct Observed<'a> {
 
 /// Decide what to do for one target. Pure.
 pub fn decide(req: &Requirements<'_>, obs: &Observed<'_>, now: DateTime<Utc>) -> Decision {
-    let error = |reason: String| Decision {
-        action: Action::Error,
-        reason,
-        current: None,
-        current_arn: None,
-        candidate: None,
-        rejected: Vec::new(),
-    };
+    let error = Decision::error;
     let info = match obs.domain {
         DomainView::Missing => {
             return error(format!(

@@ -183,19 +183,7 @@ async fn one_scan_serves_every_target_and_follows_short_pages() {
 #[tokio::test]
 async fn refuses_a_domain_owned_by_another_user_pool() {
     let w = world(&[]).await;
-    let other = w
-        .emu
-        .cognito(REGION)
-        .create_user_pool()
-        .pool_name("other")
-        .send()
-        .await
-        .unwrap()
-        .user_pool()
-        .unwrap()
-        .id()
-        .unwrap()
-        .to_string();
+    let other = support::create_pool(&w.emu, REGION, "other").await;
     let text = format!(
         "verify:\n  connect_to: {}\ndomains:\n  - domain: {DOMAIN}\n    user_pool_id: {other}\n",
         w.emu.edge

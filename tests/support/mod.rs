@@ -254,6 +254,21 @@ pub async fn import(emu: &Emulator, ca: &Ca, leaf: Leaf) -> Imported {
     }
 }
 
+/// Create a user pool in `region`; returns its ID.
+pub async fn create_pool(emu: &Emulator, region: &'static str, name: &str) -> String {
+    emu.cognito(region)
+        .create_user_pool()
+        .pool_name(name)
+        .send()
+        .await
+        .unwrap()
+        .user_pool()
+        .unwrap()
+        .id()
+        .unwrap()
+        .to_string()
+}
+
 /// Create a user pool in `region` and a custom domain on `arn`; returns the pool ID.
 pub async fn pool_with_domain(
     emu: &Emulator,
@@ -263,17 +278,7 @@ pub async fn pool_with_domain(
     managed_login_version: i32,
 ) -> String {
     let cognito = emu.cognito(region);
-    let pool = cognito
-        .create_user_pool()
-        .pool_name("test")
-        .send()
-        .await
-        .unwrap()
-        .user_pool()
-        .unwrap()
-        .id()
-        .unwrap()
-        .to_string();
+    let pool = create_pool(emu, region, "test").await;
     cognito
         .create_user_pool_domain()
         .user_pool_id(&pool)
