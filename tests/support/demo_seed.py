@@ -98,6 +98,7 @@ def main():
     with open(os.path.join(demo_dir, "config.yaml"), "w") as f:
         f.write(
             "# Written by demo_seed.py for `make demo`.\n"
+            "state_file: state.json  # next to this file; production: omit ($STATE_DIRECTORY)\n"
             "verify:\n"
             "  window: 30s        # production: 60m\n"
             "  interval: 2s       # production: 30s\n"
