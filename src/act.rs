@@ -39,6 +39,17 @@ pub struct VerifyJob {
     pub resumed: bool,
 }
 
+/// Mark the swap of `job` as being verified in the background (the daemon).
+pub fn mark_verifying(results: &mut [(Planned, Outcome)], job: &VerifyJob) {
+    for (p, outcome) in results.iter_mut() {
+        if let Outcome::Rotated { verification, .. } = outcome {
+            if p.target.domain == job.target.domain {
+                *verification = Verification::InBackground(crate::select::rfc3339(&job.deadline));
+            }
+        }
+    }
+}
+
 /// What one pass did.
 #[derive(Debug, Clone)]
 pub struct PassResult {
@@ -320,30 +331,12 @@ impl Context {
     }
 
     /// Verify one swap until its deadline, then record the outcome (state, metrics, hooks).
-    pub async fn run_verification(&self, job: &VerifyJob) -> Verification {
-        let verification = self.verify_until_deadline(job).await;
-        let (result, label, state, event, detail) = match &verification {
-            Verification::Verified(d) => (
-                SwapResult::Verified,
-                "verified",
-                "verified",
-                Event::Verified,
-                d.clone(),
-            ),
-            Verification::Failed(d) => (
-                SwapResult::Failed,
-                "failed",
-                "failed",
-                Event::Failure,
-                d.clone(),
-            ),
-            Verification::NotRequested => (
-                SwapResult::Failed,
-                "failed",
-                "failed",
-                Event::Failure,
-                "the verification did not run".to_string(),
-            ),
+    /// `Ok` and `Err` both carry the one-sentence detail.
+    pub async fn run_verification(&self, job: &VerifyJob) -> Result<String, String> {
+        let verified = self.verify_until_deadline(job).await;
+        let (result, label, event, detail) = match &verified {
+            Ok(d) => (SwapResult::Verified, "verified", Event::Verified, d.clone()),
+            Err(d) => (SwapResult::Failed, "failed", Event::Failure, d.clone()),
         };
         self.finish(job, result, &detail).await;
         self.metrics
@@ -354,7 +347,7 @@ impl Context {
             })
             .inc();
         self.metrics
-            .set_verification_state(&job.target.domain, state);
+            .set_verification_state(&job.target.domain, label);
         self.hooks.fire(HookEvent {
             event,
             domain: job.target.domain.clone(),
@@ -363,21 +356,21 @@ impl Context {
             new_arn: Some(job.new_arn.clone()),
             reason: detail,
         });
-        verification
+        verified
     }
 
-    async fn verify_until_deadline(&self, job: &VerifyJob) -> Verification {
+    async fn verify_until_deadline(&self, job: &VerifyJob) -> Result<String, String> {
         let settings = &self.config.verify;
         let target = &job.target;
         let Ok(cognito) = self.cognito_for(target) else {
-            return Verification::Failed(format!("no Cognito client for {}", target.region));
+            return Err(format!("no Cognito client for {}", target.region));
         };
         let serial = job
             .new_serial
             .as_deref()
             .and_then(|s| Serial::parse(s).ok());
         if settings.tls && serial.is_none() {
-            return Verification::Failed(
+            return Err(
                 "ACM gave no readable serial for the new certificate; cannot check the edge".into(),
             );
         }
@@ -439,12 +432,12 @@ impl Context {
                     .swapped_at
                     .and_then(|t| (Utc::now() - t).to_std().ok())
                     .unwrap_or(after);
-                Verification::Verified(format!(
+                Ok(format!(
                     "verified {} after the swap ({attempts} checks); {trust}",
                     fmt_duration(since)
                 ))
             }
-            Verdict::TimedOut { attempts, last, .. } => Verification::Failed(format!(
+            Verdict::TimedOut { attempts, last, .. } => Err(format!(
                 "not verified by the deadline {} ({attempts} checks): {}",
                 crate::select::rfc3339(&job.deadline),
                 last.pending()
@@ -523,8 +516,12 @@ impl Context {
             });
         }
         while let Some(joined) = tasks.join_next().await {
-            let Ok((job, verification)) = joined else {
+            let Ok((job, verified)) = joined else {
                 continue;
+            };
+            let verification = match verified {
+                Ok(d) => Verification::Verified(d),
+                Err(d) => Verification::Failed(d),
             };
             if let Some((_, outcome)) = results
                 .iter_mut()

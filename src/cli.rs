@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use tracing::{error, info, warn};
+use tracing::info;
 
 use crate::aws::acm::Acm;
 use crate::aws::cognito::CognitoRegions;
@@ -14,7 +14,7 @@ use crate::exit;
 use crate::hooks::HookRunner;
 use crate::metrics::Metrics;
 use crate::reconcile::Context;
-use crate::report::{summary_line, PlanReport};
+use crate::report::PlanReport;
 use crate::state::StateStore;
 use crate::verify::TlsProbe;
 
@@ -181,18 +181,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
                 info!("dry run: no write call will be made");
             }
             let results = ctx.once(chrono::Utc::now(), dry_run, wait).await;
-            let mut failed = 0;
-            for (p, outcome) in &results {
-                let line = summary_line(p, outcome);
-                if outcome.is_failure() {
-                    failed += 1;
-                    error!("{line}");
-                } else if matches!(outcome, crate::reconcile::Outcome::Rotated { .. }) && !wait {
-                    warn!("{line}");
-                } else {
-                    info!("{line}");
-                }
-            }
+            let failed = crate::report::log_summaries(&results);
             info!(
                 targets = results.len(),
                 failed,

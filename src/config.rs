@@ -167,18 +167,15 @@ impl Config {
                 None,
                 format!(
                     "verify.interval ({}) is longer than verify.window ({}): the check would run once at most; use a shorter interval",
-                    humantime::format_duration(interval),
-                    humantime::format_duration(window)
+                    crate::select::fmt_duration(interval),
+                    crate::select::fmt_duration(window)
                 ),
             ));
         }
         let ca_file = match verify.ca_file {
             None => None,
             Some(file) => {
-                let resolved = match path.parent() {
-                    Some(dir) if file.is_relative() => dir.join(&file),
-                    _ => file.clone(),
-                };
+                let resolved = relative_to(path, file);
                 if !resolved.is_file() {
                     return Err(invalid(
                         "ca_file",
@@ -226,17 +223,15 @@ impl Config {
             });
         }
 
-        let relative = |file: PathBuf| match path.parent() {
-            Some(dir) if file.is_relative() => dir.join(file),
-            _ => file,
-        };
         let hooks = raw.hooks.unwrap_or_default();
         Ok(Config {
             path: path.to_path_buf(),
             schedule: raw
                 .schedule
                 .map_or_else(|| DEFAULT_SCHEDULE.to_string(), |s| s.0),
-            state_file: raw.state_file.map_or_else(default_state_file, relative),
+            state_file: raw
+                .state_file
+                .map_or_else(default_state_file, |f| relative_to(path, f)),
             metrics_listen: raw.metrics.and_then(|m| m.listen),
             hooks: Hooks {
                 on_rotate: hooks.on_rotate.map(|h| h.0),
@@ -313,6 +308,14 @@ fn locate(text: &str, key: &str, value: Option<&str>) -> (usize, usize) {
         }
     }
     (1, 1)
+}
+
+/// A path from the config file, read relative to the config file's folder.
+fn relative_to(config: &Path, file: PathBuf) -> PathBuf {
+    match config.parent() {
+        Some(dir) if file.is_relative() => dir.join(file),
+        _ => file,
+    }
 }
 
 /// `$STATE_DIRECTORY/state.json` under systemd (`StateDirectory=`), else

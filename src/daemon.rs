@@ -150,12 +150,10 @@ impl Verifications {
     fn spawn(&self, ctx: &Context, job: VerifyJob) {
         let ctx = ctx.clone();
         let handle = tokio::spawn(async move {
-            let v = ctx.run_verification(&job).await;
-            info!(domain = %job.target.domain, "{}", match &v {
-                crate::reconcile::Verification::Verified(s)
-                | crate::reconcile::Verification::Failed(s) => s.as_str(),
-                crate::reconcile::Verification::NotRequested => "not verified",
-            });
+            match ctx.run_verification(&job).await {
+                Ok(detail) => info!(domain = %job.target.domain, "{detail}"),
+                Err(detail) => error!(domain = %job.target.domain, "{detail}"),
+            }
         });
         if let Ok(mut all) = self.0.lock() {
             all.retain(|h| !h.is_finished());
@@ -193,7 +191,7 @@ pub async fn run(
     let health = Arc::new(Health::new(period(&ctx.config.schedule, Utc::now())));
     let (stop_server_tx, stop_server_rx) = tokio::sync::oneshot::channel::<()>();
     if let Some(addr) = ctx.config.metrics_listen {
-        let listener = crate::metrics::bind(addr)
+        let listener = tokio::net::TcpListener::bind(addr)
             .await
             .with_context(|| format!("metrics.listen {addr}: cannot listen"))?;
         let addr = listener.local_addr().unwrap_or(addr);
@@ -253,16 +251,11 @@ pub async fn run(
                 move || async move {
                     let started = tokio::time::Instant::now();
                     let result = ctx.pass(Utc::now(), false).await;
-                    let mut failing = 0;
-                    for (p, outcome) in &result.results {
-                        let line = crate::report::summary_line(p, outcome);
-                        if outcome.is_failure() {
-                            failing += 1;
-                            error!("{line}");
-                        } else {
-                            info!("{line}");
-                        }
+                    let mut results = result.results;
+                    for job in &result.jobs {
+                        crate::act::mark_verifying(&mut results, job);
                     }
+                    let failing = crate::report::log_summaries(&results);
                     for job in result.jobs {
                         verifications.spawn(ctx, job);
                     }

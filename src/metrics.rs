@@ -3,7 +3,6 @@
 //! `/metrics` + `/healthz` HTTP endpoint.
 
 use std::convert::Infallible;
-use std::net::SocketAddr;
 use std::sync::atomic::{AtomicI64, AtomicU64};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -311,11 +310,6 @@ pub async fn serve(
                 .await;
         });
     }
-}
-
-/// Bind the metrics address; a clear error when it is taken.
-pub async fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
-    TcpListener::bind(addr).await
 }
 
 fn respond(path: &str, metrics: &Metrics, health: &Health) -> Response<Full<Bytes>> {

@@ -8,7 +8,6 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use tokio::sync::Mutex;
 use tracing::info;
 
 use crate::aws::acm::{Acm, Described};
@@ -77,6 +76,8 @@ pub enum Outcome {
 pub enum Verification {
     /// Not attempted (`once` without `--wait`).
     NotRequested,
+    /// Running in the background until this deadline (the daemon).
+    InBackground(String),
     /// Cognito and the edge show the new certificate.
     Verified(String),
     /// The window ran out or the check could not run.
@@ -105,6 +106,10 @@ impl Outcome {
                 verification: Verification::NotRequested,
                 ..
             } => "rotated-unverified",
+            Outcome::Rotated {
+                verification: Verification::InBackground(_),
+                ..
+            } => "rotated-verifying",
             Outcome::Rotated {
                 verification: Verification::Verified(_),
                 ..
@@ -139,11 +144,11 @@ impl Context {
             }
             Err(e) => Err(e),
         };
-        let details = Mutex::new(Details::default());
+        let mut details = Details::default();
         let mut planned = Vec::with_capacity(self.config.targets.len());
         for target in &self.config.targets {
             let (decision, domain) = match &scan {
-                Ok(certs) => self.plan_target(target, certs, &details, now).await,
+                Ok(certs) => self.plan_target(target, certs, &mut details, now).await,
                 Err(e) => (
                     Decision::error(format!("cannot list certificates: {e}")),
                     None,
@@ -171,7 +176,7 @@ impl Context {
         &self,
         target: &Target,
         scan: &[Certificate],
-        details: &Mutex<Details>,
+        details: &mut Details,
         now: DateTime<Utc>,
     ) -> (Decision, Option<DomainInfo>) {
         let view = match self.cognito_for(target) {
@@ -242,12 +247,16 @@ impl Context {
         req: &Requirements<'_>,
         view: &DomainView,
         scan: &[Certificate],
-        details: &Mutex<Details>,
+        details: &mut Details,
     ) -> Result<Vec<Certificate>, AwsError> {
         let mut out = Vec::new();
         for cert in scan {
+            // Most of a large scan is for other domains: look before cloning.
+            let needs = select::needs(req, cert);
+            if !needs.full_sans && !select::covers(cert, req.domain) {
+                continue;
+            }
             let mut cert = cert.clone();
-            let needs = select::needs(req, &cert);
             if needs.full_sans {
                 if let Some(full) = self.describe_cached(&cert.arn, details).await? {
                     cert.sans = full.certificate.sans;
@@ -287,34 +296,26 @@ impl Context {
     async fn describe_cached(
         &self,
         arn: &str,
-        details: &Mutex<Details>,
+        details: &mut Details,
     ) -> Result<Option<Described>, AwsError> {
-        if let Some(hit) = details.lock().await.described.get(arn) {
+        if let Some(hit) = details.described.get(arn) {
             return Ok(hit.clone());
         }
         let found = self.acm.describe(arn).await?;
-        details
-            .lock()
-            .await
-            .described
-            .insert(arn.to_string(), found.clone());
+        details.described.insert(arn.to_string(), found.clone());
         Ok(found)
     }
 
     async fn tags_cached(
         &self,
         arn: &str,
-        details: &Mutex<Details>,
+        details: &mut Details,
     ) -> Result<std::collections::BTreeMap<String, String>, AwsError> {
-        if let Some(hit) = details.lock().await.tags.get(arn) {
+        if let Some(hit) = details.tags.get(arn) {
             return Ok(hit.clone());
         }
         let tags = self.acm.tags(arn).await?;
-        details
-            .lock()
-            .await
-            .tags
-            .insert(arn.to_string(), tags.clone());
+        details.tags.insert(arn.to_string(), tags.clone());
         Ok(tags)
     }
 }

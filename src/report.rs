@@ -157,6 +157,9 @@ pub fn summary_line(p: &Planned, outcome: &Outcome) -> String {
                 Verification::NotRequested => {
                     "not verified (run with --wait to verify the edge)".to_string()
                 }
+                Verification::InBackground(deadline) => {
+                    format!("verifying in the background until {deadline}")
+                }
                 Verification::Verified(s) | Verification::Failed(s) => s.clone(),
             };
             format!(
@@ -167,4 +170,28 @@ pub fn summary_line(p: &Planned, outcome: &Outcome) -> String {
         }
     };
     format!("{}: {}: {}", p.target.domain, outcome.label(), detail)
+}
+
+/// Log one summary line per target (error for failures, warn for an unverified swap, info
+/// otherwise); returns how many targets failed.
+pub fn log_summaries(results: &[(Planned, Outcome)]) -> usize {
+    let mut failed = 0;
+    for (p, outcome) in results {
+        let line = summary_line(p, outcome);
+        if outcome.is_failure() {
+            failed += 1;
+            tracing::error!("{line}");
+        } else if matches!(
+            outcome,
+            Outcome::Rotated {
+                verification: Verification::NotRequested,
+                ..
+            }
+        ) {
+            tracing::warn!("{line}");
+        } else {
+            tracing::info!("{line}");
+        }
+    }
+    failed
 }

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::client::WebPkiServerVerifier;
+use rustls::crypto::CryptoProvider;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
@@ -77,6 +78,7 @@ pub enum ProbeError {
 #[derive(Debug, Clone)]
 pub struct TlsProbe {
     roots: Arc<RootCertStore>,
+    provider: Arc<CryptoProvider>,
     connect_to: Option<String>,
     timeout: Duration,
 }
@@ -95,6 +97,7 @@ impl TlsProbe {
         }
         Ok(TlsProbe {
             roots: Arc::new(roots),
+            provider: Arc::new(rustls::crypto::aws_lc_rs::default_provider()),
             connect_to: settings.connect_to.clone(),
             timeout: Duration::from_secs(10),
         })
@@ -110,9 +113,8 @@ impl TlsProbe {
     /// One handshake with SNI = `domain`.
     pub async fn probe(&self, domain: &str) -> Result<Handshake, ProbeError> {
         let target = self.target(domain);
-        let recorder = Arc::new(RecordingVerifier::new(&self.roots));
-        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-        let config = ClientConfig::builder_with_provider(provider)
+        let recorder = Arc::new(RecordingVerifier::new(&self.roots, &self.provider));
+        let config = ClientConfig::builder_with_provider(self.provider.clone())
             .with_safe_default_protocol_versions()
             .map_err(|e| ProbeError::Handshake {
                 target: target.clone(),
@@ -190,22 +192,18 @@ fn add_ca_file(roots: &mut RootCertStore, path: &Path) -> Result<(), SetupError>
 #[derive(Debug)]
 struct RecordingVerifier {
     inner: Result<Arc<WebPkiServerVerifier>, String>,
-    schemes: Vec<SignatureScheme>,
+    provider: Arc<CryptoProvider>,
     outcome: Mutex<Option<Result<(), String>>>,
 }
 
 impl RecordingVerifier {
-    fn new(roots: &Arc<RootCertStore>) -> RecordingVerifier {
-        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-        let schemes = provider
-            .signature_verification_algorithms
-            .supported_schemes();
-        let inner = WebPkiServerVerifier::builder_with_provider(roots.clone(), provider)
+    fn new(roots: &Arc<RootCertStore>, provider: &Arc<CryptoProvider>) -> RecordingVerifier {
+        let inner = WebPkiServerVerifier::builder_with_provider(roots.clone(), provider.clone())
             .build()
             .map_err(|e| format!("no trust anchors (system roots or verify.ca_file): {e}"));
         RecordingVerifier {
             inner,
-            schemes,
+            provider: provider.clone(),
             outcome: Mutex::new(None),
         }
     }
@@ -247,7 +245,7 @@ impl ServerCertVerifier for RecordingVerifier {
             message,
             cert,
             dss,
-            &rustls::crypto::aws_lc_rs::default_provider().signature_verification_algorithms,
+            &self.provider.signature_verification_algorithms,
         )
     }
 
@@ -261,12 +259,14 @@ impl ServerCertVerifier for RecordingVerifier {
             message,
             cert,
             dss,
-            &rustls::crypto::aws_lc_rs::default_provider().signature_verification_algorithms,
+            &self.provider.signature_verification_algorithms,
         )
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.schemes.clone()
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
     }
 }
 

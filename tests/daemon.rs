@@ -250,6 +250,11 @@ async fn daemon_rotates_notifies_systemd_serves_metrics_and_stops_cleanly() {
         format!("on_verified {DOMAIN} {}", w.new.arn)
     );
 
+    assert!(
+        d.log().contains("auth.example.com: rotated-verifying:"),
+        "the pass summary must say the swap is being verified in the background:\n{}",
+        d.log()
+    );
     d.signal("-TERM");
     assert_eq!(d.wait_exit(Duration::from_secs(15)), 0);
     let n = sock.recv(&mut buf).unwrap();
