@@ -10,34 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use support::{domain_state, import, pool_with_domain, write_config, Ca, Emulator, Imported, Leaf};
-
-const DOMAIN: &str = "auth.example.com";
-const REGION: &str = "eu-central-1";
-
-struct World {
-    emu: Emulator,
-    dir: tempfile::TempDir,
-    old: Imported,
-    new: Imported,
-    pool: String,
-}
-
-async fn world(flags: &[&str]) -> World {
-    let emu = Emulator::start(flags);
-    let dir = tempfile::tempdir().unwrap();
-    let ca = Ca::new();
-    let old = import(&emu, &ca, Leaf::new(DOMAIN, 20, 0x0d01)).await;
-    let new = import(&emu, &ca, Leaf::new(DOMAIN, 90, 0x0d02)).await;
-    let pool = pool_with_domain(&emu, REGION, DOMAIN, &old.arn, 2).await;
-    World {
-        emu,
-        dir,
-        old,
-        new,
-        pool,
-    }
-}
+use support::{domain_state, world, write_config, World, DOMAIN, REGION};
 
 impl World {
     fn config(&self, window: &str, extra: &str) -> PathBuf {

@@ -2,38 +2,10 @@
 
 mod support;
 
-use support::{domain_state, import, pool_with_domain, write_config, Ca, Emulator, Leaf};
-
-const DOMAIN: &str = "auth.example.com";
-const REGION: &str = "eu-central-1";
-
-struct World {
-    emu: Emulator,
-    dir: tempfile::TempDir,
-    old: support::Imported,
-    new: support::Imported,
-    pool: String,
-    ca_file: std::path::PathBuf,
-}
-
-/// A domain on a certificate inside min_validity, and a newer certificate to move to.
-async fn world(flags: &[&str]) -> World {
-    let emu = Emulator::start(flags);
-    let dir = tempfile::tempdir().unwrap();
-    let ca = Ca::new();
-    let ca_file = ca.write(dir.path());
-    let old = import(&emu, &ca, Leaf::new(DOMAIN, 20, 0x0a0b_0c01)).await;
-    let new = import(&emu, &ca, Leaf::new(DOMAIN, 90, 0x0a0b_0c02)).await;
-    let pool = pool_with_domain(&emu, REGION, DOMAIN, &old.arn, 2).await;
-    World {
-        emu,
-        dir,
-        old,
-        new,
-        pool,
-        ca_file,
-    }
-}
+use support::{
+    domain_state, import, pool_with_domain, world, write_config, Ca, Emulator, Leaf, World, DOMAIN,
+    REGION,
+};
 
 impl World {
     fn config(&self, window: &str, ca: bool) -> String {

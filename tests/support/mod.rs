@@ -334,3 +334,44 @@ pub fn write_config(dir: &Path, text: &str) -> PathBuf {
 pub fn arn_tail(arn: &str) -> &str {
     arn.rsplit('/').next().unwrap_or(arn)
 }
+
+/// The custom domain most tests rotate.
+pub const DOMAIN: &str = "auth.example.com";
+/// The region of its user pool (not ACM's, not the SDK default the binary is given).
+pub const REGION: &str = "eu-central-1";
+
+/// An emulator with a domain on a certificate inside min_validity (20 days) and a newer one
+/// (90 days) to move to, both signed by a CA written to `dir/ca.pem`.
+pub struct World {
+    /// The emulator and edge.
+    pub emu: Emulator,
+    /// Config, state and CA files of this test.
+    pub dir: tempfile::TempDir,
+    /// The certificate the domain is on.
+    pub old: Imported,
+    /// The one it should move to.
+    pub new: Imported,
+    /// The owning user pool.
+    pub pool: String,
+    /// The CA certificate.
+    pub ca_file: PathBuf,
+}
+
+/// Start an emulator with `flags` and seed a [`World`].
+pub async fn world(flags: &[&str]) -> World {
+    let emu = Emulator::start(flags);
+    let dir = tempfile::tempdir().unwrap();
+    let ca = Ca::new();
+    let ca_file = ca.write(dir.path());
+    let old = import(&emu, &ca, Leaf::new(DOMAIN, 20, 0x0a0b_0c01)).await;
+    let new = import(&emu, &ca, Leaf::new(DOMAIN, 90, 0x0a0b_0c02)).await;
+    let pool = pool_with_domain(&emu, REGION, DOMAIN, &old.arn, 2).await;
+    World {
+        emu,
+        dir,
+        old,
+        new,
+        pool,
+        ca_file,
+    }
+}
