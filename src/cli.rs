@@ -145,19 +145,40 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
     match cli.command {
         Command::Validate(arg) => {
             let config = arg.load()?;
+            let accounts: std::collections::BTreeSet<_> =
+                config.targets.iter().map(|t| t.role.clone()).collect();
             println!(
-                "{}: OK, {} target(s)",
+                "{}: OK, {} target(s) from {} file(s), {} account(s), concurrency {}",
                 config.path.display(),
-                config.targets.len()
+                config.targets.len(),
+                config.files.len(),
+                accounts.len(),
+                config.concurrency
             );
+            for (file, n) in &config.files {
+                println!("  file {}: {n} target(s)", file.display());
+            }
             for t in &config.targets {
                 println!(
-                    "  {} -> user pool {} ({}), min validity {}",
+                    "  {} -> user pool {} ({}), min validity {}, {}",
                     t.domain,
                     t.user_pool_id,
                     t.region,
-                    crate::select::fmt_duration(t.min_validity)
+                    crate::select::fmt_duration(t.min_validity),
+                    t.role
+                        .as_ref()
+                        .map_or("default credentials".to_string(), |r| r.to_string())
                 );
+            }
+            if config.rollout.enabled() {
+                if config.rollout.canary.is_empty() {
+                    println!(
+                        "  rollout: first {} target(s) of each group are canaries",
+                        config.rollout.canary_count
+                    );
+                } else {
+                    println!("  rollout: canaries {}", config.rollout.canary.join(", "));
+                }
             }
             Ok(exit::OK)
         }

@@ -465,6 +465,7 @@ mod tests {
             tls: true,
             connect_to: None,
             ca_file: Some(path),
+            on_failure: Default::default(),
         };
         let err = TlsProbe::new(&settings).unwrap_err().to_string();
         assert!(err.contains("holds no PEM certificate"), "{err}");

@@ -5,12 +5,17 @@
 //! line and column of the offending value. Checks that span fields (duplicates, interval vs
 //! window, files that must exist) run afterwards and locate their key in the text.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::{Deserialize, Deserializer};
+
+mod fleet;
+
+pub use fleet::{OnFailure, RoleArn, RoleSpec, Rollout};
+use fleet::{Inherited, Seen};
 
 /// A configuration problem; its `Display` is `file:line:col: what is wrong and what is expected`.
 #[derive(Debug, thiserror::Error)]
@@ -54,6 +59,8 @@ pub struct VerifySettings {
     pub connect_to: Option<String>,
     /// PEM bundle trusted in addition to the system roots.
     pub ca_file: Option<PathBuf>,
+    /// What to do when a swap cannot be verified.
+    pub on_failure: OnFailure,
 }
 
 /// One custom domain to look after.
@@ -69,6 +76,10 @@ pub struct Target {
     pub min_validity: Duration,
     /// ACM tags a candidate must carry, with these values.
     pub require_tags: BTreeMap<String, String>,
+    /// The role to assume for this target's account; `None` = the default credentials.
+    pub role: Option<RoleSpec>,
+    /// Where the entry is written (`file:line`), for messages.
+    pub source: String,
 }
 
 /// Commands run on events (certbot-style), each an argv list run without a shell.
@@ -107,9 +118,18 @@ pub struct Config {
     pub hooks: Hooks,
     /// Verification settings.
     pub verify: VerifySettings,
-    /// The targets, in file order.
+    /// The targets, in file order (the main file's first, then each included file's).
     pub targets: Vec<Target>,
+    /// How many targets are worked on at once.
+    pub concurrency: usize,
+    /// Canary rollout settings.
+    pub rollout: Rollout,
+    /// Every file read, the main one first, with how many targets each added.
+    pub files: Vec<(PathBuf, usize)>,
 }
+
+/// Parallel targets when `concurrency:` is not set.
+pub const DEFAULT_CONCURRENCY: usize = 4;
 
 impl Config {
     /// Read and validate a configuration file.
@@ -195,33 +215,38 @@ impl Config {
             .min_validity
             .map_or(Duration::from_secs(30 * 86_400), |d| d.0);
 
-        if raw.domains.is_empty() {
+        let inherited = Inherited {
+            min_validity: default_min_validity,
+            role: fleet::role_spec(
+                defaults.role_arn,
+                defaults.external_id,
+                None,
+                &|m| invalid("external_id", None, m),
+            )?,
+        };
+        let mut seen = Seen::default();
+        fleet::add_targets(text, path, raw.domains, &inherited, &mut seen)?;
+        fleet::follow_includes(text, path, raw.include, &inherited, &mut seen)?;
+        if seen.targets.is_empty() {
             return Err(invalid(
                 "domains",
                 None,
-                "domains: the list is empty; add at least one {domain, user_pool_id} entry"
+                "domains: the list is empty; add at least one {domain, user_pool_id} entry (here or in an included file)"
                     .to_string(),
             ));
         }
-        let mut seen = BTreeSet::new();
-        let mut targets = Vec::with_capacity(raw.domains.len());
-        for entry in raw.domains {
-            let domain = entry.domain.0;
-            if !seen.insert(domain.clone()) {
-                return Err(invalid(
-                    "domain",
-                    Some(&domain),
-                    format!("domain \"{domain}\" is listed twice; each custom domain belongs to one user pool, keep one entry"),
-                ));
-            }
-            targets.push(Target {
-                domain,
-                region: entry.user_pool_id.region,
-                user_pool_id: entry.user_pool_id.id,
-                min_validity: entry.min_validity.map_or(default_min_validity, |d| d.0),
-                require_tags: entry.require_tags.unwrap_or_default(),
-            });
+        let concurrency = raw.concurrency.unwrap_or(DEFAULT_CONCURRENCY);
+        if !(1..=64).contains(&concurrency) {
+            return Err(invalid(
+                "concurrency",
+                None,
+                format!("concurrency: {concurrency} is out of range; give 1 to 64 (default {DEFAULT_CONCURRENCY})"),
+            ));
         }
+        let rollout = fleet::rollout(raw.rollout, &seen.targets, &|key, value, m| {
+            invalid(key, value, m)
+        })?;
+        let Seen { targets, files, .. } = seen;
 
         let hooks = raw.hooks.unwrap_or_default();
         Ok(Config {
@@ -245,8 +270,12 @@ impl Config {
                 tls: verify.tls.unwrap_or(true),
                 connect_to: verify.connect_to.map(|c| c.0),
                 ca_file,
+                on_failure: verify.on_failure.unwrap_or_default(),
             },
             targets,
+            concurrency,
+            rollout,
+            files,
         })
     }
 }
@@ -289,6 +318,12 @@ fn yaml_error(source: &str, path: &Path, err: &serde_yaml_ng::Error) -> ConfigEr
 /// `None`); (1, 1) when not found. Good enough for block-style YAML, which is what people
 /// write in config files.
 fn locate(text: &str, key: &str, value: Option<&str>) -> (usize, usize) {
+    locate_nth(text, key, value, 0)
+}
+
+/// Like [`locate`], for the `nth` (0-based) such key.
+fn locate_nth(text: &str, key: &str, value: Option<&str>, nth: usize) -> (usize, usize) {
+    let mut skip = nth;
     for (n, line) in text.lines().enumerate() {
         let trimmed = line.trim_start_matches([' ', '-']);
         let Some(rest) = trimmed.strip_prefix(key) else {
@@ -299,6 +334,10 @@ fn locate(text: &str, key: &str, value: Option<&str>) -> (usize, usize) {
         };
         let found = after.trim().trim_matches(['"', '\'']);
         if value.is_none_or(|v| v == found) {
+            if skip > 0 {
+                skip -= 1;
+                continue;
+            }
             let col = line.len() - trimmed.len() + 1;
             let value_col = match value {
                 Some(v) => line.find(v).map_or(col, |i| i + 1),
@@ -345,6 +384,9 @@ pub fn parse_cron(expr: &str) -> Result<croner::Cron, String> {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawConfig {
+    include: Option<Vec<String>>,
+    concurrency: Option<usize>,
+    rollout: Option<fleet::RawRollout>,
     schedule: Option<CronExpr>,
     state_file: Option<PathBuf>,
     metrics: Option<RawMetrics>,
@@ -363,6 +405,7 @@ struct RawVerify {
     tls: Option<bool>,
     connect_to: Option<HostPort>,
     ca_file: Option<PathBuf>,
+    on_failure: Option<OnFailure>,
 }
 
 #[derive(Deserialize, Default)]
@@ -412,6 +455,8 @@ impl<'de> Deserialize<'de> for CronExpr {
 #[serde(deny_unknown_fields)]
 struct RawDefaults {
     min_validity: Option<HumanDuration>,
+    role_arn: Option<RoleArn>,
+    external_id: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -421,6 +466,8 @@ struct RawTarget {
     user_pool_id: UserPoolId,
     min_validity: Option<HumanDuration>,
     require_tags: Option<BTreeMap<String, String>>,
+    role_arn: Option<RoleArn>,
+    external_id: Option<String>,
 }
 
 /// A positive duration written the humantime way (`90s`, `60m`, `30d`).
@@ -631,12 +678,11 @@ domains:
     }
 
     #[test]
-    fn duplicate_domains_point_at_the_second_entry() {
+    fn duplicate_domains_name_both_entries() {
         let text = "domains:\n  - domain: a.example.com\n    user_pool_id: us-east-1_A\n  - domain: a.example.com\n    user_pool_id: us-east-1_B\n";
         let err = parse(text).unwrap_err().to_string();
-        // The first occurrence is what the locator finds; the message names the duplicate.
-        assert!(err.contains("listed twice"), "{err}");
-        assert!(err.starts_with("config.yaml:2:13: "), "{err}");
+        assert!(err.starts_with("config.yaml:4:13: "), "{err}");
+        assert!(err.contains("listed twice: here and at config.yaml:2:13"), "{err}");
     }
 
     #[test]
@@ -668,7 +714,7 @@ domains:
 
     #[test]
     fn the_shipped_example_config_is_valid() {
-        let text = include_str!("../config/cognito-cert-rotator.example.yaml");
+        let text = include_str!("../../config/cognito-cert-rotator.example.yaml");
         let c = parse(text).unwrap();
         assert_eq!(c.targets.len(), 2);
         assert_eq!(c.targets[1].region, "eu-central-1");
@@ -730,5 +776,155 @@ domains:
         ] {
             assert!(UserPoolId::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+        let path = dir.join(name);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).unwrap();
+        }
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    #[test]
+    fn includes_add_domains_with_their_own_defaults_relative_to_the_including_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let main = write(
+            dir.path(),
+            "main.yaml",
+            "include: [\"conf.d/*.yaml\"]\ndefaults:\n  min_validity: 20d\ndomains:\n  - domain: a.example.com\n    user_pool_id: us-east-1_A\n",
+        );
+        write(
+            dir.path(),
+            "conf.d/20-prod.yaml",
+            "defaults:\n  role_arn: arn:aws:iam::111111111111:role/rotator\n  external_id: prod-ext\ndomains:\n  - domain: b.example.com\n    user_pool_id: eu-west-1_B\n  - domain: c.example.com\n    user_pool_id: eu-west-1_C\n    role_arn: arn:aws:iam::222222222222:role/other\ninclude: [more/x.yaml]\n",
+        );
+        write(
+            dir.path(),
+            "conf.d/more/x.yaml",
+            "domains:\n  - domain: d.example.com\n    user_pool_id: us-east-1_D\n",
+        );
+        write(
+            dir.path(),
+            "conf.d/10-dev.yaml",
+            "domains:\n  - domain: e.example.com\n    user_pool_id: us-east-1_E\n    min_validity: 5d\n",
+        );
+        write(dir.path(), "conf.d/ignored.txt", "not yaml");
+        let c = Config::load(&main).unwrap();
+        let names: Vec<&str> = c.targets.iter().map(|t| t.domain.as_str()).collect();
+        assert_eq!(
+            names,
+            ["a.example.com", "e.example.com", "b.example.com", "c.example.com", "d.example.com"]
+        );
+        assert_eq!(c.files.len(), 4);
+        assert_eq!(c.targets[1].min_validity, Duration::from_secs(5 * 86_400));
+        assert_eq!(c.targets[2].min_validity, Duration::from_secs(20 * 86_400));
+        assert_eq!(c.targets[0].role, None);
+        let b = c.targets[2].role.as_ref().unwrap();
+        assert_eq!(b.role_arn.account, "111111111111");
+        assert_eq!(b.external_id.as_deref(), Some("prod-ext"));
+        let cc = c.targets[3].role.as_ref().unwrap();
+        assert_eq!(cc.role_arn.account, "222222222222");
+        // Nested include inherits the including file's role.
+        assert_eq!(c.targets[4].role.as_ref().unwrap().role_arn.account, "111111111111");
+        assert!(c.targets[2].source.ends_with("20-prod.yaml:5"), "{}", c.targets[2].source);
+    }
+
+    #[test]
+    fn a_domain_in_two_files_names_both_locations() {
+        let dir = tempfile::tempdir().unwrap();
+        let main = write(
+            dir.path(),
+            "main.yaml",
+            "include: [conf.d/a.yaml]\ndomains:\n  - domain: a.example.com\n    user_pool_id: us-east-1_A\n",
+        );
+        write(
+            dir.path(),
+            "conf.d/a.yaml",
+            "domains:\n  - domain: x.example.com\n    user_pool_id: us-east-1_X\n  - domain: a.example.com\n    user_pool_id: us-east-1_B\n",
+        );
+        let err = Config::load(&main).unwrap_err().to_string();
+        let child = dir.path().join("conf.d/a.yaml");
+        assert!(
+            err.starts_with(&format!("{}:4:13: ", child.display())),
+            "{err}"
+        );
+        assert!(
+            err.contains(&format!("here and at {}:3:13", main.display())),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn include_errors_are_located_in_the_file_that_has_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let main = write(
+            dir.path(),
+            "main.yaml",
+            "include: [missing.yaml]\ndomains:\n  - domain: a.example.com\n    user_pool_id: us-east-1_A\n",
+        );
+        let err = Config::load(&main).unwrap_err().to_string();
+        assert!(err.contains("main.yaml:1:11: include \"missing.yaml\""), "{err}");
+        assert!(err.contains("no such file"), "{err}");
+
+        let main = write(dir.path(), "m2.yaml", "include: [\"d/*.yaml\"]\n");
+        write(dir.path(), "d/bad.yaml", "domains:\n  - domain: b.example.com\n    user_pool_id: us-east-1_B\nschedule: \"* * * * * *\"\n");
+        let err = Config::load(&main).unwrap_err().to_string();
+        assert!(err.contains("d/bad.yaml:4:1: unknown field `schedule`"), "{err}");
+
+        // An empty include folder and no domains: the usual "empty" error.
+        std::fs::remove_file(dir.path().join("d/bad.yaml")).unwrap();
+        let err = Config::load(&main).unwrap_err().to_string();
+        assert!(err.contains("here or in an included file"), "{err}");
+    }
+
+    #[test]
+    fn role_settings_are_checked() {
+        let bad_arn = "domains:\n  - domain: a.example.com\n    user_pool_id: us-east-1_A\n    role_arn: arn:aws:iam::12345:role/x\n";
+        let err = parse(bad_arn).unwrap_err().to_string();
+        assert!(err.starts_with("config.yaml:4:15: "), "{err}");
+        assert!(err.contains("expected an IAM role ARN"), "{err}");
+        let lone_external = "domains:\n  - domain: a.example.com\n    user_pool_id: us-east-1_A\n    external_id: abc\n";
+        let err = parse(lone_external).unwrap_err().to_string();
+        assert!(err.contains("external_id without role_arn"), "{err}");
+        for ok in [
+            "arn:aws:iam::123456789012:role/x",
+            "arn:aws-cn:iam::123456789012:role/path/to/x",
+        ] {
+            assert_eq!(RoleArn::parse(ok).unwrap().account, "123456789012");
+        }
+        for bad in [
+            "arn:aws:iam::123456789012:user/x",
+            "arn:aws:sts::123456789012:role/x",
+            "arn:aws:iam::123456789012:role/",
+            "role/x",
+        ] {
+            assert!(RoleArn::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn fleet_settings_have_defaults_and_are_checked() {
+        let two = "domains:\n  - domain: a.example.com\n    user_pool_id: us-east-1_A\n  - domain: b.example.com\n    user_pool_id: us-east-1_B\n";
+        let c = parse(two).unwrap();
+        assert_eq!(c.concurrency, DEFAULT_CONCURRENCY);
+        assert!(!c.rollout.enabled());
+        assert_eq!(c.verify.on_failure, OnFailure::Alert);
+
+        let c = parse(&format!("concurrency: 8\nrollout:\n  canary: [b.example.com]\nverify:\n  on_failure: rollback\n{two}")).unwrap();
+        assert_eq!(c.concurrency, 8);
+        assert_eq!(c.rollout.canary, ["b.example.com"]);
+        assert_eq!(c.verify.on_failure, OnFailure::Rollback);
+        assert_eq!(parse(&format!("rollout:\n  canary_count: 2\n{two}")).unwrap().rollout.canary_count, 2);
+
+        let err = parse(&format!("concurrency: 0\n{two}")).unwrap_err().to_string();
+        assert!(err.starts_with("config.yaml:1:1: concurrency: 0 is out of range"), "{err}");
+        let err = parse(&format!("rollout:\n  canary: [z.example.com]\n{two}")).unwrap_err().to_string();
+        assert!(err.contains("\"z.example.com\" is not one of the configured domains"), "{err}");
+        let err = parse(&format!("rollout:\n  canary: [a.example.com]\n  canary_count: 1\n{two}")).unwrap_err().to_string();
+        assert!(err.contains("not both"), "{err}");
+        let err = parse(&format!("verify:\n  on_failure: revert\n{two}")).unwrap_err().to_string();
+        assert!(err.contains("expected `alert` or `rollback`"), "{err}");
     }
 }

@@ -1,0 +1,360 @@
+//! Fleet configuration: `include:` files, per-target roles (accounts), canary rollout and
+//! what to do when a swap cannot be verified.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Deserialize, Deserializer};
+
+use super::{
+    locate, locate_nth, relative_to, yaml_error, ConfigError, DomainName, RawDefaults, RawTarget,
+    Target,
+};
+
+/// An IAM role ARN (`arn:aws:iam::123456789012:role/name`), checked for shape.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct RoleArn {
+    /// The whole ARN.
+    pub arn: String,
+    /// The 12-digit account it is in.
+    pub account: String,
+}
+
+impl RoleArn {
+    /// Check a role ARN.
+    pub fn parse(text: &str) -> Result<RoleArn, String> {
+        let bad = || {
+            format!(
+                "role_arn \"{text}\": expected an IAM role ARN such as arn:aws:iam::123456789012:role/cognito-cert-rotator"
+            )
+        };
+        let parts: Vec<&str> = text.splitn(6, ':').collect();
+        let [arn, partition, "iam", "", account, resource] = parts[..] else {
+            return Err(bad());
+        };
+        let ok = arn == "arn"
+            && partition.starts_with("aws")
+            && account.len() == 12
+            && account.bytes().all(|b| b.is_ascii_digit())
+            && resource.strip_prefix("role/").is_some_and(|r| !r.is_empty());
+        if ok {
+            Ok(RoleArn {
+                arn: text.to_string(),
+                account: account.to_string(),
+            })
+        } else {
+            Err(bad())
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for RoleArn {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        RoleArn::parse(&text).map_err(serde::de::Error::custom)
+    }
+}
+
+/// The role a target's clients assume, and the external ID the role's trust policy asks for.
+/// Targets with equal specs share clients, credentials, rate limits and one ACM scan.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct RoleSpec {
+    /// The role.
+    pub role_arn: RoleArn,
+    /// `sts:ExternalId`, when the trust policy requires one.
+    pub external_id: Option<String>,
+}
+
+impl fmt::Display for RoleSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "account {} via {}", self.role_arn.account, self.role_arn.arn)
+    }
+}
+
+/// Canary rollout: which targets go first when several would move to the same certificate.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Rollout {
+    /// These domains are the canaries (those of them in the group).
+    pub canary: Vec<String>,
+    /// Or: the first N targets of the group, in config order.
+    pub canary_count: usize,
+}
+
+impl Rollout {
+    /// Whether canary rollout is on.
+    pub fn enabled(&self) -> bool {
+        !self.canary.is_empty() || self.canary_count > 0
+    }
+}
+
+/// What happens when a swap cannot be verified within its window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OnFailure {
+    /// Report it (log, status, metrics, `on_failure` hook) and leave the domain as it is.
+    #[default]
+    Alert,
+    /// Also put the previous certificate back when it is still eligible, and denylist the new
+    /// one for this domain until `forget DOMAIN`.
+    Rollback,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawRollout {
+    canary: Option<Vec<DomainName>>,
+    canary_count: Option<usize>,
+}
+
+/// An included file: more domains, optionally with its own defaults and includes.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawInclude {
+    include: Option<Vec<String>>,
+    defaults: Option<RawDefaults>,
+    #[serde(default)]
+    domains: Vec<RawTarget>,
+}
+
+/// Defaults passed down from the including file.
+#[derive(Debug, Clone)]
+pub(super) struct Inherited {
+    pub(super) min_validity: Duration,
+    pub(super) role: Option<RoleSpec>,
+}
+
+/// What has been read so far.
+#[derive(Debug, Default)]
+pub(super) struct Seen {
+    pub(super) targets: Vec<Target>,
+    pub(super) files: Vec<(PathBuf, usize)>,
+    where_: BTreeMap<String, String>,
+    read: BTreeSet<PathBuf>,
+}
+
+/// A role from `role_arn` / `external_id`, falling back to the inherited one.
+pub(super) fn role_spec(
+    role_arn: Option<RoleArn>,
+    external_id: Option<String>,
+    inherited: Option<&RoleSpec>,
+    invalid: &dyn Fn(String) -> ConfigError,
+) -> Result<Option<RoleSpec>, ConfigError> {
+    match (role_arn, external_id, inherited) {
+        (Some(role_arn), external_id, _) => Ok(Some(RoleSpec {
+            role_arn,
+            external_id,
+        })),
+        (None, Some(external_id), Some(parent)) => Ok(Some(RoleSpec {
+            role_arn: parent.role_arn.clone(),
+            external_id: Some(external_id),
+        })),
+        (None, Some(_), None) => Err(invalid(
+            "external_id without role_arn: an external ID only means something when assuming a role; add role_arn".to_string(),
+        )),
+        (None, None, parent) => Ok(parent.cloned()),
+    }
+}
+
+/// Turn one file's `domains:` into targets, refusing a domain seen before (anywhere).
+pub(super) fn add_targets(
+    text: &str,
+    path: &Path,
+    domains: Vec<RawTarget>,
+    inherited: &Inherited,
+    seen: &mut Seen,
+) -> Result<(), ConfigError> {
+    let mut in_this_file: BTreeMap<String, usize> = BTreeMap::new();
+    let count = domains.len();
+    for entry in domains {
+        let domain = entry.domain.0;
+        let nth = in_this_file.entry(domain.clone()).or_default();
+        let (line, column) = locate_nth(text, "domain", Some(&domain), *nth);
+        *nth += 1;
+        let here = format!("{}:{line}:{column}", path.display());
+        if let Some(first) = seen.where_.get(&domain) {
+            return Err(ConfigError::Invalid {
+                path: path.to_path_buf(),
+                line,
+                column,
+                message: format!(
+                    "domain \"{domain}\" is listed twice: here and at {first}; each custom domain belongs to one user pool, keep one entry"
+                ),
+            });
+        }
+        let role = role_spec(
+            entry.role_arn,
+            entry.external_id,
+            inherited.role.as_ref(),
+            &|message| ConfigError::Invalid {
+                path: path.to_path_buf(),
+                line,
+                column,
+                message,
+            },
+        )?;
+        seen.where_.insert(domain.clone(), here);
+        seen.targets.push(Target {
+            domain,
+            region: entry.user_pool_id.region,
+            user_pool_id: entry.user_pool_id.id,
+            min_validity: entry.min_validity.map_or(inherited.min_validity, |d| d.0),
+            require_tags: entry.require_tags.unwrap_or_default(),
+            role,
+            source: format!("{}:{line}", path.display()),
+        });
+    }
+    seen.files.push((path.to_path_buf(), count));
+    if let Ok(canonical) = path.canonicalize() {
+        seen.read.insert(canonical);
+    }
+    Ok(())
+}
+
+/// Read the files `include:` names (globs, relative to the including file), depth first, in
+/// sorted order. A file reached twice is read once.
+pub(super) fn follow_includes(
+    text: &str,
+    path: &Path,
+    patterns: Option<Vec<String>>,
+    inherited: &Inherited,
+    seen: &mut Seen,
+) -> Result<(), ConfigError> {
+    for pattern in patterns.unwrap_or_default() {
+        let invalid = |message: String| {
+            let (line, column) = locate(text, "include", None);
+            let (line, column) = match text.find(pattern.as_str()) {
+                Some(at) => {
+                    let line = text[..at].matches('\n').count() + 1;
+                    let col = at - text[..at].rfind('\n').map_or(0, |i| i + 1) + 1;
+                    (line, col)
+                }
+                None => (line, column),
+            };
+            ConfigError::Invalid {
+                path: path.to_path_buf(),
+                line,
+                column,
+                message,
+            }
+        };
+        let full = relative_to(path, PathBuf::from(&pattern));
+        let files: Vec<PathBuf> = if pattern.contains(['*', '?', '[']) {
+            let full_text = full.to_string_lossy().into_owned();
+            let matches = glob::glob(&full_text)
+                .map_err(|e| invalid(format!("include \"{pattern}\": {e}")))?;
+            let mut files = Vec::new();
+            for m in matches {
+                let file = m.map_err(|e| invalid(format!("include \"{pattern}\": {e}")))?;
+                if file.is_file() {
+                    files.push(file);
+                }
+            }
+            files.sort();
+            files
+        } else if full.is_file() {
+            vec![full]
+        } else {
+            return Err(invalid(format!(
+                "include \"{pattern}\": {}: no such file (relative paths are read from the including file's folder)",
+                full.display()
+            )));
+        };
+        for file in files {
+            if file
+                .canonicalize()
+                .is_ok_and(|c| seen.read.contains(&c))
+            {
+                continue;
+            }
+            let child_text = std::fs::read_to_string(&file).map_err(|source| ConfigError::Read {
+                path: file.clone(),
+                source,
+            })?;
+            let raw: RawInclude = serde_yaml_ng::from_str(&child_text)
+                .map_err(|e| yaml_error(&child_text, &file, &e))?;
+            let defaults = raw.defaults.unwrap_or_default();
+            let child_invalid = |message: String| {
+                let (line, column) = locate(&child_text, "external_id", None);
+                ConfigError::Invalid {
+                    path: file.clone(),
+                    line,
+                    column,
+                    message,
+                }
+            };
+            let child = Inherited {
+                min_validity: defaults
+                    .min_validity
+                    .map_or(inherited.min_validity, |d| d.0),
+                role: role_spec(
+                    defaults.role_arn,
+                    defaults.external_id,
+                    inherited.role.as_ref(),
+                    &child_invalid,
+                )?,
+            };
+            add_targets(&child_text, &file, raw.domains, &child, seen)?;
+            follow_includes(&child_text, &file, raw.include, &child, seen)?;
+        }
+    }
+    Ok(())
+}
+
+/// Check `rollout:` against the targets.
+pub(super) fn rollout(
+    raw: Option<RawRollout>,
+    targets: &[Target],
+    invalid: &dyn Fn(&str, Option<&str>, String) -> ConfigError,
+) -> Result<Rollout, ConfigError> {
+    let Some(raw) = raw else {
+        return Ok(Rollout::default());
+    };
+    match (raw.canary, raw.canary_count) {
+        (Some(_), Some(_)) => Err(invalid(
+            "canary_count",
+            None,
+            "rollout: give either canary (a list of domains) or canary_count, not both".into(),
+        )),
+        (_, Some(0)) => Err(invalid(
+            "canary_count",
+            None,
+            "rollout.canary_count: 0 means no canary; remove rollout: instead, or give 1 or more"
+                .into(),
+        )),
+        (None, Some(n)) => Ok(Rollout {
+            canary: Vec::new(),
+            canary_count: n,
+        }),
+        (Some(list), None) => {
+            let mut canary = Vec::with_capacity(list.len());
+            for d in list {
+                if !targets.iter().any(|t| t.domain == d.0) {
+                    return Err(invalid(
+                        "canary",
+                        None,
+                        format!("rollout.canary: \"{}\" is not one of the configured domains", d.0),
+                    ));
+                }
+                canary.push(d.0);
+            }
+            if canary.is_empty() {
+                return Err(invalid(
+                    "canary",
+                    None,
+                    "rollout.canary: the list is empty; name at least one configured domain".into(),
+                ));
+            }
+            Ok(Rollout {
+                canary,
+                canary_count: 0,
+            })
+        }
+        (None, None) => Err(invalid(
+            "rollout",
+            None,
+            "rollout: give canary (a list of domains) or canary_count".into(),
+        )),
+    }
+}
