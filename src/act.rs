@@ -8,13 +8,15 @@
 //! swapped twice, and no swap is forgotten.
 
 use chrono::{DateTime, Utc};
+use futures_util::StreamExt;
 use tracing::{error, info, warn};
 
-use crate::config::Target;
+use crate::config::{OnFailure, Target};
 use crate::hooks::{Event, HookEvent};
 use crate::metrics::ResultLabels;
 use crate::model::DomainView;
 use crate::reconcile::{candidate_arn, Context, Outcome, Planned, Verification};
+use crate::rollout::{Gate, Gating, Wanting};
 use crate::select::{fmt_duration, Action};
 use crate::serial::Serial;
 use crate::state::{FinishedSwap, PendingSwap, Phase, SwapResult};
@@ -48,6 +50,46 @@ pub fn mark_verifying(results: &mut [(Planned, Outcome)], job: &VerifyJob) {
             }
         }
     }
+}
+
+/// The canary gates for `planned` against `state`; writes nothing (`status` shows them too).
+pub fn gates(
+    rollout: &crate::config::Rollout,
+    planned: &[Planned],
+    state: &crate::state::State,
+    now: DateTime<Utc>,
+) -> Gating {
+    let wanting: Vec<Wanting> = planned
+        .iter()
+        .filter(|p| p.decision.action == Action::Rotate)
+        .filter(|p| {
+            state
+                .domains
+                .get(&p.target.domain)
+                .is_none_or(|r| r.pending.is_none())
+        })
+        .map(|p| {
+            let arn = candidate_arn(&p.decision);
+            let key = match p.candidate_serial.as_deref().map(Serial::parse) {
+                Some(Ok(serial)) => format!("serial {serial}"),
+                _ => format!("arn {arn}"),
+            };
+            Wanting {
+                domain: p.target.domain.clone(),
+                arn,
+                key,
+            }
+        })
+        .collect();
+    crate::rollout::gate(rollout, &wanting, state, now)
+}
+
+/// One target after a pass.
+#[derive(Debug)]
+struct Acted {
+    planned: Planned,
+    outcome: Outcome,
+    job: Option<VerifyJob>,
 }
 
 /// What one pass did.
@@ -143,54 +185,234 @@ impl Context {
     }
 
     /// Plan, then swap where the plan says rotate (unless `dry_run`). Domains with a swap in
-    /// flight (in the state file) are left alone. Swaps are returned as jobs to verify.
-    pub async fn pass(&self, now: DateTime<Utc>, dry_run: bool) -> PassResult {
-        let planned = self.plan(now).await;
-        let in_flight = self.state.snapshot().await;
-        let mut results = Vec::with_capacity(planned.len());
-        let mut jobs = Vec::new();
-        for p in planned {
-            let pending = in_flight
-                .domains
-                .get(&p.target.domain)
-                .and_then(|r| r.pending.as_ref());
-            let outcome = match (p.decision.action, pending) {
-                (Action::Error, _) => Outcome::Failed(p.decision.reason.clone()),
-                (_, Some(pending)) => Outcome::Kept(format!(
-                    "a swap to {} is being verified until {}",
-                    crate::model::arn_tail(&pending.new_arn),
-                    crate::select::rfc3339(&pending.deadline)
-                )),
-                (Action::Keep, None) => Outcome::Kept(p.decision.reason.clone()),
-                (Action::Rotate, None) if dry_run => {
-                    Outcome::WouldRotate(p.decision.reason.clone())
-                }
-                (Action::Rotate, None) => match self.swap(&p, now).await {
-                    Ok(job) => {
-                        let outcome = Outcome::Rotated {
-                            from: job.old_arn.clone(),
-                            to: job.new_arn.clone(),
-                            verification: Verification::NotRequested,
-                        };
-                        jobs.push(job);
-                        outcome
-                    }
-                    Err(why) => Outcome::Failed(why),
-                },
-            };
-            if let Outcome::Failed(why) = &outcome {
-                self.hooks.fire(HookEvent {
-                    event: Event::Failure,
-                    domain: p.target.domain.clone(),
-                    user_pool_id: p.target.user_pool_id.clone(),
-                    old_arn: p.decision.current_arn.clone(),
-                    new_arn: p.decision.candidate.as_ref().map(|c| c.arn.clone()),
-                    reason: why.clone(),
-                });
+    /// flight (in the state file) are left alone; with `rollout:`, canaries go first and the
+    /// rest wait for them. With `backoff` (the daemon), a target that failed in earlier passes
+    /// is skipped for 1, 2, 4… passes. Swaps are returned as jobs to verify.
+    pub async fn pass(&self, now: DateTime<Utc>, dry_run: bool, backoff: bool) -> PassResult {
+        let state = self.state.snapshot().await;
+        let mut skipped = Vec::new();
+        let mut attempt = Vec::new();
+        for t in &self.config.targets {
+            match state.domains.get(&t.domain) {
+                Some(r) if backoff && r.skip_passes > 0 => skipped.push((t, r.clone())),
+                _ => attempt.push(t),
             }
-            results.push((p, outcome));
+        }
+        let mut acted: Vec<Acted> = if self.config.rollout.enabled() {
+            // Canary groups span accounts: plan everything, decide the gates, then act.
+            let planned = self.plan_targets(&attempt, now).await;
+            let gating = self.gating(&planned, now, dry_run).await;
+            futures_util::stream::iter(planned)
+                .map(|p| {
+                    let gate = gating.gates.get(&p.target.domain).cloned();
+                    self.act(p, gate, now, dry_run)
+                })
+                .buffered(self.config.concurrency.max(1))
+                .collect()
+                .await
+        } else {
+            // Each account goes from plan to swap on its own, without waiting for the others.
+            let groups = self.by_account(&attempt);
+            let per_account =
+                futures_util::future::join_all(groups.iter().map(|(key, group)| async move {
+                    let planned = self.plan_account(key, group, now).await;
+                    futures_util::stream::iter(planned)
+                        .map(|p| self.act(p, Some(Gate::Go), now, dry_run))
+                        .buffered(self.config.concurrency.max(1))
+                        .collect::<Vec<_>>()
+                        .await
+                }))
+                .await;
+            per_account.into_iter().flatten().collect()
+        };
+        for (t, record) in skipped {
+            let last = record
+                .last_error
+                .clone()
+                .unwrap_or_else(|| "(no detail)".to_string());
+            acted.push(Acted {
+                planned: Planned {
+                    target: t.clone(),
+                    decision: crate::select::Decision::error(last.clone()),
+                    domain: None,
+                    candidate_serial: None,
+                },
+                outcome: Outcome::BackingOff(format!(
+                    "skipped after {} failed pass(es) in a row; next try in {} pass(es). Last error: {last}",
+                    record.failures, record.skip_passes
+                )),
+                job: None,
+            });
+        }
+        if backoff && !dry_run {
+            self.record_backoff(&acted).await;
+        }
+        // Back to config order.
+        let order: std::collections::HashMap<&str, usize> = self
+            .config
+            .targets
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (t.domain.as_str(), i))
+            .collect();
+        acted.sort_by_key(|a| order.get(a.planned.target.domain.as_str()).copied());
+        let mut results = Vec::with_capacity(acted.len());
+        let mut jobs = Vec::new();
+        for a in acted {
+            if let Some(job) = a.job {
+                jobs.push(job);
+            }
+            results.push((a.planned, a.outcome));
         }
         PassResult { results, jobs }
+    }
+
+    /// Canary gates for the targets that want to rotate; new rollouts are recorded (unless
+    /// `dry_run`).
+    async fn gating(&self, planned: &[Planned], now: DateTime<Utc>, dry_run: bool) -> Gating {
+        let state = self.state.snapshot().await;
+        let gating = gates(&self.config.rollout, planned, &state, now);
+        if !dry_run && !gating.records.is_empty() {
+            for (key, record) in &gating.records {
+                match record {
+                    Some(r) => {
+                        info!(rollout = %key, canaries = %r.canaries.keys().cloned().collect::<Vec<_>>().join(", "), "starting a canary rollout: the canaries swap first, the rest wait for their verification")
+                    }
+                    None => info!(rollout = %key, "canary rollout finished"),
+                }
+            }
+            let records = gating.records.clone();
+            let stored = self
+                .state
+                .update(|s| {
+                    for (key, record) in records {
+                        match record {
+                            Some(r) => s.rollouts.insert(key, r),
+                            None => s.rollouts.remove(&key),
+                        };
+                    }
+                })
+                .await;
+            if let Err(e) = stored {
+                error!("cannot record the rollout: {e}");
+            }
+        }
+        gating
+    }
+
+    /// Act on one planned target: report, or swap when the plan and the gate allow.
+    async fn act(
+        &self,
+        p: Planned,
+        gate: Option<Gate>,
+        now: DateTime<Utc>,
+        dry_run: bool,
+    ) -> Acted {
+        let pending = self
+            .state
+            .snapshot()
+            .await
+            .domains
+            .get(&p.target.domain)
+            .and_then(|r| r.pending.clone());
+        let mut job = None;
+        let outcome = match (p.decision.action, pending, gate) {
+            (Action::Error, _, _) => Outcome::Failed(p.decision.reason.clone()),
+            (_, Some(pending), _) => Outcome::Kept(format!(
+                "a swap to {} is being verified until {}",
+                crate::model::arn_tail(&pending.new_arn),
+                crate::select::rfc3339(&pending.deadline)
+            )),
+            (Action::Keep, None, _) => Outcome::Kept(p.decision.reason.clone()),
+            (Action::Rotate, None, Some(Gate::Hold(why) | Gate::Blocked(why))) => {
+                Outcome::Held(why)
+            }
+            (Action::Rotate, None, gate) => {
+                let canary = if gate == Some(Gate::Canary) {
+                    " (canary)"
+                } else {
+                    ""
+                };
+                if dry_run {
+                    Outcome::WouldRotate(format!("{}{canary}", p.decision.reason))
+                } else {
+                    match self.swap(&p, now).await {
+                        Ok(j) => {
+                            let outcome = Outcome::Rotated {
+                                from: j.old_arn.clone(),
+                                to: j.new_arn.clone(),
+                                verification: Verification::NotRequested,
+                            };
+                            job = Some(j);
+                            outcome
+                        }
+                        Err(why) => Outcome::Failed(why),
+                    }
+                }
+            }
+        };
+        if let Outcome::Failed(why) = &outcome {
+            warn!(domain = %p.target.domain, "{why}");
+            self.hooks.fire(HookEvent {
+                event: Event::Failure,
+                domain: p.target.domain.clone(),
+                user_pool_id: p.target.user_pool_id.clone(),
+                old_arn: p.decision.current_arn.clone(),
+                new_arn: p.decision.candidate.as_ref().map(|c| c.arn.clone()),
+                reason: why.clone(),
+            });
+        }
+        Acted {
+            planned: p,
+            outcome,
+            job,
+        }
+    }
+
+    /// Count failures per target and set how many passes to skip next (the daemon).
+    async fn record_backoff(&self, acted: &[Acted]) {
+        let changes: Vec<(String, Option<String>, bool)> = acted
+            .iter()
+            .map(|a| {
+                let skipped = matches!(a.outcome, Outcome::BackingOff(_));
+                let error = match &a.outcome {
+                    Outcome::Failed(why) => Some(why.clone()),
+                    _ => None,
+                };
+                (a.planned.target.domain.clone(), error, skipped)
+            })
+            .collect();
+        let stored = self
+            .state
+            .update(|s| {
+                for (domain, error, skipped) in changes {
+                    if skipped {
+                        if let Some(r) = s.domains.get_mut(&domain) {
+                            r.skip_passes = r.skip_passes.saturating_sub(1);
+                        }
+                        continue;
+                    }
+                    match error {
+                        Some(why) => {
+                            let r = s.domains.entry(domain).or_default();
+                            r.failures = r.failures.saturating_add(1);
+                            r.skip_passes = crate::state::DomainRecord::skip_after(r.failures);
+                            r.last_error = Some(why);
+                        }
+                        None => {
+                            if let Some(r) = s.domains.get_mut(&domain) {
+                                r.failures = 0;
+                                r.skip_passes = 0;
+                                r.last_error = None;
+                            }
+                        }
+                    }
+                }
+            })
+            .await;
+        if let Err(e) = stored {
+            error!("cannot record failure counts: {e}");
+        }
     }
 
     /// Re-read the domain, read the new serial, record the intent, swap, record the swap.
@@ -222,15 +444,8 @@ impl Context {
                 info.certificate_arn.as_deref().unwrap_or("none")
             ));
         }
-        let serial = match self.acm.describe(&to).await {
-            Ok(Some(d)) => d.serial,
-            Ok(None) => {
-                return Err(format!(
-                    "certificate {to} vanished from ACM before the swap"
-                ))
-            }
-            Err(e) => return Err(format!("cannot read the new certificate's serial: {e}")),
-        };
+        // Read in the plan, in this same pass.
+        let serial = p.candidate_serial.clone();
         let window = chrono::Duration::from_std(self.config.verify.window)
             .unwrap_or_else(|_| chrono::Duration::hours(1));
         let mut pending = PendingSwap {
@@ -333,7 +548,22 @@ impl Context {
     /// Verify one swap until its deadline, then record the outcome (state, metrics, hooks).
     /// `Ok` and `Err` both carry the one-sentence detail.
     pub async fn run_verification(&self, job: &VerifyJob) -> Result<String, String> {
-        let verified = self.verify_until_deadline(job).await;
+        let mut verified = self.verify_until_deadline(job).await;
+        if let Err(why) = &verified {
+            if self.config.verify.on_failure == OnFailure::Rollback {
+                let rolled = match self.roll_back(job).await {
+                    Ok(done) => {
+                        warn!(domain = %job.target.domain, "{done}");
+                        done
+                    }
+                    Err(not) => {
+                        error!(domain = %job.target.domain, "{not}");
+                        not
+                    }
+                };
+                verified = Err(format!("{why}; {rolled}"));
+            }
+        }
         let (result, label, event, detail) = match &verified {
             Ok(d) => (SwapResult::Verified, "verified", Event::Verified, d.clone()),
             Err(d) => (SwapResult::Failed, "failed", Event::Failure, d.clone()),
@@ -357,6 +587,105 @@ impl Context {
             reason: detail,
         });
         verified
+    }
+
+    /// `verify.on_failure: rollback`: put the previous certificate back when it is still
+    /// eligible and the domain still points at the new one, and denylist the new one for this
+    /// domain. `Ok` says what was done, `Err` why nothing was.
+    async fn roll_back(&self, job: &VerifyJob) -> Result<String, String> {
+        let target = &job.target;
+        let Some(old) = job.old_arn.clone() else {
+            return Err("not rolled back: there is no previous certificate".into());
+        };
+        let account = self.account_for(target).map_err(|e| e.to_string())?;
+        let cognito = self.cognito_for(target).map_err(|e| e.to_string())?;
+        let mut cert = match account.acm.describe(&old).await {
+            Ok(Some(d)) => d.certificate,
+            Ok(None) => {
+                return Err(format!(
+                    "not rolled back: the previous certificate {} is gone from ACM",
+                    crate::model::arn_tail(&old)
+                ))
+            }
+            Err(e) => {
+                return Err(format!(
+                    "not rolled back: cannot read the previous certificate: {e}"
+                ))
+            }
+        };
+        if !target.require_tags.is_empty() {
+            cert.tags = Some(
+                account
+                    .acm
+                    .tags(&old)
+                    .await
+                    .map_err(|e| format!("not rolled back: cannot read its tags: {e}"))?,
+            );
+        }
+        let no_denied = std::collections::BTreeMap::new();
+        let req = crate::select::Requirements {
+            domain: &target.domain,
+            min_validity: target.min_validity,
+            require_tags: &target.require_tags,
+            denied: &no_denied,
+        };
+        if let Err(why) = crate::select::eligibility(&req, &cert, Utc::now()) {
+            return Err(format!(
+                "not rolled back: the previous certificate {} is no longer eligible ({why}); the new one stays",
+                crate::model::arn_tail(&old)
+            ));
+        }
+        let info = match cognito.describe(&target.domain).await {
+            Ok(DomainView::Present(info)) => info,
+            Ok(DomainView::Missing) => return Err("not rolled back: the domain is gone".into()),
+            Err(e) => return Err(format!("not rolled back: cannot read the domain: {e}")),
+        };
+        if info.user_pool_id != target.user_pool_id
+            || info.certificate_arn.as_deref() != Some(job.new_arn.as_str())
+        {
+            return Err(format!(
+                "not rolled back: the domain now points at {}, not the certificate this swap put there; leaving it alone",
+                info.certificate_arn.as_deref().unwrap_or("no certificate")
+            ));
+        }
+        cognito
+            .update_certificate(&target.domain, &target.user_pool_id, &old, &info)
+            .await
+            .map_err(|e| format!("rollback failed: {e}"))?;
+        let denied = crate::state::Denied {
+            since: Utc::now(),
+            reason: "its swap failed verification and was rolled back".into(),
+        };
+        let new_arn = job.new_arn.clone();
+        let stored = self
+            .state
+            .update(|s| {
+                s.domains
+                    .entry(target.domain.clone())
+                    .or_default()
+                    .denylist
+                    .insert(new_arn, denied);
+            })
+            .await;
+        let listed = match stored {
+            Ok(()) => format!(
+                "{} is denylisted for this domain until `cognito-cert-rotator forget {}`",
+                crate::model::arn_tail(&job.new_arn),
+                target.domain
+            ),
+            Err(e) => format!("but cannot record the denylist ({e}): the next pass may swap again"),
+        };
+        self.metrics
+            .rotations
+            .get_or_create(&ResultLabels {
+                domain: target.domain.clone(),
+                result: "rolled_back".to_string(),
+            })
+            .inc();
+        Ok(format!(
+            "rolled back to the previous certificate {}; {listed}",
+            crate::model::arn_tail(&old)
+        ))
     }
 
     async fn verify_until_deadline(&self, job: &VerifyJob) -> Result<String, String> {
@@ -496,7 +825,7 @@ impl Context {
         } else {
             self.resume().await
         };
-        let PassResult { mut results, jobs } = self.pass(now, dry_run).await;
+        let PassResult { mut results, jobs } = self.pass(now, dry_run, false).await;
         let mut all_jobs = resumed;
         if wait {
             all_jobs.extend(jobs);

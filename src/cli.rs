@@ -7,8 +7,7 @@ use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use tracing::info;
 
-use crate::aws::acm::Acm;
-use crate::aws::cognito::CognitoRegions;
+use crate::aws::accounts::Accounts;
 use crate::config::Config;
 use crate::exit;
 use crate::hooks::HookRunner;
@@ -122,6 +121,17 @@ pub enum Command {
         #[arg(long, short, value_enum, default_value_t = Output::Text)]
         output: Output,
     },
+    /// Clear what the state file holds against a domain: its certificate denylist (after a
+    /// rollback), its failed last swap (so a held canary rollout retries it), and its failure
+    /// backoff. Touches no AWS; safe beside a running daemon, which sees the change at its
+    /// next pass.
+    Forget {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// The custom domain(s) to clear.
+        #[arg(required = true, value_name = "DOMAIN")]
+        domains: Vec<String>,
+    },
 }
 
 /// The configuration file argument.
@@ -230,13 +240,35 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
             )
             .await
         }
+        Command::Forget { config, domains } => {
+            let config = config.load()?;
+            let store = StateStore::open(&config.state_file).with_context(|| {
+                format!("opening the state file {}", config.state_file.display())
+            })?;
+            let mut lines = Vec::new();
+            store
+                .update(|s| {
+                    for domain in &domains {
+                        lines.push(crate::state::forget(s, domain));
+                    }
+                })
+                .await?;
+            for (domain, line) in domains.iter().zip(lines) {
+                if !config.targets.iter().any(|t| &t.domain == domain) {
+                    println!("{domain}: note: not in the configuration");
+                }
+                println!("{domain}: {line}");
+            }
+            Ok(exit::OK)
+        }
         Command::Status { config, output } => {
             let ctx = context(config.load()?).await?;
             let now = chrono::Utc::now();
             let planned = ctx.plan(now).await;
             let state = ctx.state.snapshot().await;
             let next = crate::daemon::next_tick(&ctx.config.schedule, now);
-            let report = crate::status::StatusReport::new(&planned, &state, now, next);
+            let report =
+                crate::status::StatusReport::new(&planned, &state, now, next, &ctx.config.rollout);
             match output {
                 Output::Json => println!(
                     "{}",
@@ -271,12 +303,7 @@ pub async fn build_context(
         None
     };
     let sdk = crate::aws::load_sdk_config().await;
-    let interceptor = metrics.interceptor();
-    let cognito = CognitoRegions::from_sdk_config(
-        &sdk,
-        config.targets.iter().map(|t| t.region.as_str()),
-        Some(interceptor.clone()),
-    );
+    let accounts = Accounts::build(&sdk, &config.targets, config.rates, &metrics).await;
     let state = match state {
         Some(s) if s.path() == config.state_file => s,
         _ => Arc::new(StateStore::open(&config.state_file).with_context(|| {
@@ -287,8 +314,7 @@ pub async fn build_context(
         })?),
     };
     Ok(Context {
-        acm: Acm::from_sdk_config(&sdk, Some(interceptor)),
-        cognito,
+        accounts,
         probe,
         state,
         hooks: Arc::new(HookRunner::new(config.hooks.clone(), Some(metrics.clone()))),

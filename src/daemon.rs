@@ -250,7 +250,7 @@ pub async fn run(
                 options.grace,
                 move || async move {
                     let started = tokio::time::Instant::now();
-                    let result = ctx.pass(Utc::now(), false).await;
+                    let result = ctx.pass(Utc::now(), false, true).await;
                     let mut results = result.results;
                     for job in &result.jobs {
                         crate::act::mark_verifying(&mut results, job);

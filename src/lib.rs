@@ -31,6 +31,7 @@ pub mod model;
 pub mod notify;
 pub mod reconcile;
 pub mod report;
+pub mod rollout;
 pub mod select;
 pub mod serial;
 pub mod state;

@@ -54,7 +54,7 @@ pub struct StateLabels {
     pub state: String,
 }
 
-/// `{service, operation, outcome}`.
+/// `{service, operation, outcome, account}`.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct AwsLabels {
     /// ACM, Cognito Identity Provider...
@@ -63,6 +63,8 @@ pub struct AwsLabels {
     pub operation: String,
     /// success, throttled, client_error, server_error, transport_error.
     pub outcome: String,
+    /// The account: its ID when reached through a role, else `default`.
+    pub account: String,
 }
 
 /// `{event, result}`.
@@ -189,9 +191,10 @@ impl Metrics {
     }
 
     /// An SDK interceptor that counts every request attempt into `aws_requests_total`.
-    pub fn interceptor(&self) -> AwsRequestCounter {
+    pub fn interceptor(&self, account: &str) -> AwsRequestCounter {
         AwsRequestCounter {
             requests: self.aws_requests.clone(),
+            account: account.to_string(),
         }
     }
 }
@@ -200,6 +203,7 @@ impl Metrics {
 #[derive(Clone, Debug)]
 pub struct AwsRequestCounter {
     requests: Family<AwsLabels, Counter>,
+    account: String,
 }
 
 impl Intercept for AwsRequestCounter {
@@ -240,6 +244,7 @@ impl Intercept for AwsRequestCounter {
                 service: service.to_string(),
                 operation: operation.to_string(),
                 outcome: outcome.to_string(),
+                account: self.account.clone(),
             })
             .inc();
         Ok(())

@@ -1,17 +1,23 @@
 //! One pass over every target: observe (AWS), decide ([`crate::select`]), act, verify.
 //!
-//! One ListCertificates scan serves every target of a pass; DescribeCertificate and
-//! ListTagsForCertificate run only where the list summary cannot decide, once per certificate
+//! Targets are grouped by account (default credentials, or an assumed role): one
+//! ListCertificates scan per account serves all of that account's targets, and accounts are
+//! worked on side by side, so one account's outage never holds up another's targets. Within an
+//! account up to `concurrency` targets run at once, under the account's rate limits.
+//! DescribeCertificate and ListTagsForCertificate run only where the list summary cannot
+//! decide (and for the serial of a certificate about to be swapped in), once per certificate
 //! per pass. A target's failure is recorded in its own result and never stops the others.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use tracing::info;
+use futures_util::StreamExt;
+use tracing::{info, warn};
 
-use crate::aws::acm::{Acm, Described};
-use crate::aws::cognito::{CognitoDomains, CognitoRegions};
+use crate::aws::accounts::{Account, AccountKey, Accounts};
+use crate::aws::acm::{Described, Scan};
+use crate::aws::cognito::CognitoDomains;
 use crate::aws::AwsError;
 use crate::config::{Config, Target};
 use crate::hooks::HookRunner;
@@ -26,10 +32,8 @@ use crate::verify::TlsProbe;
 pub struct Context {
     /// The validated configuration.
     pub config: Arc<Config>,
-    /// ACM in us-east-1.
-    pub acm: Acm,
-    /// Cognito per user pool region.
-    pub cognito: CognitoRegions,
+    /// Clients per account.
+    pub accounts: Accounts,
     /// The TLS probe, unless `verify.tls: false`.
     pub probe: Option<TlsProbe>,
     /// Swaps in flight and their outcomes, persisted.
@@ -49,6 +53,8 @@ pub struct Planned {
     pub decision: Decision,
     /// The domain as read, when it was.
     pub domain: Option<DomainInfo>,
+    /// The candidate's serial as ACM writes it, read when the decision is to rotate.
+    pub candidate_serial: Option<String>,
 }
 
 /// What happened to a target in a `once` pass.
@@ -69,6 +75,10 @@ pub enum Outcome {
     },
     /// The target needs attention.
     Failed(String),
+    /// Not swapped in this pass: waiting for a canary, or held after a canary failed.
+    Held(String),
+    /// Failed in earlier passes and skipped in this one (the daemon's backoff).
+    BackingOff(String),
 }
 
 /// Verification of one swap.
@@ -90,6 +100,7 @@ impl Outcome {
         matches!(
             self,
             Outcome::Failed(_)
+                | Outcome::BackingOff(_)
                 | Outcome::Rotated {
                     verification: Verification::Failed(_),
                     ..
@@ -119,52 +130,149 @@ impl Outcome {
                 ..
             } => "rotated-verification-failed",
             Outcome::Failed(_) => "failed",
+            Outcome::Held(_) => "held",
+            Outcome::BackingOff(_) => "backing-off",
         }
     }
 }
 
-/// Per-pass cache of what DescribeCertificate and ListTagsForCertificate said.
+/// Per-account, per-pass cache of what DescribeCertificate and ListTagsForCertificate said.
+/// Behind an async lock held across the call, so concurrent targets wanting the same
+/// certificate make one request, not several.
 #[derive(Debug, Default)]
 struct Details {
-    described: HashMap<String, Option<Described>>,
-    tags: HashMap<String, std::collections::BTreeMap<String, String>>,
+    described: tokio::sync::Mutex<HashMap<String, Option<Described>>>,
+    tags: tokio::sync::Mutex<HashMap<String, BTreeMap<String, String>>>,
 }
 
 impl Context {
     /// Observe and decide for every target; writes nothing.
     pub async fn plan(&self, now: DateTime<Utc>) -> Vec<Planned> {
-        let scan = match self.acm.list_issued().await {
+        let targets: Vec<&Target> = self.config.targets.iter().collect();
+        self.plan_targets(&targets, now).await
+    }
+
+    /// Targets grouped by account, each group in config order.
+    pub(crate) fn by_account<'t>(
+        &self,
+        targets: &[&'t Target],
+    ) -> BTreeMap<AccountKey, Vec<&'t Target>> {
+        let mut groups: BTreeMap<AccountKey, Vec<&Target>> = BTreeMap::new();
+        for t in targets {
+            groups.entry(t.role.clone()).or_default().push(t);
+        }
+        groups
+    }
+
+    /// Plan `targets`, every account at once; results in the order given.
+    pub(crate) async fn plan_targets(
+        &self,
+        targets: &[&Target],
+        now: DateTime<Utc>,
+    ) -> Vec<Planned> {
+        let groups = self.by_account(targets);
+        let per_account = futures_util::future::join_all(
+            groups
+                .iter()
+                .map(|(key, group)| self.plan_account(key, group, now)),
+        )
+        .await;
+        let mut by_domain: HashMap<String, Planned> = per_account
+            .into_iter()
+            .flatten()
+            .map(|p| (p.target.domain.clone(), p))
+            .collect();
+        targets
+            .iter()
+            .filter_map(|t| by_domain.remove(&t.domain))
+            .collect()
+    }
+
+    /// One account: one scan, then its targets, `concurrency` at a time.
+    pub(crate) async fn plan_account(
+        &self,
+        key: &AccountKey,
+        targets: &[&Target],
+        now: DateTime<Utc>,
+    ) -> Vec<Planned> {
+        let failed = |why: String| -> Vec<Planned> {
+            targets
+                .iter()
+                .map(|t| Planned {
+                    target: (*t).clone(),
+                    decision: Decision::error(why.clone()),
+                    domain: None,
+                    candidate_serial: None,
+                })
+                .collect()
+        };
+        let Some(account) = self.accounts.get(key) else {
+            return failed(format!(
+                "no clients for {}",
+                crate::aws::accounts::label(key)
+            ));
+        };
+        let scan: Scan = match account.acm.list_issued().await {
             Ok(scan) => {
                 info!(
+                    account = %account.label,
                     certificates = scan.certificates.len(),
                     pages = scan.pages,
                     "scanned ACM in us-east-1"
                 );
-                Ok(scan.certificates)
+                scan
             }
-            Err(e) => Err(e),
+            Err(e) => {
+                warn!(account = %account.label, code = e.metric_label(), "cannot list certificates: {e}");
+                return failed(format!(
+                    "cannot list certificates in account {}: {e}",
+                    account.label
+                ));
+            }
         };
-        let mut details = Details::default();
-        let mut planned = Vec::with_capacity(self.config.targets.len());
-        for target in &self.config.targets {
-            let (decision, domain) = match &scan {
-                Ok(certs) => self.plan_target(target, certs, &mut details, now).await,
-                Err(e) => (
-                    Decision::error(format!("cannot list certificates: {e}")),
-                    None,
+        let details = Details::default();
+        let state = self.state.snapshot().await;
+        futures_util::stream::iter(targets)
+            .map(|t| {
+                let denied = state
+                    .domains
+                    .get(&t.domain)
+                    .map(|r| r.denied())
+                    .unwrap_or_default();
+                let scan = &scan.certificates;
+                let details = &details;
+                async move {
+                    let (decision, domain, candidate_serial) = self
+                        .plan_target(account, t, scan, details, &denied, now)
+                        .await;
+                    Planned {
+                        target: (*t).clone(),
+                        decision,
+                        domain,
+                        candidate_serial,
+                    }
+                }
+            })
+            .buffered(self.config.concurrency.max(1))
+            .collect()
+            .await
+    }
+
+    pub(crate) fn account_for(&self, target: &Target) -> Result<&Arc<Account>, AwsError> {
+        self.accounts
+            .get(&target.role)
+            .ok_or_else(|| AwsError::Malformed {
+                operation: "configuration",
+                detail: format!(
+                    "no clients for {}",
+                    crate::aws::accounts::label(&target.role)
                 ),
-            };
-            planned.push(Planned {
-                target: target.clone(),
-                decision,
-                domain,
-            });
-        }
-        planned
+            })
     }
 
     pub(crate) fn cognito_for(&self, target: &Target) -> Result<&CognitoDomains, AwsError> {
-        self.cognito
+        self.account_for(target)?
+            .cognito
             .region(&target.region)
             .ok_or_else(|| AwsError::Malformed {
                 operation: "DescribeUserPoolDomain",
@@ -174,20 +282,26 @@ impl Context {
 
     async fn plan_target(
         &self,
+        account: &Account,
         target: &Target,
         scan: &[Certificate],
-        details: &mut Details,
+        details: &Details,
+        denied: &BTreeMap<String, String>,
         now: DateTime<Utc>,
-    ) -> (Decision, Option<DomainInfo>) {
-        let view = match self.cognito_for(target) {
-            Ok(c) => c.describe(&target.domain).await,
-            Err(e) => Err(e),
+    ) -> (Decision, Option<DomainInfo>, Option<String>) {
+        let view = match account.cognito.region(&target.region) {
+            Some(c) => c.describe(&target.domain).await,
+            None => Err(AwsError::Malformed {
+                operation: "DescribeUserPoolDomain",
+                detail: format!("no Cognito client for region {}", target.region),
+            }),
         };
         let view = match view {
             Ok(v) => v,
             Err(e) => {
                 return (
                     Decision::error(format!("cannot read the domain: {e}")),
+                    None,
                     None,
                 )
             }
@@ -196,17 +310,19 @@ impl Context {
             domain: &target.domain,
             min_validity: target.min_validity,
             require_tags: &target.require_tags,
+            denied,
         };
-        let certs = match self.enrich(&req, &view, scan, details).await {
+        let certs = match enrich(account, &req, &view, scan, details).await {
             Ok(c) => c,
             Err(e) => {
                 return (
                     Decision::error(format!("cannot read certificate details: {e}")),
                     None,
+                    None,
                 )
             }
         };
-        let decision = select::decide(
+        let mut decision = select::decide(
             &req,
             &select::Observed {
                 user_pool_id: &target.user_pool_id,
@@ -237,87 +353,104 @@ impl Context {
             DomainView::Present(info) => Some(info),
             DomainView::Missing => None,
         };
-        (decision, domain)
-    }
-
-    /// The certificates that matter for one target, with full SANs and tags where needed,
-    /// plus the current certificate when the ISSUED scan did not include it.
-    async fn enrich(
-        &self,
-        req: &Requirements<'_>,
-        view: &DomainView,
-        scan: &[Certificate],
-        details: &mut Details,
-    ) -> Result<Vec<Certificate>, AwsError> {
-        let mut out = Vec::new();
-        for cert in scan {
-            // Most of a large scan is for other domains: look before cloning.
-            let needs = select::needs(req, cert);
-            if !needs.full_sans && !select::covers(cert, req.domain) {
-                continue;
-            }
-            let mut cert = cert.clone();
-            if needs.full_sans {
-                if let Some(full) = self.describe_cached(&cert.arn, details).await? {
-                    cert.sans = full.certificate.sans;
-                    cert.sans_complete = true;
+        // A swap needs the new certificate's serial to check the edge: read it now, once.
+        let mut serial = None;
+        if decision.action == select::Action::Rotate {
+            let arn = candidate_arn(&decision);
+            match describe_cached(account, &arn, details).await {
+                Ok(Some(d)) => serial = d.serial,
+                Ok(None) => {
+                    decision = Decision::error(format!("certificate {arn} vanished from ACM"))
+                }
+                Err(e) => {
+                    decision =
+                        Decision::error(format!("cannot read the new certificate's serial: {e}"))
                 }
             }
-            if select::needs(req, &cert).tags {
-                cert.tags = Some(self.tags_cached(&cert.arn, details).await?);
+        }
+        (decision, domain, serial)
+    }
+}
+
+/// The certificates that matter for one target, with full SANs and tags where needed,
+/// plus the current certificate when the ISSUED scan did not include it.
+async fn enrich(
+    account: &Account,
+    req: &Requirements<'_>,
+    view: &DomainView,
+    scan: &[Certificate],
+    details: &Details,
+) -> Result<Vec<Certificate>, AwsError> {
+    let mut out = Vec::new();
+    for cert in scan {
+        // Most of a large scan is for other domains: look before cloning.
+        let needs = select::needs(req, cert);
+        if !needs.full_sans && !select::covers(cert, req.domain) {
+            continue;
+        }
+        let mut cert = cert.clone();
+        if needs.full_sans {
+            if let Some(full) = describe_cached(account, &cert.arn, details).await? {
+                cert.sans = full.certificate.sans;
+                cert.sans_complete = true;
             }
-            if select::covers(&cert, req.domain) {
+        }
+        if select::needs(req, &cert).tags {
+            cert.tags = Some(tags_cached(account, &cert.arn, details).await?);
+        }
+        if select::covers(&cert, req.domain) {
+            out.push(cert);
+        }
+    }
+    let current = match view {
+        DomainView::Present(DomainInfo {
+            certificate_arn: Some(arn),
+            ..
+        }) => Some(arn.clone()),
+        _ => None,
+    };
+    if let Some(arn) = current {
+        if !out.iter().any(|c| c.arn == arn) {
+            if let Some(scanned) = scan.iter().find(|c| c.arn == arn) {
+                out.push(scanned.clone());
+            } else if let Some(found) = describe_cached(account, &arn, details).await? {
+                let mut cert = found.certificate;
+                if select::needs(req, &cert).tags {
+                    cert.tags = Some(tags_cached(account, &cert.arn, details).await?);
+                }
                 out.push(cert);
             }
         }
-        let current = match view {
-            DomainView::Present(DomainInfo {
-                certificate_arn: Some(arn),
-                ..
-            }) => Some(arn.clone()),
-            _ => None,
-        };
-        if let Some(arn) = current {
-            if !out.iter().any(|c| c.arn == arn) {
-                if let Some(scanned) = scan.iter().find(|c| c.arn == arn) {
-                    out.push(scanned.clone());
-                } else if let Some(found) = self.describe_cached(&arn, details).await? {
-                    let mut cert = found.certificate;
-                    if select::needs(req, &cert).tags {
-                        cert.tags = Some(self.tags_cached(&cert.arn, details).await?);
-                    }
-                    out.push(cert);
-                }
-            }
-        }
-        Ok(out)
     }
+    Ok(out)
+}
 
-    async fn describe_cached(
-        &self,
-        arn: &str,
-        details: &mut Details,
-    ) -> Result<Option<Described>, AwsError> {
-        if let Some(hit) = details.described.get(arn) {
-            return Ok(hit.clone());
-        }
-        let found = self.acm.describe(arn).await?;
-        details.described.insert(arn.to_string(), found.clone());
-        Ok(found)
+async fn describe_cached(
+    account: &Account,
+    arn: &str,
+    details: &Details,
+) -> Result<Option<Described>, AwsError> {
+    let mut cache = details.described.lock().await;
+    if let Some(hit) = cache.get(arn) {
+        return Ok(hit.clone());
     }
+    let found = account.acm.describe(arn).await?;
+    cache.insert(arn.to_string(), found.clone());
+    Ok(found)
+}
 
-    async fn tags_cached(
-        &self,
-        arn: &str,
-        details: &mut Details,
-    ) -> Result<std::collections::BTreeMap<String, String>, AwsError> {
-        if let Some(hit) = details.tags.get(arn) {
-            return Ok(hit.clone());
-        }
-        let tags = self.acm.tags(arn).await?;
-        details.tags.insert(arn.to_string(), tags.clone());
-        Ok(tags)
+async fn tags_cached(
+    account: &Account,
+    arn: &str,
+    details: &Details,
+) -> Result<BTreeMap<String, String>, AwsError> {
+    let mut cache = details.tags.lock().await;
+    if let Some(hit) = cache.get(arn) {
+        return Ok(hit.clone());
     }
+    let tags = account.acm.tags(arn).await?;
+    cache.insert(arn.to_string(), tags.clone());
+    Ok(tags)
 }
 
 pub(crate) fn candidate_arn(d: &Decision) -> String {

@@ -147,7 +147,11 @@ fn arn_and_date(arn: &Option<String>, date: &Option<String>) -> String {
 /// The one-line summary of a target after a `once` pass.
 pub fn summary_line(p: &Planned, outcome: &Outcome) -> String {
     let detail = match outcome {
-        Outcome::Kept(why) | Outcome::WouldRotate(why) | Outcome::Failed(why) => why.clone(),
+        Outcome::Kept(why)
+        | Outcome::WouldRotate(why)
+        | Outcome::Failed(why)
+        | Outcome::Held(why)
+        | Outcome::BackingOff(why) => why.clone(),
         Outcome::Rotated {
             from,
             to,

@@ -34,6 +34,8 @@ pub struct Requirements<'a> {
     pub min_validity: Duration,
     /// Tags a candidate must carry.
     pub require_tags: &'a BTreeMap<String, String>,
+    /// Certificates refused for this domain after a failed verification (ARN → why).
+    pub denied: &'a BTreeMap<String, String>,
 }
 
 /// Why a certificate cannot be used for a domain.
@@ -71,6 +73,8 @@ pub enum Ineligible {
     },
     /// The certificate could not be found in ACM at all.
     NotFound,
+    /// On this domain's denylist (a swap to it failed verification and was rolled back).
+    Denied(String),
 }
 
 impl fmt::Display for Ineligible {
@@ -111,6 +115,10 @@ impl fmt::Display for Ineligible {
                 found: Some(v),
             } => write!(f, "required tag {key}={wanted} has value \"{v}\""),
             Ineligible::NotFound => write!(f, "ACM does not know this certificate any more"),
+            Ineligible::Denied(why) => write!(
+                f,
+                "denylisted for this domain ({why}); `cognito-cert-rotator forget <domain>` clears it"
+            ),
         }
     }
 }
@@ -185,6 +193,9 @@ pub fn eligibility(
 ) -> Result<(), Ineligible> {
     if !covers(cert, req.domain) {
         return Err(Ineligible::DoesNotCover);
+    }
+    if let Some(why) = req.denied.get(&cert.arn) {
+        return Err(Ineligible::Denied(why.clone()));
     }
     if cert.status != "ISSUED" {
         return Err(Ineligible::Status(cert.status.clone()));

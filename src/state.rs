@@ -37,6 +37,29 @@ pub struct State {
     /// Per custom domain.
     #[serde(default)]
     pub domains: BTreeMap<String, DomainRecord>,
+    /// Canary rollouts in progress, by rollout key (the certificate's serial, else its ARN).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub rollouts: BTreeMap<String, RolloutRecord>,
+}
+
+/// A canary rollout: these canaries go first; the rest wait for them to verify.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RolloutRecord {
+    /// Canary domain → the ARN it is moved to.
+    pub canaries: BTreeMap<String, String>,
+    /// When the rollout started.
+    pub started_at: DateTime<Utc>,
+}
+
+/// A certificate refused for a domain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Denied {
+    /// When it was put on the list.
+    pub since: DateTime<Utc>,
+    /// Why.
+    pub reason: String,
 }
 
 fn version() -> u32 {
@@ -53,6 +76,50 @@ pub struct DomainRecord {
     /// How the last swap ended.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last: Option<FinishedSwap>,
+    /// Certificates not to swap to again (ARN → why), until `forget DOMAIN`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub denylist: BTreeMap<String, Denied>,
+    /// Consecutive passes in which the target failed (daemon backoff).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub failures: u32,
+    /// Passes still to skip before trying the target again.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub skip_passes: u32,
+    /// The error of the last failed pass, while failing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+/// The most passes a failing target waits between tries.
+pub const MAX_BACKOFF_PASSES: u32 = 32;
+
+impl DomainRecord {
+    /// Passes to wait after `failures` consecutive failures: 1 (the next pass), 2, 4, … up to
+    /// [`MAX_BACKOFF_PASSES`]; the number stored is the passes to skip in between.
+    pub fn skip_after(failures: u32) -> u32 {
+        let wait = 1u32
+            .checked_shl(failures.saturating_sub(1))
+            .unwrap_or(u32::MAX)
+            .min(MAX_BACKOFF_PASSES);
+        wait - 1
+    }
+
+    /// The denylist as select wants it: ARN → one sentence.
+    pub fn denied(&self) -> BTreeMap<String, String> {
+        self.denylist
+            .iter()
+            .map(|(arn, d)| {
+                (
+                    arn.clone(),
+                    format!("{} at {}", d.reason, crate::select::rfc3339(&d.since)),
+                )
+            })
+            .collect()
+    }
 }
 
 /// Where a swap is.
@@ -121,7 +188,22 @@ pub struct FinishedSwap {
 #[derive(Debug)]
 pub struct StateStore {
     path: PathBuf,
-    state: Mutex<State>,
+    state: Mutex<Loaded>,
+}
+
+/// The in-memory copy and the file version it matches.
+#[derive(Debug)]
+struct Loaded {
+    state: State,
+    stamp: Option<Stamp>,
+}
+
+/// What identifies a version of the file: modification time and length.
+type Stamp = (std::time::SystemTime, u64);
+
+fn stamp(path: &Path) -> Option<Stamp> {
+    let meta = std::fs::metadata(path).ok()?;
+    Some((meta.modified().ok()?, meta.len()))
 }
 
 impl StateStore {
@@ -151,9 +233,12 @@ impl StateStore {
         };
         Ok(StateStore {
             path: path.to_path_buf(),
-            state: Mutex::new(State {
-                version: 1,
-                ..state
+            state: Mutex::new(Loaded {
+                state: State {
+                    version: 1,
+                    ..state
+                },
+                stamp: stamp(path),
             }),
         })
     }
@@ -163,23 +248,107 @@ impl StateStore {
         &self.path
     }
 
-    /// A copy of the current state.
+    /// A copy of the current state (re-read if another process, such as `forget`, changed
+    /// the file).
     pub async fn snapshot(&self) -> State {
-        self.state.lock().await.clone()
+        let mut guard = self.state.lock().await;
+        self.refresh(&mut guard);
+        guard.state.clone()
     }
 
     /// Change the state and persist it before returning. If the write fails the change is
     /// rolled back in memory too, so memory never claims what the disk does not hold.
+    ///
+    /// Other processes (the `forget` command beside a running daemon) may write the same
+    /// file: each change takes an exclusive lock on `<file>.lock`, applies to the newest
+    /// version on disk, and writes, so neither side loses the other's change.
     pub async fn update<F>(&self, change: F) -> Result<(), StateError>
     where
         F: FnOnce(&mut State),
     {
         let mut guard = self.state.lock().await;
-        let mut next = guard.clone();
+        let _lock = self.lock_file()?;
+        self.refresh(&mut guard);
+        let mut next = guard.state.clone();
         change(&mut next);
         write_atomic(&self.path, &next)?;
-        *guard = next;
+        guard.state = next;
+        guard.stamp = stamp(&self.path);
         Ok(())
+    }
+
+    fn lock_file(&self) -> Result<std::fs::File, StateError> {
+        let mut name = self.path.as_os_str().to_os_string();
+        name.push(".lock");
+        let io = |source| StateError::Io {
+            path: PathBuf::from(&name),
+            source,
+        };
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&name)
+            .map_err(io)?;
+        file.lock().map_err(io)?;
+        Ok(file)
+    }
+
+    /// Adopt the file's content when another process wrote it since we last did. A version
+    /// that does not parse is ignored here (and reported): memory stays as it was.
+    fn refresh(&self, loaded: &mut Loaded) {
+        let now = stamp(&self.path);
+        if now.is_none() || now == loaded.stamp {
+            return;
+        }
+        match std::fs::read(&self.path).map(|b| serde_json::from_slice::<State>(&b)) {
+            Ok(Ok(state)) => {
+                loaded.state = state;
+                loaded.stamp = now;
+            }
+            Ok(Err(e)) => {
+                tracing::error!(path = %self.path.display(), "the state file was changed by someone else and does not parse ({e}); keeping what is in memory")
+            }
+            Err(e) => {
+                tracing::error!(path = %self.path.display(), "cannot re-read the state file: {e}")
+            }
+        }
+    }
+}
+
+/// `forget DOMAIN`: clear the denylist, a failed or unverified last swap, and the failure
+/// backoff. A swap in flight is left alone. Returns one sentence saying what was cleared.
+pub fn forget(state: &mut State, domain: &str) -> String {
+    let Some(r) = state.domains.get_mut(domain) else {
+        return "nothing recorded; nothing to clear".to_string();
+    };
+    let mut cleared = Vec::new();
+    if !r.denylist.is_empty() {
+        cleared.push(format!("{} denylisted certificate(s)", r.denylist.len()));
+        r.denylist.clear();
+    }
+    if r.last
+        .as_ref()
+        .is_some_and(|l| l.result != SwapResult::Verified)
+    {
+        cleared.push("the failed last swap".to_string());
+        r.last = None;
+    }
+    if r.failures > 0 || r.skip_passes > 0 {
+        cleared.push(format!("the backoff after {} failed pass(es)", r.failures));
+        r.failures = 0;
+        r.skip_passes = 0;
+        r.last_error = None;
+    }
+    let in_flight = if r.pending.is_some() {
+        " (a swap in flight is left as it is)"
+    } else {
+        ""
+    };
+    if cleared.is_empty() {
+        format!("nothing to clear{in_flight}")
+    } else {
+        format!("cleared {}{in_flight}", cleared.join(", "))
     }
 }
 
@@ -249,12 +418,13 @@ mod tests {
             .unwrap();
         let again = StateStore::open(&path).unwrap().snapshot().await;
         assert_eq!(again.domains["a.example.com"].pending, Some(p));
-        // No temp files are left behind.
-        let names: Vec<_> = std::fs::read_dir(dir.path())
+        // No temp files are left behind (the lock file stays, as lock files must).
+        let mut names: Vec<_> = std::fs::read_dir(dir.path())
             .unwrap()
             .map(|e| e.unwrap().file_name())
             .collect();
-        assert_eq!(names, vec![std::ffi::OsString::from("state.json")]);
+        names.sort();
+        assert_eq!(names, ["state.json", "state.json.lock"]);
     }
 
     #[tokio::test]
@@ -290,5 +460,59 @@ mod tests {
             .await;
         assert!(err.is_err());
         assert!(store.snapshot().await.domains.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_change_by_another_process_is_seen_and_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.json");
+        let daemon = StateStore::open(&path).unwrap();
+        daemon
+            .update(|s| {
+                let r = s.domains.entry("a.example.com".into()).or_default();
+                r.denylist.insert(
+                    "arn:new".into(),
+                    Denied {
+                        since: Utc::now(),
+                        reason: "failed".into(),
+                    },
+                );
+                r.failures = 3;
+            })
+            .await
+            .unwrap();
+        // `forget` in another process clears the denylist...
+        let forget = StateStore::open(&path).unwrap();
+        forget
+            .update(|s| {
+                s.domains.get_mut("a.example.com").unwrap().denylist.clear();
+            })
+            .await
+            .unwrap();
+        // ...the daemon sees it, and its next change applies on top of it.
+        assert!(daemon.snapshot().await.domains["a.example.com"]
+            .denylist
+            .is_empty());
+        daemon
+            .update(|s| {
+                s.domains
+                    .entry("b.example.com".into())
+                    .or_default()
+                    .failures = 1;
+            })
+            .await
+            .unwrap();
+        let on_disk = StateStore::open(&path).unwrap().snapshot().await;
+        assert!(on_disk.domains["a.example.com"].denylist.is_empty());
+        assert_eq!(on_disk.domains["a.example.com"].failures, 3);
+        assert_eq!(on_disk.domains["b.example.com"].failures, 1);
+    }
+
+    #[test]
+    fn backoff_doubles_and_is_capped() {
+        let waits: Vec<u32> = (1..=8).map(DomainRecord::skip_after).collect();
+        // Passes skipped: wait 1 (next pass), 2, 4, 8, 16, 32, 32, 32.
+        assert_eq!(waits, [0, 1, 3, 7, 15, 31, 31, 31]);
+        assert_eq!(DomainRecord::skip_after(200), MAX_BACKOFF_PASSES - 1);
     }
 }

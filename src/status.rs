@@ -30,6 +30,14 @@ pub struct StatusRow {
     pub healthy: bool,
     /// Why not, when it is not.
     pub problem: Option<String>,
+    /// The account: its ID when reached through a role, else `default`.
+    pub account: String,
+    /// Held by a canary rollout: why.
+    pub held: Option<String>,
+    /// Certificates refused for this domain (ARN → why), cleared by `forget`.
+    pub denylist: std::collections::BTreeMap<String, String>,
+    /// Consecutive failed passes (the daemon backs off after failures).
+    pub failures: u32,
 }
 
 /// The whole report.
@@ -48,7 +56,9 @@ impl StatusReport {
         state: &State,
         now: DateTime<Utc>,
         next_pass: Option<DateTime<Utc>>,
+        rollout: &crate::config::Rollout,
     ) -> StatusReport {
+        let gating = crate::act::gates(rollout, planned, state, now);
         let targets = planned
             .iter()
             .map(|p| {
@@ -79,8 +89,15 @@ impl StatusReport {
                     .ok()
                     .and_then(|m| now.checked_add_signed(m));
                 let expiring = matches!((not_after, min_end), (Some(n), Some(m)) if n <= m);
+                let (held, blocked) = match gating.gates.get(&p.target.domain) {
+                    Some(crate::rollout::Gate::Hold(why)) => (Some(why.clone()), false),
+                    Some(crate::rollout::Gate::Blocked(why)) => (Some(why.clone()), true),
+                    _ => (None, false),
+                };
                 let problem = if d.action == Action::Error {
                     Some(d.reason.clone())
+                } else if blocked {
+                    held.clone()
                 } else if verification_failed {
                     Some(verification.clone())
                 } else if expiring {
@@ -111,6 +128,10 @@ impl StatusReport {
                     verification,
                     healthy: problem.is_none(),
                     problem,
+                    account: crate::aws::accounts::label(&p.target.role),
+                    held,
+                    denylist: record.map(|r| r.denied()).unwrap_or_default(),
+                    failures: record.map_or(0, |r| r.failures),
                 }
             })
             .collect();
@@ -179,6 +200,26 @@ impl StatusReport {
                 t.domain,
                 t.problem.as_deref().unwrap_or("unhealthy")
             );
+        }
+        for t in &self.targets {
+            if let (Some(why), true) = (&t.held, t.healthy) {
+                let _ = writeln!(out, "~ {}: {why}", t.domain);
+            }
+            for (arn, why) in &t.denylist {
+                let _ = writeln!(
+                    out,
+                    "x {}: {} denylisted: {why}",
+                    t.domain,
+                    crate::model::arn_tail(arn)
+                );
+            }
+            if t.failures > 0 {
+                let _ = writeln!(
+                    out,
+                    "! {}: failed {} pass(es) in a row; the daemon retries with backoff",
+                    t.domain, t.failures
+                );
+            }
         }
         let _ = writeln!(
             out,

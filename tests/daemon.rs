@@ -210,7 +210,7 @@ async fn daemon_rotates_notifies_systemd_serves_metrics_and_stops_cleanly() {
         sample(&metrics, "cognito_cert_rotator_verification_state{domain=\"auth.example.com\",state=\"verified\"}"),
         Some(1.0)
     );
-    assert!(sample(&metrics, "cognito_cert_rotator_aws_requests_total{service=\"ACM\",operation=\"ListCertificates\",outcome=\"success\"}").unwrap() >= 1.0, "{metrics}");
+    assert!(sample(&metrics, "cognito_cert_rotator_aws_requests_total{service=\"ACM\",operation=\"ListCertificates\",outcome=\"success\",account=\"default\"}").unwrap() >= 1.0, "{metrics}");
     assert!(sample(&metrics, "cognito_cert_rotator_last_pass_timestamp_seconds").unwrap() > 1.7e9);
     assert!(metrics.contains("cognito_cert_rotator_pass_duration_seconds_count 1"));
     assert_eq!(http_get(port, "/healthz").0, 200);

@@ -8,6 +8,9 @@ use aws_sdk_acm::types::{
 };
 use aws_sdk_acm::Client;
 
+use std::sync::Arc;
+
+use super::limit::AccountLimits;
 use super::{to_chrono, AwsError};
 use crate::metrics::AwsRequestCounter;
 use crate::model::Certificate;
@@ -38,23 +41,33 @@ pub struct Described {
 #[derive(Debug, Clone)]
 pub struct Acm {
     client: Client,
+    limits: Arc<AccountLimits>,
 }
 
 impl Acm {
-    /// Wrap a client (tests pass a mocked one).
+    /// Wrap a client, without rate limits (tests pass a mocked one).
     pub fn new(client: Client) -> Acm {
-        Acm { client }
+        Acm::with_limits(client, Arc::new(AccountLimits::unlimited()))
+    }
+
+    /// Wrap a client whose requests wait for the account's rate limiters.
+    pub fn with_limits(client: Client, limits: Arc<AccountLimits>) -> Acm {
+        Acm { client, limits }
     }
 
     /// A client for us-east-1 from the shared configuration, whatever its default region.
-    pub fn from_sdk_config(sdk: &SdkConfig, counter: Option<AwsRequestCounter>) -> Acm {
+    pub fn from_sdk_config(
+        sdk: &SdkConfig,
+        counter: Option<AwsRequestCounter>,
+        limits: Arc<AccountLimits>,
+    ) -> Acm {
         let mut conf = aws_sdk_acm::config::Builder::from(sdk)
             .region(aws_config::Region::new(CERTIFICATE_REGION));
         if let Some(counter) = counter {
             conf = conf.interceptor(counter);
         }
         let conf = conf.build();
-        Acm::new(Client::from_conf(conf))
+        Acm::with_limits(Client::from_conf(conf), limits)
     }
 
     /// Every ISSUED certificate: all pages, all key types.
@@ -80,7 +93,12 @@ impl Acm {
             certificates: Vec::new(),
             pages: 0,
         };
-        while let Some(page) = pages.next().await {
+        loop {
+            // Each page is one request: take a turn before asking for it.
+            self.limits.acm_list.acquire().await;
+            let Some(page) = pages.next().await else {
+                break;
+            };
             let page = page.map_err(|e| AwsError::from_sdk(OP, e))?;
             scan.pages += 1;
             for summary in page.certificate_summary_list() {
@@ -93,6 +111,7 @@ impl Acm {
     /// The full description: every SAN and the serial.
     pub async fn describe(&self, arn: &str) -> Result<Option<Described>, AwsError> {
         const OP: &str = "DescribeCertificate";
+        self.limits.acm_describe.acquire().await;
         let out = match self
             .client
             .describe_certificate()
@@ -118,6 +137,7 @@ impl Acm {
 
     /// The certificate's tags.
     pub async fn tags(&self, arn: &str) -> Result<BTreeMap<String, String>, AwsError> {
+        self.limits.acm_tags.acquire().await;
         let out = self
             .client
             .list_tags_for_certificate()

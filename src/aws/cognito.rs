@@ -1,11 +1,13 @@
 //! Cognito user pool domains, in the user pool's own region.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use aws_config::SdkConfig;
 use aws_sdk_cognitoidentityprovider::types::{CustomDomainConfigType, SecurityPolicyType};
 use aws_sdk_cognitoidentityprovider::Client;
 
+use super::limit::AccountLimits;
 use super::AwsError;
 use crate::metrics::AwsRequestCounter;
 use crate::model::{DomainInfo, DomainView};
@@ -14,16 +16,23 @@ use crate::model::{DomainInfo, DomainView};
 #[derive(Debug, Clone)]
 pub struct CognitoDomains {
     client: Client,
+    limits: Arc<AccountLimits>,
 }
 
 impl CognitoDomains {
-    /// Wrap a client (tests pass a mocked one).
+    /// Wrap a client, without rate limits (tests pass a mocked one).
     pub fn new(client: Client) -> CognitoDomains {
-        CognitoDomains { client }
+        CognitoDomains::with_limits(client, Arc::new(AccountLimits::unlimited()))
+    }
+
+    /// Wrap a client whose requests wait for the account's rate limiter.
+    pub fn with_limits(client: Client, limits: Arc<AccountLimits>) -> CognitoDomains {
+        CognitoDomains { client, limits }
     }
 
     /// DescribeUserPoolDomain. An unknown domain is an empty description, not an error.
     pub async fn describe(&self, domain: &str) -> Result<DomainView, AwsError> {
+        self.limits.cognito.acquire().await;
         let out = self
             .client
             .describe_user_pool_domain()
@@ -77,6 +86,7 @@ impl CognitoDomains {
                 operation: OP,
                 detail: e.to_string(),
             })?;
+        self.limits.cognito.acquire().await;
         self.client
             .update_user_pool_domain()
             .domain(domain)
@@ -102,6 +112,7 @@ impl CognitoRegions {
         sdk: &SdkConfig,
         regions: impl IntoIterator<Item = &'a str>,
         counter: Option<AwsRequestCounter>,
+        limits: Arc<AccountLimits>,
     ) -> CognitoRegions {
         let mut by_region = HashMap::new();
         for region in regions {
@@ -112,7 +123,7 @@ impl CognitoRegions {
                     conf = conf.interceptor(counter);
                 }
                 let conf = conf.build();
-                CognitoDomains::new(Client::from_conf(conf))
+                CognitoDomains::with_limits(Client::from_conf(conf), limits.clone())
             });
         }
         CognitoRegions { by_region }

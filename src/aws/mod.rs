@@ -3,8 +3,10 @@
 //! Clients are built once from `aws_config` (credential chain, profiles, `AWS_ENDPOINT_URL`,
 //! retries, timeouts) and passed in; nothing here knows whether it talks to AWS or an emulator.
 
+pub mod accounts;
 pub mod acm;
 pub mod cognito;
+pub mod limit;
 
 use std::time::Duration;
 

@@ -38,7 +38,9 @@ impl RoleArn {
             && partition.starts_with("aws")
             && account.len() == 12
             && account.bytes().all(|b| b.is_ascii_digit())
-            && resource.strip_prefix("role/").is_some_and(|r| !r.is_empty());
+            && resource
+                .strip_prefix("role/")
+                .is_some_and(|r| !r.is_empty());
         if ok {
             Ok(RoleArn {
                 arn: text.to_string(),
@@ -69,7 +71,11 @@ pub struct RoleSpec {
 
 impl fmt::Display for RoleSpec {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "account {} via {}", self.role_arn.account, self.role_arn.arn)
+        write!(
+            f,
+            "account {} via {}",
+            self.role_arn.account, self.role_arn.arn
+        )
     }
 }
 
@@ -262,16 +268,14 @@ pub(super) fn follow_includes(
             )));
         };
         for file in files {
-            if file
-                .canonicalize()
-                .is_ok_and(|c| seen.read.contains(&c))
-            {
+            if file.canonicalize().is_ok_and(|c| seen.read.contains(&c)) {
                 continue;
             }
-            let child_text = std::fs::read_to_string(&file).map_err(|source| ConfigError::Read {
-                path: file.clone(),
-                source,
-            })?;
+            let child_text =
+                std::fs::read_to_string(&file).map_err(|source| ConfigError::Read {
+                    path: file.clone(),
+                    source,
+                })?;
             let raw: RawInclude = serde_yaml_ng::from_str(&child_text)
                 .map_err(|e| yaml_error(&child_text, &file, &e))?;
             let defaults = raw.defaults.unwrap_or_default();
@@ -334,7 +338,10 @@ pub(super) fn rollout(
                     return Err(invalid(
                         "canary",
                         None,
-                        format!("rollout.canary: \"{}\" is not one of the configured domains", d.0),
+                        format!(
+                            "rollout.canary: \"{}\" is not one of the configured domains",
+                            d.0
+                        ),
                     ));
                 }
                 canary.push(d.0);

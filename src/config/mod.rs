@@ -14,8 +14,8 @@ use serde::{Deserialize, Deserializer};
 
 mod fleet;
 
-pub use fleet::{OnFailure, RoleArn, RoleSpec, Rollout};
 use fleet::{Inherited, Seen};
+pub use fleet::{OnFailure, RoleArn, RoleSpec, Rollout};
 
 /// A configuration problem; its `Display` is `file:line:col: what is wrong and what is expected`.
 #[derive(Debug, thiserror::Error)]
@@ -126,6 +126,8 @@ pub struct Config {
     pub rollout: Rollout,
     /// Every file read, the main one first, with how many targets each added.
     pub files: Vec<(PathBuf, usize)>,
+    /// Client-side request rates per account (defaults: the AWS quotas).
+    pub rates: crate::aws::limit::Rates,
 }
 
 /// Parallel targets when `concurrency:` is not set.
@@ -217,12 +219,9 @@ impl Config {
 
         let inherited = Inherited {
             min_validity: default_min_validity,
-            role: fleet::role_spec(
-                defaults.role_arn,
-                defaults.external_id,
-                None,
-                &|m| invalid("external_id", None, m),
-            )?,
+            role: fleet::role_spec(defaults.role_arn, defaults.external_id, None, &|m| {
+                invalid("external_id", None, m)
+            })?,
         };
         let mut seen = Seen::default();
         fleet::add_targets(text, path, raw.domains, &inherited, &mut seen)?;
@@ -247,6 +246,20 @@ impl Config {
             invalid(key, value, m)
         })?;
         let Seen { targets, files, .. } = seen;
+        let defaults_rates = crate::aws::limit::Rates::default();
+        let raw_rates = raw.rate_limits.unwrap_or_default();
+        let rates = crate::aws::limit::Rates {
+            acm_list: raw_rates
+                .acm_list_certificates
+                .map_or(defaults_rates.acm_list, |r| r.0),
+            acm_describe: raw_rates
+                .acm_describe_certificate
+                .map_or(defaults_rates.acm_describe, |r| r.0),
+            acm_tags: raw_rates
+                .acm_list_tags
+                .map_or(defaults_rates.acm_tags, |r| r.0),
+            cognito: raw_rates.cognito.map_or(defaults_rates.cognito, |r| r.0),
+        };
 
         let hooks = raw.hooks.unwrap_or_default();
         Ok(Config {
@@ -276,6 +289,7 @@ impl Config {
             concurrency,
             rollout,
             files,
+            rates,
         })
     }
 }
@@ -385,6 +399,7 @@ pub fn parse_cron(expr: &str) -> Result<croner::Cron, String> {
 #[serde(deny_unknown_fields)]
 struct RawConfig {
     include: Option<Vec<String>>,
+    rate_limits: Option<RawRates>,
     concurrency: Option<usize>,
     rollout: Option<fleet::RawRollout>,
     schedule: Option<CronExpr>,
@@ -406,6 +421,32 @@ struct RawVerify {
     connect_to: Option<HostPort>,
     ca_file: Option<PathBuf>,
     on_failure: Option<OnFailure>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawRates {
+    acm_list_certificates: Option<PerSecond>,
+    acm_describe_certificate: Option<PerSecond>,
+    acm_list_tags: Option<PerSecond>,
+    cognito: Option<PerSecond>,
+}
+
+/// A positive request rate, per second.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct PerSecond(f64);
+
+impl<'de> Deserialize<'de> for PerSecond {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let rate = f64::deserialize(d)?;
+        if rate.is_finite() && rate > 0.0 && rate <= 10_000.0 {
+            Ok(PerSecond(rate))
+        } else {
+            Err(serde::de::Error::custom(format!(
+                "rate {rate}: give requests per second, above 0 and at most 10000"
+            )))
+        }
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -682,7 +723,10 @@ domains:
         let text = "domains:\n  - domain: a.example.com\n    user_pool_id: us-east-1_A\n  - domain: a.example.com\n    user_pool_id: us-east-1_B\n";
         let err = parse(text).unwrap_err().to_string();
         assert!(err.starts_with("config.yaml:4:13: "), "{err}");
-        assert!(err.contains("listed twice: here and at config.yaml:2:13"), "{err}");
+        assert!(
+            err.contains("listed twice: here and at config.yaml:2:13"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -815,7 +859,13 @@ domains:
         let names: Vec<&str> = c.targets.iter().map(|t| t.domain.as_str()).collect();
         assert_eq!(
             names,
-            ["a.example.com", "e.example.com", "b.example.com", "c.example.com", "d.example.com"]
+            [
+                "a.example.com",
+                "e.example.com",
+                "b.example.com",
+                "c.example.com",
+                "d.example.com"
+            ]
         );
         assert_eq!(c.files.len(), 4);
         assert_eq!(c.targets[1].min_validity, Duration::from_secs(5 * 86_400));
@@ -827,8 +877,15 @@ domains:
         let cc = c.targets[3].role.as_ref().unwrap();
         assert_eq!(cc.role_arn.account, "222222222222");
         // Nested include inherits the including file's role.
-        assert_eq!(c.targets[4].role.as_ref().unwrap().role_arn.account, "111111111111");
-        assert!(c.targets[2].source.ends_with("20-prod.yaml:5"), "{}", c.targets[2].source);
+        assert_eq!(
+            c.targets[4].role.as_ref().unwrap().role_arn.account,
+            "111111111111"
+        );
+        assert!(
+            c.targets[2].source.ends_with("20-prod.yaml:5"),
+            "{}",
+            c.targets[2].source
+        );
     }
 
     #[test]
@@ -865,13 +922,19 @@ domains:
             "include: [missing.yaml]\ndomains:\n  - domain: a.example.com\n    user_pool_id: us-east-1_A\n",
         );
         let err = Config::load(&main).unwrap_err().to_string();
-        assert!(err.contains("main.yaml:1:11: include \"missing.yaml\""), "{err}");
+        assert!(
+            err.contains("main.yaml:1:11: include \"missing.yaml\""),
+            "{err}"
+        );
         assert!(err.contains("no such file"), "{err}");
 
         let main = write(dir.path(), "m2.yaml", "include: [\"d/*.yaml\"]\n");
         write(dir.path(), "d/bad.yaml", "domains:\n  - domain: b.example.com\n    user_pool_id: us-east-1_B\nschedule: \"* * * * * *\"\n");
         let err = Config::load(&main).unwrap_err().to_string();
-        assert!(err.contains("d/bad.yaml:4:1: unknown field `schedule`"), "{err}");
+        assert!(
+            err.contains("d/bad.yaml:4:1: unknown field `schedule`"),
+            "{err}"
+        );
 
         // An empty include folder and no domains: the usual "empty" error.
         std::fs::remove_file(dir.path().join("d/bad.yaml")).unwrap();
@@ -916,15 +979,37 @@ domains:
         assert_eq!(c.concurrency, 8);
         assert_eq!(c.rollout.canary, ["b.example.com"]);
         assert_eq!(c.verify.on_failure, OnFailure::Rollback);
-        assert_eq!(parse(&format!("rollout:\n  canary_count: 2\n{two}")).unwrap().rollout.canary_count, 2);
+        assert_eq!(
+            parse(&format!("rollout:\n  canary_count: 2\n{two}"))
+                .unwrap()
+                .rollout
+                .canary_count,
+            2
+        );
 
-        let err = parse(&format!("concurrency: 0\n{two}")).unwrap_err().to_string();
-        assert!(err.starts_with("config.yaml:1:1: concurrency: 0 is out of range"), "{err}");
-        let err = parse(&format!("rollout:\n  canary: [z.example.com]\n{two}")).unwrap_err().to_string();
-        assert!(err.contains("\"z.example.com\" is not one of the configured domains"), "{err}");
-        let err = parse(&format!("rollout:\n  canary: [a.example.com]\n  canary_count: 1\n{two}")).unwrap_err().to_string();
+        let err = parse(&format!("concurrency: 0\n{two}"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("config.yaml:1:1: concurrency: 0 is out of range"),
+            "{err}"
+        );
+        let err = parse(&format!("rollout:\n  canary: [z.example.com]\n{two}"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("\"z.example.com\" is not one of the configured domains"),
+            "{err}"
+        );
+        let err = parse(&format!(
+            "rollout:\n  canary: [a.example.com]\n  canary_count: 1\n{two}"
+        ))
+        .unwrap_err()
+        .to_string();
         assert!(err.contains("not both"), "{err}");
-        let err = parse(&format!("verify:\n  on_failure: revert\n{two}")).unwrap_err().to_string();
+        let err = parse(&format!("verify:\n  on_failure: revert\n{two}"))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("expected `alert` or `rollback`"), "{err}");
     }
 }

@@ -37,6 +37,7 @@ fn req(tags: &BTreeMap<String, String>) -> Requirements<'_> {
         domain: DOMAIN,
         min_validity: Duration::from_secs(30 * 86_400),
         require_tags: tags,
+        denied: &NO_DENIED,
     }
 }
 
@@ -532,4 +533,25 @@ fn durations_read_like_the_config() {
     assert_eq!(fmt_duration(Duration::from_secs(30 * 86_400)), "30d");
     assert_eq!(fmt_duration(Duration::from_secs(90)), "1m 30s");
     assert_eq!(fmt_duration(Duration::from_millis(10_400)), "10s");
+}
+
+static NO_DENIED: BTreeMap<String, String> = BTreeMap::new();
+
+#[test]
+fn a_denylisted_certificate_is_rejected_with_the_way_out() {
+    let tags = BTreeMap::new();
+    let mut denied = BTreeMap::new();
+    denied.insert(
+        cert("new", 300).arn.clone(),
+        "verification failed at 2026-11-24T10:00:00Z".to_string(),
+    );
+    let r = Requirements {
+        denied: &denied,
+        ..req(&tags)
+    };
+    let why = eligibility(&r, &cert("new", 300), now()).unwrap_err();
+    assert!(matches!(why, Ineligible::Denied(_)));
+    assert!(why.to_string().contains("forget"), "{why}");
+    // The other certificates are unaffected.
+    assert!(eligibility(&r, &cert("old", 60), now()).is_ok());
 }

@@ -1,0 +1,141 @@
+//! One set of clients per account: the default credentials, or a role assumed through STS.
+//!
+//! Targets that name the same role (and external ID) share one [`Account`]: one credential
+//! cache, one set of rate limiters, and one ACM scan per pass.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use aws_config::sts::AssumeRoleProvider;
+use aws_config::SdkConfig;
+use aws_credential_types::provider::SharedCredentialsProvider;
+
+use super::acm::Acm;
+use super::cognito::CognitoRegions;
+use super::limit::{AccountLimits, Rates};
+use crate::config::{RoleSpec, Target};
+use crate::metrics::Metrics;
+
+/// The session name the rotator's assumed-role sessions carry (visible in CloudTrail).
+pub const SESSION_NAME: &str = "cognito-cert-rotator";
+
+/// Which account a target's clients belong to: `None` is the default credentials.
+pub type AccountKey = Option<RoleSpec>;
+
+/// The clients of one account.
+#[derive(Debug)]
+pub struct Account {
+    /// For logs and metrics: the account ID, or `default`.
+    pub label: String,
+    /// ACM in us-east-1.
+    pub acm: Acm,
+    /// Cognito in each region this account's targets use.
+    pub cognito: CognitoRegions,
+    /// The account's rate limiters (shared by `acm` and `cognito`).
+    pub limits: Arc<AccountLimits>,
+}
+
+impl Account {
+    /// An account from ready-made adapters (tests).
+    pub fn new(label: &str, acm: Acm, cognito: CognitoRegions) -> Account {
+        Account {
+            label: label.to_string(),
+            acm,
+            cognito,
+            limits: Arc::new(AccountLimits::unlimited()),
+        }
+    }
+}
+
+/// Every account the targets need.
+#[derive(Debug, Clone, Default)]
+pub struct Accounts {
+    by_key: BTreeMap<AccountKey, Arc<Account>>,
+}
+
+/// The label of an account key.
+pub fn label(key: &AccountKey) -> String {
+    key.as_ref()
+        .map_or_else(|| "default".to_string(), |r| r.role_arn.account.clone())
+}
+
+impl Accounts {
+    /// Clients for every account `targets` name. Roles are assumed lazily, on the first call,
+    /// with credentials cached and refreshed before they expire (aws-config's identity cache).
+    pub async fn build(
+        base: &SdkConfig,
+        targets: &[Target],
+        rates: Rates,
+        metrics: &Metrics,
+    ) -> Accounts {
+        let mut keys: BTreeMap<AccountKey, Vec<&str>> = BTreeMap::new();
+        for t in targets {
+            keys.entry(t.role.clone())
+                .or_default()
+                .push(t.region.as_str());
+        }
+        let mut by_key = BTreeMap::new();
+        for (key, regions) in keys {
+            let sdk = match &key {
+                None => base.clone(),
+                Some(role) => role_config(base, role).await,
+            };
+            let label = label(&key);
+            let limits = Arc::new(AccountLimits::new(rates));
+            let counter = metrics.interceptor(&label);
+            let account = Account {
+                acm: Acm::from_sdk_config(&sdk, Some(counter.clone()), limits.clone()),
+                cognito: CognitoRegions::from_sdk_config(
+                    &sdk,
+                    regions,
+                    Some(counter),
+                    limits.clone(),
+                ),
+                label,
+                limits,
+            };
+            by_key.insert(key, Arc::new(account));
+        }
+        Accounts { by_key }
+    }
+
+    /// Add (or replace) an account; for tests.
+    pub fn insert(&mut self, key: AccountKey, account: Account) {
+        self.by_key.insert(key, Arc::new(account));
+    }
+
+    /// The account for a key.
+    pub fn get(&self, key: &AccountKey) -> Option<&Arc<Account>> {
+        self.by_key.get(key)
+    }
+
+    /// Every account, default first, then by role.
+    pub fn iter(&self) -> impl Iterator<Item = (&AccountKey, &Arc<Account>)> {
+        self.by_key.iter()
+    }
+
+    /// How many accounts.
+    pub fn len(&self) -> usize {
+        self.by_key.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.by_key.is_empty()
+    }
+}
+
+/// The shared configuration with the role's credentials: STS AssumeRole, signed with the base
+/// credentials, in the base region (and endpoint).
+async fn role_config(base: &SdkConfig, role: &RoleSpec) -> SdkConfig {
+    let mut builder = AssumeRoleProvider::builder(role.role_arn.arn.clone())
+        .session_name(SESSION_NAME)
+        .configure(base);
+    if let Some(id) = &role.external_id {
+        builder = builder.external_id(id.clone());
+    }
+    let provider = builder.build().await;
+    base.to_builder()
+        .credentials_provider(SharedCredentialsProvider::new(provider))
+        .build()
+}
