@@ -22,7 +22,18 @@ The edge serves, for a domain (TLS SNI), the certificate its user pool domain po
 only --edge-delay seconds after the last UpdateUserPoolDomain (CloudFront distribution);
 until then it serves the previous one. With --edge-stale it never moves to the new one.
 
-GET /_ccr/calls on the AWS endpoint returns API call counts by operation (for tests).
+GET /_ccr/calls on the AWS endpoint returns API call counts by operation (for tests);
+GET /_ccr/calls-by-account the same per account (from the signing access key, so assumed-role
+calls count in the role's account); GET /_ccr/assumed the AssumeRole calls seen (RoleArn,
+ExternalId, RoleSessionName).
+
+The fault proxy (the "proxy" address) forwards to the AWS endpoint and injects faults on
+chosen operations and accounts: POST /_fault with a JSON rule
+  {"operation": "ListCertificates" | "*", "account": "111111111111" (optional),
+   "kind": "throttle" | "throttle429" | "500" | "503" | "reset" | "slow" | "notauthorized" |
+           "resourcenotfound" | "invalidparameter" | "featureunavailable",
+   "times": N (-1 = every matching request), "delay": seconds (slow)}
+DELETE /_fault clears the rules; GET /_fault returns how many faults were injected by kind.
 
 Prints one JSON line {"endpoint": ..., "edge": ...} when ready; runs until stdin closes or
 SIGTERM/SIGINT.
@@ -304,6 +315,43 @@ class Edge:
             threading.Thread(target=self._handle, args=(conn,), daemon=True).start()
 
 
+def _access_key(environ):
+    auth = environ.get("HTTP_AUTHORIZATION", "")
+    marker = "Credential="
+    if marker not in auth:
+        return None
+    return auth.split(marker, 1)[1].split("/", 1)[0]
+
+
+def _account_of(environ):
+    from moto.iam.models import get_account_id_from
+
+    key = _access_key(environ)
+    return get_account_id_from(key) if key else "unknown"
+
+
+ASSUMED = []
+
+
+def _record_assume_role(orig):
+    def assume_role(self):
+        ASSUMED.append(
+            {
+                "RoleArn": self._get_param("RoleArn"),
+                "ExternalId": self._get_param("ExternalId"),
+                "RoleSessionName": self._get_param("RoleSessionName"),
+            }
+        )
+        return orig(self)
+
+    return assume_role
+
+
+from moto.sts import responses as sts_responses  # noqa: E402
+
+sts_responses.TokenResponse.assume_role = _record_assume_role(sts_responses.TokenResponse.assume_role)
+
+
 class CallCounter:
     """WSGI wrapper counting API calls by operation (X-Amz-Target), so tests can prove what
     was *not* called. GET /_ccr/calls returns the counts as JSON."""
@@ -311,26 +359,170 @@ class CallCounter:
     def __init__(self, app):
         self.app = app
         self.counts = {}
+        self.by_account = {}
         self.lock = threading.Lock()
 
     def __call__(self, environ, start_response):
-        if environ.get("PATH_INFO") == "/_ccr/calls":
+        path = environ.get("PATH_INFO")
+        views = {
+            "/_ccr/calls": lambda: self.counts,
+            "/_ccr/calls-by-account": lambda: self.by_account,
+            "/_ccr/assumed": lambda: ASSUMED,
+        }
+        if path in views:
             with self.lock:
-                body = json.dumps(self.counts).encode()
+                body = json.dumps(views[path]()).encode()
             start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
             return [body]
         target = environ.get("HTTP_X_AMZ_TARGET")
         if target:
             operation = target.rsplit(".", 1)[-1]
+            account = _account_of(environ)
             with self.lock:
                 self.counts[operation] = self.counts.get(operation, 0) + 1
+                per = self.by_account.setdefault(account, {})
+                per[operation] = per.get(operation, 0) + 1
         return self.app(environ, start_response)
+
+
+class FaultProxy:
+    """An HTTP/1.1 proxy between the SDK and the emulator that injects AWS-shaped faults."""
+
+    FAULTS = {
+        # kind: (status, error type, message)
+        "throttle": (400, "ThrottlingException", "Rate exceeded"),
+        "throttle429": (429, "TooManyRequestsException", "Too many requests"),
+        "500": (500, "InternalFailure", "We encountered an internal error. Please try again."),
+        "503": (503, "ServiceUnavailable", "Service unavailable, please retry."),
+        # Non-retryable: the call fails at once, the target fails, the others go on.
+        "notauthorized": (400, "NotAuthorizedException", "User is not authorized to perform this action."),
+        "resourcenotfound": (400, "ResourceNotFoundException", "The requested resource was not found."),
+        "invalidparameter": (400, "InvalidParameterException", "1 validation error detected."),
+        "featureunavailable": (400, "FeatureUnavailableInTierException", "This feature is not available in the user pool's feature plan."),
+    }
+
+    def __init__(self, upstream_port, port=0):
+        self.upstream_port = upstream_port
+        self.rules = []
+        self.injected = {}
+        self.lock = threading.Lock()
+        self.sock = socket.create_server(("127.0.0.1", port))
+        self.port = self.sock.getsockname()[1]
+
+    def serve(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._connection, args=(conn,), daemon=True).start()
+
+    @staticmethod
+    def _read_request(f):
+        line = f.readline()
+        if not line:
+            return None
+        headers = []
+        while True:
+            h = f.readline()
+            if h in (b"\r\n", b"\n", b""):
+                break
+            name, _, value = h.decode("latin-1").partition(":")
+            headers.append((name.strip(), value.strip()))
+        length = int(next((v for n, v in headers if n.lower() == "content-length"), "0") or 0)
+        body = f.read(length) if length else b""
+        return line.decode("latin-1").strip(), headers, body
+
+    def _match(self, operation, account):
+        with self.lock:
+            for rule in self.rules:
+                if rule["operation"] not in ("*", operation):
+                    continue
+                if rule.get("account") and rule["account"] != account:
+                    continue
+                if rule.get("times", -1) == 0:
+                    continue
+                if rule.get("times", -1) > 0:
+                    rule["times"] -= 1
+                self.injected[rule["kind"]] = self.injected.get(rule["kind"], 0) + 1
+                return rule
+        return None
+
+    def _control(self, method, body):
+        with self.lock:
+            if method == "POST":
+                self.rules.append(json.loads(body))
+            elif method == "DELETE":
+                self.rules.clear()
+            return json.dumps(self.injected).encode()
+
+    def _connection(self, conn):
+        import http.client
+
+        upstream = http.client.HTTPConnection("127.0.0.1", self.upstream_port, timeout=60)
+        f = conn.makefile("rb")
+        try:
+            while True:
+                request = self._read_request(f)
+                if request is None:
+                    return
+                start, headers, body = request
+                method, path, _ = start.split(" ", 2)
+                if path.startswith("/_fault"):
+                    self._send(conn, 200, [("Content-Type", "application/json")], self._control(method, body))
+                    continue
+                target = next((v for n, v in headers if n.lower() == "x-amz-target"), "")
+                operation = target.rsplit(".", 1)[-1] if target else ""
+                key = _access_key({"HTTP_AUTHORIZATION": next((v for n, v in headers if n.lower() == "authorization"), "")})
+                from moto.iam.models import get_account_id_from
+
+                account = get_account_id_from(key) if key else "unknown"
+                rule = self._match(operation, account) if operation else None
+                if rule is not None and rule["kind"] == "reset":
+                    # RST instead of FIN: the client sees "connection reset by peer".
+                    conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+                    return
+                if rule is not None and rule["kind"] in self.FAULTS:
+                    status, error_type, message = self.FAULTS[rule["kind"]]
+                    payload = json.dumps({"__type": error_type, "message": message}).encode()
+                    self._send(
+                        conn,
+                        status,
+                        [("Content-Type", "application/x-amz-json-1.1"), ("x-amzn-ErrorType", error_type), ("x-amzn-RequestId", "fault")],
+                        payload,
+                    )
+                    continue
+                if rule is not None and rule["kind"] == "slow":
+                    time.sleep(float(rule.get("delay", 1.0)))
+                hop = {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "content-length"}
+                upstream.request(method, path, body=body, headers={n: v for n, v in headers if n.lower() not in hop})
+                response = upstream.getresponse()
+                data = response.read()
+                out_headers = [(n, v) for n, v in response.getheaders() if n.lower() not in hop]
+                self._send(conn, response.status, out_headers, data)
+        except (OSError, ValueError, http.client.HTTPException):
+            return
+        finally:
+            try:
+                conn.close()
+            except OSError:
+                pass
+            upstream.close()
+
+    @staticmethod
+    def _send(conn, status, headers, body):
+        head = "HTTP/1.1 %d X\r\n" % status
+        for n, v in headers:
+            head += "%s: %s\r\n" % (n, v)
+        head += "Content-Length: %d\r\n\r\n" % len(body)
+        conn.sendall(head.encode("latin-1") + body)
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--port", type=int, default=0, help="AWS endpoint port (0 = any free port)")
     parser.add_argument("--edge-port", type=int, default=0, help="TLS edge port (0 = any free port)")
+    parser.add_argument("--proxy-port", type=int, default=0, help="fault proxy port (0 = any free port)")
     parser.add_argument("--edge-delay", type=float, default=0.0, help="seconds before the edge serves a swapped certificate")
     parser.add_argument("--edge-stale", action="store_true", help="keep serving the old certificate after a swap")
     parser.add_argument("--updating-seconds", type=float, default=0.0, help="seconds a domain reads UPDATING after an update")
@@ -353,8 +545,19 @@ def main():
     threading.Thread(target=server.serve_forever, daemon=True).start()
     edge = Edge(args.edge_port)
     threading.Thread(target=edge.serve, daemon=True).start()
+    proxy = FaultProxy(server.server_port, args.proxy_port)
+    threading.Thread(target=proxy.serve, daemon=True).start()
 
-    print(json.dumps({"endpoint": "http://127.0.0.1:%d" % server.server_port, "edge": "127.0.0.1:%d" % edge.port}), flush=True)
+    print(
+        json.dumps(
+            {
+                "endpoint": "http://127.0.0.1:%d" % server.server_port,
+                "edge": "127.0.0.1:%d" % edge.port,
+                "proxy": "http://127.0.0.1:%d" % proxy.port,
+            }
+        ),
+        flush=True,
+    )
 
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -33,6 +33,8 @@ pub struct Emulator {
     pub endpoint: String,
     /// host:port of the TLS edge.
     pub edge: String,
+    /// URL of the fault-injecting proxy in front of `endpoint`.
+    pub proxy: String,
 }
 
 impl Emulator {
@@ -58,7 +60,85 @@ impl Emulator {
             child,
             endpoint: ready["endpoint"].as_str().unwrap().to_string(),
             edge: ready["edge"].as_str().unwrap().to_string(),
+            proxy: ready["proxy"].as_str().unwrap().to_string(),
         }
+    }
+
+    /// One HTTP request to `base` (the endpoint or the proxy); returns the body.
+    fn http(base: &str, method: &str, path: &str, body: &str) -> String {
+        let addr = base.trim_start_matches("http://");
+        let mut stream = TcpStream::connect(addr).expect("connect to the emulator");
+        write!(
+            stream,
+            "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+        .unwrap();
+        let mut response = String::new();
+        let _ = stream.read_to_string(&mut response);
+        response
+            .split("\r\n\r\n")
+            .nth(1)
+            .unwrap_or("{}")
+            .to_string()
+    }
+
+    /// Add a fault rule to the proxy (see emulator.py), e.g.
+    /// `json!({"operation": "ListCertificates", "kind": "throttle", "times": 2})`.
+    pub fn fault(&self, rule: serde_json::Value) {
+        Emulator::http(&self.proxy, "POST", "/_fault", &rule.to_string());
+    }
+
+    /// Faults injected so far, by kind.
+    pub fn faults_injected(&self) -> BTreeMap<String, u64> {
+        serde_json::from_str(&Emulator::http(&self.proxy, "GET", "/_fault", "")).unwrap()
+    }
+
+    /// API calls so far, per account, by operation.
+    pub fn calls_by_account(&self) -> BTreeMap<String, BTreeMap<String, u64>> {
+        serde_json::from_str(&Emulator::http(
+            &self.endpoint,
+            "GET",
+            "/_ccr/calls-by-account",
+            "",
+        ))
+        .unwrap()
+    }
+
+    /// The AssumeRole calls seen: RoleArn, ExternalId, RoleSessionName.
+    pub fn assumed(&self) -> Vec<serde_json::Value> {
+        serde_json::from_str(&Emulator::http(&self.endpoint, "GET", "/_ccr/assumed", "")).unwrap()
+    }
+
+    /// Shared config for seeding in another account, through a role assumed there.
+    pub async fn sdk_config_in(
+        &self,
+        account: &str,
+        region: &'static str,
+    ) -> aws_config::SdkConfig {
+        let base = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new(region))
+            .endpoint_url(&self.endpoint)
+            .credentials_provider(aws_sdk_acm::config::Credentials::for_tests())
+            .load()
+            .await;
+        let provider = aws_config::sts::AssumeRoleProvider::builder(format!(
+            "arn:aws:iam::{account}:role/seed"
+        ))
+        .session_name("seed")
+        .configure(&base)
+        .build()
+        .await;
+        base.to_builder()
+            .credentials_provider(aws_sdk_acm::config::SharedCredentialsProvider::new(
+                provider,
+            ))
+            .build()
+    }
+
+    /// Run the binary with the AWS endpoint behind the fault proxy.
+    pub fn run_via_proxy(&self, args: &[&str]) -> Run {
+        run_binary(args, &[("AWS_ENDPOINT_URL", self.proxy.as_str())])
     }
 
     fn sdk_config(&self, region: &'static str) -> aws_config::SdkConfig {
@@ -84,17 +164,8 @@ impl Emulator {
 
     /// API calls so far, by operation.
     pub fn calls(&self) -> BTreeMap<String, u64> {
-        let addr = self.endpoint.trim_start_matches("http://");
-        let mut stream = TcpStream::connect(addr).expect("connect to the emulator");
-        write!(
-            stream,
-            "GET /_ccr/calls HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-        )
-        .unwrap();
-        let mut response = String::new();
-        stream.read_to_string(&mut response).unwrap();
-        let body = response.split("\r\n\r\n").nth(1).unwrap_or("{}");
-        serde_json::from_str(body).expect("call counts")
+        serde_json::from_str(&Emulator::http(&self.endpoint, "GET", "/_ccr/calls", ""))
+            .expect("call counts")
     }
 
     /// How often one operation was called.
@@ -223,6 +294,11 @@ pub struct Imported {
 
 /// Make, sign and import a certificate into the emulator's ACM.
 pub async fn import(emu: &Emulator, ca: &Ca, leaf: Leaf) -> Imported {
+    import_with(&emu.acm(), ca, leaf).await
+}
+
+/// Make, sign and import a certificate with this ACM client (any account).
+pub async fn import_with(acm: &aws_sdk_acm::Client, ca: &Ca, leaf: Leaf) -> Imported {
     let key = KeyPair::generate_for(leaf.alg).unwrap();
     let mut params = CertificateParams::new(leaf.names.clone()).unwrap();
     params
@@ -233,8 +309,7 @@ pub async fn import(emu: &Emulator, ca: &Ca, leaf: Leaf) -> Imported {
     params.not_after = now + time::Duration::days(leaf.days);
     params.serial_number = Some(SerialNumber::from_slice(&leaf.serial));
     let cert = params.signed_by(&key, &ca.issuer).unwrap();
-    let out = emu
-        .acm()
+    let out = acm
         .import_certificate()
         .certificate(Blob::new(cert.pem()))
         .private_key(Blob::new(key.serialize_pem()))
@@ -277,8 +352,27 @@ pub async fn pool_with_domain(
     arn: &str,
     managed_login_version: i32,
 ) -> String {
-    let cognito = emu.cognito(region);
-    let pool = create_pool(emu, region, "test").await;
+    pool_with_domain_with(&emu.cognito(region), domain, arn, managed_login_version).await
+}
+
+/// Like [`pool_with_domain`], with this Cognito client (any account and region).
+pub async fn pool_with_domain_with(
+    cognito: &aws_sdk_cognitoidentityprovider::Client,
+    domain: &str,
+    arn: &str,
+    managed_login_version: i32,
+) -> String {
+    let pool = cognito
+        .create_user_pool()
+        .pool_name("test")
+        .send()
+        .await
+        .unwrap()
+        .user_pool()
+        .unwrap()
+        .id()
+        .unwrap()
+        .to_string();
     cognito
         .create_user_pool_domain()
         .user_pool_id(&pool)
@@ -302,8 +396,15 @@ pub async fn domain_state(
     region: &'static str,
     domain: &str,
 ) -> (Option<String>, Option<i32>) {
-    let out = emu
-        .cognito(region)
+    domain_state_with(&emu.cognito(region), domain).await
+}
+
+/// Like [`domain_state`], with this Cognito client (any account and region).
+pub async fn domain_state_with(
+    cognito: &aws_sdk_cognitoidentityprovider::Client,
+    domain: &str,
+) -> (Option<String>, Option<i32>) {
+    let out = cognito
         .describe_user_pool_domain()
         .domain(domain)
         .send()
