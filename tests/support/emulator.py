@@ -468,8 +468,11 @@ class FaultProxy:
                     return
                 start, headers, body = request
                 method, path, _ = start.split(" ", 2)
+                close = any(n.lower() == "connection" and v.lower() == "close" for n, v in headers)
                 if path.startswith("/_fault"):
                     self._send(conn, 200, [("Content-Type", "application/json")], self._control(method, body))
+                    if close:
+                        return
                     continue
                 target = next((v for n, v in headers if n.lower() == "x-amz-target"), "")
                 operation = target.rsplit(".", 1)[-1] if target else ""
@@ -491,6 +494,8 @@ class FaultProxy:
                         [("Content-Type", "application/x-amz-json-1.1"), ("x-amzn-ErrorType", error_type), ("x-amzn-RequestId", "fault")],
                         payload,
                     )
+                    if close:
+                        return
                     continue
                 if rule is not None and rule["kind"] == "slow":
                     time.sleep(float(rule.get("delay", 1.0)))
@@ -500,6 +505,8 @@ class FaultProxy:
                 data = response.read()
                 out_headers = [(n, v) for n, v in response.getheaders() if n.lower() not in hop]
                 self._send(conn, response.status, out_headers, data)
+                if close:
+                    return
         except (OSError, ValueError, http.client.HTTPException):
             return
         finally:
