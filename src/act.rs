@@ -324,9 +324,8 @@ impl Context {
                 crate::select::rfc3339(&pending.deadline)
             )),
             (Action::Keep, None, _) => Outcome::Kept(p.decision.reason.clone()),
-            (Action::Rotate, None, Some(Gate::Hold(why) | Gate::Blocked(why))) => {
-                Outcome::Held(why)
-            }
+            (Action::Rotate, None, Some(Gate::Hold(why))) => Outcome::Held(why),
+            (Action::Rotate, None, Some(Gate::Blocked(why))) => Outcome::Blocked(why),
             (Action::Rotate, None, gate) => {
                 let canary = if gate == Some(Gate::Canary) {
                     " (canary)"
@@ -352,7 +351,6 @@ impl Context {
             }
         };
         if let Outcome::Failed(why) = &outcome {
-            warn!(domain = %p.target.domain, "{why}");
             self.hooks.fire(HookEvent {
                 event: Event::Failure,
                 domain: p.target.domain.clone(),
@@ -623,9 +621,12 @@ impl Context {
             );
         }
         let no_denied = std::collections::BTreeMap::new();
+        // The previous certificate was usually replaced *because* it was inside min_validity:
+        // for going back it only has to be usable now (issued, valid, covering the domain,
+        // served by CloudFront, tagged as required).
         let req = crate::select::Requirements {
             domain: &target.domain,
-            min_validity: target.min_validity,
+            min_validity: std::time::Duration::ZERO,
             require_tags: &target.require_tags,
             denied: &no_denied,
         };

@@ -75,8 +75,10 @@ pub enum Outcome {
     },
     /// The target needs attention.
     Failed(String),
-    /// Not swapped in this pass: waiting for a canary, or held after a canary failed.
+    /// Not swapped in this pass: waiting for the canaries of its rollout to verify.
     Held(String),
+    /// Not swapped: a canary of its rollout failed; needs an operator.
+    Blocked(String),
     /// Failed in earlier passes and skipped in this one (the daemon's backoff).
     BackingOff(String),
 }
@@ -101,6 +103,7 @@ impl Outcome {
             self,
             Outcome::Failed(_)
                 | Outcome::BackingOff(_)
+                | Outcome::Blocked(_)
                 | Outcome::Rotated {
                     verification: Verification::Failed(_),
                     ..
@@ -131,6 +134,7 @@ impl Outcome {
             } => "rotated-verification-failed",
             Outcome::Failed(_) => "failed",
             Outcome::Held(_) => "held",
+            Outcome::Blocked(_) => "blocked",
             Outcome::BackingOff(_) => "backing-off",
         }
     }

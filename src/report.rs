@@ -151,6 +151,7 @@ pub fn summary_line(p: &Planned, outcome: &Outcome) -> String {
         | Outcome::WouldRotate(why)
         | Outcome::Failed(why)
         | Outcome::Held(why)
+        | Outcome::Blocked(why)
         | Outcome::BackingOff(why) => why.clone(),
         Outcome::Rotated {
             from,

@@ -169,7 +169,7 @@ pub fn gate(rollout: &Rollout, wanting: &[Wanting], state: &State, now: DateTime
             let is_canary = record.canaries.contains_key(&m.domain);
             let gate = if !failed.is_empty() {
                 Gate::Blocked(format!(
-                    "held: {}; the rest of the rollout waits until an operator fixes it and runs `cognito-cert-rotator forget <canary>`",
+                    "{}; the rest of the rollout waits until an operator fixes it and runs `cognito-cert-rotator forget <canary>`",
                     failed.join("; ")
                 ))
             } else if is_canary {

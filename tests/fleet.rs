@@ -284,7 +284,11 @@ async fn non_retryable_errors_fail_only_their_targets_with_the_code() {
             assert_eq!(s.arn().await, s.old.arn, "untouched");
         }
         // Not retried: one attempt per prod target.
-        assert_eq!(f.emu.faults_injected().get(kind).copied(), Some(2), "{kind}");
+        assert_eq!(
+            f.emu.faults_injected().get(kind).copied(),
+            Some(2),
+            "{kind}"
+        );
 
         let status = f
             .emu
@@ -343,4 +347,168 @@ async fn one_accounts_outage_does_not_hold_up_another() {
         let injected = f.emu.faults_injected().get(kind).copied().unwrap_or(0);
         assert!((5..=10).contains(&injected), "{kind}: {injected}");
     }
+}
+
+/// Three domains moving to one SAN certificate in the default account.
+async fn rollout_world(
+    flags: &[&str],
+    settings: &str,
+) -> (Emulator, tempfile::TempDir, Vec<Site>, String) {
+    let emu = Emulator::start(flags);
+    let dir = tempfile::tempdir().unwrap();
+    let ca = Ca::new();
+    let ca_file = ca.write(dir.path());
+    let sites = seed(
+        &emu,
+        &ca,
+        None,
+        &["one.example.com", "two.example.com", "three.example.com"],
+        true,
+    )
+    .await;
+    let text = format!(
+        "{settings}verify:\n  window: 20s\n  interval: 300ms\n  connect_to: {}\n  ca_file: {}\ndomains:\n{}",
+        emu.edge,
+        ca_file.display(),
+        domain_lines(&sites, None)
+    );
+    let config = write_config(dir.path(), &text)
+        .to_string_lossy()
+        .into_owned();
+    (emu, dir, sites, config)
+}
+
+fn label_of<'a>(stderr: &'a str, domain: &str) -> &'a str {
+    stderr
+        .lines()
+        .find_map(|l| l.split_once(&format!("{domain}: ")).map(|(_, rest)| rest))
+        .and_then(|rest| rest.split(':').next())
+        .unwrap_or("")
+}
+
+#[tokio::test]
+async fn a_canary_goes_first_and_the_rest_follow_once_it_is_verified() {
+    let (emu, _dir, sites, config) = rollout_world(
+        &["--edge-delay", "1"],
+        "rollout:\n  canary: [two.example.com]\n",
+    )
+    .await;
+    let first = emu.run(&["once", "--wait", "-c", &config]);
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    assert_eq!(
+        label_of(&first.stderr, "two.example.com"),
+        "rotated-verified"
+    );
+    for d in ["one.example.com", "three.example.com"] {
+        assert_eq!(label_of(&first.stderr, d), "held", "{}", first.stderr);
+    }
+    assert!(first.stderr.contains("waiting for two.example.com"));
+    assert_eq!(emu.count("UpdateUserPoolDomain"), 1);
+    assert_eq!(sites[0].arn().await, sites[0].old.arn);
+    assert_eq!(sites[1].arn().await, sites[1].new.arn);
+
+    let second = emu.run(&["once", "--wait", "-c", &config]);
+    assert_eq!(second.code, 0, "{}", second.stderr);
+    for d in ["one.example.com", "three.example.com"] {
+        assert_eq!(
+            label_of(&second.stderr, d),
+            "rotated-verified",
+            "{}",
+            second.stderr
+        );
+    }
+    assert_eq!(emu.count("UpdateUserPoolDomain"), 3);
+    for s in &sites {
+        assert_eq!(s.arn().await, s.new.arn);
+    }
+}
+
+#[tokio::test]
+async fn a_failed_canary_is_rolled_back_denylisted_and_holds_the_rest_until_forgotten() {
+    let (emu, dir, sites, config) =
+        rollout_world(&["--edge-stale"], "rollout:\n  canary_count: 1\n").await;
+    // A short window: the stale edge never serves the new certificate.
+    let text = std::fs::read_to_string(&config)
+        .unwrap()
+        .replace("window: 20s", "window: 2s\n  on_failure: rollback");
+    std::fs::write(&config, text).unwrap();
+
+    let first = emu.run(&["once", "--wait", "-c", &config]);
+    assert_eq!(first.code, 1);
+    assert_eq!(
+        label_of(&first.stderr, "one.example.com"),
+        "rotated-verification-failed",
+        "{}",
+        first.stderr
+    );
+    assert!(first
+        .stderr
+        .contains("rolled back to the previous certificate"));
+    for d in ["two.example.com", "three.example.com"] {
+        assert_eq!(label_of(&first.stderr, d), "held", "{}", first.stderr);
+    }
+    // The canary is back on its old certificate; the rest never moved.
+    for s in &sites {
+        assert_eq!(s.arn().await, s.old.arn, "{}", s.domain);
+    }
+    assert_eq!(
+        emu.count("UpdateUserPoolDomain"),
+        2,
+        "the swap and its rollback"
+    );
+    let state: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("state.json")).unwrap())
+            .unwrap();
+    assert!(
+        state["domains"]["one.example.com"]["denylist"][&sites[0].new.arn].is_object(),
+        "{state}"
+    );
+
+    // Next pass: the canary does not swap to the denylisted certificate again, and the rest
+    // stay held (blocked: an operator must act).
+    let second = emu.run(&["once", "--wait", "-c", &config]);
+    assert_eq!(second.code, 1);
+    // The canary is back on a certificate inside its min_validity and the only newer one is
+    // denylisted: it needs a person, and says so.
+    assert_eq!(
+        label_of(&second.stderr, "one.example.com"),
+        "failed",
+        "{}",
+        second.stderr
+    );
+    assert!(second.stderr.contains("no eligible certificate"));
+    for d in ["two.example.com", "three.example.com"] {
+        assert_eq!(label_of(&second.stderr, d), "blocked", "{}", second.stderr);
+    }
+    assert!(second.stderr.contains("failed verification"));
+    assert_eq!(emu.count("UpdateUserPoolDomain"), 2, "no new write");
+    let plan = emu.run(&["plan", "-c", &config]);
+    assert!(
+        plan.stdout.contains("enylisted for this domain"),
+        "{}",
+        plan.stdout
+    );
+    let status = emu.run(&["status", "-c", &config]);
+    assert_eq!(status.code, 1);
+    assert!(status.stdout.contains("denylisted"), "{}", status.stdout);
+
+    // The operator clears it: the canary is tried again (and the rest still wait for it).
+    let forget = emu.run(&["forget", "one.example.com", "-c", &config]);
+    assert_eq!(forget.code, 0);
+    assert!(
+        forget
+            .stdout
+            .contains("one.example.com: cleared 1 denylisted certificate(s), the failed last swap"),
+        "{}",
+        forget.stdout
+    );
+    let third = emu.run(&["once", "-c", &config]);
+    assert_eq!(
+        label_of(&third.stderr, "one.example.com"),
+        "rotated-unverified",
+        "{}",
+        third.stderr
+    );
+    assert_eq!(label_of(&third.stderr, "two.example.com"), "held");
+    assert_eq!(emu.count("UpdateUserPoolDomain"), 3);
 }

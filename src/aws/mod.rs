@@ -86,9 +86,29 @@ impl AwsError {
             }
             _ => AwsError::Transport {
                 operation,
-                detail: DisplayErrorContext(&err).to_string(),
+                detail: error_chain(&err),
             },
         }
+    }
+}
+
+/// `outer: inner: innermost`, each cause once, without the Debug dump
+/// `DisplayErrorContext` appends (unreadable in a one-line log or status).
+fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut next = Some(err);
+    while let Some(e) = next {
+        let text = e.to_string();
+        // Wrappers often repeat their cause's text; keep each piece once.
+        if !text.is_empty() && !parts.last().is_some_and(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        next = e.source();
+    }
+    if parts.is_empty() {
+        DisplayErrorContext(err).to_string()
+    } else {
+        parts.join(": ")
     }
 }
 
