@@ -441,3 +441,71 @@ async fn sighup_with_a_bad_config_keeps_the_old_one_running() {
     d.signal("-TERM");
     assert_eq!(d.wait_exit(Duration::from_secs(15)), 0);
 }
+
+/// Through the fault proxy: retried faults show in `aws_requests_total{outcome}`, and a
+/// target failing with a non-retryable error is tried again after 1, 2, 4… passes, not on
+/// every tick.
+#[tokio::test]
+async fn faults_show_in_metrics_and_a_failing_target_backs_off() {
+    let w = world(&[]).await;
+    let port = free_port();
+    let config = write_config(
+        w.dir.path(),
+        &format!(
+            "schedule: \"* * * * * *\"\nmetrics:\n  listen: 127.0.0.1:{port}\nverify:\n  tls: false\ndomains:\n  - domain: {DOMAIN}\n    user_pool_id: {}\n",
+            w.pool
+        ),
+    );
+    for (op, kind) in [
+        ("ListCertificates", "throttle"),
+        ("ListCertificates", "503"),
+        ("ListCertificates", "reset"),
+    ] {
+        w.emu
+            .fault(serde_json::json!({"operation": op, "kind": kind, "times": 1}));
+    }
+    w.emu.fault(serde_json::json!({"operation": "DescribeUserPoolDomain", "kind": "notauthorized", "times": -1}));
+    // Through the proxy, not straight to the emulator.
+    let d = w.start(
+        &["run", "-c", config.to_str().unwrap()],
+        &[("AWS_ENDPOINT_URL", w.emu.proxy.as_str())],
+    );
+    wait_for("eight passes", Duration::from_secs(30), || {
+        d.log().matches("pass finished").count() >= 8
+    });
+    let log = d.log();
+    let attempts = w.emu.faults_injected()["notauthorized"];
+    let passes = log.matches("pass finished").count() as u64;
+    // Tried in passes 1, 2, 4, 8…: never more than 4 times in the first 8-10 passes.
+    assert!(
+        (3..=4).contains(&attempts),
+        "{attempts} tries in {passes} passes:\n{log}"
+    );
+    assert!(
+        log.contains("auth.example.com: backing-off: skipped after"),
+        "{log}"
+    );
+    assert!(log.contains("NotAuthorizedException"), "{log}");
+
+    let (_, metrics) = http_get(port, "/metrics");
+    let outcome = |o: &str| {
+        sample(
+            &metrics,
+            &format!("cognito_cert_rotator_aws_requests_total{{service=\"ACM\",operation=\"ListCertificates\",outcome=\"{o}\",account=\"default\"}}"),
+        )
+        .unwrap_or(0.0)
+    };
+    assert!(outcome("throttled") >= 1.0, "{metrics}");
+    assert!(outcome("server_error") >= 1.0, "{metrics}");
+    assert!(outcome("transport_error") >= 1.0, "{metrics}");
+    assert!(outcome("success") >= 1.0, "{metrics}");
+    assert!(
+        sample(&metrics, "cognito_cert_rotator_aws_requests_total{service=\"Cognito Identity Provider\",operation=\"DescribeUserPoolDomain\",outcome=\"client_error\",account=\"default\"}").is_some(),
+        "{metrics}"
+    );
+    let state = w.state();
+    assert!(
+        state["domains"][DOMAIN]["failures"].as_u64().unwrap() >= 3,
+        "{state}"
+    );
+}
