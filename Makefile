@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 STAMP := $(VENV)/.installed
 
-.PHONY: all build test lint fmt demo venv clean release check-iam
+.PHONY: all build test lint fmt demo venv clean release check-iam bench
 
 all: build
 
@@ -41,6 +41,13 @@ release:
 
 demo: venv
 	@scripts/demo.sh
+
+# Scale benchmark (not a test): N certificates, D domains, one `plan` pass of the release
+# binary; prints API calls by operation, wall time, CPU time and peak RSS.
+BENCH_CERTS ?= 2000
+BENCH_DOMAINS ?= 200
+bench: venv release
+	$(VENV)/bin/python bench/bench.py --binary target/release/cognito-cert-rotator --certs $(BENCH_CERTS) --domains $(BENCH_DOMAINS)
 
 clean:
 	cargo clean

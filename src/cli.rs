@@ -29,6 +29,11 @@ AWS:
     (AWS_PROFILE, AWS_ACCESS_KEY_ID..., instance/task roles, AWS_ENDPOINT_URL).
     ACM is always read in us-east-1, the only region Cognito custom domains
     accept; Cognito is called in each user pool's own region (from its ID).
+    Targets with role_arn (and external_id) are reached by assuming that role
+    through STS; one ListCertificates scan per account per pass, client-side
+    rate limits per account under the AWS quotas, and the SDK's standard
+    retries (5 attempts, exponential backoff with jitter) for throttling, 5xx
+    and dropped connections.
 
 LOGGING:
     Logs go to stderr; RUST_LOG overrides the level (e.g. RUST_LOG=debug).";

@@ -1012,4 +1012,20 @@ domains:
             .to_string();
         assert!(err.contains("expected `alert` or `rollback`"), "{err}");
     }
+
+    #[test]
+    fn the_shipped_fleet_example_is_valid() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/fleet.example.yaml");
+        let c = Config::load(&path).unwrap();
+        assert_eq!(c.targets.len(), 5);
+        assert_eq!(c.files.len(), 3);
+        let accounts: std::collections::BTreeSet<_> = c
+            .targets
+            .iter()
+            .map(|t| t.role.as_ref().map(|r| r.role_arn.account.clone()))
+            .collect();
+        assert_eq!(accounts.len(), 4);
+        assert_eq!(c.verify.on_failure, OnFailure::Rollback);
+        assert_eq!(c.rollout.canary, ["auth.staging.example.com"]);
+    }
 }
