@@ -81,28 +81,42 @@ impl Acm {
             .iter()
             .map(|v| KeyAlgorithm::from(*v))
             .collect();
-        let mut pages = self
-            .client
-            .list_certificates()
-            .certificate_statuses(CertificateStatus::Issued)
-            .includes(Filters::builder().set_key_types(Some(key_types)).build())
-            .max_items(PAGE_SIZE)
-            .into_paginator()
-            .send();
         let mut scan = Scan {
             certificates: Vec::new(),
             pages: 0,
         };
+        // Page by page by hand rather than with the SDK's paginator, so that every request
+        // (not only its result) waits for the account's ListCertificates limiter.
+        let mut token: Option<String> = None;
         loop {
-            // Each page is one request: take a turn before asking for it.
             self.limits.acm_list.acquire().await;
-            let Some(page) = pages.next().await else {
-                break;
-            };
-            let page = page.map_err(|e| AwsError::from_sdk(OP, e))?;
+            let page = self
+                .client
+                .list_certificates()
+                .certificate_statuses(CertificateStatus::Issued)
+                .includes(
+                    Filters::builder()
+                        .set_key_types(Some(key_types.clone()))
+                        .build(),
+                )
+                .max_items(PAGE_SIZE)
+                .set_next_token(token.clone())
+                .send()
+                .await
+                .map_err(|e| AwsError::from_sdk(OP, e))?;
             scan.pages += 1;
             for summary in page.certificate_summary_list() {
                 scan.certificates.push(from_summary(summary)?);
+            }
+            match page.next_token().filter(|t| !t.is_empty()) {
+                None => break,
+                Some(next) if token.as_deref() == Some(next) => {
+                    return Err(AwsError::Malformed {
+                        operation: OP,
+                        detail: format!("NextToken {next:?} repeated; stopping instead of looping"),
+                    })
+                }
+                Some(next) => token = Some(next.to_string()),
             }
         }
         Ok(scan)

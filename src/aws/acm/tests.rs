@@ -201,3 +201,52 @@ async fn describe_of_a_deleted_certificate_is_none() {
         .await;
     assert_eq!(d, Ok(None));
 }
+
+/// Every page and every DescribeCertificate waits for the account's limiter: 17 pages at
+/// 8/s take 2 s (of tokio's paused clock), 11 describes at 10/s take 1 s.
+#[tokio::test(start_paused = true)]
+async fn pages_and_describes_are_spaced_by_the_account_limits() {
+    use crate::aws::limit::{AccountLimits, Rates};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static PAGE: AtomicUsize = AtomicUsize::new(0);
+    let page = mock!(Client::list_certificates).then_output(|| {
+        let n = PAGE.fetch_add(1, Ordering::SeqCst);
+        let out = ListCertificatesOutput::builder()
+            .certificate_summary_list(summary(&format!("c{n}"), "RSA-2048"));
+        if n < 16 {
+            out.next_token(format!("p{}", n + 1)).build()
+        } else {
+            out.build()
+        }
+    });
+    let describe = mock!(Client::describe_certificate).then_output(|| {
+        DescribeCertificateOutput::builder()
+            .certificate(
+                CertificateDetail::builder()
+                    .certificate_arn("arn:aws:acm:us-east-1:1:certificate/x")
+                    .build(),
+            )
+            .build()
+    });
+    let client = mock_client!(
+        aws_sdk_acm,
+        RuleMode::MatchAny,
+        [&page, &describe],
+        no_retries
+    );
+    let acm = Acm::with_limits(client, Arc::new(AccountLimits::new(Rates::default())));
+
+    let t0 = tokio::time::Instant::now();
+    let scan = acm.list_issued().await.unwrap();
+    assert_eq!(scan.pages, 17);
+    assert_eq!(t0.elapsed(), std::time::Duration::from_millis(2000));
+
+    let t1 = tokio::time::Instant::now();
+    for _ in 0..11 {
+        acm.describe("arn:aws:acm:us-east-1:1:certificate/x")
+            .await
+            .unwrap();
+    }
+    // The first describe may start at once; then 100 ms apart.
+    assert_eq!(t1.elapsed(), std::time::Duration::from_millis(1000));
+}
