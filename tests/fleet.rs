@@ -138,6 +138,20 @@ struct Fleet {
     config: String,
 }
 
+impl Fleet {
+    /// Every site, in both accounts, was rotated and verified, and Cognito agrees.
+    async fn assert_all_rotated(&self, stderr: &str, context: &str) {
+        for s in self.default.iter().chain(&self.prod) {
+            assert!(
+                stderr.contains(&format!("{}: rotated-verified", s.domain)),
+                "{context}: {stderr}"
+            );
+            assert_ne!(s.old.arn, s.new.arn);
+            assert_eq!(s.arn().await, s.new.arn, "{context}: {}", s.domain);
+        }
+    }
+}
+
 async fn fleet(flags: &[&str], extra: &str) -> Fleet {
     let emu = Emulator::start(flags);
     let dir = tempfile::tempdir().unwrap();
@@ -187,16 +201,7 @@ async fn two_accounts_through_a_role_one_scan_each() {
     let before_default = calls(&f.emu, "123456789012", "ListCertificates");
     let run = f.emu.run(&["once", "--wait", "-c", &f.config]);
     assert_eq!(run.code, 0, "{}", run.stderr);
-    for s in f.default.iter().chain(&f.prod) {
-        assert!(
-            run.stderr
-                .contains(&format!("{}: rotated-verified", s.domain)),
-            "{}",
-            run.stderr
-        );
-        assert_eq!(s.arn().await, s.new.arn, "{}", s.domain);
-        assert_ne!(s.old.arn, s.new.arn);
-    }
+    f.assert_all_rotated(&run.stderr, "").await;
     // One scan per account per pass, not one per domain.
     assert_eq!(
         calls(&f.emu, "123456789012", "ListCertificates") - before_default,
@@ -234,15 +239,7 @@ async fn a_pass_completes_through_every_retryable_fault() {
         }
         let run = f.emu.run_via_proxy(&["once", "--wait", "-c", &f.config]);
         assert_eq!(run.code, 0, "{kind}: {}", run.stderr);
-        for s in f.default.iter().chain(&f.prod) {
-            assert!(
-                run.stderr
-                    .contains(&format!("{}: rotated-verified", s.domain)),
-                "{kind}: {}",
-                run.stderr
-            );
-            assert_eq!(s.arn().await, s.new.arn, "{kind}: {}", s.domain);
-        }
+        f.assert_all_rotated(&run.stderr, kind).await;
         assert_eq!(
             f.emu.faults_injected().get(kind).copied(),
             Some(6),
@@ -378,6 +375,13 @@ async fn rollout_world(
     (emu, dir, sites, config)
 }
 
+/// Each domain's summary line carries this label (`rotated-verified`, `held`...).
+fn expect_labels(stderr: &str, expected: &[(&str, &str)]) {
+    for (domain, label) in expected {
+        assert_eq!(label_of(stderr, domain), *label, "{domain}: {stderr}");
+    }
+}
+
 fn label_of<'a>(stderr: &'a str, domain: &str) -> &'a str {
     stderr
         .lines()
@@ -395,13 +399,14 @@ async fn a_canary_goes_first_and_the_rest_follow_once_it_is_verified() {
     .await;
     let first = emu.run(&["once", "--wait", "-c", &config]);
     assert_eq!(first.code, 0, "{}", first.stderr);
-    assert_eq!(
-        label_of(&first.stderr, "two.example.com"),
-        "rotated-verified"
+    expect_labels(
+        &first.stderr,
+        &[
+            ("two.example.com", "rotated-verified"),
+            ("one.example.com", "held"),
+            ("three.example.com", "held"),
+        ],
     );
-    for d in ["one.example.com", "three.example.com"] {
-        assert_eq!(label_of(&first.stderr, d), "held", "{}", first.stderr);
-    }
     assert!(first.stderr.contains("waiting for two.example.com"));
     assert_eq!(emu.count("UpdateUserPoolDomain"), 1);
     assert_eq!(sites[0].arn().await, sites[0].old.arn);
@@ -409,14 +414,13 @@ async fn a_canary_goes_first_and_the_rest_follow_once_it_is_verified() {
 
     let second = emu.run(&["once", "--wait", "-c", &config]);
     assert_eq!(second.code, 0, "{}", second.stderr);
-    for d in ["one.example.com", "three.example.com"] {
-        assert_eq!(
-            label_of(&second.stderr, d),
-            "rotated-verified",
-            "{}",
-            second.stderr
-        );
-    }
+    expect_labels(
+        &second.stderr,
+        &[
+            ("one.example.com", "rotated-verified"),
+            ("three.example.com", "rotated-verified"),
+        ],
+    );
     assert_eq!(emu.count("UpdateUserPoolDomain"), 3);
     for s in &sites {
         assert_eq!(s.arn().await, s.new.arn);
@@ -435,18 +439,17 @@ async fn a_failed_canary_is_rolled_back_denylisted_and_holds_the_rest_until_forg
 
     let first = emu.run(&["once", "--wait", "-c", &config]);
     assert_eq!(first.code, 1);
-    assert_eq!(
-        label_of(&first.stderr, "one.example.com"),
-        "rotated-verification-failed",
-        "{}",
-        first.stderr
+    expect_labels(
+        &first.stderr,
+        &[("one.example.com", "rotated-verification-failed")],
     );
     assert!(first
         .stderr
         .contains("rolled back to the previous certificate"));
-    for d in ["two.example.com", "three.example.com"] {
-        assert_eq!(label_of(&first.stderr, d), "held", "{}", first.stderr);
-    }
+    expect_labels(
+        &first.stderr,
+        &[("two.example.com", "held"), ("three.example.com", "held")],
+    );
     // The canary is back on its old certificate; the rest never moved.
     for s in &sites {
         assert_eq!(s.arn().await, s.old.arn, "{}", s.domain);
@@ -470,16 +473,15 @@ async fn a_failed_canary_is_rolled_back_denylisted_and_holds_the_rest_until_forg
     assert_eq!(second.code, 1);
     // The canary is back on a certificate inside its min_validity and the only newer one is
     // denylisted: it needs a person, and says so.
-    assert_eq!(
-        label_of(&second.stderr, "one.example.com"),
-        "failed",
-        "{}",
-        second.stderr
-    );
+    expect_labels(&second.stderr, &[("one.example.com", "failed")]);
     assert!(second.stderr.contains("no eligible certificate"));
-    for d in ["two.example.com", "three.example.com"] {
-        assert_eq!(label_of(&second.stderr, d), "blocked", "{}", second.stderr);
-    }
+    expect_labels(
+        &second.stderr,
+        &[
+            ("two.example.com", "blocked"),
+            ("three.example.com", "blocked"),
+        ],
+    );
     assert!(second.stderr.contains("failed verification"));
     assert_eq!(emu.count("UpdateUserPoolDomain"), 2, "no new write");
     let plan = emu.run(&["plan", "-c", &config]);
@@ -503,12 +505,12 @@ async fn a_failed_canary_is_rolled_back_denylisted_and_holds_the_rest_until_forg
         forget.stdout
     );
     let third = emu.run(&["once", "-c", &config]);
-    assert_eq!(
-        label_of(&third.stderr, "one.example.com"),
-        "rotated-unverified",
-        "{}",
-        third.stderr
+    expect_labels(
+        &third.stderr,
+        &[
+            ("one.example.com", "rotated-unverified"),
+            ("two.example.com", "held"),
+        ],
     );
-    assert_eq!(label_of(&third.stderr, "two.example.com"), "held");
     assert_eq!(emu.count("UpdateUserPoolDomain"), 3);
 }

@@ -260,6 +260,16 @@ def served_arn(domain_model):
     return current
 
 
+def accept_loop(sock, handle):
+    """Serve each connection on its own thread until the socket closes."""
+    while True:
+        try:
+            conn, _ = sock.accept()
+        except OSError:
+            return
+        threading.Thread(target=handle, args=(conn,), daemon=True).start()
+
+
 class Edge:
     def __init__(self, port):
         self.contexts = {}
@@ -307,12 +317,7 @@ class Edge:
             pass
 
     def serve(self):
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._handle, args=(conn,), daemon=True).start()
+        accept_loop(self.sock, self._handle)
 
 
 def _access_key(environ):
@@ -410,12 +415,7 @@ class FaultProxy:
         self.port = self.sock.getsockname()[1]
 
     def serve(self):
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._connection, args=(conn,), daemon=True).start()
+        accept_loop(self.sock, self._connection)
 
     @staticmethod
     def _read_request(f):

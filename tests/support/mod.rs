@@ -331,7 +331,15 @@ pub async fn import_with(acm: &aws_sdk_acm::Client, ca: &Ca, leaf: Leaf) -> Impo
 
 /// Create a user pool in `region`; returns its ID.
 pub async fn create_pool(emu: &Emulator, region: &'static str, name: &str) -> String {
-    emu.cognito(region)
+    create_pool_with(&emu.cognito(region), name).await
+}
+
+/// Create a user pool with this Cognito client (any account and region); returns its ID.
+pub async fn create_pool_with(
+    cognito: &aws_sdk_cognitoidentityprovider::Client,
+    name: &str,
+) -> String {
+    cognito
         .create_user_pool()
         .pool_name(name)
         .send()
@@ -362,17 +370,7 @@ pub async fn pool_with_domain_with(
     arn: &str,
     managed_login_version: i32,
 ) -> String {
-    let pool = cognito
-        .create_user_pool()
-        .pool_name("test")
-        .send()
-        .await
-        .unwrap()
-        .user_pool()
-        .unwrap()
-        .id()
-        .unwrap()
-        .to_string();
+    let pool = create_pool_with(cognito, "test").await;
     cognito
         .create_user_pool_domain()
         .user_pool_id(&pool)
