@@ -215,6 +215,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
             let ctx = context(config.load()?).await?;
             if dry_run {
                 info!("dry run: no write call will be made");
+            } else if !wait && ctx.config.rollout.enabled() {
+                tracing::warn!("rollout: is set but --wait is not: a canary swapped now is not verified, so the rest of its rollout stays blocked; use --wait (or the daemon)");
             }
             let results = ctx.once(chrono::Utc::now(), dry_run, wait).await;
             let failed = crate::report::log_summaries(&results);
