@@ -1,0 +1,379 @@
+use super::*;
+
+fn parse(text: &str) -> Result<Config, ConfigError> {
+    Config::parse(text, Path::new("config.yaml"))
+}
+
+const GOOD: &str = "\
+verify:
+  window: 60m
+  interval: 30s
+defaults:
+  min_validity: 30d
+domains:
+  - domain: auth.example.com
+    user_pool_id: eu-central-1_AbCdEf123
+    min_validity: 45d
+    require_tags: {team: identity}
+  - domain: login.example.org
+    user_pool_id: us-east-1_Xyz
+";
+
+#[test]
+fn parses_a_full_config_with_defaults_and_overrides() {
+    let c = parse(GOOD).unwrap();
+    assert_eq!(c.verify.window, Duration::from_secs(3600));
+    assert_eq!(c.verify.interval, Duration::from_secs(30));
+    assert!(c.verify.tls);
+    assert_eq!(c.targets.len(), 2);
+    assert_eq!(c.targets[0].region, "eu-central-1");
+    assert_eq!(c.targets[0].min_validity, Duration::from_secs(45 * 86_400));
+    assert_eq!(c.targets[0].require_tags["team"], "identity");
+    assert_eq!(c.targets[1].region, "us-east-1");
+    assert_eq!(c.targets[1].min_validity, Duration::from_secs(30 * 86_400));
+}
+
+#[test]
+fn bad_domain_names_file_line_and_column() {
+    let text = "domains:\n  - domain: Auth_Example.com\n    user_pool_id: us-east-1_A\n";
+    let err = parse(text).unwrap_err().to_string();
+    assert!(err.starts_with("config.yaml:2:13: "), "{err}");
+    assert!(
+        err.contains("domain \"Auth_Example.com\": only lowercase letters, digits and hyphens are allowed, labels separated by periods"),
+        "{err}"
+    );
+}
+
+#[test]
+fn unknown_keys_are_errors_with_location() {
+    let text = "verify:\n  windw: 5m\ndomains:\n  - domain: a.example.com\n    user_pool_id: us-east-1_A\n";
+    let err = parse(text).unwrap_err().to_string();
+    assert!(err.starts_with("config.yaml:2:3: "), "{err}");
+    assert!(err.contains("unknown field `windw`"), "{err}");
+}
+
+#[test]
+fn bad_duration_is_located() {
+    let text = "defaults:\n  min_validity: 30 parsecs\ndomains:\n  - domain: a.example.com\n    user_pool_id: us-east-1_A\n";
+    let err = parse(text).unwrap_err().to_string();
+    assert!(err.starts_with("config.yaml:2:17: "), "{err}");
+    assert!(err.contains("30 parsecs"), "{err}");
+}
+
+#[test]
+fn bad_user_pool_id_is_located() {
+    let text = "domains:\n  - domain: a.example.com\n    user_pool_id: pool123\n";
+    let err = parse(text).unwrap_err().to_string();
+    assert!(err.starts_with("config.yaml:3:19: "), "{err}");
+    assert!(err.contains("expected <region>_<id>"), "{err}");
+}
+
+#[test]
+fn duplicate_domains_name_both_entries() {
+    let text = "domains:\n  - domain: a.example.com\n    user_pool_id: us-east-1_A\n  - domain: a.example.com\n    user_pool_id: us-east-1_B\n";
+    let err = parse(text).unwrap_err().to_string();
+    assert!(err.starts_with("config.yaml:4:13: "), "{err}");
+    assert!(
+        err.contains("listed twice: here and at config.yaml:2:13"),
+        "{err}"
+    );
+}
+
+#[test]
+fn empty_domain_list_is_an_error() {
+    let err = parse("domains: []\n").unwrap_err().to_string();
+    assert!(err.contains("the list is empty"), "{err}");
+}
+
+#[test]
+fn interval_longer_than_window_is_an_error() {
+    let text = "verify:\n  window: 1m\n  interval: 5m\ndomains:\n  - domain: a.example.com\n    user_pool_id: us-east-1_A\n";
+    let err = parse(text).unwrap_err().to_string();
+    assert!(err.starts_with("config.yaml:3:3: "), "{err}");
+}
+
+#[test]
+fn missing_ca_file_is_an_error() {
+    let text = "verify:\n  ca_file: /nonexistent/ca.pem\ndomains:\n  - domain: a.example.com\n    user_pool_id: us-east-1_A\n";
+    let err = parse(text).unwrap_err().to_string();
+    assert!(err.starts_with("config.yaml:2:3: "), "{err}");
+    assert!(err.contains("no such file"), "{err}");
+}
+
+#[test]
+fn connect_to_must_be_host_and_port() {
+    let text = "verify:\n  connect_to: localhost\ndomains:\n  - domain: a.example.com\n    user_pool_id: us-east-1_A\n";
+    assert!(parse(text).unwrap_err().to_string().contains("host:port"));
+}
+
+#[test]
+fn the_shipped_example_config_is_valid() {
+    let text = include_str!("../../config/cognito-cert-rotator.example.yaml");
+    let c = parse(text).unwrap();
+    assert_eq!(c.targets.len(), 2);
+    assert_eq!(c.targets[1].region, "eu-central-1");
+    assert_eq!(c.targets[1].require_tags["cognito-cert-rotator"], "enabled");
+}
+
+#[test]
+fn daemon_settings_have_defaults_and_are_validated() {
+    let c = parse("domains:\n  - domain: a.example.com\n    user_pool_id: us-east-1_A\n").unwrap();
+    assert_eq!(c.schedule, DEFAULT_SCHEDULE);
+    assert_eq!(c.metrics_listen, None);
+    assert_eq!(c.hooks.timeout, Duration::from_secs(60));
+    let text = "schedule: \"*/5 * * * * *\"\nstate_file: st.json\nmetrics:\n  listen: 127.0.0.1:9464\nhooks:\n  on_rotate: [/bin/echo, rotated]\n  timeout: 5s\ndomains:\n  - domain: a.example.com\n    user_pool_id: us-east-1_A\n";
+    let c = Config::parse(text, Path::new("/etc/ccr/config.yaml")).unwrap();
+    assert_eq!(c.state_file, PathBuf::from("/etc/ccr/st.json"));
+    assert_eq!(c.metrics_listen.unwrap().port(), 9464);
+    assert_eq!(c.hooks.on_rotate.as_deref().unwrap()[1], "rotated");
+    let bad = "schedule: \"every minute\"\ndomains:\n  - domain: a.example.com\n    user_pool_id: us-east-1_A\n";
+    let err = parse(bad).unwrap_err().to_string();
+    assert!(err.starts_with("config.yaml:1:"), "{err}");
+    assert!(err.contains("cron expression with seconds"), "{err}");
+    let bad = "hooks:\n  on_failure: []\ndomains:\n  - domain: a.example.com\n    user_pool_id: us-east-1_A\n";
+    assert!(parse(bad).unwrap_err().to_string().contains("argv list"));
+}
+
+#[test]
+fn domain_rules() {
+    for ok in ["auth.example.com", "a-b.c1.io", "x.y"] {
+        assert!(DomainName::parse(ok).is_ok(), "{ok}");
+    }
+    for bad in [
+        "Auth.example.com",
+        "auth_x.example.com",
+        "-auth.example.com",
+        "auth-.example.com",
+        "auth..example.com",
+        "example",
+        ".example.com",
+        "*.example.com",
+        "",
+    ] {
+        assert!(DomainName::parse(bad).is_err(), "{bad}");
+    }
+}
+
+#[test]
+fn user_pool_id_rules() {
+    assert_eq!(
+        UserPoolId::parse("us-gov-west-1_Ab9").unwrap().region,
+        "us-gov-west-1"
+    );
+    for bad in [
+        "us-east-1",
+        "_abc",
+        "us-east-1_",
+        "useast1_abc",
+        "us-east-x_abc",
+    ] {
+        assert!(UserPoolId::parse(bad).is_err(), "{bad}");
+    }
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let path = dir.join(name);
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).unwrap();
+    }
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn includes_add_domains_with_their_own_defaults_relative_to_the_including_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let main = write(
+        dir.path(),
+        "main.yaml",
+        "include: [\"conf.d/*.yaml\"]\ndefaults:\n  min_validity: 20d\ndomains:\n  - domain: a.example.com\n    user_pool_id: us-east-1_A\n",
+    );
+    write(
+        dir.path(),
+        "conf.d/20-prod.yaml",
+        "defaults:\n  role_arn: arn:aws:iam::111111111111:role/rotator\n  external_id: prod-ext\ndomains:\n  - domain: b.example.com\n    user_pool_id: eu-west-1_B\n  - domain: c.example.com\n    user_pool_id: eu-west-1_C\n    role_arn: arn:aws:iam::222222222222:role/other\ninclude: [more/x.yaml]\n",
+    );
+    write(
+        dir.path(),
+        "conf.d/more/x.yaml",
+        "domains:\n  - domain: d.example.com\n    user_pool_id: us-east-1_D\n",
+    );
+    write(
+        dir.path(),
+        "conf.d/10-dev.yaml",
+        "domains:\n  - domain: e.example.com\n    user_pool_id: us-east-1_E\n    min_validity: 5d\n",
+    );
+    write(dir.path(), "conf.d/ignored.txt", "not yaml");
+    let c = Config::load(&main).unwrap();
+    let names: Vec<&str> = c.targets.iter().map(|t| t.domain.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "a.example.com",
+            "e.example.com",
+            "b.example.com",
+            "c.example.com",
+            "d.example.com"
+        ]
+    );
+    assert_eq!(c.files.len(), 4);
+    assert_eq!(c.targets[1].min_validity, Duration::from_secs(5 * 86_400));
+    assert_eq!(c.targets[2].min_validity, Duration::from_secs(20 * 86_400));
+    assert_eq!(c.targets[0].role, None);
+    let b = c.targets[2].role.as_ref().unwrap();
+    assert_eq!(b.role_arn.account, "111111111111");
+    assert_eq!(b.external_id.as_deref(), Some("prod-ext"));
+    let cc = c.targets[3].role.as_ref().unwrap();
+    assert_eq!(cc.role_arn.account, "222222222222");
+    // Nested include inherits the including file's role.
+    assert_eq!(
+        c.targets[4].role.as_ref().unwrap().role_arn.account,
+        "111111111111"
+    );
+    assert!(
+        c.targets[2].source.ends_with("20-prod.yaml:5"),
+        "{}",
+        c.targets[2].source
+    );
+}
+
+#[test]
+fn a_domain_in_two_files_names_both_locations() {
+    let dir = tempfile::tempdir().unwrap();
+    let main = write(
+        dir.path(),
+        "main.yaml",
+        "include: [conf.d/a.yaml]\ndomains:\n  - domain: a.example.com\n    user_pool_id: us-east-1_A\n",
+    );
+    write(
+        dir.path(),
+        "conf.d/a.yaml",
+        "domains:\n  - domain: x.example.com\n    user_pool_id: us-east-1_X\n  - domain: a.example.com\n    user_pool_id: us-east-1_B\n",
+    );
+    let err = Config::load(&main).unwrap_err().to_string();
+    let child = dir.path().join("conf.d/a.yaml");
+    assert!(
+        err.starts_with(&format!("{}:4:13: ", child.display())),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("here and at {}:3:13", main.display())),
+        "{err}"
+    );
+}
+
+#[test]
+fn include_errors_are_located_in_the_file_that_has_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let main = write(
+        dir.path(),
+        "main.yaml",
+        "include: [missing.yaml]\ndomains:\n  - domain: a.example.com\n    user_pool_id: us-east-1_A\n",
+    );
+    let err = Config::load(&main).unwrap_err().to_string();
+    assert!(
+        err.contains("main.yaml:1:11: include \"missing.yaml\""),
+        "{err}"
+    );
+    assert!(err.contains("no such file"), "{err}");
+
+    let main = write(dir.path(), "m2.yaml", "include: [\"d/*.yaml\"]\n");
+    write(dir.path(), "d/bad.yaml", "domains:\n  - domain: b.example.com\n    user_pool_id: us-east-1_B\nschedule: \"* * * * * *\"\n");
+    let err = Config::load(&main).unwrap_err().to_string();
+    assert!(
+        err.contains("d/bad.yaml:4:1: unknown field `schedule`"),
+        "{err}"
+    );
+
+    // An empty include folder and no domains: the usual "empty" error.
+    std::fs::remove_file(dir.path().join("d/bad.yaml")).unwrap();
+    let err = Config::load(&main).unwrap_err().to_string();
+    assert!(err.contains("here or in an included file"), "{err}");
+}
+
+#[test]
+fn role_settings_are_checked() {
+    let bad_arn = "domains:\n  - domain: a.example.com\n    user_pool_id: us-east-1_A\n    role_arn: arn:aws:iam::12345:role/x\n";
+    let err = parse(bad_arn).unwrap_err().to_string();
+    assert!(err.starts_with("config.yaml:4:15: "), "{err}");
+    assert!(err.contains("expected an IAM role ARN"), "{err}");
+    let lone_external = "domains:\n  - domain: a.example.com\n    user_pool_id: us-east-1_A\n    external_id: abc\n";
+    let err = parse(lone_external).unwrap_err().to_string();
+    assert!(err.contains("external_id without role_arn"), "{err}");
+    for ok in [
+        "arn:aws:iam::123456789012:role/x",
+        "arn:aws-cn:iam::123456789012:role/path/to/x",
+    ] {
+        assert_eq!(RoleArn::parse(ok).unwrap().account, "123456789012");
+    }
+    for bad in [
+        "arn:aws:iam::123456789012:user/x",
+        "arn:aws:sts::123456789012:role/x",
+        "arn:aws:iam::123456789012:role/",
+        "role/x",
+    ] {
+        assert!(RoleArn::parse(bad).is_err(), "{bad}");
+    }
+}
+
+#[test]
+fn fleet_settings_have_defaults_and_are_checked() {
+    let two = "domains:\n  - domain: a.example.com\n    user_pool_id: us-east-1_A\n  - domain: b.example.com\n    user_pool_id: us-east-1_B\n";
+    let c = parse(two).unwrap();
+    assert_eq!(c.concurrency, DEFAULT_CONCURRENCY);
+    assert!(!c.rollout.enabled());
+    assert_eq!(c.verify.on_failure, OnFailure::Alert);
+
+    let c = parse(&format!("concurrency: 8\nrollout:\n  canary: [b.example.com]\nverify:\n  on_failure: rollback\n{two}")).unwrap();
+    assert_eq!(c.concurrency, 8);
+    assert_eq!(c.rollout.canary, ["b.example.com"]);
+    assert_eq!(c.verify.on_failure, OnFailure::Rollback);
+    assert_eq!(
+        parse(&format!("rollout:\n  canary_count: 2\n{two}"))
+            .unwrap()
+            .rollout
+            .canary_count,
+        2
+    );
+
+    let err = parse(&format!("concurrency: 0\n{two}"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.starts_with("config.yaml:1:1: concurrency: 0 is out of range"),
+        "{err}"
+    );
+    let err = parse(&format!("rollout:\n  canary: [z.example.com]\n{two}"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("\"z.example.com\" is not one of the configured domains"),
+        "{err}"
+    );
+    let err = parse(&format!(
+        "rollout:\n  canary: [a.example.com]\n  canary_count: 1\n{two}"
+    ))
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("not both"), "{err}");
+    let err = parse(&format!("verify:\n  on_failure: revert\n{two}"))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("expected `alert` or `rollback`"), "{err}");
+}
+
+#[test]
+fn the_shipped_fleet_example_is_valid() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/fleet.example.yaml");
+    let c = Config::load(&path).unwrap();
+    assert_eq!(c.targets.len(), 5);
+    assert_eq!(c.files.len(), 3);
+    let accounts: std::collections::BTreeSet<_> = c
+        .targets
+        .iter()
+        .map(|t| t.role.as_ref().map(|r| r.role_arn.account.clone()))
+        .collect();
+    assert_eq!(accounts.len(), 4);
+    assert_eq!(c.verify.on_failure, OnFailure::Rollback);
+    assert_eq!(c.rollout.canary, ["auth.staging.example.com"]);
+}
