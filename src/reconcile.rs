@@ -275,13 +275,7 @@ impl Context {
     }
 
     pub(crate) fn cognito_for(&self, target: &Target) -> Result<&CognitoDomains, AwsError> {
-        self.account_for(target)?
-            .cognito
-            .region(&target.region)
-            .ok_or_else(|| AwsError::Malformed {
-                operation: "DescribeUserPoolDomain",
-                detail: format!("no Cognito client for region {}", target.region),
-            })
+        self.account_for(target)?.cognito_in(&target.region)
     }
 
     async fn plan_target(
@@ -293,12 +287,9 @@ impl Context {
         denied: &BTreeMap<String, String>,
         now: DateTime<Utc>,
     ) -> (Decision, Option<DomainInfo>, Option<String>) {
-        let view = match account.cognito.region(&target.region) {
-            Some(c) => c.describe(&target.domain).await,
-            None => Err(AwsError::Malformed {
-                operation: "DescribeUserPoolDomain",
-                detail: format!("no Cognito client for region {}", target.region),
-            }),
+        let view = match account.cognito_in(&target.region) {
+            Ok(c) => c.describe(&target.domain).await,
+            Err(e) => Err(e),
         };
         let view = match view {
             Ok(v) => v,

@@ -11,14 +11,15 @@ use chrono::{DateTime, Utc};
 use futures_util::StreamExt;
 use tracing::{error, info};
 
+use crate::aws::cognito::CognitoDomains;
 use crate::config::Target;
 use crate::hooks::{Event, HookEvent};
-use crate::model::DomainView;
+use crate::model::{DomainInfo, DomainView};
 use crate::reconcile::{candidate_arn, Context, Outcome, Planned, Verification};
 use crate::rollout::{Gate, Gating, Wanting};
 use crate::select::Action;
 use crate::serial::Serial;
-use crate::state::{PendingSwap, Phase};
+use crate::state::{PendingSwap, Phase, State};
 
 mod resume;
 mod verification;
@@ -57,7 +58,7 @@ pub fn mark_verifying(results: &mut [(Planned, Outcome)], job: &VerifyJob) {
 pub fn gates(
     rollout: &crate::config::Rollout,
     planned: &[Planned],
-    state: &crate::state::State,
+    state: &State,
     now: DateTime<Utc>,
 ) -> Gating {
     let wanting: Vec<Wanting> = planned
@@ -83,6 +84,45 @@ pub fn gates(
         })
         .collect();
     crate::rollout::gate(rollout, &wanting, state, now)
+}
+
+/// Read the domain again right before writing to it: a decision is only as fresh as the read
+/// it was based on. The domain must still exist, belong to the target's user pool, be a custom
+/// domain and point at `expected`, so a concurrent change (a person, another rotator) is never
+/// overwritten. `Err` says which of these failed.
+pub(super) async fn reread_before_write(
+    cognito: &CognitoDomains,
+    target: &Target,
+    expected: Option<&str>,
+) -> Result<DomainInfo, String> {
+    let fresh = cognito
+        .describe(&target.domain)
+        .await
+        .map_err(|e| format!("cannot re-read the domain: {e}"))?;
+    let DomainView::Present(info) = fresh else {
+        return Err("the domain disappeared".into());
+    };
+    if info.user_pool_id != target.user_pool_id {
+        return Err(format!(
+            "domain {} belongs to user pool {}, not {}",
+            target.domain, info.user_pool_id, target.user_pool_id
+        ));
+    }
+    if info.certificate_arn.is_none() {
+        return Err("the domain is not a custom domain any more".into());
+    }
+    if info.certificate_arn.as_deref() != expected {
+        return Err(format!(
+            "the domain's certificate changed since it was read (now {})",
+            info.certificate_arn.as_deref().unwrap_or("none")
+        ));
+    }
+    Ok(info)
+}
+
+/// The swap in flight for `domain`, if any.
+fn pending_in(state: &State, domain: &str) -> Option<PendingSwap> {
+    state.domains.get(domain).and_then(|r| r.pending.clone())
 }
 
 /// One target after a pass.
@@ -120,11 +160,13 @@ impl Context {
         let mut acted: Vec<Acted> = if self.config.rollout.enabled() {
             // Canary groups span accounts: plan everything, decide the gates, then act.
             let planned = self.plan_targets(&attempt, now).await;
-            let gating = self.gating(&planned, now, dry_run).await;
+            let state = self.state.snapshot().await;
+            let gating = self.gating(&planned, &state, now, dry_run).await;
             futures_util::stream::iter(planned)
                 .map(|p| {
                     let gate = gating.gates.get(&p.target.domain).cloned();
-                    self.act(p, gate, now, dry_run)
+                    let pending = pending_in(&state, &p.target.domain);
+                    self.act(p, gate, pending, now, dry_run)
                 })
                 .buffered(self.config.concurrency.max(1))
                 .collect()
@@ -135,8 +177,12 @@ impl Context {
             let per_account =
                 futures_util::future::join_all(groups.iter().map(|(key, group)| async move {
                     let planned = self.plan_account(key, group, now).await;
+                    let state = self.state.snapshot().await;
                     futures_util::stream::iter(planned)
-                        .map(|p| self.act(p, Some(Gate::Go), now, dry_run))
+                        .map(|p| {
+                            let pending = pending_in(&state, &p.target.domain);
+                            self.act(p, Some(Gate::Go), pending, now, dry_run)
+                        })
                         .buffered(self.config.concurrency.max(1))
                         .collect::<Vec<_>>()
                         .await
@@ -188,9 +234,14 @@ impl Context {
 
     /// Canary gates for the targets that want to rotate; new rollouts are recorded (unless
     /// `dry_run`).
-    async fn gating(&self, planned: &[Planned], now: DateTime<Utc>, dry_run: bool) -> Gating {
-        let state = self.state.snapshot().await;
-        let gating = gates(&self.config.rollout, planned, &state, now);
+    async fn gating(
+        &self,
+        planned: &[Planned],
+        state: &State,
+        now: DateTime<Utc>,
+        dry_run: bool,
+    ) -> Gating {
+        let gating = gates(&self.config.rollout, planned, state, now);
         if !dry_run && !gating.records.is_empty() {
             for (key, record) in &gating.records {
                 match record {
@@ -219,21 +270,16 @@ impl Context {
         gating
     }
 
-    /// Act on one planned target: report, or swap when the plan and the gate allow.
+    /// Act on one planned target: report, or swap when the plan, the gate and the swap in
+    /// flight (`pending`, from the state read after planning) allow.
     async fn act(
         &self,
         p: Planned,
         gate: Option<Gate>,
+        pending: Option<PendingSwap>,
         now: DateTime<Utc>,
         dry_run: bool,
     ) -> Acted {
-        let pending = self
-            .state
-            .snapshot()
-            .await
-            .domains
-            .get(&p.target.domain)
-            .and_then(|r| r.pending.clone());
         let mut job = None;
         let outcome = match (p.decision.action, pending, gate) {
             (Action::Error, _, _) => Outcome::Failed(p.decision.reason.clone()),
@@ -288,36 +334,25 @@ impl Context {
 
     /// Count failures per target and set how many passes to skip next (the daemon).
     async fn record_backoff(&self, acted: &[Acted]) {
-        let changes: Vec<(String, Option<String>, bool)> = acted
-            .iter()
-            .map(|a| {
-                let skipped = matches!(a.outcome, Outcome::BackingOff(_));
-                let error = match &a.outcome {
-                    Outcome::Failed(why) => Some(why.clone()),
-                    _ => None,
-                };
-                (a.planned.target.domain.clone(), error, skipped)
-            })
-            .collect();
         let stored = self
             .state
             .update(|s| {
-                for (domain, error, skipped) in changes {
-                    if skipped {
-                        if let Some(r) = s.domains.get_mut(&domain) {
-                            r.skip_passes = r.skip_passes.saturating_sub(1);
+                for a in acted {
+                    let domain = &a.planned.target.domain;
+                    match &a.outcome {
+                        Outcome::BackingOff(_) => {
+                            if let Some(r) = s.domains.get_mut(domain) {
+                                r.skip_passes = r.skip_passes.saturating_sub(1);
+                            }
                         }
-                        continue;
-                    }
-                    match error {
-                        Some(why) => {
-                            let r = s.domains.entry(domain).or_default();
+                        Outcome::Failed(why) => {
+                            let r = s.domains.entry(domain.clone()).or_default();
                             r.failures = r.failures.saturating_add(1);
                             r.skip_passes = crate::state::DomainRecord::skip_after(r.failures);
-                            r.last_error = Some(why);
+                            r.last_error = Some(why.clone());
                         }
-                        None => {
-                            if let Some(r) = s.domains.get_mut(&domain) {
+                        _ => {
+                            if let Some(r) = s.domains.get_mut(domain) {
                                 r.failures = 0;
                                 r.skip_passes = 0;
                                 r.last_error = None;
@@ -337,30 +372,9 @@ impl Context {
         let target = &p.target;
         let to = candidate_arn(&p.decision);
         let cognito = self.cognito_for(target).map_err(|e| e.to_string())?;
-        // The decision is only as fresh as the read it was based on: check again right before
-        // writing, so a concurrent change (a person, another rotator) is never overwritten.
-        let fresh = cognito
-            .describe(&target.domain)
+        let info = reread_before_write(cognito, target, p.decision.current_arn.as_deref())
             .await
-            .map_err(|e| format!("cannot re-read the domain before swapping: {e}"))?;
-        let DomainView::Present(info) = fresh else {
-            return Err("the domain disappeared before the swap".into());
-        };
-        if info.user_pool_id != target.user_pool_id {
-            return Err(format!(
-                "refusing to swap: domain {} belongs to user pool {}, not {}",
-                target.domain, info.user_pool_id, target.user_pool_id
-            ));
-        }
-        if info.certificate_arn.is_none() {
-            return Err("refusing to swap: the domain is not a custom domain any more".into());
-        }
-        if info.certificate_arn != p.decision.current_arn {
-            return Err(format!(
-                "the domain's certificate changed since it was read (now {}); not swapping, will look again next pass",
-                info.certificate_arn.as_deref().unwrap_or("none")
-            ));
-        }
+            .map_err(|why| format!("not swapping: {why}; will look again next pass"))?;
         // Read in the plan, in this same pass.
         let serial = p.candidate_serial.clone();
         let window = chrono::Duration::from_std(self.config.verify.window)

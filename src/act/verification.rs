@@ -116,15 +116,6 @@ impl Context {
                 ))
             }
         };
-        if !target.require_tags.is_empty() {
-            cert.tags = Some(
-                account
-                    .acm
-                    .tags(&old)
-                    .await
-                    .map_err(|e| format!("not rolled back: cannot read its tags: {e}"))?,
-            );
-        }
         let no_denied = std::collections::BTreeMap::new();
         // The previous certificate was usually replaced *because* it was inside min_validity:
         // for going back it only has to be usable now (issued, valid, covering the domain,
@@ -135,25 +126,24 @@ impl Context {
             require_tags: &target.require_tags,
             denied: &no_denied,
         };
+        if crate::select::needs(&req, &cert).tags {
+            cert.tags = Some(
+                account
+                    .acm
+                    .tags(&old)
+                    .await
+                    .map_err(|e| format!("not rolled back: cannot read its tags: {e}"))?,
+            );
+        }
         if let Err(why) = crate::select::eligibility(&req, &cert, Utc::now()) {
             return Err(format!(
                 "not rolled back: the previous certificate {} is no longer eligible ({why}); the new one stays",
                 crate::model::arn_tail(&old)
             ));
         }
-        let info = match cognito.describe(&target.domain).await {
-            Ok(DomainView::Present(info)) => info,
-            Ok(DomainView::Missing) => return Err("not rolled back: the domain is gone".into()),
-            Err(e) => return Err(format!("not rolled back: cannot read the domain: {e}")),
-        };
-        if info.user_pool_id != target.user_pool_id
-            || info.certificate_arn.as_deref() != Some(job.new_arn.as_str())
-        {
-            return Err(format!(
-                "not rolled back: the domain now points at {}, not the certificate this swap put there; leaving it alone",
-                info.certificate_arn.as_deref().unwrap_or("no certificate")
-            ));
-        }
+        let info = super::reread_before_write(cognito, target, Some(job.new_arn.as_str()))
+            .await
+            .map_err(|why| format!("not rolled back: {why}; leaving it alone"))?;
         cognito
             .update_certificate(&target.domain, &target.user_pool_id, &old, &info)
             .await

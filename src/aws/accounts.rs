@@ -11,8 +11,9 @@ use aws_config::SdkConfig;
 use aws_credential_types::provider::SharedCredentialsProvider;
 
 use super::acm::Acm;
-use super::cognito::CognitoRegions;
+use super::cognito::{CognitoDomains, CognitoRegions};
 use super::limit::{AccountLimits, Rates};
+use super::AwsError;
 use crate::config::{RoleSpec, Target};
 use crate::metrics::Metrics;
 
@@ -29,21 +30,19 @@ pub struct Account {
     pub label: String,
     /// ACM in us-east-1.
     pub acm: Acm,
-    /// Cognito in each region this account's targets use.
+    /// Cognito in each region this account's targets use (sharing the account's limiter).
     pub cognito: CognitoRegions,
-    /// The account's rate limiters (shared by `acm` and `cognito`).
-    pub limits: Arc<AccountLimits>,
 }
 
 impl Account {
-    /// An account from ready-made adapters (tests).
-    pub fn new(label: &str, acm: Acm, cognito: CognitoRegions) -> Account {
-        Account {
-            label: label.to_string(),
-            acm,
-            cognito,
-            limits: Arc::new(AccountLimits::unlimited()),
-        }
+    /// The Cognito adapter for a user pool's region.
+    pub fn cognito_in(&self, region: &str) -> Result<&CognitoDomains, AwsError> {
+        self.cognito
+            .region(region)
+            .ok_or_else(|| AwsError::Malformed {
+                operation: "DescribeUserPoolDomain",
+                detail: format!("no Cognito client for region {region}"),
+            })
     }
 }
 
@@ -85,43 +84,17 @@ impl Accounts {
             let counter = metrics.interceptor(&label);
             let account = Account {
                 acm: Acm::from_sdk_config(&sdk, Some(counter.clone()), limits.clone()),
-                cognito: CognitoRegions::from_sdk_config(
-                    &sdk,
-                    regions,
-                    Some(counter),
-                    limits.clone(),
-                ),
+                cognito: CognitoRegions::from_sdk_config(&sdk, regions, Some(counter), limits),
                 label,
-                limits,
             };
             by_key.insert(key, Arc::new(account));
         }
         Accounts { by_key }
     }
 
-    /// Add (or replace) an account; for tests.
-    pub fn insert(&mut self, key: AccountKey, account: Account) {
-        self.by_key.insert(key, Arc::new(account));
-    }
-
     /// The account for a key.
     pub fn get(&self, key: &AccountKey) -> Option<&Arc<Account>> {
         self.by_key.get(key)
-    }
-
-    /// Every account, default first, then by role.
-    pub fn iter(&self) -> impl Iterator<Item = (&AccountKey, &Arc<Account>)> {
-        self.by_key.iter()
-    }
-
-    /// How many accounts.
-    pub fn len(&self) -> usize {
-        self.by_key.len()
-    }
-
-    /// Whether there are none.
-    pub fn is_empty(&self) -> bool {
-        self.by_key.is_empty()
     }
 }
 

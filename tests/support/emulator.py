@@ -320,19 +320,15 @@ class Edge:
         accept_loop(self.sock, self._handle)
 
 
-def _access_key(environ):
-    auth = environ.get("HTTP_AUTHORIZATION", "")
-    marker = "Credential="
-    if marker not in auth:
-        return None
-    return auth.split(marker, 1)[1].split("/", 1)[0]
-
-
-def _account_of(environ):
+def account_of(authorization):
+    """The account a SigV4 Authorization header's access key belongs to (moto maps
+    assumed-role keys to the role's account, as AWS does)."""
     from moto.iam.models import get_account_id_from
 
-    key = _access_key(environ)
-    return get_account_id_from(key) if key else "unknown"
+    marker = "Credential="
+    if marker not in (authorization or ""):
+        return "unknown"
+    return get_account_id_from(authorization.split(marker, 1)[1].split("/", 1)[0])
 
 
 ASSUMED = []
@@ -382,7 +378,7 @@ class CallCounter:
         target = environ.get("HTTP_X_AMZ_TARGET")
         if target:
             operation = target.rsplit(".", 1)[-1]
-            account = _account_of(environ)
+            account = account_of(environ.get("HTTP_AUTHORIZATION"))
             with self.lock:
                 self.counts[operation] = self.counts.get(operation, 0) + 1
                 per = self.by_account.setdefault(account, {})
@@ -476,10 +472,7 @@ class FaultProxy:
                     continue
                 target = next((v for n, v in headers if n.lower() == "x-amz-target"), "")
                 operation = target.rsplit(".", 1)[-1] if target else ""
-                key = _access_key({"HTTP_AUTHORIZATION": next((v for n, v in headers if n.lower() == "authorization"), "")})
-                from moto.iam.models import get_account_id_from
-
-                account = get_account_id_from(key) if key else "unknown"
+                account = account_of(next((v for n, v in headers if n.lower() == "authorization"), ""))
                 rule = self._match(operation, account) if operation else None
                 if rule is not None and rule["kind"] == "reset":
                     # RST instead of FIN: the client sees "connection reset by peer".
