@@ -131,6 +131,33 @@ pub(super) struct Inherited {
     pub(super) role: Option<RoleSpec>,
 }
 
+impl Inherited {
+    /// Before any file: 30 days, default credentials.
+    pub(super) fn root() -> Inherited {
+        Inherited {
+            min_validity: Duration::from_secs(30 * 86_400),
+            role: None,
+        }
+    }
+
+    /// What a file's `defaults:` make of what it inherits.
+    pub(super) fn with_defaults(
+        &self,
+        defaults: RawDefaults,
+        invalid: &dyn Fn(String) -> ConfigError,
+    ) -> Result<Inherited, ConfigError> {
+        Ok(Inherited {
+            min_validity: defaults.min_validity.map_or(self.min_validity, |d| d.0),
+            role: role_spec(
+                defaults.role_arn,
+                defaults.external_id,
+                self.role.as_ref(),
+                invalid,
+            )?,
+        })
+    }
+}
+
 /// What has been read so far.
 #[derive(Debug, Default)]
 pub(super) struct Seen {
@@ -141,7 +168,7 @@ pub(super) struct Seen {
 }
 
 /// A role from `role_arn` / `external_id`, falling back to the inherited one.
-pub(super) fn role_spec(
+fn role_spec(
     role_arn: Option<RoleArn>,
     external_id: Option<String>,
     inherited: Option<&RoleSpec>,
@@ -278,7 +305,6 @@ pub(super) fn follow_includes(
                 })?;
             let raw: RawInclude = serde_yaml_ng::from_str(&child_text)
                 .map_err(|e| yaml_error(&child_text, &file, &e))?;
-            let defaults = raw.defaults.unwrap_or_default();
             let child_invalid = |message: String| {
                 let (line, column) = locate(&child_text, "external_id", None);
                 ConfigError::Invalid {
@@ -288,17 +314,8 @@ pub(super) fn follow_includes(
                     message,
                 }
             };
-            let child = Inherited {
-                min_validity: defaults
-                    .min_validity
-                    .map_or(inherited.min_validity, |d| d.0),
-                role: role_spec(
-                    defaults.role_arn,
-                    defaults.external_id,
-                    inherited.role.as_ref(),
-                    &child_invalid,
-                )?,
-            };
+            let child =
+                inherited.with_defaults(raw.defaults.unwrap_or_default(), &child_invalid)?;
             add_targets(&child_text, &file, raw.domains, &child, seen)?;
             follow_includes(&child_text, &file, raw.include, &child, seen)?;
         }

@@ -212,17 +212,10 @@ impl Config {
             }
         };
 
-        let defaults = raw.defaults.unwrap_or_default();
-        let default_min_validity = defaults
-            .min_validity
-            .map_or(Duration::from_secs(30 * 86_400), |d| d.0);
-
-        let inherited = Inherited {
-            min_validity: default_min_validity,
-            role: fleet::role_spec(defaults.role_arn, defaults.external_id, None, &|m| {
+        let inherited = Inherited::root()
+            .with_defaults(raw.defaults.unwrap_or_default(), &|m| {
                 invalid("external_id", None, m)
-            })?,
-        };
+            })?;
         let mut seen = Seen::default();
         fleet::add_targets(text, path, raw.domains, &inherited, &mut seen)?;
         fleet::follow_includes(text, path, raw.include, &inherited, &mut seen)?;
