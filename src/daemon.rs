@@ -79,7 +79,7 @@ where
                             reload_after = true;
                         }
                         Some(Control::Shutdown) | None => {
-                            info!("shutting down: letting the running pass finish (at most {})", crate::select::fmt_duration(grace));
+                            info!("shutting down: letting the running pass finish (at most {})", crate::human::fmt_duration(grace));
                             if tokio::time::timeout(grace, running).await.is_err() {
                                 warn!("the pass did not finish in time; stopping it (the state file keeps any swap in flight)");
                             }

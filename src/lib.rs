@@ -26,6 +26,7 @@ pub mod cli;
 pub mod config;
 pub mod daemon;
 pub mod hooks;
+pub mod human;
 pub mod metrics;
 pub mod model;
 pub mod notify;

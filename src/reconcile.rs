@@ -425,13 +425,7 @@ async fn describe_cached(
     arn: &str,
     details: &Details,
 ) -> Result<Option<Described>, AwsError> {
-    let mut cache = details.described.lock().await;
-    if let Some(hit) = cache.get(arn) {
-        return Ok(hit.clone());
-    }
-    let found = account.acm.describe(arn).await?;
-    cache.insert(arn.to_string(), found.clone());
-    Ok(found)
+    cached(&details.described, arn, account.acm.describe(arn)).await
 }
 
 async fn tags_cached(
@@ -439,13 +433,23 @@ async fn tags_cached(
     arn: &str,
     details: &Details,
 ) -> Result<BTreeMap<String, String>, AwsError> {
-    let mut cache = details.tags.lock().await;
+    cached(&details.tags, arn, account.acm.tags(arn)).await
+}
+
+/// The cached answer for `arn`, or `fetch`'s (then cached). The lock is held across the call,
+/// so concurrent targets asking for the same certificate make one request.
+async fn cached<T: Clone>(
+    cache: &tokio::sync::Mutex<HashMap<String, T>>,
+    arn: &str,
+    fetch: impl std::future::Future<Output = Result<T, AwsError>>,
+) -> Result<T, AwsError> {
+    let mut cache = cache.lock().await;
     if let Some(hit) = cache.get(arn) {
         return Ok(hit.clone());
     }
-    let tags = account.acm.tags(arn).await?;
-    cache.insert(arn.to_string(), tags.clone());
-    Ok(tags)
+    let found = fetch.await?;
+    cache.insert(arn.to_string(), found.clone());
+    Ok(found)
 }
 
 pub(crate) fn candidate_arn(d: &Decision) -> String {

@@ -6,8 +6,9 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
+use crate::human::rfc3339;
 use crate::reconcile::{Outcome, Planned, Verification};
-use crate::select::{rfc3339, Action};
+use crate::select::Action;
 
 /// `plan --output json`.
 #[derive(Debug, Serialize)]

@@ -11,6 +11,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use crate::human::{fmt_duration, rfc3339};
 use crate::model::{Certificate, DomainView};
 
 /// The only region whose certificates Cognito custom domains (CloudFront) accept.
@@ -121,21 +122,6 @@ impl fmt::Display for Ineligible {
             ),
         }
     }
-}
-
-/// A duration as people write it in the config: `30d`, `1h 30m`, `45s`.
-pub fn fmt_duration(d: Duration) -> String {
-    let secs = d.as_secs();
-    if secs >= 86_400 && secs.is_multiple_of(86_400) {
-        format!("{}d", secs / 86_400)
-    } else {
-        humantime::format_duration(Duration::from_secs(secs)).to_string()
-    }
-}
-
-/// RFC 3339 in UTC with seconds, the one time format of all output.
-pub fn rfc3339(t: &DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
 /// Normalise an ACM key algorithm: responses say `RSA-2048`, the filter says `RSA_2048`.

@@ -115,7 +115,7 @@ impl DomainRecord {
             .map(|(arn, d)| {
                 (
                     arn.clone(),
-                    format!("{} at {}", d.reason, crate::select::rfc3339(&d.since)),
+                    format!("{} at {}", d.reason, crate::human::rfc3339(&d.since)),
                 )
             })
             .collect()

@@ -5,8 +5,9 @@ use std::fmt::Write as _;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use crate::human::rfc3339;
 use crate::reconcile::Planned;
-use crate::select::{rfc3339, Action};
+use crate::select::Action;
 use crate::state::{State, SwapResult};
 
 /// One row.
@@ -103,7 +104,7 @@ impl StatusReport {
                 } else if expiring {
                     Some(format!(
                         "the current certificate expires within its min_validity ({})",
-                        crate::select::fmt_duration(p.target.min_validity)
+                        crate::human::fmt_duration(p.target.min_validity)
                     ))
                 } else {
                     None

@@ -48,7 +48,7 @@ pub fn mark_verifying(results: &mut [(Planned, Outcome)], job: &VerifyJob) {
     for (p, outcome) in results.iter_mut() {
         if let Outcome::Rotated { verification, .. } = outcome {
             if p.target.domain == job.target.domain {
-                *verification = Verification::InBackground(crate::select::rfc3339(&job.deadline));
+                *verification = Verification::InBackground(crate::human::rfc3339(&job.deadline));
             }
         }
     }
@@ -286,7 +286,7 @@ impl Context {
             (_, Some(pending), _) => Outcome::Kept(format!(
                 "a swap to {} is being verified until {}",
                 crate::model::arn_tail(&pending.new_arn),
-                crate::select::rfc3339(&pending.deadline)
+                crate::human::rfc3339(&pending.deadline)
             )),
             (Action::Keep, None, _) => Outcome::Kept(p.decision.reason.clone()),
             (Action::Rotate, None, Some(Gate::Hold(why))) => Outcome::Held(why),

@@ -32,7 +32,7 @@ impl Context {
                 resumed: true,
             };
             if pending.phase == Phase::Swapped {
-                info!(domain = %target.domain, to = %pending.new_arn, deadline = %crate::select::rfc3339(&pending.deadline), "resuming the verification of an earlier swap");
+                info!(domain = %target.domain, to = %pending.new_arn, deadline = %crate::human::rfc3339(&pending.deadline), "resuming the verification of an earlier swap");
                 jobs.push(job);
                 continue;
             }

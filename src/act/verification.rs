@@ -7,10 +7,10 @@ use tracing::{error, info, warn};
 use super::VerifyJob;
 use crate::config::OnFailure;
 use crate::hooks::{Event, HookEvent};
+use crate::human::fmt_duration;
 use crate::metrics::ResultLabels;
 use crate::model::DomainView;
 use crate::reconcile::Context;
-use crate::select::fmt_duration;
 use crate::serial::Serial;
 use crate::state::{FinishedSwap, SwapResult};
 use crate::verify::{self, Observation, Verdict};
@@ -205,7 +205,7 @@ impl Context {
             .set_verification_state(&target.domain, "verifying");
         info!(
             domain = %target.domain,
-            until = %crate::select::rfc3339(&job.deadline),
+            until = %crate::human::rfc3339(&job.deadline),
             window = %fmt_duration(window),
             interval = %fmt_duration(settings.interval),
             edge = %self.probe.as_ref().map_or("off".to_string(), |p| p.target(&target.domain)),
@@ -264,7 +264,7 @@ impl Context {
             }
             Verdict::TimedOut { attempts, last, .. } => Err(format!(
                 "not verified by the deadline {} ({attempts} checks): {}",
-                crate::select::rfc3339(&job.deadline),
+                crate::human::rfc3339(&job.deadline),
                 last.pending()
             )),
         }

@@ -10,33 +10,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-/// Requests per second per account for each rate-limited operation family.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Rates {
-    /// ACM ListCertificates (each page is one request). AWS quota: 8/s.
-    pub acm_list: f64,
-    /// ACM DescribeCertificate. AWS quota: 10/s.
-    pub acm_describe: f64,
-    /// ACM ListTagsForCertificate. AWS quota: 10/s.
-    pub acm_tags: f64,
-    /// Cognito DescribeUserPoolDomain and UpdateUserPoolDomain. AWS quota: ~15/s.
-    pub cognito: f64,
-}
-
-// Rates are finite and positive (or 0 = unlimited), never NaN: equality is total.
-impl Eq for Rates {}
-
-impl Default for Rates {
-    /// The documented AWS quotas.
-    fn default() -> Rates {
-        Rates {
-            acm_list: 8.0,
-            acm_describe: 10.0,
-            acm_tags: 10.0,
-            cognito: 15.0,
-        }
-    }
-}
+pub use crate::config::Rates;
 
 /// One operation family's limiter.
 #[derive(Debug)]

@@ -2,127 +2,13 @@
 //! what to do when a swap cannot be verified.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use serde::{Deserialize, Deserializer};
-
-use super::{
-    locate, locate_nth, relative_to, yaml_error, ConfigError, DomainName, RawDefaults, RawTarget,
-    Target,
-};
-
-/// An IAM role ARN (`arn:aws:iam::123456789012:role/name`), checked for shape.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct RoleArn {
-    /// The whole ARN.
-    pub arn: String,
-    /// The 12-digit account it is in.
-    pub account: String,
-}
-
-impl RoleArn {
-    /// Check a role ARN.
-    pub fn parse(text: &str) -> Result<RoleArn, String> {
-        let bad = || {
-            format!(
-                "role_arn \"{text}\": expected an IAM role ARN such as arn:aws:iam::123456789012:role/cognito-cert-rotator"
-            )
-        };
-        let parts: Vec<&str> = text.splitn(6, ':').collect();
-        let [arn, partition, "iam", "", account, resource] = parts[..] else {
-            return Err(bad());
-        };
-        let ok = arn == "arn"
-            && partition.starts_with("aws")
-            && account.len() == 12
-            && account.bytes().all(|b| b.is_ascii_digit())
-            && resource
-                .strip_prefix("role/")
-                .is_some_and(|r| !r.is_empty());
-        if ok {
-            Ok(RoleArn {
-                arn: text.to_string(),
-                account: account.to_string(),
-            })
-        } else {
-            Err(bad())
-        }
-    }
-}
-
-impl<'de> Deserialize<'de> for RoleArn {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(d)?;
-        RoleArn::parse(&text).map_err(serde::de::Error::custom)
-    }
-}
-
-/// The role a target's clients assume, and the external ID the role's trust policy asks for.
-/// Targets with equal specs share clients, credentials, rate limits and one ACM scan.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct RoleSpec {
-    /// The role.
-    pub role_arn: RoleArn,
-    /// `sts:ExternalId`, when the trust policy requires one.
-    pub external_id: Option<String>,
-}
-
-impl fmt::Display for RoleSpec {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "account {} via {}",
-            self.role_arn.account, self.role_arn.arn
-        )
-    }
-}
-
-/// Canary rollout: which targets go first when several would move to the same certificate.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Rollout {
-    /// These domains are the canaries (those of them in the group).
-    pub canary: Vec<String>,
-    /// Or: the first N targets of the group, in config order.
-    pub canary_count: usize,
-}
-
-impl Rollout {
-    /// Whether canary rollout is on.
-    pub fn enabled(&self) -> bool {
-        !self.canary.is_empty() || self.canary_count > 0
-    }
-}
-
-/// What happens when a swap cannot be verified within its window.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum OnFailure {
-    /// Report it (log, status, metrics, `on_failure` hook) and leave the domain as it is.
-    #[default]
-    Alert,
-    /// Also put the previous certificate back when it is still eligible, and denylist the new
-    /// one for this domain until `forget DOMAIN`.
-    Rollback,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(super) struct RawRollout {
-    canary: Option<Vec<DomainName>>,
-    canary_count: Option<usize>,
-}
-
-/// An included file: more domains, optionally with its own defaults and includes.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawInclude {
-    include: Option<Vec<String>>,
-    defaults: Option<RawDefaults>,
-    #[serde(default)]
-    domains: Vec<RawTarget>,
-}
+use super::model::{ConfigError, RoleSpec, Rollout, Target};
+use super::position::{locate, locate_nth, relative_to, yaml_error};
+use super::raw::{RawDefaults, RawInclude, RawRollout, RawTarget};
+use super::values::RoleArn;
 
 /// Defaults passed down from the including file.
 #[derive(Debug, Clone)]

@@ -528,13 +528,6 @@ fn decision_is_stable_under_input_order() {
     assert_eq!(forward.action, backward.action);
 }
 
-#[test]
-fn durations_read_like_the_config() {
-    assert_eq!(fmt_duration(Duration::from_secs(30 * 86_400)), "30d");
-    assert_eq!(fmt_duration(Duration::from_secs(90)), "1m 30s");
-    assert_eq!(fmt_duration(Duration::from_millis(10_400)), "10s");
-}
-
 static NO_DENIED: BTreeMap<String, String> = BTreeMap::new();
 
 #[test]

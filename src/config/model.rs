@@ -1,0 +1,203 @@
+//! The validated configuration: what the rest of the program reads. Built only by
+//! [`super::Config::parse`]; every value here has been checked.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use super::values::RoleArn;
+
+/// A configuration problem; its `Display` is `file:line:col: what is wrong and what is expected`.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("{path}: cannot read the configuration file: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Neither `-c FILE` nor `CCR_CONFIG_YAML`.
+    #[error("no configuration: pass -c FILE, or put the YAML itself in the CCR_CONFIG_YAML environment variable")]
+    Missing,
+    /// The file was read but is wrong.
+    #[error("{path}:{line}:{column}: {message}")]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line.
+        line: usize,
+        /// 1-based column.
+        column: usize,
+        /// What is wrong and what is expected.
+        message: String,
+    },
+}
+
+/// How the edge check is done after a swap.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifySettings {
+    /// How long to wait for Cognito and the edge to show the new certificate.
+    pub window: Duration,
+    /// How often to look during the window.
+    pub interval: Duration,
+    /// Whether to do the TLS handshake check at all.
+    pub tls: bool,
+    /// `host:port` to connect to instead of `<domain>:443` (SNI stays the domain).
+    pub connect_to: Option<String>,
+    /// PEM bundle trusted in addition to the system roots.
+    pub ca_file: Option<PathBuf>,
+    /// What to do when a swap cannot be verified.
+    pub on_failure: OnFailure,
+}
+
+/// One custom domain to look after.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    /// The custom domain, lowercase.
+    pub domain: String,
+    /// The user pool that must own it.
+    pub user_pool_id: String,
+    /// The user pool's region, from its ID.
+    pub region: String,
+    /// A candidate must stay valid at least this long.
+    pub min_validity: Duration,
+    /// ACM tags a candidate must carry, with these values.
+    pub require_tags: BTreeMap<String, String>,
+    /// The role to assume for this target's account; `None` = the default credentials.
+    pub role: Option<RoleSpec>,
+    /// Where the entry is written (`file:line`), for messages.
+    pub source: String,
+}
+
+/// Commands run on events (certbot-style), each an argv list run without a shell.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Hooks {
+    /// After a swap.
+    pub on_rotate: Option<Vec<String>>,
+    /// After a swap is verified.
+    pub on_verified: Option<Vec<String>>,
+    /// After a target fails (AWS error, no eligible certificate, verification failed).
+    pub on_failure: Option<Vec<String>>,
+    /// How long a hook may run before it is killed.
+    pub timeout: Duration,
+}
+
+/// The environment variable that may hold the whole configuration (containers).
+pub const ENV_CONFIG: &str = "CCR_CONFIG_YAML";
+/// How messages name a configuration that came from [`ENV_CONFIG`].
+pub const ENV_CONFIG_NAME: &str = "$CCR_CONFIG_YAML";
+
+/// The default daemon schedule: every 15 minutes, at second 0.
+pub const DEFAULT_SCHEDULE: &str = "0 */15 * * * *";
+
+/// A validated configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// Where it came from.
+    pub path: PathBuf,
+    /// Cron expression with seconds for the daemon (`run`).
+    pub schedule: String,
+    /// The crash-safe state file.
+    pub state_file: PathBuf,
+    /// Where `/metrics` and `/healthz` listen; `None` = off.
+    pub metrics_listen: Option<std::net::SocketAddr>,
+    /// Event hooks.
+    pub hooks: Hooks,
+    /// Verification settings.
+    pub verify: VerifySettings,
+    /// The targets, in file order (the main file's first, then each included file's).
+    pub targets: Vec<Target>,
+    /// How many targets are worked on at once.
+    pub concurrency: usize,
+    /// Canary rollout settings.
+    pub rollout: Rollout,
+    /// Every file read, the main one first, with how many targets each added.
+    pub files: Vec<(PathBuf, usize)>,
+    /// Client-side request rates per account (defaults: the AWS quotas).
+    pub rates: Rates,
+}
+
+/// Parallel targets when `concurrency:` is not set.
+pub const DEFAULT_CONCURRENCY: usize = 4;
+
+/// The role a target's clients assume, and the external ID the role's trust policy asks for.
+/// Targets with equal specs share clients, credentials, rate limits and one ACM scan.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct RoleSpec {
+    /// The role.
+    pub role_arn: RoleArn,
+    /// `sts:ExternalId`, when the trust policy requires one.
+    pub external_id: Option<String>,
+}
+
+impl fmt::Display for RoleSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "account {} via {}",
+            self.role_arn.account, self.role_arn.arn
+        )
+    }
+}
+
+/// Canary rollout: which targets go first when several would move to the same certificate.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Rollout {
+    /// These domains are the canaries (those of them in the group).
+    pub canary: Vec<String>,
+    /// Or: the first N targets of the group, in config order.
+    pub canary_count: usize,
+}
+
+impl Rollout {
+    /// Whether canary rollout is on.
+    pub fn enabled(&self) -> bool {
+        !self.canary.is_empty() || self.canary_count > 0
+    }
+}
+
+/// What happens when a swap cannot be verified within its window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OnFailure {
+    /// Report it (log, status, metrics, `on_failure` hook) and leave the domain as it is.
+    #[default]
+    Alert,
+    /// Also put the previous certificate back when it is still eligible, and denylist the new
+    /// one for this domain until `forget DOMAIN`.
+    Rollback,
+}
+
+/// Requests per second per account for each rate-limited operation family.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Rates {
+    /// ACM ListCertificates (each page is one request). AWS quota: 8/s.
+    pub acm_list: f64,
+    /// ACM DescribeCertificate. AWS quota: 10/s.
+    pub acm_describe: f64,
+    /// ACM ListTagsForCertificate. AWS quota: 10/s.
+    pub acm_tags: f64,
+    /// Cognito DescribeUserPoolDomain and UpdateUserPoolDomain. AWS quota: ~15/s.
+    pub cognito: f64,
+}
+
+// Rates are finite and positive (or 0 = unlimited), never NaN: equality is total.
+impl Eq for Rates {}
+
+impl Default for Rates {
+    /// The documented AWS quotas.
+    fn default() -> Rates {
+        Rates {
+            acm_list: 8.0,
+            acm_describe: 10.0,
+            acm_tags: 10.0,
+            cognito: 15.0,
+        }
+    }
+}

@@ -1,0 +1,101 @@
+//! The configuration as written: serde structs that mirror the YAML, with `deny_unknown_fields`
+//! so a misspelt key is an error with its position. Turned into the typed configuration by
+//! [`super::Config::parse`] and the fleet rules in [`super::fleet`].
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde::Deserialize;
+
+use super::model::OnFailure;
+use super::values::{
+    Argv, CronExpr, DomainName, HostPort, HumanDuration, PerSecond, RoleArn, UserPoolId,
+};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawConfig {
+    pub(super) include: Option<Vec<String>>,
+    pub(super) rate_limits: Option<RawRates>,
+    pub(super) concurrency: Option<usize>,
+    pub(super) rollout: Option<RawRollout>,
+    pub(super) schedule: Option<CronExpr>,
+    pub(super) state_file: Option<PathBuf>,
+    pub(super) metrics: Option<RawMetrics>,
+    pub(super) hooks: Option<RawHooks>,
+    pub(super) verify: Option<RawVerify>,
+    pub(super) defaults: Option<RawDefaults>,
+    #[serde(default)]
+    pub(super) domains: Vec<RawTarget>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawVerify {
+    pub(super) window: Option<HumanDuration>,
+    pub(super) interval: Option<HumanDuration>,
+    pub(super) tls: Option<bool>,
+    pub(super) connect_to: Option<HostPort>,
+    pub(super) ca_file: Option<PathBuf>,
+    pub(super) on_failure: Option<OnFailure>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawRates {
+    pub(super) acm_list_certificates: Option<PerSecond>,
+    pub(super) acm_describe_certificate: Option<PerSecond>,
+    pub(super) acm_list_tags: Option<PerSecond>,
+    pub(super) cognito: Option<PerSecond>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawMetrics {
+    pub(super) listen: Option<std::net::SocketAddr>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawHooks {
+    pub(super) on_rotate: Option<Argv>,
+    pub(super) on_verified: Option<Argv>,
+    pub(super) on_failure: Option<Argv>,
+    pub(super) timeout: Option<HumanDuration>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawDefaults {
+    pub(super) min_validity: Option<HumanDuration>,
+    pub(super) role_arn: Option<RoleArn>,
+    pub(super) external_id: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawTarget {
+    pub(super) domain: DomainName,
+    pub(super) user_pool_id: UserPoolId,
+    pub(super) min_validity: Option<HumanDuration>,
+    pub(super) require_tags: Option<BTreeMap<String, String>>,
+    pub(super) role_arn: Option<RoleArn>,
+    pub(super) external_id: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawRollout {
+    pub(super) canary: Option<Vec<DomainName>>,
+    pub(super) canary_count: Option<usize>,
+}
+
+/// An included file: more domains, optionally with its own defaults and includes.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawInclude {
+    pub(super) include: Option<Vec<String>>,
+    pub(super) defaults: Option<RawDefaults>,
+    #[serde(default)]
+    pub(super) domains: Vec<RawTarget>,
+}

@@ -1,0 +1,246 @@
+//! Value types that validate themselves while deserialising, so serde_yaml_ng attaches the
+//! line and column of a bad value: domains, user pool IDs, role ARNs, durations, cron
+//! expressions, rates, hook argv lists and `host:port`.
+
+use std::fmt;
+use std::time::Duration;
+
+use serde::{Deserialize, Deserializer};
+
+/// A positive request rate, per second.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PerSecond(pub f64);
+
+impl<'de> Deserialize<'de> for PerSecond {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let rate = f64::deserialize(d)?;
+        if rate.is_finite() && rate > 0.0 && rate <= 10_000.0 {
+            Ok(PerSecond(rate))
+        } else {
+            Err(serde::de::Error::custom(format!(
+                "rate {rate}: give requests per second, above 0 and at most 10000"
+            )))
+        }
+    }
+}
+
+/// A command as an argv list: a program and its arguments, run without a shell.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Argv(pub Vec<String>);
+
+impl<'de> Deserialize<'de> for Argv {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let argv = Vec::<String>::deserialize(d)?;
+        if argv.first().is_none_or(|p| p.trim().is_empty()) {
+            return Err(serde::de::Error::custom(
+                "a hook is an argv list with the program first, such as [\"/usr/local/bin/notify\", \"--channel\", \"ops\"]",
+            ));
+        }
+        Ok(Argv(argv))
+    }
+}
+
+/// A validated cron expression.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CronExpr(pub String);
+
+impl<'de> Deserialize<'de> for CronExpr {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        parse_cron(&text).map_err(serde::de::Error::custom)?;
+        Ok(CronExpr(text))
+    }
+}
+
+/// A positive duration written the humantime way (`90s`, `60m`, `30d`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HumanDuration(pub Duration);
+
+impl<'de> Deserialize<'de> for HumanDuration {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        match humantime::parse_duration(&text) {
+            Ok(dur) if dur.is_zero() => Err(serde::de::Error::custom(format!(
+                "duration \"{text}\" is zero; give a positive duration such as 30s, 60m or 30d"
+            ))),
+            Ok(dur) => Ok(HumanDuration(dur)),
+            Err(e) => Err(serde::de::Error::custom(format!(
+                "duration \"{text}\": {e}; expected a number and a unit, such as 30s, 60m or 30d"
+            ))),
+        }
+    }
+}
+
+/// A custom domain name, validated as Cognito validates it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DomainName(pub String);
+
+impl DomainName {
+    /// Check a domain: lowercase letters, digits and hyphens; no hyphen first or last in a
+    /// label; at least two labels separated by periods.
+    pub fn parse(text: &str) -> Result<DomainName, String> {
+        const RULE: &str =
+            "only lowercase letters, digits and hyphens are allowed, labels separated by periods";
+        let fail = |why: &str| Err(format!("domain \"{text}\": {why}"));
+        if text.is_empty() {
+            return fail("is empty");
+        }
+        if text.len() > 253 {
+            return fail("is longer than 253 characters");
+        }
+        if !text
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
+        {
+            return fail(RULE);
+        }
+        let labels: Vec<&str> = text.split('.').collect();
+        if labels.len() < 2 {
+            return fail("a custom domain has at least two labels, such as auth.example.com");
+        }
+        for label in labels {
+            if label.is_empty() {
+                return fail("has an empty label (two periods in a row, or a period at an end)");
+            }
+            if label.len() > 63 {
+                return fail("has a label longer than 63 characters");
+            }
+            if label.starts_with('-') || label.ends_with('-') {
+                return fail("a label may not start or end with a hyphen");
+            }
+        }
+        Ok(DomainName(text.to_string()))
+    }
+}
+
+impl<'de> Deserialize<'de> for DomainName {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        DomainName::parse(&text).map_err(serde::de::Error::custom)
+    }
+}
+
+/// A user pool ID (`eu-central-1_AbC123`) and the region it names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserPoolId {
+    /// The whole ID.
+    pub id: String,
+    /// The region prefix.
+    pub region: String,
+}
+
+impl UserPoolId {
+    /// Split and check a user pool ID.
+    pub fn parse(text: &str) -> Result<UserPoolId, String> {
+        let bad = || {
+            format!("user pool ID \"{text}\": expected <region>_<id>, such as us-east-1_AbCdEf123")
+        };
+        let (region, id) = text.split_once('_').ok_or_else(bad)?;
+        let parts: Vec<&str> = region.split('-').collect();
+        let region_ok = parts.len() >= 3
+            && parts[..parts.len() - 1]
+                .iter()
+                .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase()))
+            && parts[parts.len() - 1].parse::<u8>().is_ok_and(|n| n > 0);
+        let id_ok = !id.is_empty() && id.bytes().all(|b| b.is_ascii_alphanumeric());
+        if region_ok && id_ok {
+            Ok(UserPoolId {
+                id: text.to_string(),
+                region: region.to_string(),
+            })
+        } else {
+            Err(bad())
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for UserPoolId {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        UserPoolId::parse(&text).map_err(serde::de::Error::custom)
+    }
+}
+
+/// `host:port`, checked for shape only (name resolution happens when connecting).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostPort(pub String);
+
+impl<'de> Deserialize<'de> for HostPort {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        let ok = text
+            .rsplit_once(':')
+            .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok());
+        if ok {
+            Ok(HostPort(text))
+        } else {
+            Err(serde::de::Error::custom(format!(
+                "connect_to \"{text}\": expected host:port, such as 127.0.0.1:8443"
+            )))
+        }
+    }
+}
+
+impl fmt::Display for HostPort {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// An IAM role ARN (`arn:aws:iam::123456789012:role/name`), checked for shape.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct RoleArn {
+    /// The whole ARN.
+    pub arn: String,
+    /// The 12-digit account it is in.
+    pub account: String,
+}
+
+impl RoleArn {
+    /// Check a role ARN.
+    pub fn parse(text: &str) -> Result<RoleArn, String> {
+        let bad = || {
+            format!(
+                "role_arn \"{text}\": expected an IAM role ARN such as arn:aws:iam::123456789012:role/cognito-cert-rotator"
+            )
+        };
+        let parts: Vec<&str> = text.splitn(6, ':').collect();
+        let [arn, partition, "iam", "", account, resource] = parts[..] else {
+            return Err(bad());
+        };
+        let ok = arn == "arn"
+            && partition.starts_with("aws")
+            && account.len() == 12
+            && account.bytes().all(|b| b.is_ascii_digit())
+            && resource
+                .strip_prefix("role/")
+                .is_some_and(|r| !r.is_empty());
+        if ok {
+            Ok(RoleArn {
+                arn: text.to_string(),
+                account: account.to_string(),
+            })
+        } else {
+            Err(bad())
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for RoleArn {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        RoleArn::parse(&text).map_err(serde::de::Error::custom)
+    }
+}
+
+/// Parse a cron expression with seconds, as tokio-cron-scheduler does.
+pub fn parse_cron(expr: &str) -> Result<croner::Cron, String> {
+    croner::parser::CronParser::builder()
+        .seconds(croner::parser::Seconds::Required)
+        .dom_and_dow(true)
+        .build()
+        .parse(expr)
+        .map_err(|e| {
+            format!("schedule \"{expr}\": {e}; expected a cron expression with seconds, such as \"0 */15 * * * *\"")
+        })
+}
