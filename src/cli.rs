@@ -7,15 +7,14 @@ use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use tracing::info;
 
-use crate::aws::accounts::Accounts;
+use crate::clock::{SharedClock, SystemClock};
 use crate::config::Config;
+use crate::context::Context;
 use crate::exit;
-use crate::hooks::HookRunner;
 use crate::metrics::Metrics;
-use crate::reconcile::Context;
 use crate::report::PlanReport;
 use crate::state::StateStore;
-use crate::verify::TlsProbe;
+use crate::step::Mode;
 
 const AFTER_HELP: &str = "\
 EXIT CODES:
@@ -199,7 +198,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
         }
         Command::Plan { config, output } => {
             let ctx = context(config.load()?).await?;
-            let planned = ctx.plan(chrono::Utc::now()).await;
+            let planned = crate::observe::plan(&ctx, ctx.clock.now()).await;
             let report = PlanReport::new(&planned);
             match output {
                 Output::Json => println!("{}", report.to_json()),
@@ -218,7 +217,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
             } else if !wait && ctx.config.rollout.enabled() {
                 tracing::warn!("rollout: is set but --wait is not: a canary swapped now is not verified, so the rest of its rollout stays blocked; use --wait (or the daemon)");
             }
-            let results = ctx.once(chrono::Utc::now(), dry_run, wait).await;
+            let mode = if dry_run { Mode::DryRun } else { Mode::Once };
+            let results = crate::reconcile::once(&ctx, mode, wait).await;
             let failed = crate::report::log_summaries(&results);
             info!(
                 targets = results.len(),
@@ -236,7 +236,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
             let config = config.load()?;
             let control = crate::daemon::os_signals()?;
             let notifier = Arc::new(crate::notify::Notifier::from_env());
-            crate::daemon::run(
+            Ok(crate::daemon::run(
                 config,
                 crate::daemon::RunOptions {
                     now,
@@ -244,12 +244,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
                 },
                 notifier,
                 control,
+                clock(),
             )
-            .await
+            .await?)
         }
         Command::Forget { config, domains } => {
             let config = config.load()?;
-            let store = StateStore::open(&config.state_file).with_context(|| {
+            let store = StateStore::open(&config.state_file, clock().now()).with_context(|| {
                 format!("opening the state file {}", config.state_file.display())
             })?;
             let mut lines = Vec::new();
@@ -270,8 +271,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
         }
         Command::Status { config, output } => {
             let ctx = context(config.load()?).await?;
-            let now = chrono::Utc::now();
-            let planned = ctx.plan(now).await;
+            let now = ctx.clock.now();
+            let planned = crate::observe::plan(&ctx, now).await;
             let state = ctx.state.snapshot().await;
             let next = crate::daemon::next_tick(&ctx.config.schedule, now);
             let report =
@@ -292,40 +293,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
     }
 }
 
-/// Build the clients, probe, state store, metrics and hooks for a configuration.
-pub async fn context(config: Config) -> anyhow::Result<Context> {
-    build_context(config, Metrics::new(), None).await
+/// The wall clock: the one place the binary picks it.
+fn clock() -> SharedClock {
+    Arc::new(SystemClock)
 }
 
-/// Like [`context`], reusing `metrics` and, when it is for the same file, `state` (a reload
-/// must not open a second in-memory copy of the state file).
-pub async fn build_context(
-    config: Config,
-    metrics: Metrics,
-    state: Option<Arc<StateStore>>,
-) -> anyhow::Result<Context> {
-    let probe = if config.verify.tls {
-        Some(TlsProbe::new(&config.verify).context("setting up the TLS check")?)
-    } else {
-        None
-    };
-    let sdk = crate::aws::load_sdk_config().await;
-    let accounts = Accounts::build(&sdk, &config.targets, config.rates, &metrics).await;
-    let state = match state {
-        Some(s) if s.path() == config.state_file => s,
-        _ => Arc::new(StateStore::open(&config.state_file).with_context(|| {
-            format!(
-                "opening the state file (set state_file: in {} to move it)",
-                config.path.display()
-            )
-        })?),
-    };
-    Ok(Context {
-        accounts,
-        probe,
-        state,
-        hooks: Arc::new(HookRunner::new(config.hooks.clone(), Some(metrics.clone()))),
-        metrics,
-        config: Arc::new(config),
-    })
+/// Build the clients, probe, state store, metrics and hooks for a configuration.
+async fn context(config: Config) -> anyhow::Result<Context> {
+    Ok(Context::build(config, Metrics::new(), None, clock()).await?)
 }

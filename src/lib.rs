@@ -23,20 +23,27 @@
 pub mod act;
 pub mod aws;
 pub mod cli;
+pub mod clock;
 pub mod config;
+pub mod context;
 pub mod daemon;
+pub mod error;
 pub mod hooks;
 pub mod human;
 pub mod metrics;
 pub mod model;
 pub mod notify;
+pub mod observe;
+pub mod outcome;
 pub mod reconcile;
 pub mod report;
+pub mod resume;
 pub mod rollout;
 pub mod select;
 pub mod serial;
 pub mod state;
 pub mod status;
+pub mod step;
 pub mod verify;
 
 /// Process exit codes, documented in `--help` and the README.

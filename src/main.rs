@@ -1,5 +1,6 @@
 //! Thin entry point: parse arguments, set up logging, run, map the result to an exit code.
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -35,8 +36,11 @@ fn init_tracing(format: LogFormat) {
     // The SDK is chatty at info; its warnings still show.
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new("info,aws_config=warn,aws_smithy_runtime=warn"));
+    // Colour only for a person at a terminal: journald, ECS/CloudWatch and redirected output
+    // would store the escape codes as text.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
     match format {
         LogFormat::Text => builder.init(),

@@ -54,6 +54,15 @@ pub struct StateLabels {
     pub state: String,
 }
 
+/// `target_failures_total` labels: `{domain, kind}`.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct FailureLabels {
+    /// The custom domain.
+    pub domain: String,
+    /// What kind of failure (`verification`, `selection`, an AWS error code...).
+    pub kind: String,
+}
+
 /// `{service, operation, outcome, account}`.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct AwsLabels {
@@ -99,6 +108,8 @@ pub struct Metrics {
     pub aws_requests: Family<AwsLabels, Counter>,
     /// Hook runs by result.
     pub hooks: Family<HookLabels, Counter>,
+    /// Target failures by kind.
+    pub target_failures: Family<FailureLabels, Counter>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -127,6 +138,7 @@ impl Metrics {
             pass_duration: Histogram::new([0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0]),
             aws_requests: Family::default(),
             hooks: Family::default(),
+            target_failures: Family::default(),
         };
         registry.register(
             "certificate_expiration_timestamp_seconds",
@@ -164,6 +176,11 @@ impl Metrics {
             m.aws_requests.clone(),
         );
         registry.register("hook_runs", "Hook runs, by result", m.hooks.clone());
+        registry.register(
+            "target_failures",
+            "Targets that failed in a pass or a verification, by kind of failure",
+            m.target_failures.clone(),
+        );
         Metrics {
             registry: Arc::new(registry),
             ..m
@@ -180,6 +197,16 @@ impl Metrics {
                 })
                 .set(i64::from(*s == state));
         }
+    }
+
+    /// Count one failure of `domain`; `kind` is the error's metric label.
+    pub fn count_failure(&self, domain: &str, kind: &str) {
+        self.target_failures
+            .get_or_create(&FailureLabels {
+                domain: domain.to_string(),
+                kind: kind.to_string(),
+            })
+            .inc();
     }
 
     /// The Prometheus text format.

@@ -15,19 +15,31 @@ pub struct Notifier {
 impl Notifier {
     /// From `NOTIFY_SOCKET` and `WATCHDOG_USEC`.
     pub fn from_env() -> Notifier {
-        let watchdog = std::env::var("WATCHDOG_USEC")
-            .ok()
-            .and_then(|v| v.parse::<u64>().ok())
+        Notifier::from_values(
+            std::env::var("NOTIFY_SOCKET").ok().as_deref(),
+            std::env::var("WATCHDOG_USEC").ok().as_deref(),
+        )
+    }
+
+    /// From the values of `NOTIFY_SOCKET` and `WATCHDOG_USEC`, as systemd sets them.
+    pub fn from_values(notify_socket: Option<&str>, watchdog_usec: Option<&str>) -> Notifier {
+        let watchdog = watchdog_usec
+            .and_then(|v| v.trim().parse::<u64>().ok())
             .filter(|v| *v > 0)
             .map(Duration::from_micros);
-        match std::env::var("NOTIFY_SOCKET") {
+        match notify_socket {
             // Abstract sockets (leading '@') are not supported by std; systemd uses a path.
-            Ok(path) if path.starts_with('/') => Notifier::to_path(PathBuf::from(path), watchdog),
+            Some(path) if path.starts_with('/') => Notifier::to_path(PathBuf::from(path), watchdog),
             _ => Notifier {
                 socket: None,
                 watchdog,
             },
         }
+    }
+
+    /// Whether messages go anywhere (a socket path was given).
+    pub fn active(&self) -> bool {
+        self.socket.is_some()
     }
 
     /// Notify the socket at `path` (tests own one).
@@ -113,10 +125,26 @@ mod tests {
     }
 
     #[test]
-    fn without_a_socket_everything_is_a_no_op() {
-        let n = Notifier::default();
-        n.ready();
-        n.status("x");
-        assert_eq!(n.watchdog_interval(), None);
+    fn the_watchdog_interval_is_half_of_watchdog_usec_and_absent_when_unset_or_bad() {
+        let interval = |usec: Option<&str>| Notifier::from_values(None, usec).watchdog_interval();
+        assert_eq!(interval(Some("30000000")), Some(Duration::from_secs(15)));
+        assert_eq!(
+            interval(Some(" 1000000 ")),
+            Some(Duration::from_millis(500))
+        );
+        for absent in [None, Some("0"), Some(""), Some("ten"), Some("-5")] {
+            assert_eq!(interval(absent), None, "{absent:?}");
+        }
+    }
+
+    #[test]
+    fn only_a_socket_path_is_used() {
+        assert!(Notifier::from_values(Some("/run/systemd/notify"), None).active());
+        // Abstract sockets and a missing variable: every call is a no-op.
+        assert!(!Notifier::from_values(Some("@/org/freedesktop/systemd1/notify"), None).active());
+        assert!(!Notifier::from_values(None, None).active());
+        let quiet = Notifier::from_values(None, None);
+        quiet.ready();
+        quiet.status("x");
     }
 }

@@ -1,460 +1,318 @@
-//! One pass over every target: observe (AWS), decide ([`crate::select`]), act, verify.
+//! One pass, in one direction: **observe** ([`crate::observe`]) → **decide** each target's
+//! next step ([`crate::step`], pure) → **act** ([`crate::act`]) → hand swaps to
+//! **verification** ([`crate::verify`]) → **record** the outcome ([`crate::act::record_outcome`]).
 //!
-//! Targets are grouped by account (default credentials, or an assumed role): one
-//! ListCertificates scan per account serves all of that account's targets, and accounts are
-//! worked on side by side, so one account's outage never holds up another's targets. Within an
-//! account up to `concurrency` targets run at once, under the account's rate limits.
-//! DescribeCertificate and ListTagsForCertificate run only where the list summary cannot
-//! decide (and for the serial of a certificate about to be swapped in), once per certificate
-//! per pass. A target's failure is recorded in its own result and never stops the others.
+//! [`pass`] returns typed [`Outcome`]s and the swaps made; [`once`] is `once [--wait]`
+//! (resume, pass, verify); the daemon calls [`pass`] on its schedule and
+//! [`verify_and_record`] per swap.
 
-use std::collections::{BTreeMap, HashMap};
-use std::sync::Arc;
+use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use futures_util::StreamExt;
-use tracing::{info, warn};
+use tracing::{error, info, warn};
 
-use crate::aws::accounts::{Account, AccountKey, Accounts};
-use crate::aws::acm::{Described, Scan};
-use crate::aws::cognito::CognitoDomains;
-use crate::aws::AwsError;
-use crate::config::{Config, Target};
-use crate::hooks::HookRunner;
-use crate::metrics::{Metrics, TargetLabels};
-use crate::model::{Certificate, DomainInfo, DomainView};
-use crate::select::{self, Decision, Requirements};
-use crate::state::StateStore;
-use crate::verify::TlsProbe;
+use crate::act;
+use crate::config::OnFailure;
+use crate::context::Context;
+use crate::observe::{self, Planned};
+use crate::outcome::{Outcome, Verification};
+use crate::rollout::{Gate, Gating};
+use crate::state::State;
+use crate::step::{self, Mode};
+use crate::verify::{self, Checker, VerifyJob};
 
-/// Clients and configuration for passes: built once, passed in (no globals).
+/// What one pass did.
 #[derive(Debug, Clone)]
-pub struct Context {
-    /// The validated configuration.
-    pub config: Arc<Config>,
-    /// Clients per account.
-    pub accounts: Accounts,
-    /// The TLS probe, unless `verify.tls: false`.
-    pub probe: Option<TlsProbe>,
-    /// Swaps in flight and their outcomes, persisted.
-    pub state: Arc<StateStore>,
-    /// Metrics (exported when `metrics.listen` is set).
-    pub metrics: Metrics,
-    /// Event hooks.
-    pub hooks: Arc<HookRunner>,
+pub struct PassResult {
+    /// Every target with its outcome, in config order.
+    pub results: Vec<(Planned, Outcome)>,
+    /// Swaps made in this pass, to be verified.
+    pub jobs: Vec<VerifyJob>,
 }
 
-/// A target with what was observed and decided about it.
-#[derive(Debug, Clone)]
-pub struct Planned {
-    /// The configured target.
-    pub target: Target,
-    /// The decision (an `Error` action when observing failed).
-    pub decision: Decision,
-    /// The domain as read, when it was.
-    pub domain: Option<DomainInfo>,
-    /// The candidate's serial as ACM writes it, read when the decision is to rotate.
-    pub candidate_serial: Option<String>,
+/// One target after a pass.
+struct Acted {
+    planned: Planned,
+    outcome: Outcome,
+    job: Option<VerifyJob>,
 }
 
-/// What happened to a target in a `once` pass.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome {
-    /// Nothing to do.
-    Kept(String),
-    /// `--dry-run`: this swap would have been made.
-    WouldRotate(String),
-    /// Swapped; see how verification went.
-    Rotated {
-        /// Old ARN.
-        from: Option<String>,
-        /// New ARN.
-        to: String,
-        /// Verification result.
-        verification: Verification,
-    },
-    /// The target needs attention.
-    Failed(String),
-    /// Not swapped in this pass: waiting for the canaries of its rollout to verify.
-    Held(String),
-    /// Not swapped: a canary of its rollout failed; needs an operator.
-    Blocked(String),
-    /// Failed in earlier passes and skipped in this one (the daemon's backoff).
-    BackingOff(String),
-}
-
-/// Verification of one swap.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Verification {
-    /// Not attempted (`once` without `--wait`).
-    NotRequested,
-    /// Running in the background until this deadline (the daemon).
-    InBackground(String),
-    /// Cognito and the edge show the new certificate.
-    Verified(String),
-    /// The window ran out or the check could not run.
-    Failed(String),
-}
-
-impl Outcome {
-    /// Whether this outcome makes the process exit 1.
-    pub fn is_failure(&self) -> bool {
-        matches!(
-            self,
-            Outcome::Failed(_)
-                | Outcome::BackingOff(_)
-                | Outcome::Blocked(_)
-                | Outcome::Rotated {
-                    verification: Verification::Failed(_),
-                    ..
-                }
-        )
-    }
-
-    /// A short label for the summary line.
-    pub fn label(&self) -> &'static str {
-        match self {
-            Outcome::Kept(_) => "kept",
-            Outcome::WouldRotate(_) => "would-rotate",
-            Outcome::Rotated {
-                verification: Verification::NotRequested,
-                ..
-            } => "rotated-unverified",
-            Outcome::Rotated {
-                verification: Verification::InBackground(_),
-                ..
-            } => "rotated-verifying",
-            Outcome::Rotated {
-                verification: Verification::Verified(_),
-                ..
-            } => "rotated-verified",
-            Outcome::Rotated {
-                verification: Verification::Failed(_),
-                ..
-            } => "rotated-verification-failed",
-            Outcome::Failed(_) => "failed",
-            Outcome::Held(_) => "held",
-            Outcome::Blocked(_) => "blocked",
-            Outcome::BackingOff(_) => "backing-off",
+/// Observe, decide and act for every target. Targets backing off are skipped without an AWS
+/// call; with `rollout:`, every account is observed before the gates are decided (canary
+/// groups span accounts); without it each account goes from observing to swapping on its own.
+pub async fn pass(ctx: &Context, mode: Mode, now: DateTime<Utc>) -> PassResult {
+    let state = ctx.state.snapshot().await;
+    let mut acted = Vec::new();
+    let mut attempt = Vec::new();
+    for t in &ctx.config.targets {
+        match step::backoff(state.domains.get(&t.domain), mode) {
+            Some(skipped) => acted.push(Acted {
+                planned: Planned::not_observed(t.clone()),
+                outcome: skipped,
+                job: None,
+            }),
+            None => attempt.push(t),
         }
     }
-}
-
-/// Per-account, per-pass cache of what DescribeCertificate and ListTagsForCertificate said.
-/// Behind an async lock held across the call, so concurrent targets wanting the same
-/// certificate make one request, not several.
-#[derive(Debug, Default)]
-struct Details {
-    described: tokio::sync::Mutex<HashMap<String, Option<Described>>>,
-    tags: tokio::sync::Mutex<HashMap<String, BTreeMap<String, String>>>,
-}
-
-impl Context {
-    /// Observe and decide for every target; writes nothing.
-    pub async fn plan(&self, now: DateTime<Utc>) -> Vec<Planned> {
-        let targets: Vec<&Target> = self.config.targets.iter().collect();
-        self.plan_targets(&targets, now).await
-    }
-
-    /// Targets grouped by account, each group in config order.
-    pub(crate) fn by_account<'t>(
-        &self,
-        targets: &[&'t Target],
-    ) -> BTreeMap<AccountKey, Vec<&'t Target>> {
-        let mut groups: BTreeMap<AccountKey, Vec<&Target>> = BTreeMap::new();
-        for t in targets {
-            groups.entry(t.role.clone()).or_default().push(t);
-        }
-        groups
-    }
-
-    /// Plan `targets`, every account at once; results in the order given.
-    pub(crate) async fn plan_targets(
-        &self,
-        targets: &[&Target],
-        now: DateTime<Utc>,
-    ) -> Vec<Planned> {
-        let groups = self.by_account(targets);
-        let per_account = futures_util::future::join_all(
-            groups
-                .iter()
-                .map(|(key, group)| self.plan_account(key, group, now)),
-        )
-        .await;
-        let mut by_domain: HashMap<String, Planned> = per_account
-            .into_iter()
-            .flatten()
-            .map(|p| (p.target.domain.clone(), p))
-            .collect();
-        targets
-            .iter()
-            .filter_map(|t| by_domain.remove(&t.domain))
+    let concurrency = ctx.config.concurrency.max(1);
+    if ctx.config.rollout.enabled() {
+        let planned = observe::plan_targets(ctx, &attempt, now).await;
+        let state = ctx.state.snapshot().await;
+        let gating = gating(ctx, &planned, &state, mode, now).await;
+        let done: Vec<Acted> = futures_util::stream::iter(planned)
+            .map(|p| {
+                let gate = gating.gates.get(&p.target.domain).cloned();
+                act_on(ctx, p, &state, gate, mode, now)
+            })
+            .buffered(concurrency)
             .collect()
+            .await;
+        acted.extend(done);
+    } else {
+        let groups = observe::by_account(&attempt);
+        let per_account =
+            futures_util::future::join_all(groups.iter().map(|(key, group)| async move {
+                let planned = observe::plan_account(ctx, key, group, now).await;
+                let state = ctx.state.snapshot().await;
+                futures_util::stream::iter(planned)
+                    .map(|p| act_on(ctx, p, &state, Some(Gate::Go), mode, now))
+                    .buffered(concurrency)
+                    .collect::<Vec<_>>()
+                    .await
+            }))
+            .await;
+        acted.extend(per_account.into_iter().flatten());
     }
+    if mode.backs_off() {
+        record_backoff(ctx, &acted).await;
+    }
+    for a in &acted {
+        if let Outcome::Failed(e) = &a.outcome {
+            ctx.metrics
+                .count_failure(&a.planned.target.domain, e.metric_label());
+        }
+    }
+    // Back to config order.
+    let order: HashMap<&str, usize> = ctx
+        .config
+        .targets
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (t.domain.as_str(), i))
+        .collect();
+    acted.sort_by_key(|a| order.get(a.planned.target.domain.as_str()).copied());
+    let mut results = Vec::with_capacity(acted.len());
+    let mut jobs = Vec::new();
+    for a in acted {
+        jobs.extend(a.job);
+        results.push((a.planned, a.outcome));
+    }
+    PassResult { results, jobs }
+}
 
-    /// One account: one scan, then its targets, `concurrency` at a time.
-    pub(crate) async fn plan_account(
-        &self,
-        key: &AccountKey,
-        targets: &[&Target],
-        now: DateTime<Utc>,
-    ) -> Vec<Planned> {
-        let failed = |why: String| -> Vec<Planned> {
-            targets
-                .iter()
-                .map(|t| Planned {
-                    target: (*t).clone(),
-                    decision: Decision::error(why.clone()),
-                    domain: None,
-                    candidate_serial: None,
-                })
-                .collect()
-        };
-        let Some(account) = self.accounts.get(key) else {
-            return failed(format!(
-                "no clients for {}",
-                crate::aws::accounts::label(key)
-            ));
-        };
-        let scan: Scan = match account.acm.list_issued().await {
-            Ok(scan) => {
-                info!(
-                    account = %account.label,
-                    certificates = scan.certificates.len(),
-                    pages = scan.pages,
-                    "scanned ACM in us-east-1"
-                );
-                scan
+/// The canary gates; new and finished rollouts are recorded (when the mode writes).
+async fn gating(
+    ctx: &Context,
+    planned: &[Planned],
+    state: &State,
+    mode: Mode,
+    now: DateTime<Utc>,
+) -> Gating {
+    let gating = step::gates(&ctx.config.rollout, planned, state, now);
+    if mode.writes() && !gating.records.is_empty() {
+        for (key, record) in &gating.records {
+            match record {
+                Some(r) => {
+                    info!(rollout = %key, canaries = %r.canaries.keys().cloned().collect::<Vec<_>>().join(", "), "starting a canary rollout: the canaries swap first, the rest wait for their verification")
+                }
+                None => info!(rollout = %key, "canary rollout finished"),
             }
-            Err(e) => {
-                warn!(account = %account.label, code = e.metric_label(), "cannot list certificates: {e}");
-                return failed(format!(
-                    "cannot list certificates in account {}: {e}",
-                    account.label
-                ));
-            }
-        };
-        let details = Details::default();
-        let state = self.state.snapshot().await;
-        futures_util::stream::iter(targets)
-            .map(|t| {
-                let denied = state
-                    .domains
-                    .get(&t.domain)
-                    .map(|r| r.denied())
-                    .unwrap_or_default();
-                let scan = &scan.certificates;
-                let details = &details;
-                async move {
-                    let (decision, domain, candidate_serial) = self
-                        .plan_target(account, t, scan, details, &denied, now)
-                        .await;
-                    Planned {
-                        target: (*t).clone(),
-                        decision,
-                        domain,
-                        candidate_serial,
-                    }
+        }
+        let records = gating.records.clone();
+        let stored = ctx
+            .state
+            .update(|s| {
+                for (key, record) in records {
+                    match record {
+                        Some(r) => s.rollouts.insert(key, r),
+                        None => s.rollouts.remove(&key),
+                    };
                 }
             })
-            .buffered(self.config.concurrency.max(1))
-            .collect()
-            .await
-    }
-
-    pub(crate) fn account_for(&self, target: &Target) -> Result<&Arc<Account>, AwsError> {
-        self.accounts
-            .get(&target.role)
-            .ok_or_else(|| AwsError::Malformed {
-                operation: "configuration",
-                detail: format!(
-                    "no clients for {}",
-                    crate::aws::accounts::label(&target.role)
-                ),
-            })
-    }
-
-    pub(crate) fn cognito_for(&self, target: &Target) -> Result<&CognitoDomains, AwsError> {
-        self.account_for(target)?.cognito_in(&target.region)
-    }
-
-    async fn plan_target(
-        &self,
-        account: &Account,
-        target: &Target,
-        scan: &[Certificate],
-        details: &Details,
-        denied: &BTreeMap<String, String>,
-        now: DateTime<Utc>,
-    ) -> (Decision, Option<DomainInfo>, Option<String>) {
-        let view = match account.cognito_in(&target.region) {
-            Ok(c) => c.describe(&target.domain).await,
-            Err(e) => Err(e),
-        };
-        let view = match view {
-            Ok(v) => v,
-            Err(e) => {
-                return (
-                    Decision::error(format!("cannot read the domain: {e}")),
-                    None,
-                    None,
-                )
-            }
-        };
-        let req = Requirements {
-            domain: &target.domain,
-            min_validity: target.min_validity,
-            require_tags: &target.require_tags,
-            denied,
-        };
-        let certs = match enrich(account, &req, &view, scan, details).await {
-            Ok(c) => c,
-            Err(e) => {
-                return (
-                    Decision::error(format!("cannot read certificate details: {e}")),
-                    None,
-                    None,
-                )
-            }
-        };
-        let mut decision = select::decide(
-            &req,
-            &select::Observed {
-                user_pool_id: &target.user_pool_id,
-                domain: &view,
-                certificates: &certs,
-            },
-            now,
-        );
-        if let Some(current) = &decision.current {
-            let labels = TargetLabels {
-                domain: target.domain.clone(),
-                user_pool_id: target.user_pool_id.clone(),
-            };
-            if let Some(t) = current.not_after {
-                self.metrics
-                    .expiration
-                    .get_or_create(&labels)
-                    .set(t.timestamp());
-            }
-            if let Some(t) = current.not_before {
-                self.metrics
-                    .not_before
-                    .get_or_create(&labels)
-                    .set(t.timestamp());
-            }
+            .await;
+        if let Err(e) = stored {
+            error!("cannot record the rollout: {e}");
         }
-        let domain = match view {
-            DomainView::Present(info) => Some(info),
-            DomainView::Missing => None,
-        };
-        // A swap needs the new certificate's serial to check the edge: read it now, once.
-        let mut serial = None;
-        if decision.action == select::Action::Rotate {
-            let arn = candidate_arn(&decision);
-            match describe_cached(account, &arn, details).await {
-                Ok(Some(d)) => serial = d.serial,
-                Ok(None) => {
-                    decision = Decision::error(format!("certificate {arn} vanished from ACM"))
-                }
-                Err(e) => {
-                    decision =
-                        Decision::error(format!("cannot read the new certificate's serial: {e}"))
-                }
-            }
-        }
-        (decision, domain, serial)
     }
+    gating
 }
 
-/// The certificates that matter for one target, with full SANs and tags where needed,
-/// plus the current certificate when the ISSUED scan did not include it.
-async fn enrich(
-    account: &Account,
-    req: &Requirements<'_>,
-    view: &DomainView,
-    scan: &[Certificate],
-    details: &Details,
-) -> Result<Vec<Certificate>, AwsError> {
-    let mut out = Vec::new();
-    for cert in scan {
-        // Most of a large scan is for other domains: look before cloning.
-        let needs = select::needs(req, cert);
-        if !needs.full_sans && !select::covers(cert, req.domain) {
-            continue;
-        }
-        let mut cert = cert.clone();
-        if needs.full_sans {
-            if let Some(full) = describe_cached(account, &cert.arn, details).await? {
-                cert.sans = full.certificate.sans;
-                cert.sans_complete = true;
-            }
-        }
-        if select::needs(req, &cert).tags {
-            cert.tags = Some(tags_cached(account, &cert.arn, details).await?);
-        }
-        if select::covers(&cert, req.domain) {
-            out.push(cert);
-        }
-    }
-    let current = match view {
-        DomainView::Present(DomainInfo {
-            certificate_arn: Some(arn),
-            ..
-        }) => Some(arn.clone()),
-        _ => None,
+/// Decide one observed target's step and carry it out.
+async fn act_on(
+    ctx: &Context,
+    planned: Planned,
+    state: &State,
+    gate: Option<Gate>,
+    mode: Mode,
+    now: DateTime<Utc>,
+) -> Acted {
+    let pending = state
+        .domains
+        .get(&planned.target.domain)
+        .and_then(|r| r.pending.as_ref());
+    let step = step::next_step(&planned, pending, gate.as_ref(), mode);
+    let (outcome, job) = match step.report() {
+        Ok(outcome) => (outcome, None),
+        Err(order) => match act::swap(ctx, &planned, order, now).await {
+            Ok(job) => (
+                Outcome::Rotated {
+                    from: job.old_arn.clone(),
+                    to: job.new_arn.clone(),
+                    verification: Verification::NotRequested,
+                },
+                Some(job),
+            ),
+            Err(error) => (Outcome::Failed(error), None),
+        },
     };
-    if let Some(arn) = current {
-        if !out.iter().any(|c| c.arn == arn) {
-            if let Some(scanned) = scan.iter().find(|c| c.arn == arn) {
-                out.push(scanned.clone());
-            } else if let Some(found) = describe_cached(account, &arn, details).await? {
-                let mut cert = found.certificate;
-                if select::needs(req, &cert).tags {
-                    cert.tags = Some(tags_cached(account, &cert.arn, details).await?);
+    if let Outcome::Failed(why) = &outcome {
+        ctx.hooks.fire(crate::hooks::HookEvent {
+            event: crate::hooks::Event::Failure,
+            domain: planned.target.domain.clone(),
+            user_pool_id: planned.target.user_pool_id.clone(),
+            old_arn: planned.decision.current_arn.clone(),
+            new_arn: planned.decision.candidate.as_ref().map(|c| c.arn.clone()),
+            reason: why.to_string(),
+        });
+    }
+    Acted {
+        planned,
+        outcome,
+        job,
+    }
+}
+
+/// The daemon's failure counts, per target, after a pass.
+async fn record_backoff(ctx: &Context, acted: &[Acted]) {
+    let stored = ctx
+        .state
+        .update(|s| {
+            for a in acted {
+                let domain = &a.planned.target.domain;
+                let failed = matches!(a.outcome, Outcome::Failed(_));
+                if failed {
+                    step::count_pass(s.domains.entry(domain.clone()).or_default(), &a.outcome);
+                } else if let Some(r) = s.domains.get_mut(domain) {
+                    step::count_pass(r, &a.outcome);
                 }
-                out.push(cert);
+            }
+        })
+        .await;
+    if let Err(e) = stored {
+        error!("cannot record failure counts: {e}");
+    }
+}
+
+/// Verify one swap until its deadline; on failure roll back when configured; record the
+/// outcome (state, metrics, hooks). `Ok` and `Err` both carry the one-sentence detail.
+pub async fn verify_and_record(ctx: &Context, job: &VerifyJob) -> Result<String, String> {
+    ctx.metrics
+        .set_verification_state(&job.target.domain, "verifying");
+    let verdict = match ctx.cognito_for(&job.target) {
+        Ok(cognito) => {
+            let checker = Checker {
+                cognito,
+                probe: ctx.probe.as_ref(),
+                settings: &ctx.config.verify,
+                clock: ctx.clock.as_ref(),
+            };
+            verify::verify_swap(checker, job).await
+        }
+        Err(e) => Err(e.to_string()),
+    };
+    let verdict = match verdict {
+        Err(why) if ctx.config.verify.on_failure == OnFailure::Rollback => {
+            let rolled = match act::roll_back(ctx, job, &why).await {
+                Ok(done) => {
+                    warn!(domain = %job.target.domain, "{done}");
+                    done
+                }
+                Err(not) => {
+                    error!(domain = %job.target.domain, "{not}");
+                    not
+                }
+            };
+            Err(format!("{why}; {rolled}"))
+        }
+        other => other,
+    };
+    act::record_outcome(ctx, job, verdict).await
+}
+
+/// `once`: settle what the state holds, make one pass, and — with `wait` — verify every swap
+/// (new and resumed) concurrently. Returns each target with its outcome.
+pub async fn once(ctx: &Context, mode: Mode, wait: bool) -> Vec<(Planned, Outcome)> {
+    let resumed = if mode.writes() {
+        crate::resume::resume(ctx).await
+    } else {
+        Vec::new()
+    };
+    let PassResult { mut results, jobs } = pass(ctx, mode, ctx.clock.now()).await;
+    let mut to_verify = Vec::new();
+    if wait {
+        to_verify.extend(resumed);
+        to_verify.extend(jobs);
+    } else {
+        for job in &jobs {
+            act::record_finished(
+                ctx,
+                job,
+                crate::state::SwapResult::Unverified,
+                "not verified (run without --wait)",
+            )
+            .await;
+        }
+        // Resumed verifications need --wait too; they stay in the state.
+    }
+    let mut tasks = tokio::task::JoinSet::new();
+    for job in to_verify {
+        let ctx = ctx.clone();
+        tasks.spawn(async move {
+            let verified = verify_and_record(&ctx, &job).await;
+            (job, verified)
+        });
+    }
+    while let Some(joined) = tasks.join_next().await {
+        let Ok((job, verified)) = joined else {
+            continue;
+        };
+        let verification = match verified {
+            Ok(d) => Verification::Verified(d),
+            Err(d) => Verification::Failed(d),
+        };
+        if let Some((_, outcome)) = results
+            .iter_mut()
+            .find(|(p, _)| p.target.domain == job.target.domain)
+        {
+            *outcome = Outcome::Rotated {
+                from: job.old_arn.clone(),
+                to: job.new_arn.clone(),
+                verification,
+            };
+        }
+    }
+    if wait {
+        // A verification task that died leaves its swap unverified: say so, do not pass.
+        for (_, outcome) in &mut results {
+            if let Outcome::Rotated { verification, .. } = outcome {
+                if *verification == Verification::NotRequested {
+                    *verification =
+                        Verification::Failed("the verification task stopped early".into());
+                }
             }
         }
     }
-    Ok(out)
-}
-
-async fn describe_cached(
-    account: &Account,
-    arn: &str,
-    details: &Details,
-) -> Result<Option<Described>, AwsError> {
-    cached(&details.described, arn, account.acm.describe(arn)).await
-}
-
-async fn tags_cached(
-    account: &Account,
-    arn: &str,
-    details: &Details,
-) -> Result<BTreeMap<String, String>, AwsError> {
-    cached(&details.tags, arn, account.acm.tags(arn)).await
-}
-
-/// The cached answer for `arn`, or `fetch`'s (then cached). The lock is held across the call,
-/// so concurrent targets asking for the same certificate make one request.
-async fn cached<T: Clone>(
-    cache: &tokio::sync::Mutex<HashMap<String, T>>,
-    arn: &str,
-    fetch: impl std::future::Future<Output = Result<T, AwsError>>,
-) -> Result<T, AwsError> {
-    let mut cache = cache.lock().await;
-    if let Some(hit) = cache.get(arn) {
-        return Ok(hit.clone());
-    }
-    let found = fetch.await?;
-    cache.insert(arn.to_string(), found.clone());
-    Ok(found)
-}
-
-pub(crate) fn candidate_arn(d: &Decision) -> String {
-    d.candidate
-        .as_ref()
-        .map(|c| c.arn.clone())
-        .unwrap_or_default()
+    ctx.hooks.finish().await;
+    results
 }

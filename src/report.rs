@@ -7,7 +7,8 @@ use std::fmt::Write as _;
 use serde::Serialize;
 
 use crate::human::rfc3339;
-use crate::reconcile::{Outcome, Planned, Verification};
+use crate::observe::Planned;
+use crate::outcome::{Outcome, Verification};
 use crate::select::Action;
 
 /// `plan --output json`.
@@ -150,10 +151,11 @@ pub fn summary_line(p: &Planned, outcome: &Outcome) -> String {
     let detail = match outcome {
         Outcome::Kept(why)
         | Outcome::WouldRotate(why)
-        | Outcome::Failed(why)
         | Outcome::Held(why)
         | Outcome::Blocked(why)
         | Outcome::BackingOff(why) => why.clone(),
+        Outcome::Failed(error) => error.to_string(),
+        Outcome::Verifying { to, deadline } => crate::step::verifying_line(to, deadline),
         Outcome::Rotated {
             from,
             to,
@@ -164,7 +166,7 @@ pub fn summary_line(p: &Planned, outcome: &Outcome) -> String {
                     "not verified (run with --wait to verify the edge)".to_string()
                 }
                 Verification::InBackground(deadline) => {
-                    format!("verifying in the background until {deadline}")
+                    format!("verifying in the background until {}", rfc3339(deadline))
                 }
                 Verification::Verified(s) | Verification::Failed(s) => s.clone(),
             };

@@ -306,6 +306,7 @@ mod tests {
             recorded_at: now(),
             swapped_at: Some(now()),
             deadline: now(),
+            rollback_reason: None,
         });
         // The canary is in flight, so it is not wanting; the rest wait.
         let g = gate(&count(1), &three()[1..], &state, now());

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::human::rfc3339;
-use crate::reconcile::Planned;
+use crate::observe::Planned;
 use crate::select::Action;
 use crate::state::{State, SwapResult};
 
@@ -59,7 +59,7 @@ impl StatusReport {
         next_pass: Option<DateTime<Utc>>,
         rollout: &crate::config::Rollout,
     ) -> StatusReport {
-        let gating = crate::act::gates(rollout, planned, state, now);
+        let gating = crate::step::gates(rollout, planned, state, now);
         let targets = planned
             .iter()
             .map(|p| {

@@ -1,10 +1,6 @@
-//! Verification: a real TLS handshake to the domain (rustls, SNI = the domain) and the loop
-//! that polls Cognito and the edge until both show the new certificate or the window ends.
-//!
-//! The loop runs on tokio's clock, so tests pause time and a 60-minute window takes
-//! milliseconds.
+//! The edge check: a real TLS handshake to the domain (rustls, SNI = the domain) that reports
+//! the leaf certificate's serial and whether its chain is trusted.
 
-use std::future::Future;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -16,7 +12,6 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
 use tokio::net::TcpStream;
-use tokio::time::Instant;
 use tokio_rustls::TlsConnector;
 
 use crate::config::VerifySettings;
@@ -270,189 +265,9 @@ impl ServerCertVerifier for RecordingVerifier {
     }
 }
 
-/// One look at Cognito and the edge.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Observation {
-    /// `Ok` when Cognito reports the domain ACTIVE on the new ARN; else what it reports.
-    pub cognito: Result<(), String>,
-    /// `Ok(trust)` when the edge serves the new serial (or the TLS check is off: `Ok(None)`);
-    /// else what it serves.
-    pub edge: Result<Option<Result<(), String>>, String>,
-}
-
-impl Observation {
-    /// Both checks pass.
-    pub fn verified(&self) -> bool {
-        self.cognito.is_ok() && self.edge.is_ok()
-    }
-
-    /// What is still missing, in one line.
-    pub fn pending(&self) -> String {
-        let mut parts = Vec::new();
-        if let Err(why) = &self.cognito {
-            parts.push(format!("Cognito: {why}"));
-        }
-        if let Err(why) = &self.edge {
-            parts.push(format!("edge: {why}"));
-        }
-        parts.join("; ")
-    }
-}
-
-/// How a verification ended.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Verdict {
-    /// Both checks passed.
-    Verified {
-        /// Time from the start of the wait.
-        after: Duration,
-        /// Looks taken.
-        attempts: u32,
-        /// The last observation (carries the chain-trust result).
-        last: Observation,
-    },
-    /// The window ran out first.
-    TimedOut {
-        /// The window.
-        window: Duration,
-        /// Looks taken.
-        attempts: u32,
-        /// The last observation: what was still wrong.
-        last: Observation,
-    },
-}
-
-/// Look now, then every `interval`, until `check` reports verified or `window` has passed
-/// (a last look happens at the deadline). Uses tokio's clock.
-pub async fn wait_until_verified<F, Fut>(
-    window: Duration,
-    interval: Duration,
-    mut check: F,
-) -> Verdict
-where
-    F: FnMut(u32) -> Fut,
-    Fut: Future<Output = Observation>,
-{
-    let start = Instant::now();
-    let deadline = start + window;
-    let mut attempts = 0;
-    loop {
-        attempts += 1;
-        let last = check(attempts).await;
-        if last.verified() {
-            return Verdict::Verified {
-                after: start.elapsed(),
-                attempts,
-                last,
-            };
-        }
-        let now = Instant::now();
-        if now >= deadline {
-            return Verdict::TimedOut {
-                window,
-                attempts,
-                last,
-            };
-        }
-        tokio::time::sleep_until((now + interval).min(deadline)).await;
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn pending() -> Observation {
-        Observation {
-            cognito: Err("UPDATING".into()),
-            edge: Err("serves the old serial".into()),
-        }
-    }
-
-    fn done() -> Observation {
-        Observation {
-            cognito: Ok(()),
-            edge: Ok(Some(Ok(()))),
-        }
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn a_sixty_minute_window_times_out_after_exactly_its_looks() {
-        let started = Instant::now();
-        let verdict = wait_until_verified(
-            Duration::from_secs(3600),
-            Duration::from_secs(30),
-            |_| async { pending() },
-        )
-        .await;
-        let Verdict::TimedOut { attempts, last, .. } = verdict else {
-            panic!("expected a time-out")
-        };
-        // t = 0, 30s, ..., 3600s.
-        assert_eq!(attempts, 121);
-        assert_eq!(started.elapsed(), Duration::from_secs(3600));
-        assert!(last.pending().contains("UPDATING"));
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn verifies_as_soon_as_both_checks_pass() {
-        let start = Instant::now();
-        let verdict = wait_until_verified(
-            Duration::from_secs(3600),
-            Duration::from_secs(30),
-            |_| async move {
-                if start.elapsed() >= Duration::from_secs(45 * 60) {
-                    done()
-                } else {
-                    pending()
-                }
-            },
-        )
-        .await;
-        assert!(
-            matches!(verdict, Verdict::Verified { after, attempts: 91, .. } if after == Duration::from_secs(2700)),
-            "{verdict:?}"
-        );
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn cognito_alone_is_not_enough() {
-        let verdict = wait_until_verified(
-            Duration::from_secs(60),
-            Duration::from_secs(20),
-            |_| async {
-                Observation {
-                    cognito: Ok(()),
-                    edge: Err("serves 0a:0b".into()),
-                }
-            },
-        )
-        .await;
-        assert!(
-            matches!(verdict, Verdict::TimedOut { attempts: 4, .. }),
-            "{verdict:?}"
-        );
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn a_last_look_happens_at_the_deadline_when_the_interval_overshoots() {
-        let verdict = wait_until_verified(
-            Duration::from_secs(50),
-            Duration::from_secs(30),
-            |n| async move {
-                if n == 3 {
-                    done()
-                } else {
-                    pending()
-                }
-            },
-        )
-        .await;
-        assert!(
-            matches!(verdict, Verdict::Verified { after, attempts: 3, .. } if after == Duration::from_secs(50)),
-            "{verdict:?}"
-        );
-    }
 
     #[test]
     fn an_empty_ca_file_is_an_error() {

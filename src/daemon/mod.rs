@@ -1,0 +1,253 @@
+//! `run`: the resident daemon. It makes no decisions of its own: it takes ticks from the
+//! schedule ([`schedule`]) one at a time ([`event_loop`]), runs [`crate::reconcile::pass`]
+//! for each, and verifies each swap in its own task across passes
+//! ([`crate::reconcile::verify_and_record`]).
+//!
+//! Signals arrive as [`Control`] messages ([`signals`]), so tests drive the loop with their
+//! own channel and paused time. SIGTERM/SIGINT: stop taking ticks, give an in-flight pass
+//! `grace` to finish, stop verifications (the state keeps them for the next start), exit 0.
+//! SIGHUP: reload the config; a bad one is reported and the old one keeps running.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+use tokio::task::AbortHandle;
+use tracing::{error, info, warn};
+
+use crate::clock::SharedClock;
+use crate::config::{Config, ConfigError};
+use crate::context::{Context, ContextError};
+use crate::metrics::{Health, Metrics};
+use crate::notify::Notifier;
+use crate::step::Mode;
+use crate::verify::VerifyJob;
+
+pub mod event_loop;
+pub mod schedule;
+pub mod signals;
+
+pub use event_loop::{event_loop, Control, LoopExit};
+pub use schedule::{next_tick, period};
+pub use signals::os_signals;
+
+/// The daemon could not start or go on.
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    /// The context (TLS check, state file) could not be built.
+    #[error(transparent)]
+    Context(#[from] ContextError),
+    /// The configuration could not be reloaded.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// `metrics.listen` cannot be bound.
+    #[error("metrics.listen {addr}: cannot listen: {source}")]
+    Listen {
+        /// The address.
+        addr: std::net::SocketAddr,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The scheduler failed.
+    #[error("{0}")]
+    Schedule(String),
+    /// A signal handler could not be installed.
+    #[error("installing the signal handler for {0}")]
+    Signals(String),
+}
+
+/// Options of `run`.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Run a pass at start-up too.
+    pub now: bool,
+    /// How long an in-flight pass may take to finish on shutdown.
+    pub grace: Duration,
+}
+
+/// Verifications running in the background, so shutdown can stop them.
+#[derive(Debug, Clone, Default)]
+struct Verifications(Arc<Mutex<Vec<AbortHandle>>>);
+
+impl Verifications {
+    fn spawn(&self, ctx: &Context, job: VerifyJob) {
+        let ctx = ctx.clone();
+        let handle = tokio::spawn(async move {
+            match crate::reconcile::verify_and_record(&ctx, &job).await {
+                Ok(detail) => info!(domain = %job.target.domain, "{detail}"),
+                Err(detail) => error!(domain = %job.target.domain, "{detail}"),
+            }
+        });
+        if let Ok(mut all) = self.0.lock() {
+            all.retain(|h| !h.is_finished());
+            all.push(handle.abort_handle());
+        }
+    }
+
+    fn abort_all(&self) {
+        if let Ok(mut all) = self.0.lock() {
+            for h in all.drain(..) {
+                h.abort();
+            }
+        }
+    }
+}
+
+/// The daemon: returns the exit code.
+pub async fn run(
+    config: Config,
+    options: RunOptions,
+    notifier: Arc<Notifier>,
+    mut control: mpsc::Receiver<Control>,
+    clock: SharedClock,
+) -> Result<u8, DaemonError> {
+    let metrics = Metrics::new();
+    let mut ctx = Context::build(config, metrics.clone(), None, clock.clone()).await?;
+    let health = Arc::new(Health::new(period(&ctx.config.schedule, clock.now())));
+    let (stop_server_tx, stop_server_rx) = tokio::sync::oneshot::channel::<()>();
+    if let Some(addr) = ctx.config.metrics_listen {
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|source| DaemonError::Listen { addr, source })?;
+        let addr = listener.local_addr().unwrap_or(addr);
+        info!(%addr, "serving /metrics and /healthz");
+        tokio::spawn(crate::metrics::serve(
+            listener,
+            metrics.clone(),
+            health.clone(),
+            async {
+                let _ = stop_server_rx.await;
+            },
+        ));
+    }
+    if let Some(every) = notifier.watchdog_interval() {
+        let (n, h) = (notifier.clone(), health.clone());
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            loop {
+                tick.tick().await;
+                // Only a loop that still finishes passes keeps systemd's watchdog quiet.
+                if h.healthy() {
+                    n.watchdog();
+                }
+            }
+        });
+    }
+
+    let verifications = Verifications::default();
+    for job in crate::resume::resume(&ctx).await {
+        verifications.spawn(&ctx, job);
+    }
+    notifier.ready();
+    info!(
+        schedule = %ctx.config.schedule,
+        targets = ctx.config.targets.len(),
+        state_file = %ctx.state.path().display(),
+        "started"
+    );
+    let mut first = options.now;
+    loop {
+        let (tick_tx, mut ticks) = mpsc::channel::<()>(1);
+        let scheduler = schedule::start_scheduler(&ctx.config.schedule, tick_tx.clone()).await?;
+        if first {
+            let _ = tick_tx.try_send(());
+            first = false;
+        }
+        let exit = {
+            let (ctx, verifications, notifier, health) = (&ctx, &verifications, &notifier, &health);
+            event_loop(
+                &mut ticks,
+                &mut control,
+                options.grace,
+                move || async move { daemon_pass(ctx, verifications, notifier, health).await },
+            )
+            .await
+        };
+        let _ = schedule::shutdown_scheduler(scheduler).await;
+        match exit {
+            LoopExit::Shutdown => break,
+            LoopExit::Reload => {
+                notifier.reloading();
+                match reload(&ctx, &metrics).await {
+                    Ok(new_ctx) => {
+                        info!(path = %new_ctx.config.path.display(), targets = new_ctx.config.targets.len(), "configuration reloaded");
+                        ctx = new_ctx;
+                    }
+                    Err(e) => {
+                        error!("reload failed, keeping the running configuration: {e}");
+                        notifier.status(&format!("reload failed: {e}"));
+                    }
+                }
+                notifier.ready();
+            }
+        }
+    }
+    notifier.stopping();
+    info!("stopping: verifications in flight stay in the state file and resume at the next start");
+    verifications.abort_all();
+    ctx.hooks.finish().await;
+    let _ = stop_server_tx.send(());
+    Ok(crate::exit::OK)
+}
+
+/// One scheduled pass: act, hand swaps to background verification, report.
+async fn daemon_pass(
+    ctx: &Context,
+    verifications: &Verifications,
+    notifier: &Notifier,
+    health: &Health,
+) {
+    let started = tokio::time::Instant::now();
+    let result = crate::reconcile::pass(ctx, Mode::Daemon, ctx.clock.now()).await;
+    let mut results = result.results;
+    for job in &result.jobs {
+        for (p, outcome) in results.iter_mut() {
+            if let crate::outcome::Outcome::Rotated { verification, .. } = outcome {
+                if p.target.domain == job.target.domain {
+                    *verification = crate::outcome::Verification::InBackground(job.deadline);
+                }
+            }
+        }
+    }
+    let failing = crate::report::log_summaries(&results);
+    for job in result.jobs {
+        verifications.spawn(ctx, job);
+    }
+    let now = ctx.clock.now();
+    ctx.metrics
+        .pass_duration
+        .observe(started.elapsed().as_secs_f64());
+    ctx.metrics.last_pass.set(now.timestamp() as f64);
+    health.pass_finished();
+    let verifying = ctx
+        .state
+        .snapshot()
+        .await
+        .domains
+        .values()
+        .filter(|r| r.pending.is_some())
+        .count();
+    let next = next_tick(&ctx.config.schedule, now)
+        .map_or_else(|| "none".to_string(), |t| t.format("%H:%M:%SZ").to_string());
+    let status = format!(
+        "{} domains, {verifying} verifying, {failing} failing, next pass {next}",
+        ctx.config.targets.len()
+    );
+    info!("pass finished: {status}");
+    notifier.status(&status);
+}
+
+async fn reload(ctx: &Context, metrics: &Metrics) -> Result<Context, DaemonError> {
+    let config = ctx.config.reload()?;
+    if config.metrics_listen != ctx.config.metrics_listen {
+        warn!("metrics.listen changed; the new address takes effect at the next restart");
+    }
+    Ok(Context::build(
+        config,
+        metrics.clone(),
+        Some(ctx.state.clone()),
+        ctx.clock.clone(),
+    )
+    .await?)
+}

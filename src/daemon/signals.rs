@@ -1,0 +1,32 @@
+//! Signals become [`Control`] messages: SIGTERM/SIGINT ask for a shutdown, SIGHUP for a
+//! reload. Installed by the CLI, so the daemon itself never touches process-wide state.
+
+use tokio::sync::mpsc;
+
+use super::event_loop::Control;
+use super::DaemonError;
+
+/// Listen for SIGTERM, SIGINT and SIGHUP.
+pub fn os_signals() -> Result<mpsc::Receiver<Control>, DaemonError> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate())
+        .map_err(|e| DaemonError::Signals(format!("SIGTERM: {e}")))?;
+    let mut int = signal(SignalKind::interrupt())
+        .map_err(|e| DaemonError::Signals(format!("SIGINT: {e}")))?;
+    let mut hup =
+        signal(SignalKind::hangup()).map_err(|e| DaemonError::Signals(format!("SIGHUP: {e}")))?;
+    let (tx, rx) = mpsc::channel(8);
+    tokio::spawn(async move {
+        loop {
+            let c = tokio::select! {
+                _ = term.recv() => Control::Shutdown,
+                _ = int.recv() => Control::Shutdown,
+                _ = hup.recv() => Control::Reload,
+            };
+            if tx.send(c).await.is_err() {
+                return;
+            }
+        }
+    });
+    Ok(rx)
+}

@@ -1,0 +1,364 @@
+//! Observe and decide: one pass's reads of AWS and the selection over them, for every
+//! target. Writes nothing (`plan` and `status` are this module alone).
+//!
+//! Targets are grouped by account (default credentials, or an assumed role): one
+//! ListCertificates scan per account serves all of that account's targets, and accounts are
+//! read side by side, so one account's outage never holds up another's targets. Within an
+//! account up to `concurrency` targets run at once, under the account's rate limits.
+//! DescribeCertificate and ListTagsForCertificate run only where the list summary cannot
+//! decide (and for the serial of a certificate about to be swapped in), once per certificate
+//! per pass. A target's failure is recorded in its own [`Planned`] and never stops the others.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{DateTime, Utc};
+use futures_util::StreamExt;
+use tracing::{info, warn};
+
+use crate::aws::accounts::{Account, AccountKey};
+use crate::aws::acm::{Described, Scan};
+use crate::aws::AwsError;
+use crate::config::Target;
+use crate::context::Context;
+use crate::error::TargetError;
+use crate::metrics::TargetLabels;
+use crate::model::{arn_tail, Certificate, DomainInfo, DomainView};
+use crate::select::{self, Action, Decision, Requirements};
+use crate::serial::Serial;
+
+/// A target with what was observed and decided about it.
+#[derive(Debug, Clone)]
+pub struct Planned {
+    /// The configured target.
+    pub target: Target,
+    /// The decision (an `Error` action when observing failed).
+    pub decision: Decision,
+    /// Why observing failed, when it did (the decision then says the same in words).
+    pub error: Option<TargetError>,
+    /// The domain as read, when it was.
+    pub domain: Option<DomainInfo>,
+    /// The candidate's serial, read and parsed when the decision is to rotate.
+    pub candidate_serial: Option<Serial>,
+}
+
+impl Planned {
+    /// A target that could not be observed.
+    pub fn failed(target: Target, error: TargetError) -> Planned {
+        Planned {
+            target,
+            decision: Decision::error(error.to_string()),
+            error: Some(error),
+            domain: None,
+            candidate_serial: None,
+        }
+    }
+
+    /// A target skipped in this pass (backing off): nothing was read.
+    pub fn not_observed(target: Target) -> Planned {
+        Planned {
+            target,
+            decision: Decision::error("not observed in this pass".to_string()),
+            error: None,
+            domain: None,
+            candidate_serial: None,
+        }
+    }
+
+    /// The ARN to swap to, when the decision is to rotate.
+    pub fn rotate_to(&self) -> Option<&str> {
+        match (&self.decision.action, &self.decision.candidate) {
+            (Action::Rotate, Some(c)) => Some(c.arn.as_str()),
+            _ => None,
+        }
+    }
+}
+
+/// Per-account, per-pass cache of what DescribeCertificate and ListTagsForCertificate said.
+/// Behind an async lock held across the call, so concurrent targets wanting the same
+/// certificate make one request, not several.
+#[derive(Debug, Default)]
+struct Details {
+    described: tokio::sync::Mutex<HashMap<String, Option<Described>>>,
+    tags: tokio::sync::Mutex<HashMap<String, BTreeMap<String, String>>>,
+}
+
+/// Observe and decide for every configured target; writes nothing (`plan`, `status`).
+pub async fn plan(ctx: &Context, now: DateTime<Utc>) -> Vec<Planned> {
+    let targets: Vec<&Target> = ctx.config.targets.iter().collect();
+    plan_targets(ctx, &targets, now).await
+}
+
+/// Targets grouped by account, each group in config order.
+pub fn by_account<'t>(targets: &[&'t Target]) -> BTreeMap<AccountKey, Vec<&'t Target>> {
+    let mut groups: BTreeMap<AccountKey, Vec<&Target>> = BTreeMap::new();
+    for t in targets {
+        groups.entry(t.role.clone()).or_default().push(t);
+    }
+    groups
+}
+
+/// Plan `targets`, every account at once; results in the order given.
+pub async fn plan_targets(ctx: &Context, targets: &[&Target], now: DateTime<Utc>) -> Vec<Planned> {
+    let groups = by_account(targets);
+    let per_account = futures_util::future::join_all(
+        groups
+            .iter()
+            .map(|(key, group)| plan_account(ctx, key, group, now)),
+    )
+    .await;
+    let mut by_domain: HashMap<String, Planned> = per_account
+        .into_iter()
+        .flatten()
+        .map(|p| (p.target.domain.clone(), p))
+        .collect();
+    targets
+        .iter()
+        .filter_map(|t| by_domain.remove(&t.domain))
+        .collect()
+}
+
+/// One account: one scan, then its targets, `concurrency` at a time.
+pub async fn plan_account(
+    ctx: &Context,
+    key: &AccountKey,
+    targets: &[&Target],
+    now: DateTime<Utc>,
+) -> Vec<Planned> {
+    let failed = |error: TargetError| -> Vec<Planned> {
+        targets
+            .iter()
+            .map(|t| Planned::failed((*t).clone(), error.clone()))
+            .collect()
+    };
+    let Some(account) = ctx.accounts.get(key) else {
+        return failed(TargetError::Setup(format!(
+            "no clients for {}",
+            crate::aws::accounts::label(key)
+        )));
+    };
+    let scan: Scan = match account.acm.list_issued().await {
+        Ok(scan) => {
+            info!(
+                account = %account.label,
+                certificates = scan.certificates.len(),
+                pages = scan.pages,
+                "scanned ACM in us-east-1"
+            );
+            scan
+        }
+        Err(e) => {
+            warn!(account = %account.label, code = e.metric_label(), "cannot list certificates: {e}");
+            return failed(TargetError::aws(
+                format!("cannot list certificates in account {}", account.label),
+                e,
+            ));
+        }
+    };
+    let details = Details::default();
+    let state = ctx.state.snapshot().await;
+    futures_util::stream::iter(targets)
+        .map(|t| {
+            let denied = state
+                .domains
+                .get(&t.domain)
+                .map(|r| r.denied())
+                .unwrap_or_default();
+            let scan = &scan.certificates;
+            let details = &details;
+            async move { plan_target(ctx, account, t, scan, details, &denied, now).await }
+        })
+        .buffered(ctx.config.concurrency.max(1))
+        .collect()
+        .await
+}
+
+/// Observe one target (its domain, the certificates that matter) and decide. A failure to
+/// observe is the target's own and never stops the others.
+async fn plan_target(
+    ctx: &Context,
+    account: &Account,
+    target: &Target,
+    scan: &[Certificate],
+    details: &Details,
+    denied: &BTreeMap<String, String>,
+    now: DateTime<Utc>,
+) -> Planned {
+    let failed = |error: TargetError| Planned::failed(target.clone(), error);
+    let view = match account.cognito_in(&target.region) {
+        Ok(c) => c.describe(&target.domain).await,
+        Err(e) => Err(e),
+    };
+    let view = match view {
+        Ok(v) => v,
+        Err(e) => return failed(TargetError::aws("cannot read the domain", e)),
+    };
+    let req = Requirements {
+        domain: &target.domain,
+        min_validity: target.min_validity,
+        require_tags: &target.require_tags,
+        denied,
+    };
+    let certs = match enrich(account, &req, &view, scan, details).await {
+        Ok(c) => c,
+        Err(e) => return failed(TargetError::aws("cannot read certificate details", e)),
+    };
+    let decision = select::decide(
+        &req,
+        &select::Observed {
+            user_pool_id: &target.user_pool_id,
+            domain: &view,
+            certificates: &certs,
+        },
+        now,
+    );
+    if let Some(current) = &decision.current {
+        let labels = TargetLabels {
+            domain: target.domain.clone(),
+            user_pool_id: target.user_pool_id.clone(),
+        };
+        if let Some(t) = current.not_after {
+            ctx.metrics
+                .expiration
+                .get_or_create(&labels)
+                .set(t.timestamp());
+        }
+        if let Some(t) = current.not_before {
+            ctx.metrics
+                .not_before
+                .get_or_create(&labels)
+                .set(t.timestamp());
+        }
+    }
+    let domain = match view {
+        DomainView::Present(info) => Some(info),
+        DomainView::Missing => None,
+    };
+    let mut planned = Planned {
+        target: target.clone(),
+        decision,
+        error: None,
+        domain,
+        candidate_serial: None,
+    };
+    // A swap needs the new certificate's serial to check the edge: read and parse it now,
+    // once, so a certificate whose serial cannot be read is never swapped in.
+    if let Some(arn) = planned.rotate_to().map(str::to_string) {
+        match candidate_serial(account, &arn, details).await {
+            Ok(serial) => planned.candidate_serial = Some(serial),
+            Err(e) => {
+                planned.decision = Decision::error(e.to_string());
+                planned.error = Some(e);
+            }
+        }
+    }
+    planned
+}
+
+/// The parsed serial of the certificate about to be swapped in.
+async fn candidate_serial(
+    account: &Account,
+    arn: &str,
+    details: &Details,
+) -> Result<Serial, TargetError> {
+    let described = describe_cached(account, arn, details)
+        .await
+        .map_err(|e| TargetError::aws("cannot read the new certificate's serial", e))?
+        .ok_or_else(|| TargetError::Candidate(format!("certificate {arn} vanished from ACM")))?;
+    let text = described.serial.ok_or_else(|| {
+        TargetError::Candidate(format!(
+            "ACM gave no serial for {}; without it the edge cannot be checked, so it is not swapped in",
+            arn_tail(arn)
+        ))
+    })?;
+    Serial::parse(&text).map_err(|e| {
+        TargetError::Candidate(format!(
+            "{e} (certificate {}); without it the edge cannot be checked, so it is not swapped in",
+            arn_tail(arn)
+        ))
+    })
+}
+
+/// The certificates that matter for one target, with full SANs and tags where needed,
+/// plus the current certificate when the ISSUED scan did not include it.
+async fn enrich(
+    account: &Account,
+    req: &Requirements<'_>,
+    view: &DomainView,
+    scan: &[Certificate],
+    details: &Details,
+) -> Result<Vec<Certificate>, AwsError> {
+    let mut out = Vec::new();
+    for cert in scan {
+        // Most of a large scan is for other domains: look before cloning.
+        let needs = select::needs(req, cert);
+        if !needs.full_sans && !select::covers(cert, req.domain) {
+            continue;
+        }
+        let mut cert = cert.clone();
+        if needs.full_sans {
+            if let Some(full) = describe_cached(account, &cert.arn, details).await? {
+                cert.sans = full.certificate.sans;
+                cert.sans_complete = true;
+            }
+        }
+        if select::needs(req, &cert).tags {
+            cert.tags = Some(tags_cached(account, &cert.arn, details).await?);
+        }
+        if select::covers(&cert, req.domain) {
+            out.push(cert);
+        }
+    }
+    let current = match view {
+        DomainView::Present(DomainInfo {
+            certificate_arn: Some(arn),
+            ..
+        }) => Some(arn.clone()),
+        _ => None,
+    };
+    if let Some(arn) = current {
+        if !out.iter().any(|c| c.arn == arn) {
+            if let Some(scanned) = scan.iter().find(|c| c.arn == arn) {
+                out.push(scanned.clone());
+            } else if let Some(found) = describe_cached(account, &arn, details).await? {
+                let mut cert = found.certificate;
+                if select::needs(req, &cert).tags {
+                    cert.tags = Some(tags_cached(account, &cert.arn, details).await?);
+                }
+                out.push(cert);
+            }
+        }
+    }
+    Ok(out)
+}
+
+async fn describe_cached(
+    account: &Account,
+    arn: &str,
+    details: &Details,
+) -> Result<Option<Described>, AwsError> {
+    cached(&details.described, arn, account.acm.describe(arn)).await
+}
+
+async fn tags_cached(
+    account: &Account,
+    arn: &str,
+    details: &Details,
+) -> Result<BTreeMap<String, String>, AwsError> {
+    cached(&details.tags, arn, account.acm.tags(arn)).await
+}
+
+/// The cached answer for `arn`, or `fetch`'s (then cached). The lock is held across the call,
+/// so concurrent targets asking for the same certificate make one request.
+async fn cached<T: Clone>(
+    cache: &tokio::sync::Mutex<HashMap<String, T>>,
+    arn: &str,
+    fetch: impl std::future::Future<Output = Result<T, AwsError>>,
+) -> Result<T, AwsError> {
+    let mut cache = cache.lock().await;
+    if let Some(hit) = cache.get(arn) {
+        return Ok(hit.clone());
+    }
+    let found = fetch.await?;
+    cache.insert(arn.to_string(), found.clone());
+    Ok(found)
+}

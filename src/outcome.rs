@@ -1,0 +1,87 @@
+//! What happened to a target in a pass: the typed result every report, summary line, metric
+//! and exit code is made from.
+
+use chrono::{DateTime, Utc};
+
+use crate::error::TargetError;
+
+/// What happened to a target in a pass.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Nothing to do.
+    Kept(String),
+    /// A swap made earlier is still being verified.
+    Verifying {
+        /// The certificate it moved to.
+        to: String,
+        /// The end of its window.
+        deadline: DateTime<Utc>,
+    },
+    /// `--dry-run`: this swap would have been made.
+    WouldRotate(String),
+    /// Swapped; see how verification went.
+    Rotated {
+        /// Old ARN.
+        from: Option<String>,
+        /// New ARN.
+        to: String,
+        /// Verification result.
+        verification: Verification,
+    },
+    /// The target needs attention.
+    Failed(TargetError),
+    /// Not swapped in this pass: waiting for the canaries of its rollout to verify.
+    Held(String),
+    /// Not swapped: a canary of its rollout failed; needs an operator.
+    Blocked(String),
+    /// Failed in earlier passes and skipped in this one (the daemon's backoff).
+    BackingOff(String),
+}
+
+/// Verification of one swap.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verification {
+    /// Not attempted (`once` without `--wait`).
+    NotRequested,
+    /// Running in the background until this deadline (the daemon).
+    InBackground(DateTime<Utc>),
+    /// Cognito and the edge show the new certificate.
+    Verified(String),
+    /// The window ran out or the check could not run.
+    Failed(String),
+}
+
+impl Outcome {
+    /// Whether this outcome makes the process exit 1.
+    pub fn is_failure(&self) -> bool {
+        matches!(
+            self,
+            Outcome::Failed(_)
+                | Outcome::BackingOff(_)
+                | Outcome::Blocked(_)
+                | Outcome::Rotated {
+                    verification: Verification::Failed(_),
+                    ..
+                }
+        )
+    }
+
+    /// A short label for the summary line.
+    pub fn label(&self) -> &'static str {
+        match self {
+            // A swap in flight leaves the domain as it is in this pass.
+            Outcome::Kept(_) | Outcome::Verifying { .. } => "kept",
+            Outcome::WouldRotate(_) => "would-rotate",
+            Outcome::Rotated { verification, .. } => match verification {
+                Verification::NotRequested => "rotated-unverified",
+                Verification::InBackground(_) => "rotated-verifying",
+                Verification::Verified(_) => "rotated-verified",
+                Verification::Failed(_) => "rotated-verification-failed",
+            },
+            Outcome::Failed(_) => "failed",
+            Outcome::Held(_) => "held",
+            Outcome::Blocked(_) => "blocked",
+            Outcome::BackingOff(_) => "backing-off",
+        }
+    }
+}

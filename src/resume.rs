@@ -1,0 +1,172 @@
+//! Resuming after a crash or restart: settle what the state says is in flight, for the
+//! configured targets, by re-reading each domain.
+//!
+//! - an intent whose swap happened becomes a verification with its original deadline; one
+//!   whose swap did not is dropped and decided afresh;
+//! - a recorded swap becomes a verification with its original deadline;
+//! - a rollback intent is finished: written if the domain still points at the failed
+//!   certificate, recorded if it already moved back. Its denylist entry was recorded first,
+//!   so it survives any crash.
+//!
+//! A domain that cannot be read keeps its record for the next start. Domains no longer
+//! configured are left untouched in the state.
+
+use tracing::{error, info, warn};
+
+use crate::act;
+use crate::config::Target;
+use crate::context::Context;
+use crate::human::rfc3339;
+use crate::model::{arn_tail, DomainView};
+use crate::serial::Serial;
+use crate::state::{PendingSwap, Phase};
+use crate::verify::VerifyJob;
+
+/// Settle everything in flight; returns the swaps still to verify.
+pub async fn resume(ctx: &Context) -> Vec<VerifyJob> {
+    let snapshot = ctx.state.snapshot().await;
+    let mut jobs = Vec::new();
+    for target in &ctx.config.targets {
+        let Some(pending) = snapshot
+            .domains
+            .get(&target.domain)
+            .and_then(|r| r.pending.clone())
+        else {
+            continue;
+        };
+        let job = job_of(target, &pending);
+        match pending.phase {
+            Phase::Swapped => {
+                info!(domain = %target.domain, to = %pending.new_arn, deadline = %rfc3339(&pending.deadline), "resuming the verification of an earlier swap");
+                jobs.push(job);
+            }
+            Phase::Intent => {
+                if settle_intent(ctx, target, &pending).await {
+                    jobs.push(job);
+                }
+            }
+            Phase::RollingBack => finish_rollback(ctx, target, &pending, &job).await,
+        }
+    }
+    jobs
+}
+
+fn job_of(target: &Target, pending: &PendingSwap) -> VerifyJob {
+    VerifyJob {
+        target: target.clone(),
+        old_arn: pending.old_arn.clone(),
+        new_arn: pending.new_arn.clone(),
+        // Written by this program from a parsed serial; an unreadable one fails the edge
+        // check with a clear message rather than passing it.
+        new_serial: pending
+            .new_serial
+            .as_deref()
+            .and_then(|s| Serial::parse(s).ok()),
+        swapped_at: pending.swapped_at,
+        deadline: pending.deadline,
+        resumed: true,
+    }
+}
+
+/// An intent: the process stopped between recording it and recording the swap. Returns
+/// whether the swap happened (and is now recorded as such).
+async fn settle_intent(ctx: &Context, target: &Target, pending: &PendingSwap) -> bool {
+    let now_on = match ctx.cognito_for(target) {
+        Ok(c) => c.describe(&target.domain).await.map_err(|e| e.to_string()),
+        Err(e) => Err(e.to_string()),
+    };
+    match now_on {
+        Ok(DomainView::Present(info))
+            if info.certificate_arn.as_deref() == Some(pending.new_arn.as_str()) =>
+        {
+            info!(domain = %target.domain, to = %pending.new_arn, "an interrupted swap did happen; verifying it with its original deadline");
+            let recorded = ctx
+                .state
+                .update(|s| {
+                    if let Some(p) = s
+                        .domains
+                        .entry(target.domain.clone())
+                        .or_default()
+                        .pending
+                        .as_mut()
+                    {
+                        p.phase = Phase::Swapped;
+                    }
+                })
+                .await;
+            if let Err(e) = recorded {
+                error!(domain = %target.domain, "cannot record the swap: {e}");
+            }
+            true
+        }
+        Ok(_) => {
+            info!(domain = %target.domain, "an interrupted swap never happened; dropping its intent and deciding afresh");
+            if let Err(e) = act::clear_pending(ctx, &target.domain).await {
+                error!(domain = %target.domain, "cannot update the state: {e}");
+            }
+            false
+        }
+        Err(e) => {
+            // Unknown: keep the intent (so nothing swaps on top of it) and retry later.
+            warn!(domain = %target.domain, "cannot check an interrupted swap yet: {e}");
+            false
+        }
+    }
+}
+
+/// A rollback decided before a stop: finish the write if it did not happen, then record the
+/// failed swap.
+async fn finish_rollback(ctx: &Context, target: &Target, pending: &PendingSwap, job: &VerifyJob) {
+    let reason = pending
+        .rollback_reason
+        .clone()
+        .unwrap_or_else(|| "the swap failed verification".to_string());
+    let Some(old) = pending.old_arn.as_deref() else {
+        // A rollback is only recorded with a previous certificate; nothing to put back.
+        let _ = act::record_outcome(ctx, job, Err(reason)).await;
+        return;
+    };
+    let cognito = match ctx.cognito_for(target) {
+        Ok(c) => c,
+        Err(e) => {
+            warn!(domain = %target.domain, "cannot finish an interrupted rollback yet: {e}");
+            return;
+        }
+    };
+    let done = match cognito.describe(&target.domain).await {
+        Err(e) => {
+            warn!(domain = %target.domain, "cannot finish an interrupted rollback yet: {e}");
+            return;
+        }
+        Ok(DomainView::Present(info)) if info.certificate_arn.as_deref() == Some(old) => {
+            info!(domain = %target.domain, "an interrupted rollback did happen; recording it");
+            Ok(format!(
+                "rolled back to the previous certificate {} (finished after a restart); {} is denylisted for this domain until `cognito-cert-rotator forget {}`",
+                arn_tail(old),
+                arn_tail(&pending.new_arn),
+                target.domain
+            ))
+        }
+        Ok(DomainView::Present(_)) => {
+            info!(domain = %target.domain, to = %old, "finishing an interrupted rollback");
+            match act::reread_before_write(cognito, target, Some(pending.new_arn.as_str())).await {
+                Ok(info) => {
+                    act::finish_rollback(ctx, target, cognito, old, &pending.new_arn, &info).await
+                }
+                Err(e) => Err(format!("not rolled back: {e}; leaving it alone")),
+            }
+        }
+        Ok(DomainView::Missing) => Err("not rolled back: the domain disappeared".to_string()),
+    };
+    let detail = match done {
+        Ok(done) => {
+            warn!(domain = %target.domain, "{done}");
+            format!("{reason}; {done}")
+        }
+        Err(not) => {
+            error!(domain = %target.domain, "{not}");
+            format!("{reason}; {not}")
+        }
+    };
+    let _ = act::record_outcome(ctx, job, Err(detail)).await;
+}

@@ -1,0 +1,245 @@
+//! PURE: each target's next step, from plain data — what was observed and decided
+//! ([`Planned`]), its state record (a swap in flight, backoff), its rollout gate and the
+//! [`Mode`]. Gates, backoff and outcome rules live here, and nothing here does I/O or reads a
+//! clock, so every rule is tested exhaustively below, like [`crate::select`].
+
+use chrono::{DateTime, Utc};
+
+use crate::config::Rollout;
+use crate::error::TargetError;
+use crate::human::rfc3339;
+use crate::observe::Planned;
+use crate::outcome::Outcome;
+use crate::rollout::{Gate, Gating, Wanting};
+use crate::serial::Serial;
+use crate::state::{DomainRecord, PendingSwap, State};
+
+/// How a pass may act.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// `once --dry-run`: decide and report; no write call, no state written.
+    DryRun,
+    /// `once`: act; every target is tried every time.
+    Once,
+    /// `run`: act; a target that keeps failing is tried less often (1, 2, 4… passes).
+    Daemon,
+}
+
+impl Mode {
+    /// Whether this mode makes write calls and records state.
+    pub fn writes(self) -> bool {
+        self != Mode::DryRun
+    }
+
+    /// Whether failing targets back off.
+    pub fn backs_off(self) -> bool {
+        self == Mode::Daemon
+    }
+}
+
+/// A swap to make.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SwapOrder {
+    /// The certificate to move to.
+    pub to: String,
+    /// Its serial, what the edge must serve afterwards.
+    pub serial: Serial,
+    /// Whether it goes first as a canary of its rollout.
+    pub canary: bool,
+}
+
+/// What happens to a target in this pass.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    /// Nothing to do.
+    Keep {
+        /// Why, in one sentence.
+        why: String,
+    },
+    /// Swap the domain onto a new certificate.
+    Swap(SwapOrder),
+    /// `--dry-run`: this swap would be made.
+    WouldSwap {
+        /// Why.
+        why: String,
+    },
+    /// Wanted, but waits for its rollout's canaries.
+    Hold {
+        /// Why.
+        why: String,
+    },
+    /// Wanted, but a canary of its rollout failed: an operator must act.
+    Blocked {
+        /// Why.
+        why: String,
+    },
+    /// A swap is in flight: its verification decides, not this pass.
+    Verify {
+        /// The certificate it moved to.
+        to: String,
+        /// The end of its window.
+        deadline: DateTime<Utc>,
+    },
+    /// The target needs attention.
+    Fail {
+        /// What went wrong.
+        error: TargetError,
+    },
+}
+
+impl Step {
+    /// The outcome of a step that writes nothing, or the swap to make.
+    pub fn report(self) -> Result<Outcome, SwapOrder> {
+        Ok(match self {
+            Step::Swap(order) => return Err(order),
+            Step::Keep { why } => Outcome::Kept(why),
+            Step::WouldSwap { why } => Outcome::WouldRotate(why),
+            Step::Hold { why } => Outcome::Held(why),
+            Step::Blocked { why } => Outcome::Blocked(why),
+            Step::Verify { to, deadline } => Outcome::Verifying { to, deadline },
+            Step::Fail { error } => Outcome::Failed(error),
+        })
+    }
+}
+
+/// Before observing: a target backing off in the daemon is skipped, with no AWS call, and
+/// this is its outcome.
+pub fn backoff(record: Option<&DomainRecord>, mode: Mode) -> Option<Outcome> {
+    let r = record.filter(|r| mode.backs_off() && r.skip_passes > 0)?;
+    let last = r.last_error.as_deref().unwrap_or("(no detail)");
+    Some(Outcome::BackingOff(format!(
+        "skipped after {} failed pass(es) in a row; next try in {} pass(es). Last error: {last}",
+        r.failures, r.skip_passes
+    )))
+}
+
+/// The next step of an observed target. `pending` is the swap in flight from the state read
+/// after observing; `gate` its rollout gate (`None`: no rollout decided for it).
+pub fn next_step(
+    planned: &Planned,
+    pending: Option<&PendingSwap>,
+    gate: Option<&Gate>,
+    mode: Mode,
+) -> Step {
+    if let Some(error) = &planned.error {
+        return Step::Fail {
+            error: error.clone(),
+        };
+    }
+    let decision = &planned.decision;
+    if decision.action == crate::select::Action::Error {
+        return Step::Fail {
+            error: TargetError::Selection(decision.reason.clone()),
+        };
+    }
+    if let Some(p) = pending {
+        return Step::Verify {
+            to: p.new_arn.clone(),
+            deadline: p.deadline,
+        };
+    }
+    let Some(to) = planned.rotate_to() else {
+        return Step::Keep {
+            why: decision.reason.clone(),
+        };
+    };
+    let Some(serial) = planned.candidate_serial.clone() else {
+        return Step::Fail {
+            error: TargetError::Candidate(format!(
+                "no readable serial for {}; not swapping in a certificate the edge check cannot recognise",
+                crate::model::arn_tail(to)
+            )),
+        };
+    };
+    match gate {
+        Some(Gate::Hold(why)) => Step::Hold { why: why.clone() },
+        Some(Gate::Blocked(why)) => Step::Blocked { why: why.clone() },
+        Some(Gate::Go) | Some(Gate::Canary) | None => {
+            let canary = gate == Some(&Gate::Canary);
+            if mode.writes() {
+                Step::Swap(SwapOrder {
+                    to: to.to_string(),
+                    serial,
+                    canary,
+                })
+            } else {
+                let suffix = if canary { " (canary)" } else { "" };
+                Step::WouldSwap {
+                    why: format!("{}{suffix}", decision.reason),
+                }
+            }
+        }
+    }
+}
+
+/// The canary gates for the targets of `planned` that want to rotate and have nothing in
+/// flight. Targets moving to the same certificate are grouped by its serial (the same
+/// certificate imported into several accounts shares it).
+pub fn gates(rollout: &Rollout, planned: &[Planned], state: &State, now: DateTime<Utc>) -> Gating {
+    let wanting: Vec<Wanting> = planned
+        .iter()
+        .filter(|p| p.error.is_none())
+        .filter(|p| {
+            state
+                .domains
+                .get(&p.target.domain)
+                .is_none_or(|r| r.pending.is_none())
+        })
+        .filter_map(|p| {
+            let arn = p.rotate_to()?.to_string();
+            let key = match &p.candidate_serial {
+                Some(serial) => format!("serial {serial}"),
+                None => format!("arn {arn}"),
+            };
+            Some(Wanting {
+                domain: p.target.domain.clone(),
+                arn,
+                key,
+            })
+        })
+        .collect();
+    crate::rollout::gate(rollout, &wanting, state, now)
+}
+
+/// The most passes a failing target waits between tries.
+pub const MAX_BACKOFF_PASSES: u32 = 32;
+
+/// Passes to wait after `failures` consecutive failures: 1 (the next pass), 2, 4, … up to
+/// [`MAX_BACKOFF_PASSES`]; the number returned is the passes to skip in between.
+pub fn skip_after(failures: u32) -> u32 {
+    let wait = 1u32
+        .checked_shl(failures.saturating_sub(1))
+        .unwrap_or(u32::MAX)
+        .min(MAX_BACKOFF_PASSES);
+    wait - 1
+}
+
+/// The daemon's backoff bookkeeping after a pass: a failure counts and sets the passes to
+/// skip; a skipped pass counts down; anything else clears the count.
+pub fn count_pass(record: &mut DomainRecord, outcome: &Outcome) {
+    match outcome {
+        Outcome::BackingOff(_) => record.skip_passes = record.skip_passes.saturating_sub(1),
+        Outcome::Failed(error) => {
+            record.failures = record.failures.saturating_add(1);
+            record.skip_passes = skip_after(record.failures);
+            record.last_error = Some(error.to_string());
+        }
+        _ => {
+            record.failures = 0;
+            record.skip_passes = 0;
+            record.last_error = None;
+        }
+    }
+}
+
+/// The summary of a swap in flight, for reports.
+pub fn verifying_line(to: &str, deadline: &DateTime<Utc>) -> String {
+    format!(
+        "a swap to {} is being verified until {}",
+        crate::model::arn_tail(to),
+        rfc3339(deadline)
+    )
+}
+
+#[cfg(test)]
+mod tests;

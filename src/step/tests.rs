@@ -1,0 +1,371 @@
+//! Every rule of `next_step`, `backoff`, `count_pass` and `gates`, over plain data.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use chrono::TimeZone;
+
+use super::*;
+use crate::aws::AwsError;
+use crate::config::Target;
+use crate::model::Certificate;
+use crate::select::{Action, Decision};
+use crate::state::{Phase, RolloutRecord};
+
+fn at(h: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 24, h, 0, 0).unwrap()
+}
+
+fn target(domain: &str) -> Target {
+    Target {
+        domain: domain.into(),
+        user_pool_id: "us-east-1_A".into(),
+        region: "us-east-1".into(),
+        min_validity: Duration::from_secs(30 * 86_400),
+        require_tags: BTreeMap::new(),
+        role: None,
+        source: "config.yaml:1".into(),
+    }
+}
+
+fn cert(arn: &str) -> Certificate {
+    Certificate {
+        arn: arn.into(),
+        domain_name: "auth.example.com".into(),
+        sans: vec![],
+        sans_complete: true,
+        status: "ISSUED".into(),
+        key_algorithm: "RSA_2048".into(),
+        not_before: Some(at(0)),
+        not_after: Some(at(0) + chrono::Duration::days(90)),
+        issued_at: Some(at(0)),
+        tags: None,
+    }
+}
+
+fn serial() -> Serial {
+    Serial::parse("0a:1b:2c").unwrap()
+}
+
+/// A target whose decision is `action`, moving from arn:old to arn:new when rotating.
+fn planned(domain: &str, action: Action) -> Planned {
+    Planned {
+        target: target(domain),
+        decision: Decision {
+            action,
+            reason: format!("{action} because"),
+            current: Some(cert("arn:old")),
+            current_arn: Some("arn:old".into()),
+            candidate: (action == Action::Rotate).then(|| cert("arn:new")),
+            rejected: vec![],
+        },
+        error: None,
+        domain: None,
+        candidate_serial: (action == Action::Rotate).then(serial),
+    }
+}
+
+fn pending(to: &str) -> PendingSwap {
+    PendingSwap {
+        phase: Phase::Swapped,
+        user_pool_id: "us-east-1_A".into(),
+        old_arn: Some("arn:old".into()),
+        new_arn: to.into(),
+        new_serial: Some("0a:1b:2c".into()),
+        recorded_at: at(1),
+        swapped_at: Some(at(1)),
+        deadline: at(2),
+        rollback_reason: None,
+    }
+}
+
+fn throttled() -> TargetError {
+    TargetError::aws(
+        "cannot read the domain",
+        AwsError::Service {
+            operation: "DescribeUserPoolDomain",
+            code: "TooManyRequestsException".into(),
+            message: "slow down".into(),
+        },
+    )
+}
+
+const ALL_MODES: [Mode; 3] = [Mode::DryRun, Mode::Once, Mode::Daemon];
+
+#[test]
+fn rotate_with_a_serial_swaps_in_writing_modes() {
+    for mode in [Mode::Once, Mode::Daemon] {
+        let step = next_step(&planned("a.example.com", Action::Rotate), None, None, mode);
+        assert_eq!(
+            step,
+            Step::Swap(SwapOrder {
+                to: "arn:new".into(),
+                serial: serial(),
+                canary: false
+            })
+        );
+    }
+}
+
+#[test]
+fn dry_run_never_swaps_and_says_what_it_would_do() {
+    let p = planned("a.example.com", Action::Rotate);
+    assert_eq!(
+        next_step(&p, None, Some(&Gate::Go), Mode::DryRun),
+        Step::WouldSwap {
+            why: "rotate because".into()
+        }
+    );
+    assert_eq!(
+        next_step(&p, None, Some(&Gate::Canary), Mode::DryRun),
+        Step::WouldSwap {
+            why: "rotate because (canary)".into()
+        }
+    );
+}
+
+#[test]
+fn a_canary_gate_marks_the_swap_as_canary() {
+    let step = next_step(
+        &planned("a.example.com", Action::Rotate),
+        None,
+        Some(&Gate::Canary),
+        Mode::Once,
+    );
+    assert!(
+        matches!(step, Step::Swap(SwapOrder { canary: true, .. })),
+        "{step:?}"
+    );
+}
+
+#[test]
+fn held_and_blocked_gates_stop_the_swap_in_every_mode() {
+    let p = planned("a.example.com", Action::Rotate);
+    for mode in ALL_MODES {
+        assert_eq!(
+            next_step(&p, None, Some(&Gate::Hold("waiting".into())), mode),
+            Step::Hold {
+                why: "waiting".into()
+            }
+        );
+        assert_eq!(
+            next_step(&p, None, Some(&Gate::Blocked("canary failed".into())), mode),
+            Step::Blocked {
+                why: "canary failed".into()
+            }
+        );
+    }
+}
+
+#[test]
+fn keep_is_kept_whatever_the_gate() {
+    let p = planned("a.example.com", Action::Keep);
+    for mode in ALL_MODES {
+        for gate in [None, Some(Gate::Go), Some(Gate::Hold("x".into()))] {
+            assert_eq!(
+                next_step(&p, None, gate.as_ref(), mode),
+                Step::Keep {
+                    why: "keep because".into()
+                }
+            );
+        }
+    }
+}
+
+#[test]
+fn a_swap_in_flight_is_left_to_its_verification() {
+    let in_flight = pending("arn:new");
+    for action in [Action::Rotate, Action::Keep] {
+        let step = next_step(
+            &planned("a.example.com", action),
+            Some(&in_flight),
+            None,
+            Mode::Once,
+        );
+        assert_eq!(
+            step,
+            Step::Verify {
+                to: "arn:new".into(),
+                deadline: at(2)
+            }
+        );
+    }
+}
+
+#[test]
+fn an_observation_error_fails_before_anything_else() {
+    let mut p = planned("a.example.com", Action::Rotate);
+    p.error = Some(throttled());
+    // Even with a swap in flight and a go gate: the error is what the user must see.
+    let step = next_step(&p, Some(&pending("arn:new")), Some(&Gate::Go), Mode::Daemon);
+    assert_eq!(step, Step::Fail { error: throttled() });
+}
+
+#[test]
+fn a_selection_error_fails_as_selection() {
+    let mut p = planned("a.example.com", Action::Error);
+    p.decision.reason = "no eligible certificate".into();
+    let Step::Fail { error } = next_step(&p, None, None, Mode::Once) else {
+        panic!("expected a failure")
+    };
+    assert_eq!(error.metric_label(), "selection");
+    assert_eq!(error.to_string(), "no eligible certificate");
+}
+
+#[test]
+fn no_write_for_a_candidate_without_a_readable_serial() {
+    let mut p = planned("a.example.com", Action::Rotate);
+    p.candidate_serial = None;
+    for mode in ALL_MODES {
+        let Step::Fail { error } = next_step(&p, None, Some(&Gate::Go), mode) else {
+            panic!("expected a failure in {mode:?}")
+        };
+        assert_eq!(error.metric_label(), "candidate");
+        assert!(error.to_string().contains("no readable serial"), "{error}");
+    }
+}
+
+#[test]
+fn report_turns_every_step_but_swap_into_its_outcome() {
+    assert_eq!(
+        Step::Keep { why: "k".into() }.report(),
+        Ok(Outcome::Kept("k".into()))
+    );
+    assert_eq!(
+        Step::WouldSwap { why: "w".into() }.report(),
+        Ok(Outcome::WouldRotate("w".into()))
+    );
+    assert_eq!(
+        Step::Hold { why: "h".into() }.report(),
+        Ok(Outcome::Held("h".into()))
+    );
+    assert_eq!(
+        Step::Blocked { why: "b".into() }.report(),
+        Ok(Outcome::Blocked("b".into()))
+    );
+    assert_eq!(
+        Step::Verify {
+            to: "arn:new".into(),
+            deadline: at(2)
+        }
+        .report(),
+        Ok(Outcome::Verifying {
+            to: "arn:new".into(),
+            deadline: at(2)
+        })
+    );
+    assert_eq!(
+        Step::Fail { error: throttled() }.report(),
+        Ok(Outcome::Failed(throttled()))
+    );
+    let order = SwapOrder {
+        to: "arn:new".into(),
+        serial: serial(),
+        canary: false,
+    };
+    assert_eq!(Step::Swap(order.clone()).report(), Err(order));
+}
+
+fn failing(failures: u32, skip_passes: u32) -> DomainRecord {
+    DomainRecord {
+        failures,
+        skip_passes,
+        last_error: Some("boom".into()),
+        ..DomainRecord::default()
+    }
+}
+
+#[test]
+fn only_the_daemon_backs_off_and_only_while_passes_remain_to_skip() {
+    let r = failing(3, 2);
+    assert_eq!(
+        backoff(Some(&r), Mode::Daemon),
+        Some(Outcome::BackingOff(
+            "skipped after 3 failed pass(es) in a row; next try in 2 pass(es). Last error: boom"
+                .into()
+        ))
+    );
+    assert_eq!(backoff(Some(&r), Mode::Once), None);
+    assert_eq!(backoff(Some(&r), Mode::DryRun), None);
+    assert_eq!(backoff(Some(&failing(1, 0)), Mode::Daemon), None);
+    assert_eq!(backoff(None, Mode::Daemon), None);
+}
+
+#[test]
+fn backoff_doubles_and_is_capped() {
+    let waits: Vec<u32> = (1..=8).map(skip_after).collect();
+    // Passes skipped: wait 1 (next pass), 2, 4, 8, 16, 32, 32, 32.
+    assert_eq!(waits, [0, 1, 3, 7, 15, 31, 31, 31]);
+    assert_eq!(skip_after(200), MAX_BACKOFF_PASSES - 1);
+}
+
+#[test]
+fn a_failure_counts_a_skip_counts_down_and_anything_else_clears() {
+    let mut r = DomainRecord::default();
+    count_pass(&mut r, &Outcome::Failed(throttled()));
+    count_pass(&mut r, &Outcome::Failed(throttled()));
+    assert_eq!((r.failures, r.skip_passes), (2, 1));
+    assert_eq!(
+        r.last_error.as_deref(),
+        Some(throttled().to_string().as_str())
+    );
+    count_pass(&mut r, &Outcome::BackingOff("skipped".into()));
+    assert_eq!((r.failures, r.skip_passes), (2, 0));
+    count_pass(&mut r, &Outcome::Kept("fine".into()));
+    assert_eq!((r.failures, r.skip_passes, r.last_error), (0, 0, None));
+}
+
+fn rollout(canary_count: usize) -> Rollout {
+    Rollout {
+        canary: vec![],
+        canary_count,
+    }
+}
+
+#[test]
+fn gates_group_by_serial_and_skip_targets_in_flight_or_failing() {
+    let one = planned("one.example.com", Action::Rotate);
+    let two = planned("two.example.com", Action::Rotate);
+    let three = planned("three.example.com", Action::Rotate);
+    let mut broken = planned("four.example.com", Action::Rotate);
+    broken.error = Some(throttled());
+    let keep = planned("five.example.com", Action::Keep);
+    let mut state = State::default();
+    state
+        .domains
+        .entry("three.example.com".into())
+        .or_default()
+        .pending = Some(pending("arn:new"));
+    let gating = gates(&rollout(1), &[one, two, three, broken, keep], &state, at(3));
+    // One and two want the same certificate (same serial): one is the canary, two waits.
+    assert_eq!(gating.gates.get("one.example.com"), Some(&Gate::Canary));
+    assert!(matches!(
+        gating.gates.get("two.example.com"),
+        Some(Gate::Hold(_))
+    ));
+    for left_out in ["three.example.com", "four.example.com", "five.example.com"] {
+        assert_eq!(gating.gates.get(left_out), None, "{left_out}");
+    }
+    let record: &RolloutRecord = gating.records["serial 0a:1b:2c"].as_ref().unwrap();
+    assert_eq!(
+        record.canaries.keys().collect::<Vec<_>>(),
+        ["one.example.com"]
+    );
+    assert_eq!(record.started_at, at(3));
+}
+
+#[test]
+fn without_rollout_every_wanting_target_goes() {
+    let gating = gates(
+        &Rollout::default(),
+        &[
+            planned("one.example.com", Action::Rotate),
+            planned("two.example.com", Action::Rotate),
+        ],
+        &State::default(),
+        at(3),
+    );
+    assert_eq!(gating.gates.get("one.example.com"), Some(&Gate::Go));
+    assert_eq!(gating.gates.get("two.example.com"), Some(&Gate::Go));
+    assert!(gating.records.is_empty());
+}
