@@ -277,6 +277,78 @@ async fn restart_after_kill_9_resumes_the_verification_with_its_deadline_and_no_
 }
 
 #[tokio::test]
+async fn a_rollback_killed_before_its_write_keeps_the_denylist_and_is_finished_on_restart() {
+    // The edge never serves the new certificate, so verification fails and rolls back.
+    let w = world(&["--edge-stale"]).await;
+    let config = write_config(
+        w.dir.path(),
+        &format!(
+            "verify:\n  window: 2s\n  interval: 300ms\n  on_failure: rollback\n  connect_to: {}\ndomains:\n  - domain: {DOMAIN}\n    user_pool_id: {}\n",
+            w.emu.edge, w.pool
+        ),
+    );
+    let path = config.to_str().unwrap();
+    // The swap goes through; the rollback's UpdateUserPoolDomain never reaches AWS.
+    w.emu.fault(serde_json::json!({
+        "operation": "UpdateUserPoolDomain", "kind": "hang", "skip": 1, "times": -1, "delay": 60
+    }));
+    let mut first = w.start(
+        &["once", "--wait", "-c", path],
+        &[("AWS_ENDPOINT_URL", w.emu.proxy.as_str())],
+    );
+    wait_for("the rollback intent", Duration::from_secs(30), || {
+        pending_phase(&w.state()).as_deref() == Some("rolling_back")
+    });
+    first.signal("-KILL");
+    first.wait_exit(Duration::from_secs(10));
+    let state = w.state();
+    assert!(
+        state["domains"][DOMAIN]["denylist"][&w.new.arn].is_object(),
+        "the denylist entry is recorded before the rollback's write: {state}"
+    );
+    let on = domain_state(&w.emu, REGION, DOMAIN).await;
+    assert_eq!(
+        on.0.as_deref(),
+        Some(w.new.arn.as_str()),
+        "the rollback never happened"
+    );
+    assert_eq!(w.emu.count("UpdateUserPoolDomain"), 1);
+
+    w.emu.clear_faults();
+    let again = w.emu.run(&["once", "--wait", "-c", path]);
+    assert!(
+        again.stderr.contains("finishing an interrupted rollback"),
+        "{}",
+        again.stderr
+    );
+    let on = domain_state(&w.emu, REGION, DOMAIN).await;
+    assert_eq!(on.0.as_deref(), Some(w.old.arn.as_str()), "rolled back");
+    let state = w.state();
+    let record = &state["domains"][DOMAIN];
+    assert!(record["denylist"][&w.new.arn].is_object(), "{state}");
+    assert!(record["pending"].is_null(), "{state}");
+    assert_eq!(record["last"]["result"], "failed");
+    assert!(
+        record["last"]["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("rolled back to the previous certificate")),
+        "{state}"
+    );
+    // The same run decides afresh: the new certificate is denylisted, so no swap back to it.
+    assert_eq!(again.code, 1, "the domain needs a person now");
+    assert!(
+        again.stderr.contains("no eligible certificate"),
+        "{}",
+        again.stderr
+    );
+    assert_eq!(
+        w.emu.count("UpdateUserPoolDomain"),
+        2,
+        "the swap and the finished rollback, nothing more"
+    );
+}
+
+#[tokio::test]
 async fn once_wait_killed_mid_wait_finishes_the_same_verification_when_started_again() {
     // How an ECS scheduled task behaves when it is stopped and started again.
     let w = world(&["--edge-delay", "5"]).await;
@@ -503,6 +575,13 @@ async fn faults_show_in_metrics_and_a_failing_target_backs_off() {
         sample(&metrics, "cognito_cert_rotator_aws_requests_total{service=\"Cognito Identity Provider\",operation=\"DescribeUserPoolDomain\",outcome=\"client_error\",account=\"default\"}").is_some(),
         "{metrics}"
     );
+    // Each failed try is counted by its kind (the AWS error code); skipped passes are not.
+    let failures = sample(
+        &metrics,
+        &format!("cognito_cert_rotator_target_failures_total{{domain=\"{DOMAIN}\",kind=\"NotAuthorizedException\"}}"),
+    )
+    .unwrap_or_else(|| panic!("no failure counter:\n{metrics}"));
+    assert!((3.0..=4.0).contains(&failures), "{failures}\n{metrics}");
     let state = w.state();
     assert!(
         state["domains"][DOMAIN]["failures"].as_u64().unwrap() >= 3,

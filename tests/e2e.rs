@@ -279,6 +279,30 @@ async fn json_logs_for_cloudwatch() {
     }
 }
 
+#[tokio::test]
+async fn text_logs_off_a_terminal_carry_no_colour_codes() {
+    // journald, ECS and `make demo > log` all read stderr through a pipe. NO_COLOR is unset
+    // here on purpose: plain text must come from stderr not being a terminal.
+    let w = world(&[]).await;
+    let config = w.config("10s", true);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_cognito-cert-rotator"))
+        .args(["once", "--dry-run", "-c", &config])
+        .env_remove("NO_COLOR")
+        .env_remove("AWS_PROFILE")
+        .env("AWS_ENDPOINT_URL", &w.emu.endpoint)
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_REGION", "ap-southeast-2")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("RUST_LOG", "info")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("scanned ACM in us-east-1"), "{stderr}");
+    assert!(stderr.contains(" INFO "), "{stderr}");
+    assert!(!stderr.contains('\u{1b}'), "escape codes in: {stderr:?}");
+}
+
 #[test]
 fn the_config_can_come_from_ccr_config_yaml() {
     let good = "domains:\n  - domain: auth.example.com\n    user_pool_id: us-east-1_Abc\n";

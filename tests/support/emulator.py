@@ -30,9 +30,10 @@ ExternalId, RoleSessionName).
 The fault proxy (the "proxy" address) forwards to the AWS endpoint and injects faults on
 chosen operations and accounts: POST /_fault with a JSON rule
   {"operation": "ListCertificates" | "*", "account": "111111111111" (optional),
-   "kind": "throttle" | "throttle429" | "500" | "503" | "reset" | "slow" | "notauthorized" |
-           "resourcenotfound" | "invalidparameter" | "featureunavailable",
-   "times": N (-1 = every matching request), "delay": seconds (slow)}
+   "kind": "throttle" | "throttle429" | "500" | "503" | "reset" | "slow" | "hang" |
+           "notauthorized" | "resourcenotfound" | "invalidparameter" | "featureunavailable",
+   "times": N (-1 = every matching request), "skip": N (let the first N matches through),
+   "delay": seconds (slow: then forward; hang: then drop the connection, never forwarding)}
 DELETE /_fault clears the rules; GET /_fault returns how many faults were injected by kind.
 
 Prints one JSON line {"endpoint": ..., "edge": ...} when ready; runs until stdin closes or
@@ -438,6 +439,9 @@ class FaultProxy:
                     continue
                 if rule.get("times", -1) == 0:
                     continue
+                if rule.get("skip", 0) > 0:
+                    rule["skip"] -= 1
+                    continue
                 if rule.get("times", -1) > 0:
                     rule["times"] -= 1
                 self.injected[rule["kind"]] = self.injected.get(rule["kind"], 0) + 1
@@ -490,6 +494,10 @@ class FaultProxy:
                     if close:
                         return
                     continue
+                if rule is not None and rule["kind"] == "hang":
+                    # The call never reaches AWS: a process killed meanwhile never made it.
+                    time.sleep(float(rule.get("delay", 60.0)))
+                    return
                 if rule is not None and rule["kind"] == "slow":
                     time.sleep(float(rule.get("delay", 1.0)))
                 hop = {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "content-length"}

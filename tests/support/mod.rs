@@ -89,6 +89,11 @@ impl Emulator {
         Emulator::http(&self.proxy, "POST", "/_fault", &rule.to_string());
     }
 
+    /// Drop every fault rule.
+    pub fn clear_faults(&self) {
+        Emulator::http(&self.proxy, "DELETE", "/_fault", "");
+    }
+
     /// Faults injected so far, by kind.
     pub fn faults_injected(&self) -> BTreeMap<String, u64> {
         serde_json::from_str(&Emulator::http(&self.proxy, "GET", "/_fault", "")).unwrap()

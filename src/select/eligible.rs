@@ -1,0 +1,223 @@
+//! PURE: the eligibility rules — does a certificate cover the domain, is it issued, in
+//! us-east-1, valid long enough, of a key type CloudFront serves, tagged as required and not
+//! denylisted — and the sentence for each rule a certificate breaks.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+use crate::human::{fmt_duration, rfc3339};
+use crate::model::Certificate;
+
+/// The only region whose certificates Cognito custom domains (CloudFront) accept.
+pub const CERTIFICATE_REGION: &str = "us-east-1";
+
+/// Key algorithms CloudFront serves, in ACM's underscore spelling.
+pub const CLOUDFRONT_KEY_ALGORITHMS: &[&str] = &[
+    "RSA_1024",
+    "RSA_2048",
+    "RSA_3072",
+    "RSA_4096",
+    "EC_prime256v1",
+];
+
+/// What a target needs from a certificate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Requirements<'a> {
+    /// The custom domain.
+    pub domain: &'a str,
+    /// How long a candidate must stay valid from now.
+    pub min_validity: Duration,
+    /// Tags a candidate must carry.
+    pub require_tags: &'a BTreeMap<String, String>,
+    /// Certificates refused for this domain after a failed verification (ARN → why).
+    pub denied: &'a BTreeMap<String, String>,
+}
+
+/// Why a certificate cannot be used for a domain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ineligible {
+    /// Not ISSUED.
+    Status(String),
+    /// Not in us-east-1.
+    Region(String),
+    /// Neither DomainName nor any SAN covers the domain.
+    DoesNotCover,
+    /// Validity has not started.
+    NotYetValid(DateTime<Utc>),
+    /// Already expired.
+    Expired(DateTime<Utc>),
+    /// Expires before now + min_validity.
+    ExpiresTooSoon {
+        /// NotAfter.
+        not_after: DateTime<Utc>,
+        /// The configured minimum.
+        min_validity: Duration,
+    },
+    /// ACM gave no validity dates.
+    NoValidityDates,
+    /// A key CloudFront does not serve.
+    KeyAlgorithm(String),
+    /// A required tag is missing or has another value.
+    Tag {
+        /// The key.
+        key: String,
+        /// The required value.
+        wanted: String,
+        /// What the certificate has.
+        found: Option<String>,
+    },
+    /// The certificate could not be found in ACM at all.
+    NotFound,
+    /// On this domain's denylist (a swap to it failed verification and was rolled back).
+    Denied(String),
+}
+
+impl fmt::Display for Ineligible {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Ineligible::Status(s) => write!(f, "status is {s}, not ISSUED"),
+            Ineligible::Region(r) => write!(
+                f,
+                "it is in {r}; Cognito custom domains accept only certificates in {CERTIFICATE_REGION}"
+            ),
+            Ineligible::DoesNotCover => {
+                write!(f, "neither its domain name nor any of its SANs covers the domain")
+            }
+            Ineligible::NotYetValid(t) => write!(f, "not valid before {}", rfc3339(t)),
+            Ineligible::Expired(t) => write!(f, "expired at {}", rfc3339(t)),
+            Ineligible::ExpiresTooSoon {
+                not_after,
+                min_validity,
+            } => write!(
+                f,
+                "expires at {}, less than the required {} from now",
+                rfc3339(not_after),
+                fmt_duration(*min_validity)
+            ),
+            Ineligible::NoValidityDates => write!(f, "ACM reports no validity dates for it"),
+            Ineligible::KeyAlgorithm(k) => write!(
+                f,
+                "key algorithm {k} is not served by CloudFront (RSA 1024-4096 or EC prime256v1 only)"
+            ),
+            Ineligible::Tag {
+                key,
+                wanted,
+                found: None,
+            } => write!(f, "required tag {key}={wanted} is missing"),
+            Ineligible::Tag {
+                key,
+                wanted,
+                found: Some(v),
+            } => write!(f, "required tag {key}={wanted} has value \"{v}\""),
+            Ineligible::NotFound => write!(f, "ACM does not know this certificate any more"),
+            Ineligible::Denied(why) => write!(
+                f,
+                "denylisted for this domain ({why}); `cognito-cert-rotator forget <domain>` clears it"
+            ),
+        }
+    }
+}
+
+/// Normalise an ACM key algorithm: responses say `RSA-2048`, the filter says `RSA_2048`.
+pub fn normalize_key_algorithm(raw: &str) -> String {
+    raw.replace('-', "_")
+}
+
+/// Does certificate name `name` cover `domain`? Exact match, or a single-label wildcard
+/// (`*.example.com` covers `auth.example.com`, not `a.b.example.com` nor `example.com`).
+/// Case-insensitive.
+pub fn name_covers(name: &str, domain: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    let domain = domain.to_ascii_lowercase();
+    if name == domain {
+        return true;
+    }
+    match name.strip_prefix("*.") {
+        Some(parent) => match domain.split_once('.') {
+            Some((first, rest)) => !first.is_empty() && rest == parent,
+            None => false,
+        },
+        None => false,
+    }
+}
+
+/// Does the certificate cover the domain with the names known so far?
+pub fn covers(cert: &Certificate, domain: &str) -> bool {
+    cert.names().any(|n| name_covers(n, domain))
+}
+
+/// What more must be read about a certificate before [`eligibility`] can decide.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Needs {
+    /// The SAN list is truncated and the known names do not cover the domain:
+    /// `DescribeCertificate` has them all.
+    pub full_sans: bool,
+    /// The certificate covers the domain and the target requires tags that were not read.
+    pub tags: bool,
+}
+
+/// What to fetch before deciding; nothing for certificates that cannot matter.
+pub fn needs(req: &Requirements<'_>, cert: &Certificate) -> Needs {
+    let covered = covers(cert, req.domain);
+    Needs {
+        full_sans: !covered && !cert.sans_complete,
+        tags: covered && !req.require_tags.is_empty() && cert.tags.is_none(),
+    }
+}
+
+/// Is `cert` eligible for the target at `now`? The first failing rule is the reason.
+pub fn eligibility(
+    req: &Requirements<'_>,
+    cert: &Certificate,
+    now: DateTime<Utc>,
+) -> Result<(), Ineligible> {
+    if !covers(cert, req.domain) {
+        return Err(Ineligible::DoesNotCover);
+    }
+    if let Some(why) = req.denied.get(&cert.arn) {
+        return Err(Ineligible::Denied(why.clone()));
+    }
+    if cert.status != "ISSUED" {
+        return Err(Ineligible::Status(cert.status.clone()));
+    }
+    match cert.region() {
+        Some(CERTIFICATE_REGION) => {}
+        other => return Err(Ineligible::Region(other.unwrap_or("no region").to_string())),
+    }
+    let (Some(not_before), Some(not_after)) = (cert.not_before, cert.not_after) else {
+        return Err(Ineligible::NoValidityDates);
+    };
+    if not_before > now {
+        return Err(Ineligible::NotYetValid(not_before));
+    }
+    if not_after <= now {
+        return Err(Ineligible::Expired(not_after));
+    }
+    let horizon = chrono::Duration::from_std(req.min_validity)
+        .ok()
+        .and_then(|d| now.checked_add_signed(d));
+    if horizon.is_none_or(|h| not_after <= h) {
+        return Err(Ineligible::ExpiresTooSoon {
+            not_after,
+            min_validity: req.min_validity,
+        });
+    }
+    let key = normalize_key_algorithm(&cert.key_algorithm);
+    if !CLOUDFRONT_KEY_ALGORITHMS.contains(&key.as_str()) {
+        return Err(Ineligible::KeyAlgorithm(key));
+    }
+    for (key, wanted) in req.require_tags {
+        let found = cert.tags.as_ref().and_then(|t| t.get(key));
+        if found != Some(wanted) {
+            return Err(Ineligible::Tag {
+                key: key.clone(),
+                wanted: wanted.clone(),
+                found: found.cloned(),
+            });
+        }
+    }
+    Ok(())
+}
