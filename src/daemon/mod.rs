@@ -16,46 +16,22 @@ use tokio::task::AbortHandle;
 use tracing::{error, info, warn};
 
 use crate::clock::SharedClock;
-use crate::config::{Config, ConfigError};
-use crate::context::{Context, ContextError};
+use crate::config::Config;
+use crate::context::Context;
 use crate::metrics::{Health, Metrics};
 use crate::notify::Notifier;
 use crate::step::Mode;
 use crate::verify::VerifyJob;
 
+mod error;
 pub mod event_loop;
 pub mod schedule;
 pub mod signals;
 
+pub use error::DaemonError;
 pub use event_loop::{event_loop, Control, LoopExit};
 pub use schedule::{next_tick, period};
 pub use signals::os_signals;
-
-/// The daemon could not start or go on.
-#[derive(Debug, thiserror::Error)]
-pub enum DaemonError {
-    /// The context (TLS check, state file) could not be built.
-    #[error(transparent)]
-    Context(#[from] ContextError),
-    /// The configuration could not be reloaded.
-    #[error(transparent)]
-    Config(#[from] ConfigError),
-    /// `metrics.listen` cannot be bound.
-    #[error("metrics.listen {addr}: cannot listen: {source}")]
-    Listen {
-        /// The address.
-        addr: std::net::SocketAddr,
-        /// Why.
-        #[source]
-        source: std::io::Error,
-    },
-    /// The scheduler failed.
-    #[error("{0}")]
-    Schedule(String),
-    /// A signal handler could not be installed.
-    #[error("installing the signal handler for {0}")]
-    Signals(String),
-}
 
 /// Options of `run`.
 #[derive(Debug, Clone)]

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use tokio::sync::mpsc;
 use tokio_cron_scheduler::{Job, JobScheduler};
 
-use super::DaemonError;
+use super::error::DaemonError;
 use crate::config::parse_cron;
 
 fn scheduler_error(e: tokio_cron_scheduler::JobSchedulerError) -> DaemonError {

@@ -3,8 +3,8 @@
 
 use tokio::sync::mpsc;
 
+use super::error::DaemonError;
 use super::event_loop::Control;
-use super::DaemonError;
 
 /// Listen for SIGTERM, SIGINT and SIGHUP.
 pub fn os_signals() -> Result<mpsc::Receiver<Control>, DaemonError> {

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Utc};
 use tokio::sync::Mutex;
 
-use super::State;
+use super::records::State;
 
 /// The state file could not be read or written.
 #[derive(Debug, thiserror::Error)]

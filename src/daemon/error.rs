@@ -1,0 +1,30 @@
+//! Why the daemon could not start or go on.
+
+use crate::config::ConfigError;
+use crate::context::ContextError;
+
+/// The daemon could not start or go on.
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    /// The context (TLS check, state file) could not be built.
+    #[error(transparent)]
+    Context(#[from] ContextError),
+    /// The configuration could not be reloaded.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// `metrics.listen` cannot be bound.
+    #[error("metrics.listen {addr}: cannot listen: {source}")]
+    Listen {
+        /// The address.
+        addr: std::net::SocketAddr,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The scheduler failed.
+    #[error("{0}")]
+    Schedule(String),
+    /// A signal handler could not be installed.
+    #[error("installing the signal handler for {0}")]
+    Signals(String),
+}

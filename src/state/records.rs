@@ -1,0 +1,192 @@
+//! The records: plain data, serialised as the state file's JSON (fields are only added).
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// Everything persisted.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct State {
+    /// File format version.
+    #[serde(default = "version")]
+    pub version: u32,
+    /// Per custom domain.
+    #[serde(default)]
+    pub domains: BTreeMap<String, DomainRecord>,
+    /// Canary rollouts in progress, by rollout key (the certificate's serial, else its ARN).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub rollouts: BTreeMap<String, RolloutRecord>,
+}
+
+/// A canary rollout: these canaries go first; the rest wait for them to verify.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RolloutRecord {
+    /// Canary domain → the ARN it is moved to.
+    pub canaries: BTreeMap<String, String>,
+    /// When the rollout started.
+    pub started_at: DateTime<Utc>,
+}
+
+/// A certificate refused for a domain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Denied {
+    /// When it was put on the list.
+    pub since: DateTime<Utc>,
+    /// Why.
+    pub reason: String,
+}
+
+fn version() -> u32 {
+    1
+}
+
+/// What is known about one domain.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DomainRecord {
+    /// A swap about to happen or awaiting verification.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending: Option<PendingSwap>,
+    /// How the last swap ended.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last: Option<FinishedSwap>,
+    /// Certificates not to swap to again (ARN → why), until `forget DOMAIN`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub denylist: BTreeMap<String, Denied>,
+    /// Consecutive passes in which the target failed (daemon backoff).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub failures: u32,
+    /// Passes still to skip before trying the target again.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub skip_passes: u32,
+    /// The error of the last failed pass, while failing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+impl DomainRecord {
+    /// The denylist as select wants it: ARN → one sentence.
+    pub fn denied(&self) -> BTreeMap<String, String> {
+        self.denylist
+            .iter()
+            .map(|(arn, d)| {
+                (
+                    arn.clone(),
+                    format!("{} at {}", d.reason, crate::human::rfc3339(&d.since)),
+                )
+            })
+            .collect()
+    }
+}
+
+/// Where a swap is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    /// Recorded before UpdateUserPoolDomain: it may or may not have happened.
+    Intent,
+    /// UpdateUserPoolDomain succeeded; verification pending.
+    Swapped,
+    /// Verification failed and a rollback to `old_arn` was decided (the new certificate is
+    /// already denylisted): the rollback's UpdateUserPoolDomain may or may not have happened.
+    RollingBack,
+}
+
+/// A swap in flight.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PendingSwap {
+    /// Where it is.
+    pub phase: Phase,
+    /// The user pool.
+    pub user_pool_id: String,
+    /// The certificate before.
+    pub old_arn: Option<String>,
+    /// The certificate after.
+    pub new_arn: String,
+    /// The new certificate's serial as ACM wrote it.
+    pub new_serial: Option<String>,
+    /// When the intent was recorded.
+    pub recorded_at: DateTime<Utc>,
+    /// When UpdateUserPoolDomain succeeded (unknown after a crash between the two).
+    pub swapped_at: Option<DateTime<Utc>>,
+    /// The end of the verification window; kept across restarts.
+    pub deadline: DateTime<Utc>,
+    /// Why the swap is being rolled back (phase `rolling_back`): the verification's verdict.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollback_reason: Option<String>,
+}
+
+/// How a swap ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SwapResult {
+    /// Cognito and the edge showed the new certificate.
+    Verified,
+    /// The window ran out.
+    Failed,
+    /// Swapped, not verified (`once` without `--wait`).
+    Unverified,
+}
+
+/// A finished swap.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FinishedSwap {
+    /// The certificate before.
+    pub old_arn: Option<String>,
+    /// The certificate after.
+    pub new_arn: String,
+    /// When the swap happened.
+    pub swapped_at: Option<DateTime<Utc>>,
+    /// When it ended.
+    pub finished_at: DateTime<Utc>,
+    /// How.
+    pub result: SwapResult,
+    /// One sentence.
+    pub detail: String,
+}
+
+/// `forget DOMAIN`: clear the denylist, a failed or unverified last swap, and the failure
+/// backoff. A swap in flight is left alone. Returns one sentence saying what was cleared.
+pub fn forget(state: &mut State, domain: &str) -> String {
+    let Some(r) = state.domains.get_mut(domain) else {
+        return "nothing recorded; nothing to clear".to_string();
+    };
+    let mut cleared = Vec::new();
+    if !r.denylist.is_empty() {
+        cleared.push(format!("{} denylisted certificate(s)", r.denylist.len()));
+        r.denylist.clear();
+    }
+    if r.last
+        .as_ref()
+        .is_some_and(|l| l.result != SwapResult::Verified)
+    {
+        cleared.push("the failed last swap".to_string());
+        r.last = None;
+    }
+    if r.failures > 0 || r.skip_passes > 0 {
+        cleared.push(format!("the backoff after {} failed pass(es)", r.failures));
+        r.failures = 0;
+        r.skip_passes = 0;
+        r.last_error = None;
+    }
+    let in_flight = if r.pending.is_some() {
+        " (a swap in flight is left as it is)"
+    } else {
+        ""
+    };
+    if cleared.is_empty() {
+        format!("nothing to clear{in_flight}")
+    } else {
+        format!("cleared {}{in_flight}", cleared.join(", "))
+    }
+}

@@ -1,0 +1,224 @@
+//! The shape of src/, kept true by a test: modules import in one direction (no cycles, at the
+//! crate's top level or inside a module folder), and no source file outside tests grows past
+//! ~400 lines, the sign it holds two jobs.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+const MAX_LINES: usize = 420;
+
+fn src() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("src")
+}
+
+/// Every .rs file under src/, with its module path (`config::fleet`; `mod.rs` is its folder).
+fn modules() -> Vec<(Vec<String>, PathBuf)> {
+    let mut out = Vec::new();
+    let mut stack = vec![src()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+                continue;
+            }
+            if path.extension().is_none_or(|e| e != "rs") {
+                continue;
+            }
+            let rel = path.strip_prefix(src()).unwrap();
+            let mut parts: Vec<String> = rel
+                .with_extension("")
+                .iter()
+                .map(|p| p.to_string_lossy().into_owned())
+                .collect();
+            if parts.last().is_some_and(|p| p == "mod") {
+                parts.pop();
+            }
+            if parts == ["lib"] || parts == ["main"] {
+                parts = vec![];
+            }
+            out.push((parts, path));
+        }
+    }
+    out.sort();
+    out
+}
+
+fn is_test_file(path: &Path) -> bool {
+    path.file_name().is_some_and(|n| n == "tests.rs")
+}
+
+/// The code of a file without its `#[cfg(test)]` tail.
+fn code(path: &Path) -> String {
+    let text = std::fs::read_to_string(path).unwrap();
+    match text.find("#[cfg(test)]\nmod tests {") {
+        Some(i) => text[..i].to_string(),
+        None => text,
+    }
+}
+
+/// Paths a file names: `crate::a::b` → ["a", "b"], `super::x` resolved against `module`,
+/// `use child::x` (a folder module's own files) → module + ["child", "x"].
+fn references(module: &[String], children: &[String], text: &str) -> Vec<Vec<String>> {
+    let mut out = Vec::new();
+    for line in text.lines() {
+        let line = line.trim_start();
+        if line.starts_with("//") {
+            continue;
+        }
+        let used = line.strip_prefix("pub ").unwrap_or(line);
+        if let Some(rest) = used.strip_prefix("use ") {
+            for child in children {
+                if rest.starts_with(&format!("{child}::")) {
+                    let mut path = module.to_vec();
+                    path.push(child.clone());
+                    out.push(path);
+                }
+            }
+        }
+        for (prefix, base) in [("crate::", vec![]), ("super::", parent(module))] {
+            let mut rest = line;
+            while let Some(i) = rest.find(prefix) {
+                let preceded_by_ident = rest[..i]
+                    .chars()
+                    .last()
+                    .is_some_and(|c| c.is_alphanumeric() || c == '_' || c == ':');
+                rest = &rest[i + prefix.len()..];
+                if preceded_by_ident {
+                    continue;
+                }
+                let mut path = base.clone();
+                let mut segs = rest;
+                loop {
+                    let end = segs
+                        .find(|c: char| !(c.is_alphanumeric() || c == '_'))
+                        .unwrap_or(segs.len());
+                    if end == 0 {
+                        break;
+                    }
+                    path.push(segs[..end].to_string());
+                    match segs[end..].strip_prefix("::") {
+                        Some(more) => segs = more,
+                        None => break,
+                    }
+                }
+                out.push(path);
+            }
+        }
+    }
+    out
+}
+
+fn parent(module: &[String]) -> Vec<String> {
+    module[..module.len().saturating_sub(1)].to_vec()
+}
+
+/// The longest known module that `path` starts with.
+fn owner(known: &BTreeSet<Vec<String>>, path: &[String]) -> Vec<String> {
+    (0..=path.len())
+        .rev()
+        .map(|n| path[..n].to_vec())
+        .find(|p| known.contains(p))
+        .unwrap_or_default()
+}
+
+/// Module-to-module edges at `depth` (1: top-level modules; 2: files inside a folder).
+fn graph(depth: usize) -> BTreeMap<Vec<String>, BTreeSet<Vec<String>>> {
+    let mods = modules();
+    let known: BTreeSet<Vec<String>> = mods.iter().map(|(m, _)| m.clone()).collect();
+    let mut edges: BTreeMap<Vec<String>, BTreeSet<Vec<String>>> = BTreeMap::new();
+    for (module, path) in &mods {
+        if is_test_file(path) || module.is_empty() {
+            continue;
+        }
+        let children: Vec<String> = known
+            .iter()
+            .filter(|k| k.len() == module.len() + 1 && k.starts_with(module))
+            .filter_map(|k| k.last().cloned())
+            .collect();
+        let from: Vec<String> = module.iter().take(depth).cloned().collect();
+        for r in references(module, &children, &code(path)) {
+            let to: Vec<String> = owner(&known, &r).into_iter().take(depth).collect();
+            // At depth 2, a folder module (its mod.rs or X.rs) and its files form one group.
+            let same_group = depth == 1 || (!to.is_empty() && to[0] == from[0]);
+            if to.is_empty() || to == from || !same_group {
+                continue;
+            }
+            edges.entry(from.clone()).or_default().insert(to);
+        }
+    }
+    edges
+}
+
+fn find_cycle(edges: &BTreeMap<Vec<String>, BTreeSet<Vec<String>>>) -> Option<Vec<String>> {
+    fn visit(
+        node: &Vec<String>,
+        edges: &BTreeMap<Vec<String>, BTreeSet<Vec<String>>>,
+        stack: &mut Vec<Vec<String>>,
+        done: &mut BTreeSet<Vec<String>>,
+    ) -> Option<Vec<String>> {
+        if let Some(at) = stack.iter().position(|n| n == node) {
+            let mut cycle: Vec<String> = stack[at..].iter().map(|n| n.join("::")).collect();
+            cycle.push(node.join("::"));
+            return Some(cycle);
+        }
+        if done.contains(node) {
+            return None;
+        }
+        stack.push(node.clone());
+        for next in edges.get(node).into_iter().flatten() {
+            if let Some(c) = visit(next, edges, stack, done) {
+                return Some(c);
+            }
+        }
+        stack.pop();
+        done.insert(node.clone());
+        None
+    }
+    let mut done = BTreeSet::new();
+    edges
+        .keys()
+        .find_map(|n| visit(n, edges, &mut Vec::new(), &mut done))
+}
+
+#[test]
+fn top_level_modules_import_in_one_direction() {
+    let edges = graph(1);
+    assert!(edges.len() > 10, "the scan found too little: {edges:?}");
+    if let Some(cycle) = find_cycle(&edges) {
+        panic!("import cycle: {}", cycle.join(" -> "));
+    }
+}
+
+#[test]
+fn files_inside_a_module_folder_import_in_one_direction() {
+    let edges = graph(2);
+    if let Some(cycle) = find_cycle(&edges) {
+        panic!("import cycle: {}", cycle.join(" -> "));
+    }
+}
+
+#[test]
+fn the_cycle_finder_finds_a_cycle() {
+    let v = |s: &str| vec![s.to_string()];
+    let mut edges = BTreeMap::new();
+    edges.insert(v("a"), BTreeSet::from([v("b")]));
+    edges.insert(v("b"), BTreeSet::from([v("c")]));
+    edges.insert(v("c"), BTreeSet::from([v("a")]));
+    assert_eq!(find_cycle(&edges).unwrap(), ["a", "b", "c", "a"]);
+    edges.insert(v("c"), BTreeSet::new());
+    assert_eq!(find_cycle(&edges), None);
+}
+
+#[test]
+fn no_source_file_outside_tests_holds_two_jobs() {
+    let long: Vec<String> = modules()
+        .into_iter()
+        .filter(|(_, p)| !is_test_file(p))
+        .filter_map(|(_, p)| {
+            let n = code(&p).lines().count();
+            (n > MAX_LINES).then(|| format!("{} ({n} lines)", p.display()))
+        })
+        .collect();
+    assert!(long.is_empty(), "split these along their jobs: {long:?}");
+}
