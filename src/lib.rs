@@ -1,22 +1,56 @@
 //! # cognito-cert-rotator
 //!
 //! Moves Amazon Cognito user pool custom domains onto the best ACM certificate and proves the
-//! edge serves it. One pass over the configured targets is four steps:
+//! edge serves it. One certificate travels through the code in one direction:
 //!
-//! 1. **observe** — one `ListCertificates` scan of ACM in us-east-1 (all pages, every key type,
-//!    ISSUED) serves every target; `DescribeUserPoolDomain` per target, in the user pool's own
-//!    region ([`aws`]).
-//! 2. **decide** — pure functions over plain data choose the eligible certificate with the
-//!    latest expiry and say why every other one lost ([`select`]). No I/O, tested exhaustively.
-//! 3. **act** — re-read the domain, then `UpdateUserPoolDomain` with `CustomDomainConfig` and
-//!    the domain's own `ManagedLoginVersion`; never a write when nothing changes
-//!    ([`reconcile`]).
-//! 4. **verify** — poll until Cognito says ACTIVE on the new ARN *and* a real TLS handshake to
-//!    the domain shows the new certificate's serial, or the window runs out ([`verify`]).
+//! **observe → decide (pure) → act → verify → record**
 //!
-//! [`config`] turns YAML into a validated [`config::Config`] (every error has file:line:col);
-//! [`cli`] is the command-line surface; `main.rs` only maps the result to an exit code.
-//! Time is injected everywhere (`now` arguments, tokio's clock) so tests never really wait.
+//! 1. **observe** ([`observe`]) — one `ListCertificates` scan of ACM in us-east-1 per account
+//!    (all pages, every key type, ISSUED) serves every target; `DescribeUserPoolDomain` per
+//!    target in the user pool's own region; the candidate's serial is read and parsed.
+//! 2. **decide** — pure functions over plain data: [`select`] chooses the eligible
+//!    certificate with the latest expiry and says why every other one lost; [`step`] turns
+//!    that decision, the target's state record, its rollout gate ([`rollout`]) and the
+//!    [`step::Mode`] into the target's next step (keep, swap, hold, verify, fail…).
+//! 3. **act** ([`act`]) — the write protocols only: record intent → `UpdateUserPoolDomain`
+//!    → record, for a swap and for a rollback alike.
+//! 4. **verify** ([`verify`]) — poll until Cognito says ACTIVE on the new ARN *and* a real
+//!    TLS handshake ([`verify::probe`]) shows the new serial, or the recorded deadline passes.
+//! 5. **record** — [`act::record_outcome`]: state, metrics, hooks.
+//!
+//! [`reconcile`] runs one pass through those steps and returns typed [`outcome::Outcome`]s;
+//! [`resume`] settles what a crash left in flight; [`daemon`] runs passes on a schedule.
+//!
+//! ## Layout, one job per module
+//!
+//! | module | job |
+//! |---|---|
+//! | `main.rs` | parse args, set up logging, map the result to an exit code |
+//! | [`cli`] | clap types and dispatch (only `main.rs` imports it) |
+//! | [`context`] | [`context::Context`]: config, clients, probe, state, metrics, hooks, clock |
+//! | [`config`] | YAML → raw structs → validated [`config::Config`]; includes (fleets) |
+//! | [`aws`] | narrow SDK adapters (ACM, Cognito, assumed-role accounts, rate limits) |
+//! | [`model`] | plain data the adapters produce: certificates, domains |
+//! | [`observe`] | a pass's reads and selection: [`observe::Planned`] per target |
+//! | [`select`] | PURE: eligibility and choice of a certificate |
+//! | [`step`] | PURE: each target's next step; backoff and gate rules |
+//! | [`rollout`] | PURE: canary rollout gates |
+//! | [`reconcile`] | one pass: observe → step → act; `once`; verify-and-record |
+//! | [`act`] | the swap and rollback write protocols, outcome records |
+//! | [`resume`] | settling intents, swaps and rollbacks a stop left in flight |
+//! | [`verify`] | the verification loop and verdict, on an injected clock |
+//! | [`state`] | the records ([`state::State`]) and the crash-safe file store |
+//! | [`daemon`] | schedule, event loop, signals; no decisions of its own |
+//! | [`outcome`] | what happened to a target: the typed result of a pass |
+//! | [`error`] | [`error::TargetError`], counted by kind |
+//! | [`clock`] | the one place the wall clock is read |
+//! | [`metrics`], [`notify`], [`hooks`] | Prometheus and /healthz, sd_notify, event hooks |
+//! | [`report`], [`status`] | what `plan`, `once` and `status` print |
+//! | [`serial`], [`human`] | serial numbers as numbers; how times and durations are written |
+//!
+//! Modules import in one direction (no cycles; `tests/layout.rs` checks it). Time is injected:
+//! `now` comes from a [`clock::Clock`], waits are on tokio's clock, so tests never really
+//! wait. Errors are typed (`thiserror`) in the library; `anyhow` is used only in `cli`.
 
 #![forbid(unsafe_code)]
 

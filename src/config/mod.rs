@@ -1,10 +1,10 @@
-//! Configuration: YAML → raw serde structs ([`raw`]) → validated [`Config`] ([`model`]).
+//! Configuration: YAML → raw serde structs (`raw.rs`) → validated [`Config`] (`model.rs`).
 //!
-//! Field types validate themselves while deserialising ([`values`]: a [`DomainName`] rejects
+//! Field types validate themselves while deserialising (`values.rs`: a [`DomainName`] rejects
 //! `Auth_Example.com`, a [`HumanDuration`] rejects `10 parsecs`), so serde_yaml_ng attaches the
 //! line and column of the offending value. Checks that span fields (duplicates, interval vs
 //! window, files that must exist) run afterwards and locate their key in the text
-//! ([`position`]). `include:` files, per-file defaults and rollout rules are in [`fleet`].
+//! (`position.rs`). `include:` files, per-file defaults and rollout rules are in `fleet.rs`.
 //!
 //! The files import in one direction: `mod.rs` → `fleet` → `raw` → `values`/`model`, and
 //! `position` for messages.

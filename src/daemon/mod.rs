@@ -1,5 +1,5 @@
 //! `run`: the resident daemon. It makes no decisions of its own: it takes ticks from the
-//! schedule ([`schedule`]) one at a time ([`event_loop`]), runs [`crate::reconcile::pass`]
+//! schedule ([`schedule`]) one at a time ([`event_loop()`]), runs [`crate::reconcile::pass`]
 //! for each, and verifies each swap in its own task across passes
 //! ([`crate::reconcile::verify_and_record`]).
 //!
