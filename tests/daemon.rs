@@ -35,18 +35,8 @@ impl World {
             .dir
             .path()
             .join(format!("daemon-{}.log", rand_suffix()));
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_cognito-cert-rotator"));
-        cmd.args(args)
-            .env_remove("AWS_PROFILE")
-            .env_remove("NOTIFY_SOCKET")
-            .env("AWS_ENDPOINT_URL", &self.emu.endpoint)
-            .env("AWS_ACCESS_KEY_ID", "test")
-            .env("AWS_SECRET_ACCESS_KEY", "test")
-            .env("AWS_REGION", "ap-southeast-2")
-            .env("AWS_EC2_METADATA_DISABLED", "true")
-            .env("NO_COLOR", "1")
-            .env("RUST_LOG", "info")
-            .stdin(Stdio::null())
+        let mut cmd = support::binary(args, &self.emu.endpoint);
+        cmd.stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log).unwrap());
         for (k, v) in env {

@@ -285,16 +285,8 @@ async fn text_logs_off_a_terminal_carry_no_colour_codes() {
     // here on purpose: plain text must come from stderr not being a terminal.
     let w = world(&[]).await;
     let config = w.config("10s", true);
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_cognito-cert-rotator"))
-        .args(["once", "--dry-run", "-c", &config])
+    let out = support::binary(&["once", "--dry-run", "-c", &config], &w.emu.endpoint)
         .env_remove("NO_COLOR")
-        .env_remove("AWS_PROFILE")
-        .env("AWS_ENDPOINT_URL", &w.emu.endpoint)
-        .env("AWS_ACCESS_KEY_ID", "test")
-        .env("AWS_SECRET_ACCESS_KEY", "test")
-        .env("AWS_REGION", "ap-southeast-2")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("RUST_LOG", "info")
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);

@@ -160,6 +160,28 @@ fn job(deadline: DateTime<Utc>, serial: Option<Serial>) -> VerifyJob {
     }
 }
 
+/// Verify a job whose deadline is 13:00, with Cognito answering by `rule`.
+async fn verify_with(
+    rule: &aws_smithy_mocks::Rule,
+    clock: &TokioClock,
+    settings: &VerifySettings,
+    probe: Option<&TlsProbe>,
+) -> Result<String, String> {
+    let client = mock_client!(
+        aws_sdk_cognitoidentityprovider,
+        RuleMode::Sequential,
+        [rule]
+    );
+    let cognito = CognitoDomains::new(client);
+    let checker = Checker {
+        cognito: &cognito,
+        probe,
+        settings,
+        clock,
+    };
+    verify_swap(checker, &job(start() + chrono::Duration::hours(1), None)).await
+}
+
 #[tokio::test(start_paused = true)]
 async fn cognito_updating_for_45_minutes_verifies_inside_the_hour_window() {
     let rule = mock!(Client::describe_user_pool_domain)
@@ -168,21 +190,8 @@ async fn cognito_updating_for_45_minutes_verifies_inside_the_hour_window() {
         .times(90)
         .output(|| described(DomainStatusType::Active))
         .build();
-    let client = mock_client!(
-        aws_sdk_cognitoidentityprovider,
-        RuleMode::Sequential,
-        [&rule]
-    );
-    let cognito = CognitoDomains::new(client);
     let clock = TokioClock::starting_at(start());
-    let settings = settings();
-    let checker = Checker {
-        cognito: &cognito,
-        probe: None,
-        settings: &settings,
-        clock: &clock,
-    };
-    let verdict = verify_swap(checker, &job(start() + chrono::Duration::hours(1), None)).await;
+    let verdict = verify_with(&rule, &clock, &settings(), None).await;
     assert_eq!(
         verdict,
         Ok("verified 45m after the swap (91 checks); TLS check off".to_string())
@@ -198,21 +207,8 @@ async fn the_window_ends_at_the_recorded_deadline_not_a_fresh_hour() {
         .output(|| described(DomainStatusType::Updating))
         .times(100)
         .build();
-    let client = mock_client!(
-        aws_sdk_cognitoidentityprovider,
-        RuleMode::Sequential,
-        [&rule]
-    );
-    let cognito = CognitoDomains::new(client);
     let clock = TokioClock::starting_at(start() + chrono::Duration::minutes(50));
-    let settings = settings();
-    let checker = Checker {
-        cognito: &cognito,
-        probe: None,
-        settings: &settings,
-        clock: &clock,
-    };
-    let verdict = verify_swap(checker, &job(start() + chrono::Duration::hours(1), None)).await;
+    let verdict = verify_with(&rule, &clock, &settings(), None).await;
     assert_eq!(
         verdict,
         Err("not verified by the deadline 2026-11-24T13:00:00Z (21 checks): Cognito: status UPDATING".to_string())
@@ -224,23 +220,11 @@ async fn the_window_ends_at_the_recorded_deadline_not_a_fresh_hour() {
 async fn with_the_tls_check_on_a_job_without_a_serial_fails_before_looking() {
     let rule = mock!(Client::describe_user_pool_domain)
         .then_output(|| described(DomainStatusType::Active));
-    let client = mock_client!(
-        aws_sdk_cognitoidentityprovider,
-        RuleMode::Sequential,
-        [&rule]
-    );
-    let cognito = CognitoDomains::new(client);
     let clock = TokioClock::starting_at(start());
     let mut settings = settings();
     settings.tls = true;
     let probe = TlsProbe::new(&settings).unwrap();
-    let checker = Checker {
-        cognito: &cognito,
-        probe: Some(&probe),
-        settings: &settings,
-        clock: &clock,
-    };
-    let verdict = verify_swap(checker, &job(start() + chrono::Duration::hours(1), None)).await;
+    let verdict = verify_with(&rule, &clock, &settings, Some(&probe)).await;
     assert!(
         verdict
             .as_ref()

@@ -201,19 +201,27 @@ pub struct Run {
     pub stderr: String,
 }
 
-/// Run the binary with test credentials, a default region that is *not* the user pools' or
-/// ACM's (to prove the binary picks regions itself), and no IMDS.
-pub fn run_binary(args: &[&str], env: &[(&str, &str)]) -> Run {
+/// The binary with test credentials, a default region that is *not* the user pools' or
+/// ACM's (to prove the binary picks regions itself), no IMDS, and AWS at `endpoint`.
+pub fn binary(args: &[&str], endpoint: &str) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_cognito-cert-rotator"));
     cmd.args(args)
         .env_remove("AWS_PROFILE")
+        .env_remove("NOTIFY_SOCKET")
+        .env_remove("CCR_CONFIG_YAML")
+        .env("AWS_ENDPOINT_URL", endpoint)
         .env("AWS_ACCESS_KEY_ID", "test")
         .env("AWS_SECRET_ACCESS_KEY", "test")
         .env("AWS_REGION", "ap-southeast-2")
         .env("AWS_EC2_METADATA_DISABLED", "true")
         .env("NO_COLOR", "1")
-        .env_remove("CCR_CONFIG_YAML")
         .env("RUST_LOG", "info");
+    cmd
+}
+
+/// Run [`binary`] to the end; `env` adds or overrides variables.
+pub fn run_binary(args: &[&str], env: &[(&str, &str)]) -> Run {
+    let mut cmd = binary(args, "http://127.0.0.1:9");
     for (k, v) in env {
         cmd.env(k, v);
     }
