@@ -169,7 +169,13 @@ async fn act_on(
                 Outcome::Rotated {
                     from: job.old_arn.clone(),
                     to: job.new_arn.clone(),
-                    verification: Verification::NotRequested,
+                    // The daemon verifies every swap in the background; `once` says after
+                    // its wait (or that it did not wait).
+                    verification: if mode == Mode::Daemon {
+                        Verification::InBackground(job.deadline)
+                    } else {
+                        Verification::NotRequested
+                    },
                 },
                 Some(job),
             ),

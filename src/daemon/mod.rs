@@ -176,17 +176,7 @@ async fn daemon_pass(
 ) {
     let started = tokio::time::Instant::now();
     let result = crate::reconcile::pass(ctx, Mode::Daemon, ctx.clock.now()).await;
-    let mut results = result.results;
-    for job in &result.jobs {
-        for (p, outcome) in results.iter_mut() {
-            if let crate::outcome::Outcome::Rotated { verification, .. } = outcome {
-                if p.target.domain == job.target.domain {
-                    *verification = crate::outcome::Verification::InBackground(job.deadline);
-                }
-            }
-        }
-    }
-    let failing = crate::report::log_summaries(&results);
+    let failing = crate::report::log_summaries(&result.results);
     for job in result.jobs {
         verifications.spawn(ctx, job);
     }
