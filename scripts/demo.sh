@@ -19,7 +19,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+# Bold headings for a person at a terminal; plain text when the output is redirected to a log.
+if [ -t 1 ]; then BOLD=$'\033[1m' PLAIN=$'\033[0m'; else BOLD='' PLAIN=''; fi
+step() { printf '\n%s== %s%s\n' "$BOLD" "$*" "$PLAIN"; }
 
 step "Building (debug; the first build takes a few minutes on 2 cores)"
 cargo build --quiet --bin cognito-cert-rotator
