@@ -87,7 +87,9 @@ pub async fn swap(
     };
     let intent = pending.clone();
     ctx.state
-        .update(|s| s.domains.entry(target.domain.clone()).or_default().pending = Some(intent))
+        .update(|s| {
+            s.domains.entry(target.domain.clone()).or_default().pending = Some(intent.clone())
+        })
         .await
         .map_err(|e| TargetError::State {
             what: "not swapping: cannot record the intent".into(),
@@ -109,7 +111,9 @@ pub async fn swap(
     let record = pending.clone();
     if let Err(e) = ctx
         .state
-        .update(|s| s.domains.entry(target.domain.clone()).or_default().pending = Some(record))
+        .update(|s| {
+            s.domains.entry(target.domain.clone()).or_default().pending = Some(record.clone())
+        })
         .await
     {
         // The intent is recorded: a restart still finds and verifies this swap.
@@ -201,9 +205,9 @@ pub async fn roll_back(ctx: &Context, job: &VerifyJob, why: &str) -> Result<Stri
     let (domain, new_arn, reason) = (target.domain.clone(), job.new_arn.clone(), why.to_string());
     ctx.state
         .update(|s| {
-            let r = s.domains.entry(domain).or_default();
+            let r = s.domains.entry(domain.clone()).or_default();
             r.denylist.insert(
-                new_arn,
+                new_arn.clone(),
                 Denied {
                     since: now,
                     reason: "its swap failed verification and was rolled back".into(),
@@ -211,7 +215,7 @@ pub async fn roll_back(ctx: &Context, job: &VerifyJob, why: &str) -> Result<Stri
             );
             if let Some(p) = r.pending.as_mut() {
                 p.phase = Phase::RollingBack;
-                p.rollback_reason = Some(reason);
+                p.rollback_reason = Some(reason.clone());
             }
         })
         .await
@@ -316,7 +320,7 @@ pub async fn record_finished(ctx: &Context, job: &VerifyJob, result: SwapResult,
         .update(|s| {
             let r = s.domains.entry(job.target.domain.clone()).or_default();
             r.pending = None;
-            r.last = Some(finished);
+            r.last = Some(finished.clone());
         })
         .await;
     if let Err(e) = recorded {

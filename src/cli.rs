@@ -9,11 +9,10 @@ use tracing::info;
 
 use crate::clock::{SharedClock, SystemClock};
 use crate::config::Config;
-use crate::context::Context;
+use crate::context::{open_state, Context, Writes};
 use crate::exit;
 use crate::metrics::Metrics;
 use crate::report::PlanReport;
-use crate::state::StateStore;
 use crate::step::Mode;
 
 const AFTER_HELP: &str = "\
@@ -100,6 +99,10 @@ pub enum Command {
         /// Decide and report, but make no write call.
         #[arg(long)]
         dry_run: bool,
+        /// With DynamoDB state: when another replica holds the lease, wait up to this long
+        /// (e.g. 5m) for it instead of exiting 1 at once.
+        #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+        lease_wait: Option<std::time::Duration>,
     },
     /// The daemon: run passes on `schedule:` until SIGTERM/SIGINT; SIGHUP reloads the config.
     ///
@@ -125,6 +128,12 @@ pub enum Command {
         #[arg(long, short, value_enum, default_value_t = Output::Text)]
         output: Output,
     },
+    /// Shared state on DynamoDB (`state: {dynamodb: {table: ...}}` in the config).
+    State {
+        /// What to do.
+        #[command(subcommand)]
+        command: StateCommand,
+    },
     /// Clear what the state file holds against a domain: its certificate denylist (after a
     /// rollback), its failed last swap (so a held canary rollout retries it), and its failure
     /// backoff. Touches no AWS; safe beside a running daemon, which sees the change at its
@@ -136,6 +145,16 @@ pub enum Command {
         #[arg(required = true, value_name = "DOMAIN")]
         domains: Vec<String>,
     },
+}
+
+/// `state` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum StateCommand {
+    /// Create the DynamoDB state table if it is missing (on-demand billing, keys pk + sk, TTL
+    /// on expires_at), wait until it is ACTIVE, and say what was done. Running it again
+    /// changes nothing and exits 0. Needs dynamodb:CreateTable, DescribeTable,
+    /// UpdateTimeToLive and DescribeTimeToLive (the daemon itself does not).
+    Init(ConfigArg),
 }
 
 /// The configuration file argument.
@@ -210,8 +229,22 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
             config,
             wait,
             dry_run,
+            lease_wait,
         } => {
             let ctx = context(config.load()?).await?;
+            // With DynamoDB state, act only while holding the lease (a dry run writes nothing
+            // and needs none).
+            let holding = match (&ctx.lease, dry_run) {
+                (Some(lease), false) => Some(
+                    crate::leader::take(
+                        lease.clone(),
+                        lease_wait.unwrap_or_default(),
+                        &ctx.metrics,
+                    )
+                    .await?,
+                ),
+                _ => None,
+            };
             if dry_run {
                 info!("dry run: no write call will be made");
             } else if !wait && ctx.config.rollout.enabled() {
@@ -219,6 +252,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
             }
             let mode = if dry_run { Mode::DryRun } else { Mode::Once };
             let results = crate::reconcile::once(&ctx, mode, wait).await;
+            if let Some(holding) = holding {
+                holding.release().await;
+            }
             let failed = crate::report::log_summaries(&results);
             info!(
                 targets = results.len(),
@@ -250,17 +286,20 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
         }
         Command::Forget { config, domains } => {
             let config = config.load()?;
-            let store = StateStore::open(&config.state_file, clock().now()).with_context(|| {
-                format!("opening the state file {}", config.state_file.display())
-            })?;
+            let sdk = crate::aws::load_sdk_config().await;
+            let (store, _) =
+                open_state(&config, &sdk, &Metrics::new(), &clock(), Writes::Unfenced).await?;
             let mut lines = Vec::new();
             store
                 .update(|s| {
-                    for domain in &domains {
-                        lines.push(crate::state::forget(s, domain));
-                    }
+                    // May run again after a conflicting write: say only what the last run did.
+                    lines = domains
+                        .iter()
+                        .map(|domain| crate::state::forget(s, domain))
+                        .collect();
                 })
-                .await?;
+                .await
+                .with_context(|| format!("updating the state in {}", store.describe()))?;
             for (domain, line) in domains.iter().zip(lines) {
                 if !config.targets.iter().any(|t| &t.domain == domain) {
                     println!("{domain}: note: not in the configuration");
@@ -269,14 +308,64 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
             }
             Ok(exit::OK)
         }
+        Command::State {
+            command: StateCommand::Init(config),
+        } => {
+            let config = config.load()?;
+            let crate::config::StateBackend::DynamoDb(d) = &config.state else {
+                anyhow::bail!(
+                    "{}: no state: {{dynamodb: {{table: ...}}}} in the configuration; the state file needs no setup",
+                    config.path.display()
+                );
+            };
+            let sdk = crate::aws::load_sdk_config().await;
+            let table = crate::context::state_table(d, &sdk, &Metrics::new());
+            let done = crate::aws::table_setup::init(
+                &table,
+                std::time::Duration::from_secs(300),
+                &|line| info!("{line}"),
+            )
+            .await?;
+            if done.is_empty() {
+                println!(
+                    "table {} in {}: already set up (keys pk + sk, TTL on expires_at); nothing to do",
+                    table.name(),
+                    table.region()
+                );
+            }
+            for line in done {
+                println!("{line}");
+            }
+            Ok(exit::OK)
+        }
         Command::Status { config, output } => {
             let ctx = context(config.load()?).await?;
             let now = ctx.clock.now();
             let planned = crate::observe::plan(&ctx, now).await;
-            let state = ctx.state.snapshot().await;
+            let state = ctx
+                .state
+                .snapshot()
+                .await
+                .with_context(|| format!("reading the state in {}", ctx.state.describe()))?;
             let next = crate::daemon::next_tick(&ctx.config.schedule, now);
-            let report =
+            let mut report =
                 crate::status::StatusReport::new(&planned, &state, now, next, &ctx.config.rollout);
+            if let Some(lease) = &ctx.lease {
+                report.leader = Some(match lease.current().await {
+                    Ok(Some(item)) if item.expires_ms > now.timestamp_millis() => format!(
+                        "{} until {}",
+                        crate::leader::describe(&item),
+                        crate::leader::until(&item)
+                    ),
+                    Ok(Some(item)) => format!(
+                        "none (the last lease, {}, ran out at {})",
+                        crate::leader::describe(&item),
+                        crate::leader::until(&item)
+                    ),
+                    Ok(None) => "none".to_string(),
+                    Err(e) => format!("unknown (cannot read the lease: {e})"),
+                });
+            }
             match output {
                 Output::Json => println!(
                     "{}",

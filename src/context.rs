@@ -7,11 +7,12 @@ use std::sync::Arc;
 use crate::aws::accounts::{Account, Accounts};
 use crate::aws::cognito::CognitoDomains;
 use crate::clock::SharedClock;
-use crate::config::{Config, Target};
+use crate::config::{Config, StateBackend, Target};
 use crate::error::TargetError;
 use crate::hooks::HookRunner;
 use crate::metrics::Metrics;
-use crate::state::{StateError, StateStore};
+use crate::state::lease::{FenceSlot, Lease};
+use crate::state::{DynamoStore, FileStore, StateError, StateStore};
 use crate::verify::probe::{SetupError, TlsProbe};
 
 /// Clients and configuration for passes.
@@ -25,6 +26,8 @@ pub struct Context {
     pub probe: Option<TlsProbe>,
     /// Swaps in flight and their outcomes, persisted.
     pub state: Arc<StateStore>,
+    /// Leadership, with DynamoDB state (`None`: the file backend, one host, always leads).
+    pub lease: Option<Arc<Lease>>,
     /// Metrics (exported when `metrics.listen` is set).
     pub metrics: Metrics,
     /// Event hooks.
@@ -41,23 +44,85 @@ pub enum ContextError {
     Probe(#[from] SetupError),
     /// The state file could not be opened.
     #[error("opening the state file (set state_file: in {config} to move it): {source}")]
-    State {
+    StateFile {
         /// The configuration file, for the hint.
         config: String,
         /// Why.
         #[source]
         source: StateError,
     },
+    /// The DynamoDB state table is missing, misshapen or unreachable.
+    #[error(transparent)]
+    StateTable(#[from] crate::aws::dynamodb::TableError),
+}
+
+/// Whether a process's state writes need the lease.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Writes {
+    /// Acting commands (`run`, `once`): with DynamoDB state every write is fenced on the lease.
+    Fenced,
+    /// Operator commands (`forget`): plain conditional writes, no lease.
+    Unfenced,
+}
+
+/// Open the configured state store (and, with DynamoDB and [`Writes::Fenced`], the lease).
+/// A missing or misshapen table is an error naming the table and `state init`.
+pub async fn open_state(
+    config: &Config,
+    sdk: &aws_config::SdkConfig,
+    metrics: &Metrics,
+    clock: &SharedClock,
+    writes: Writes,
+) -> Result<(StateStore, Option<Lease>), ContextError> {
+    match &config.state {
+        StateBackend::File(path) => {
+            let store =
+                FileStore::open(path, clock.now()).map_err(|source| ContextError::StateFile {
+                    config: config.path.display().to_string(),
+                    source,
+                })?;
+            Ok((StateStore::File(store), None))
+        }
+        StateBackend::DynamoDb(d) => {
+            let table = state_table(d, sdk, metrics);
+            table.check().await?;
+            match writes {
+                Writes::Unfenced => Ok((StateStore::Dynamo(DynamoStore::new(table, None)), None)),
+                Writes::Fenced => {
+                    let slot = Arc::new(FenceSlot::default());
+                    let store = DynamoStore::new(table.clone(), Some(slot.clone()));
+                    let lease = Lease::new(table, d.lease, slot, clock.clone());
+                    Ok((StateStore::Dynamo(store), Some(lease)))
+                }
+            }
+        }
+    }
+}
+
+/// The state table's adapter: calls counted under `account="state"`, and bounded so a
+/// replica cut off from DynamoDB notices within a fraction of its lease.
+pub fn state_table(
+    d: &crate::config::DynamoSettings,
+    sdk: &aws_config::SdkConfig,
+    metrics: &Metrics,
+) -> crate::aws::dynamodb::StateTable {
+    crate::aws::dynamodb::StateTable::from_sdk_config(
+        sdk,
+        &d.table,
+        d.region.as_deref(),
+        (d.lease / 4).max(std::time::Duration::from_secs(1)),
+        Some(metrics.interceptor("state")),
+    )
 }
 
 impl Context {
     /// Build the clients, probe, state store and hooks for `config`. `metrics` is reused
-    /// across reloads, and so is `state` when it is for the same file (a reload must not open
-    /// a second in-memory copy of the state file).
+    /// across reloads, and so are the state store and lease of `previous` when the state
+    /// backend did not change (a reload must not open a second copy of the state).
     pub async fn build(
         config: Config,
         metrics: Metrics,
-        state: Option<Arc<StateStore>>,
+        previous: Option<&Context>,
         clock: SharedClock,
     ) -> Result<Context, ContextError> {
         let probe = if config.verify.tls {
@@ -67,25 +132,30 @@ impl Context {
         };
         let sdk = crate::aws::load_sdk_config().await;
         let accounts = Accounts::build(&sdk, &config.targets, config.rates, &metrics).await;
-        let state =
-            match state {
-                Some(s) if s.path() == config.state_file => s,
-                _ => Arc::new(StateStore::open(&config.state_file, clock.now()).map_err(
-                    |source| ContextError::State {
-                        config: config.path.display().to_string(),
-                        source,
-                    },
-                )?),
-            };
+        let (state, lease) = match previous {
+            Some(p) if p.config.state == config.state => (p.state.clone(), p.lease.clone()),
+            _ => {
+                let (store, lease) =
+                    open_state(&config, &sdk, &metrics, &clock, Writes::Fenced).await?;
+                (Arc::new(store), lease.map(Arc::new))
+            }
+        };
         Ok(Context {
             accounts,
             probe,
             state,
+            lease,
             hooks: Arc::new(HookRunner::new(config.hooks.clone(), Some(metrics.clone()))),
             metrics,
             config: Arc::new(config),
             clock,
         })
+    }
+
+    /// Whether this process may act now: always with the file backend; with DynamoDB, while
+    /// it holds the lease.
+    pub fn leading(&self) -> bool {
+        self.lease.as_ref().is_none_or(|l| l.leading())
     }
 
     /// The clients of `target`'s account.

@@ -64,6 +64,7 @@ pub mod daemon;
 pub mod error;
 pub mod hooks;
 pub mod human;
+pub mod leader;
 pub mod metrics;
 pub mod model;
 pub mod notify;

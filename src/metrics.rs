@@ -110,6 +110,10 @@ pub struct Metrics {
     pub hooks: Family<HookLabels, Counter>,
     /// Target failures by kind.
     pub target_failures: Family<FailureLabels, Counter>,
+    /// 1 while this replica leads (DynamoDB state), else 0.
+    pub leader: Gauge<i64, AtomicI64>,
+    /// Leases this replica lost while leading.
+    pub lease_lost: Counter,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -139,6 +143,8 @@ impl Metrics {
             aws_requests: Family::default(),
             hooks: Family::default(),
             target_failures: Family::default(),
+            leader: Gauge::default(),
+            lease_lost: Counter::default(),
         };
         registry.register(
             "certificate_expiration_timestamp_seconds",
@@ -176,6 +182,16 @@ impl Metrics {
             m.aws_requests.clone(),
         );
         registry.register("hook_runs", "Hook runs, by result", m.hooks.clone());
+        registry.register(
+            "leader",
+            "1 while this replica holds the lease and acts (always 1 with the state file)",
+            m.leader.clone(),
+        );
+        registry.register(
+            "lease_lost",
+            "Times this replica lost the lease while leading",
+            m.lease_lost.clone(),
+        );
         registry.register(
             "target_failures",
             "Targets that failed in a pass or a verification, by kind of failure",

@@ -155,7 +155,15 @@ pub async fn plan_account(
         }
     };
     let details = Details::default();
-    let state = ctx.state.snapshot().await;
+    let state = match ctx.state.snapshot().await {
+        Ok(s) => s,
+        Err(e) => {
+            return failed(TargetError::State {
+                what: "cannot read the state (denylists)".to_string(),
+                detail: e.to_string(),
+            })
+        }
+    };
     futures_util::stream::iter(targets)
         .map(|t| {
             let denied = state

@@ -15,6 +15,7 @@ use tracing::{error, info, warn};
 use crate::act;
 use crate::config::OnFailure;
 use crate::context::Context;
+use crate::error::TargetError;
 use crate::observe::{self, Planned};
 use crate::outcome::{Outcome, Verification};
 use crate::rollout::{Gate, Gating};
@@ -42,7 +43,31 @@ struct Acted {
 /// call; with `rollout:`, every account is observed before the gates are decided (canary
 /// groups span accounts); without it each account goes from observing to swapping on its own.
 pub async fn pass(ctx: &Context, mode: Mode, now: DateTime<Utc>) -> PassResult {
-    let state = ctx.state.snapshot().await;
+    let state = match ctx.state.snapshot().await {
+        Ok(s) => s,
+        Err(e) => {
+            // Without the state nothing is known about swaps in flight: act on nothing.
+            let error = state_error("cannot read the state", &e);
+            error!("{error}");
+            let results: Vec<(Planned, Outcome)> = ctx
+                .config
+                .targets
+                .iter()
+                .map(|t| {
+                    let p = Planned::failed(t.clone(), error.clone());
+                    (p, Outcome::Failed(error.clone()))
+                })
+                .collect();
+            for (p, _) in &results {
+                ctx.metrics
+                    .count_failure(&p.target.domain, error.metric_label());
+            }
+            return PassResult {
+                results,
+                jobs: Vec::new(),
+            };
+        }
+    };
     let mut acted = Vec::new();
     let mut attempt = Vec::new();
     for t in &ctx.config.targets {
@@ -58,28 +83,36 @@ pub async fn pass(ctx: &Context, mode: Mode, now: DateTime<Utc>) -> PassResult {
     let concurrency = ctx.config.concurrency.max(1);
     if ctx.config.rollout.enabled() {
         let planned = observe::plan_targets(ctx, &attempt, now).await;
-        let state = ctx.state.snapshot().await;
-        let gating = gating(ctx, &planned, &state, mode, now).await;
-        let done: Vec<Acted> = futures_util::stream::iter(planned)
-            .map(|p| {
-                let gate = gating.gates.get(&p.target.domain).cloned();
-                act_on(ctx, p, &state, gate, mode, now)
-            })
-            .buffered(concurrency)
-            .collect()
-            .await;
-        acted.extend(done);
+        match ctx.state.snapshot().await {
+            Ok(state) => {
+                let gating = gating(ctx, &planned, &state, mode, now).await;
+                let done: Vec<Acted> = futures_util::stream::iter(planned)
+                    .map(|p| {
+                        let gate = gating.gates.get(&p.target.domain).cloned();
+                        act_on(ctx, p, &state, gate, mode, now)
+                    })
+                    .buffered(concurrency)
+                    .collect()
+                    .await;
+                acted.extend(done);
+            }
+            Err(e) => acted.extend(unacted(planned, &e)),
+        }
     } else {
         let groups = observe::by_account(&attempt);
         let per_account =
             futures_util::future::join_all(groups.iter().map(|(key, group)| async move {
                 let planned = observe::plan_account(ctx, key, group, now).await;
-                let state = ctx.state.snapshot().await;
-                futures_util::stream::iter(planned)
-                    .map(|p| act_on(ctx, p, &state, Some(Gate::Go), mode, now))
-                    .buffered(concurrency)
-                    .collect::<Vec<_>>()
-                    .await
+                match ctx.state.snapshot().await {
+                    Ok(state) => {
+                        futures_util::stream::iter(planned)
+                            .map(|p| act_on(ctx, p, &state, Some(Gate::Go), mode, now))
+                            .buffered(concurrency)
+                            .collect::<Vec<_>>()
+                            .await
+                    }
+                    Err(e) => unacted(planned, &e),
+                }
             }))
             .await;
         acted.extend(per_account.into_iter().flatten());
@@ -111,6 +144,26 @@ pub async fn pass(ctx: &Context, mode: Mode, now: DateTime<Utc>) -> PassResult {
     PassResult { results, jobs }
 }
 
+fn state_error(what: &str, e: &crate::state::StateError) -> TargetError {
+    TargetError::State {
+        what: what.to_string(),
+        detail: e.to_string(),
+    }
+}
+
+/// Targets observed but not acted on: the state (swaps in flight) could not be read.
+fn unacted(planned: Vec<Planned>, e: &crate::state::StateError) -> Vec<Acted> {
+    let error = state_error("not acting: cannot read the state", e);
+    planned
+        .into_iter()
+        .map(|planned| Acted {
+            planned,
+            outcome: Outcome::Failed(error.clone()),
+            job: None,
+        })
+        .collect()
+}
+
 /// The canary gates; new and finished rollouts are recorded (when the mode writes).
 async fn gating(
     ctx: &Context,
@@ -133,10 +186,10 @@ async fn gating(
         let stored = ctx
             .state
             .update(|s| {
-                for (key, record) in records {
+                for (key, record) in &records {
                     match record {
-                        Some(r) => s.rollouts.insert(key, r),
-                        None => s.rollouts.remove(&key),
+                        Some(r) => s.rollouts.insert(key.clone(), r.clone()),
+                        None => s.rollouts.remove(key),
                     };
                 }
             })

@@ -24,7 +24,15 @@ use crate::verify::VerifyJob;
 
 /// Settle everything in flight; returns the swaps still to verify.
 pub async fn resume(ctx: &Context) -> Vec<VerifyJob> {
-    let snapshot = ctx.state.snapshot().await;
+    let snapshot = match ctx.state.snapshot().await {
+        Ok(s) => s,
+        Err(e) => {
+            // Left for the next start (or leader); nothing swaps on top of unknown state, since
+            // every pass reads the state first.
+            error!("cannot read the state to resume what is in flight: {e}");
+            return Vec::new();
+        }
+    };
     let mut jobs = Vec::new();
     for target in &ctx.config.targets {
         let Some(pending) = snapshot

@@ -48,6 +48,9 @@ pub struct StatusReport {
     pub targets: Vec<StatusRow>,
     /// When the daemon's schedule fires next.
     pub next_pass: Option<String>,
+    /// Who leads, with DynamoDB state: "HOLDER on HOST until TIME (epoch N)", or "none".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub leader: Option<String>,
 }
 
 impl StatusReport {
@@ -139,6 +142,7 @@ impl StatusReport {
         StatusReport {
             targets,
             next_pass: next_pass.map(|t| rfc3339(&t)),
+            leader: None,
         }
     }
 
@@ -182,6 +186,9 @@ impl StatusReport {
             }
         }
         let mut out = String::new();
+        if let Some(leader) = &self.leader {
+            let _ = writeln!(out, "leader: {leader}");
+        }
         let line = |cells: Vec<&str>, out: &mut String| {
             let padded: Vec<String> = cells
                 .iter()

@@ -5,8 +5,12 @@
 
 pub mod accounts;
 pub mod acm;
+mod attr;
 pub mod cognito;
+pub mod dynamodb;
+pub mod lease_table;
 pub mod limit;
+pub mod table_setup;
 
 use std::time::Duration;
 

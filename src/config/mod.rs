@@ -20,13 +20,14 @@ mod values;
 
 use fleet::{Inherited, Seen};
 pub use model::{
-    Config, ConfigError, Hooks, OnFailure, Rates, RoleSpec, Rollout, Target, VerifySettings,
-    DEFAULT_CONCURRENCY, DEFAULT_SCHEDULE, ENV_CONFIG, ENV_CONFIG_NAME,
+    Config, ConfigError, DynamoSettings, Hooks, OnFailure, Rates, RoleSpec, Rollout, StateBackend,
+    Target, VerifySettings, DEFAULT_CONCURRENCY, DEFAULT_LEASE, DEFAULT_SCHEDULE, ENV_CONFIG,
+    ENV_CONFIG_NAME,
 };
 use position::{locate, relative_to, yaml_error};
-use raw::RawConfig;
+use raw::{RawConfig, RawState};
 pub use values::{
-    parse_cron, Argv, CronExpr, DomainName, HostPort, HumanDuration, RoleArn, UserPoolId,
+    parse_cron, Argv, CronExpr, DomainName, HostPort, HumanDuration, RoleArn, TableName, UserPoolId,
 };
 
 impl Config {
@@ -150,15 +151,53 @@ impl Config {
             cognito: raw_rates.cognito.map_or(defaults_rates.cognito, |r| r.0),
         };
 
+        let state = match (raw.state, raw.state_file) {
+            (Some(_), Some(_)) => {
+                return Err(invalid(
+                    "state",
+                    None,
+                    "state: and state_file: are both set; keep state_file: for the file on this host, or state: {dynamodb: ...} for a shared table, not both".to_string(),
+                ))
+            }
+            (Some(RawState { dynamodb: None }), None) => {
+                return Err(invalid(
+                    "state",
+                    None,
+                    "state: needs dynamodb: {table: NAME} (or remove state: to keep the state file)".to_string(),
+                ))
+            }
+            (Some(RawState {
+                dynamodb: Some(d),
+            }), None) => {
+                let lease = d.lease.map_or(DEFAULT_LEASE, |l| l.0);
+                if !(Duration::from_secs(2)..=Duration::from_secs(600)).contains(&lease) {
+                    return Err(invalid(
+                        "lease",
+                        None,
+                        format!(
+                            "state.dynamodb.lease {} is out of range; give 2s to 10m (default {})",
+                            crate::human::fmt_duration(lease),
+                            crate::human::fmt_duration(DEFAULT_LEASE)
+                        ),
+                    ));
+                }
+                StateBackend::DynamoDb(DynamoSettings {
+                    table: d.table.0,
+                    region: d.region,
+                    lease,
+                })
+            }
+            (None, file) => StateBackend::File(
+                file.map_or_else(default_state_file, |f| relative_to(path, f)),
+            ),
+        };
         let hooks = raw.hooks.unwrap_or_default();
         Ok(Config {
             path: path.to_path_buf(),
             schedule: raw
                 .schedule
                 .map_or_else(|| DEFAULT_SCHEDULE.to_string(), |s| s.0),
-            state_file: raw
-                .state_file
-                .map_or_else(default_state_file, |f| relative_to(path, f)),
+            state,
             metrics_listen: raw.metrics.and_then(|m| m.listen),
             hooks: Hooks {
                 on_rotate: hooks.on_rotate.map(|h| h.0),

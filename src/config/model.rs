@@ -103,8 +103,8 @@ pub struct Config {
     pub path: PathBuf,
     /// Cron expression with seconds for the daemon (`run`).
     pub schedule: String,
-    /// The crash-safe state file.
-    pub state_file: PathBuf,
+    /// Where the state lives: a file (default) or a DynamoDB table.
+    pub state: StateBackend,
     /// Where `/metrics` and `/healthz` listen; `None` = off.
     pub metrics_listen: Option<std::net::SocketAddr>,
     /// Event hooks.
@@ -201,3 +201,26 @@ impl Default for Rates {
         }
     }
 }
+
+/// Where the state lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StateBackend {
+    /// The crash-safe state file on this host (`state_file:`).
+    File(PathBuf),
+    /// A DynamoDB table shared by replicas, with leadership (`state: {dynamodb: ...}`).
+    DynamoDb(DynamoSettings),
+}
+
+/// `state.dynamodb`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DynamoSettings {
+    /// The table.
+    pub table: String,
+    /// Its region; `None`: the credential chain's.
+    pub region: Option<String>,
+    /// How long leadership lasts unless renewed.
+    pub lease: Duration,
+}
+
+/// The lease when `state.dynamodb.lease` is not set.
+pub const DEFAULT_LEASE: Duration = Duration::from_secs(30);

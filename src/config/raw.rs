@@ -9,7 +9,7 @@ use serde::Deserialize;
 
 use super::model::OnFailure;
 use super::values::{
-    Argv, CronExpr, DomainName, HostPort, HumanDuration, PerSecond, RoleArn, UserPoolId,
+    Argv, CronExpr, DomainName, HostPort, HumanDuration, PerSecond, RoleArn, TableName, UserPoolId,
 };
 
 #[derive(Deserialize)]
@@ -21,6 +21,7 @@ pub(super) struct RawConfig {
     pub(super) rollout: Option<RawRollout>,
     pub(super) schedule: Option<CronExpr>,
     pub(super) state_file: Option<PathBuf>,
+    pub(super) state: Option<RawState>,
     pub(super) metrics: Option<RawMetrics>,
     pub(super) hooks: Option<RawHooks>,
     pub(super) verify: Option<RawVerify>,
@@ -98,4 +99,18 @@ pub(super) struct RawInclude {
     pub(super) defaults: Option<RawDefaults>,
     #[serde(default)]
     pub(super) domains: Vec<RawTarget>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawState {
+    pub(super) dynamodb: Option<RawDynamo>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawDynamo {
+    pub(super) table: TableName,
+    pub(super) region: Option<String>,
+    pub(super) lease: Option<HumanDuration>,
 }

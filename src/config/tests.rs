@@ -123,7 +123,10 @@ fn daemon_settings_have_defaults_and_are_validated() {
     assert_eq!(c.hooks.timeout, Duration::from_secs(60));
     let text = "schedule: \"*/5 * * * * *\"\nstate_file: st.json\nmetrics:\n  listen: 127.0.0.1:9464\nhooks:\n  on_rotate: [/bin/echo, rotated]\n  timeout: 5s\ndomains:\n  - domain: a.example.com\n    user_pool_id: us-east-1_A\n";
     let c = Config::parse(text, Path::new("/etc/ccr/config.yaml")).unwrap();
-    assert_eq!(c.state_file, PathBuf::from("/etc/ccr/st.json"));
+    assert_eq!(
+        c.state,
+        StateBackend::File(PathBuf::from("/etc/ccr/st.json"))
+    );
     assert_eq!(c.metrics_listen.unwrap().port(), 9464);
     assert_eq!(c.hooks.on_rotate.as_deref().unwrap()[1], "rotated");
     let bad = "schedule: \"every minute\"\ndomains:\n  - domain: a.example.com\n    user_pool_id: us-east-1_A\n";
@@ -376,4 +379,56 @@ fn the_shipped_fleet_example_is_valid() {
     assert_eq!(accounts.len(), 4);
     assert_eq!(c.verify.on_failure, OnFailure::Rollback);
     assert_eq!(c.rollout.canary, ["auth.staging.example.com"]);
+}
+
+#[test]
+fn dynamodb_state_with_defaults_and_bounds() {
+    let base = "domains:\n  - domain: a.example.com\n    user_pool_id: us-east-1_A\n";
+    let c = parse(&format!(
+        "state:\n  dynamodb:\n    table: ccr-state\n{base}"
+    ))
+    .unwrap();
+    assert_eq!(
+        c.state,
+        StateBackend::DynamoDb(DynamoSettings {
+            table: "ccr-state".into(),
+            region: None,
+            lease: DEFAULT_LEASE,
+        })
+    );
+    let c = parse(&format!(
+        "state:\n  dynamodb:\n    table: ccr-state\n    region: eu-west-1\n    lease: 5s\n{base}"
+    ))
+    .unwrap();
+    assert!(
+        matches!(c.state, StateBackend::DynamoDb(DynamoSettings { lease, .. }) if lease == Duration::from_secs(5))
+    );
+    let err = parse(&format!(
+        "state:\n  dynamodb:\n    table: ccr-state\n    lease: 1s\n{base}"
+    ))
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.starts_with("config.yaml:4:5: state.dynamodb.lease 1s is out of range"),
+        "{err}"
+    );
+    let err = parse(&format!("state:\n  dynamodb:\n    table: a b\n{base}"))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("a DynamoDB table name is"), "{err}");
+}
+
+#[test]
+fn state_and_state_file_together_is_an_error_at_its_key() {
+    let text = "state_file: s.json\nstate:\n  dynamodb:\n    table: ccr-state\ndomains:\n  - domain: a.example.com\n    user_pool_id: us-east-1_A\n";
+    let err = parse(text).unwrap_err().to_string();
+    assert!(
+        err.starts_with("config.yaml:2:1: state: and state_file: are both set"),
+        "{err}"
+    );
+    let err =
+        parse("state: {}\ndomains:\n  - domain: a.example.com\n    user_pool_id: us-east-1_A\n")
+            .unwrap_err()
+            .to_string();
+    assert!(err.contains("state: needs dynamodb:"), "{err}");
 }

@@ -244,3 +244,24 @@ pub fn parse_cron(expr: &str) -> Result<croner::Cron, String> {
             format!("schedule \"{expr}\": {e}; expected a cron expression with seconds, such as \"0 */15 * * * *\"")
         })
 }
+
+/// A DynamoDB table name: 3 to 255 of letters, digits, `_`, `-` and `.`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableName(pub String);
+
+impl<'de> Deserialize<'de> for TableName {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        let ok = (3..=255).contains(&text.len())
+            && text
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
+        if ok {
+            Ok(TableName(text))
+        } else {
+            Err(serde::de::Error::custom(format!(
+                "table \"{text}\": a DynamoDB table name is 3 to 255 letters, digits, '_', '-' or '.'"
+            )))
+        }
+    }
+}

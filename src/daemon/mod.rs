@@ -8,6 +8,7 @@
 //! `grace` to finish, stop verifications (the state keeps them for the next start), exit 0.
 //! SIGHUP: reload the config; a bad one is reported and the old one keeps running.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -25,6 +26,7 @@ use crate::verify::VerifyJob;
 
 mod error;
 pub mod event_loop;
+mod lead;
 pub mod schedule;
 pub mod signals;
 
@@ -112,31 +114,53 @@ pub async fn run(
     }
 
     let verifications = Verifications::default();
-    for job in crate::resume::resume(&ctx).await {
-        verifications.spawn(&ctx, job);
-    }
+    // Ticks come from the schedule and, with DynamoDB state, from becoming the leader.
+    let (tick_tx, mut ticks) = mpsc::channel::<()>(1);
+    let lease_loop = match &ctx.lease {
+        None => {
+            // The file backend: one host, always the leader.
+            metrics.leader.set(1);
+            for job in crate::resume::resume(&ctx).await {
+                verifications.spawn(&ctx, job);
+            }
+            None
+        }
+        Some(lease) => {
+            let v = verifications.clone();
+            Some(lead::spawn(
+                lease.clone(),
+                metrics.clone(),
+                tick_tx.clone(),
+                move || v.abort_all(),
+            ))
+        }
+    };
+    let resumed_epoch = AtomicU64::new(0);
     notifier.ready();
     info!(
         schedule = %ctx.config.schedule,
         targets = ctx.config.targets.len(),
-        state_file = %ctx.state.path().display(),
+        state = %ctx.state.describe(),
         "started"
     );
-    let mut first = options.now;
+    if options.now {
+        let _ = tick_tx.try_send(());
+    }
     loop {
-        let (tick_tx, mut ticks) = mpsc::channel::<()>(1);
         let scheduler = schedule::start_scheduler(&ctx.config.schedule, tick_tx.clone()).await?;
-        if first {
-            let _ = tick_tx.try_send(());
-            first = false;
-        }
         let exit = {
-            let (ctx, verifications, notifier, health) = (&ctx, &verifications, &notifier, &health);
+            let (ctx, verifications, notifier, health, resumed) =
+                (&ctx, &verifications, &notifier, &health, &resumed_epoch);
             event_loop(
                 &mut ticks,
                 &mut control,
                 options.grace,
-                move || async move { daemon_pass(ctx, verifications, notifier, health).await },
+                move || async move {
+                    if standing_by(ctx, verifications, notifier, health, resumed).await {
+                        return;
+                    }
+                    daemon_pass(ctx, verifications, notifier, health).await
+                },
             )
             .await
         };
@@ -160,11 +184,61 @@ pub async fn run(
         }
     }
     notifier.stopping();
-    info!("stopping: verifications in flight stay in the state file and resume at the next start");
+    info!("stopping: verifications in flight stay in the state and resume at the next start (or on the next leader)");
     verifications.abort_all();
+    if let Some(handle) = lease_loop {
+        handle.abort();
+    }
+    if let Some(lease) = &ctx.lease {
+        // A standby need not wait the lease out.
+        lease.release().await;
+        metrics.leader.set(0);
+    }
     ctx.hooks.finish().await;
     let _ = stop_server_tx.send(());
     Ok(crate::exit::OK)
+}
+
+/// With DynamoDB state: `true` when this replica stands by (it then only reports, making no
+/// ACM or Cognito call). A replica that has just become the leader first resumes what the
+/// previous leader left in flight, with the original deadlines.
+async fn standing_by(
+    ctx: &Context,
+    verifications: &Verifications,
+    notifier: &Notifier,
+    health: &Health,
+    resumed_epoch: &AtomicU64,
+) -> bool {
+    let Some(lease) = &ctx.lease else {
+        return false;
+    };
+    match lease.epoch() {
+        Some(epoch) => {
+            if resumed_epoch.swap(epoch, Ordering::SeqCst) != epoch {
+                for job in crate::resume::resume(ctx).await {
+                    verifications.spawn(ctx, job);
+                }
+            }
+            false
+        }
+        None => {
+            let who = match lease.current().await {
+                Ok(Some(item)) => format!(
+                    "{} leads until {}",
+                    crate::leader::describe(&item),
+                    crate::leader::until(&item)
+                ),
+                Ok(None) => "no leader yet".to_string(),
+                Err(e) => format!("cannot read the lease: {e}"),
+            };
+            let status = format!("standby: {who}");
+            info!("{status}");
+            notifier.status(&status);
+            // A healthy standby is healthy: its loop runs.
+            health.pass_finished();
+            true
+        }
+    }
 }
 
 /// One scheduled pass: act, hand swaps to background verification, report.
@@ -186,18 +260,21 @@ async fn daemon_pass(
         .observe(started.elapsed().as_secs_f64());
     ctx.metrics.last_pass.set(now.timestamp() as f64);
     health.pass_finished();
-    let verifying = ctx
-        .state
-        .snapshot()
-        .await
-        .domains
-        .values()
-        .filter(|r| r.pending.is_some())
-        .count();
+    let verifying = ctx.state.snapshot().await.map_or_else(
+        |e| format!("? (state unreadable: {e})"),
+        |s| {
+            s.domains
+                .values()
+                .filter(|r| r.pending.is_some())
+                .count()
+                .to_string()
+        },
+    );
     let next = next_tick(&ctx.config.schedule, now)
         .map_or_else(|| "none".to_string(), |t| t.format("%H:%M:%SZ").to_string());
+    let role = if ctx.lease.is_some() { "leader: " } else { "" };
     let status = format!(
-        "{} domains, {verifying} verifying, {failing} failing, next pass {next}",
+        "{role}{} domains, {verifying} verifying, {failing} failing, next pass {next}",
         ctx.config.targets.len()
     );
     info!("pass finished: {status}");
@@ -206,14 +283,13 @@ async fn daemon_pass(
 
 async fn reload(ctx: &Context, metrics: &Metrics) -> Result<Context, DaemonError> {
     let config = ctx.config.reload()?;
+    if config.state != ctx.config.state {
+        return Err(DaemonError::Schedule(
+            "state: / state_file: changed: the state backend changes only at a restart".into(),
+        ));
+    }
     if config.metrics_listen != ctx.config.metrics_listen {
         warn!("metrics.listen changed; the new address takes effect at the next restart");
     }
-    Ok(Context::build(
-        config,
-        metrics.clone(),
-        Some(ctx.state.clone()),
-        ctx.clock.clone(),
-    )
-    .await?)
+    Ok(Context::build(config, metrics.clone(), Some(ctx), ctx.clock.clone()).await?)
 }

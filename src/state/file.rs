@@ -8,25 +8,12 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Utc};
 use tokio::sync::Mutex;
 
+use super::error::StateError;
 use super::records::State;
-
-/// The state file could not be read or written.
-#[derive(Debug, thiserror::Error)]
-pub enum StateError {
-    /// I/O on the state file.
-    #[error("state file {path}: {source}")]
-    Io {
-        /// The file.
-        path: PathBuf,
-        /// Why.
-        #[source]
-        source: std::io::Error,
-    },
-}
 
 /// The state file and its in-memory copy, shared by passes and verifications.
 #[derive(Debug)]
-pub struct StateStore {
+pub struct FileStore {
     path: PathBuf,
     state: Mutex<Loaded>,
 }
@@ -46,10 +33,10 @@ fn stamp(path: &Path) -> Option<Stamp> {
     Some((meta.modified().ok()?, meta.len()))
 }
 
-impl StateStore {
+impl FileStore {
     /// Open (or start) the state at `path`. A file that does not parse is renamed to
     /// `<path>.corrupt-<now>` with an error log, and an empty state is used.
-    pub fn open(path: &Path, now: DateTime<Utc>) -> Result<StateStore, StateError> {
+    pub fn open(path: &Path, now: DateTime<Utc>) -> Result<FileStore, StateError> {
         let io = |source| StateError::Io {
             path: path.to_path_buf(),
             source,
@@ -71,7 +58,7 @@ impl StateStore {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => State::default(),
             Err(e) => return Err(io(e)),
         };
-        Ok(StateStore {
+        Ok(FileStore {
             path: path.to_path_buf(),
             state: Mutex::new(Loaded {
                 state: State {
@@ -102,9 +89,9 @@ impl StateStore {
     /// Other processes (the `forget` command beside a running daemon) may write the same
     /// file: each change takes an exclusive lock on `<file>.lock`, applies to the newest
     /// version on disk, and writes, so neither side loses the other's change.
-    pub async fn update<F>(&self, change: F) -> Result<(), StateError>
+    pub async fn update<F>(&self, mut change: F) -> Result<(), StateError>
     where
-        F: FnOnce(&mut State),
+        F: FnMut(&mut State),
     {
         let mut guard = self.state.lock().await;
         let _lock = self.lock_file()?;
@@ -214,7 +201,7 @@ mod tests {
     async fn updates_survive_a_reopen() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("state.json");
-        let store = StateStore::open(&path, Utc::now()).unwrap();
+        let store = FileStore::open(&path, Utc::now()).unwrap();
         let p = pending();
         store
             .update(|s| {
@@ -222,10 +209,7 @@ mod tests {
             })
             .await
             .unwrap();
-        let again = StateStore::open(&path, Utc::now())
-            .unwrap()
-            .snapshot()
-            .await;
+        let again = FileStore::open(&path, Utc::now()).unwrap().snapshot().await;
         assert_eq!(again.domains["a.example.com"].pending, Some(p));
         // No temp files are left behind (the lock file stays, as lock files must).
         let mut names: Vec<_> = std::fs::read_dir(dir.path())
@@ -241,7 +225,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("state.json");
         std::fs::write(&path, b"{\"domains\": {\"a\": {\"pending\": 42}}").unwrap();
-        let store = StateStore::open(&path, Utc::now()).unwrap();
+        let store = FileStore::open(&path, Utc::now()).unwrap();
         assert_eq!(store.snapshot().await.domains.len(), 0);
         assert!(!path.exists());
         let aside: Vec<_> = std::fs::read_dir(dir.path())
@@ -261,7 +245,7 @@ mod tests {
     async fn a_failed_write_changes_nothing_in_memory() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("missing-folder").join("state.json");
-        let store = StateStore::open(&path, Utc::now()).unwrap();
+        let store = FileStore::open(&path, Utc::now()).unwrap();
         let err = store
             .update(|s| {
                 s.domains.entry("a".into()).or_default();
@@ -275,7 +259,7 @@ mod tests {
     async fn a_change_by_another_process_is_seen_and_kept() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("state.json");
-        let daemon = StateStore::open(&path, Utc::now()).unwrap();
+        let daemon = FileStore::open(&path, Utc::now()).unwrap();
         daemon
             .update(|s| {
                 let r = s.domains.entry("a.example.com".into()).or_default();
@@ -291,7 +275,7 @@ mod tests {
             .await
             .unwrap();
         // `forget` in another process clears the denylist...
-        let forget = StateStore::open(&path, Utc::now()).unwrap();
+        let forget = FileStore::open(&path, Utc::now()).unwrap();
         forget
             .update(|s| {
                 s.domains.get_mut("a.example.com").unwrap().denylist.clear();
@@ -311,10 +295,7 @@ mod tests {
             })
             .await
             .unwrap();
-        let on_disk = StateStore::open(&path, Utc::now())
-            .unwrap()
-            .snapshot()
-            .await;
+        let on_disk = FileStore::open(&path, Utc::now()).unwrap().snapshot().await;
         assert!(on_disk.domains["a.example.com"].denylist.is_empty());
         assert_eq!(on_disk.domains["a.example.com"].failures, 3);
         assert_eq!(on_disk.domains["b.example.com"].failures, 1);

@@ -34,7 +34,8 @@ chosen operations and accounts: POST /_fault with a JSON rule
            "notauthorized" | "resourcenotfound" | "invalidparameter" | "featureunavailable",
    "times": N (-1 = every matching request), "skip": N (let the first N matches through),
    "delay": seconds (slow: then forward; hang: then drop the connection, never forwarding)}
-DELETE /_fault clears the rules; GET /_fault returns how many faults were injected by kind.
+DELETE /_fault clears the rules; GET /_fault returns how many faults were injected by kind;
+GET /_calls returns the calls the proxy forwarded, by operation (what one client behind it made).
 
 Prints one JSON line {"endpoint": ..., "edge": ...} when ready; runs until stdin closes or
 SIGTERM/SIGINT.
@@ -407,6 +408,7 @@ class FaultProxy:
         self.upstream_port = upstream_port
         self.rules = []
         self.injected = {}
+        self.forwarded = {}
         self.lock = threading.Lock()
         self.sock = socket.create_server(("127.0.0.1", port))
         self.port = self.sock.getsockname()[1]
@@ -448,8 +450,10 @@ class FaultProxy:
                 return rule
         return None
 
-    def _control(self, method, body):
+    def _control(self, method, body, path="/_fault"):
         with self.lock:
+            if path.startswith("/_calls"):
+                return json.dumps(self.forwarded).encode()
             if method == "POST":
                 self.rules.append(json.loads(body))
             elif method == "DELETE":
@@ -469,8 +473,8 @@ class FaultProxy:
                 start, headers, body = request
                 method, path, _ = start.split(" ", 2)
                 close = any(n.lower() == "connection" and v.lower() == "close" for n, v in headers)
-                if path.startswith("/_fault"):
-                    self._send(conn, 200, [("Content-Type", "application/json")], self._control(method, body))
+                if path.startswith("/_fault") or path.startswith("/_calls"):
+                    self._send(conn, 200, [("Content-Type", "application/json")], self._control(method, body, path))
                     if close:
                         return
                     continue
@@ -500,6 +504,8 @@ class FaultProxy:
                     return
                 if rule is not None and rule["kind"] == "slow":
                     time.sleep(float(rule.get("delay", 1.0)))
+                with self.lock:
+                    self.forwarded[operation] = self.forwarded.get(operation, 0) + 1
                 hop = {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "content-length"}
                 upstream.request(method, path, body=body, headers={n: v for n, v in headers if n.lower() not in hop})
                 response = upstream.getresponse()

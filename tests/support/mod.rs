@@ -8,6 +8,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 use aws_sdk_acm::primitives::Blob;
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, SerialNumber};
@@ -89,6 +90,11 @@ impl Emulator {
         Emulator::http(&self.proxy, "POST", "/_fault", &rule.to_string());
     }
 
+    /// Calls the fault proxy forwarded (those of the clients pointed at it), by operation.
+    pub fn proxy_calls(&self) -> BTreeMap<String, u64> {
+        serde_json::from_str(&Emulator::http(&self.proxy, "GET", "/_calls", "")).unwrap()
+    }
+
     /// Drop every fault rule.
     pub fn clear_faults(&self) {
         Emulator::http(&self.proxy, "DELETE", "/_fault", "");
@@ -160,6 +166,58 @@ impl Emulator {
     /// An ACM client for seeding (us-east-1).
     pub fn acm(&self) -> aws_sdk_acm::Client {
         aws_sdk_acm::Client::new(&self.sdk_config("us-east-1"))
+    }
+
+    /// A DynamoDB client in the region the binary's tests use by default (`AWS_REGION`).
+    pub fn dynamodb(&self) -> aws_sdk_dynamodb::Client {
+        aws_sdk_dynamodb::Client::new(&self.sdk_config("ap-southeast-2"))
+    }
+
+    /// A domain's record in the DynamoDB state table (`null` when absent).
+    pub async fn table_record(&self, table: &str, domain: &str) -> serde_json::Value {
+        use aws_sdk_dynamodb::types::AttributeValue;
+        let out = self
+            .dynamodb()
+            .get_item()
+            .table_name(table)
+            .key("pk", AttributeValue::S("state".into()))
+            .key("sk", AttributeValue::S(format!("domain#{domain}")))
+            .consistent_read(true)
+            .send()
+            .await
+            .unwrap();
+        match out.item().and_then(|i| i.get("body")) {
+            Some(AttributeValue::S(body)) => serde_json::from_str(body).unwrap(),
+            _ => serde_json::Value::Null,
+        }
+    }
+
+    /// The lease item's attributes as strings (empty when there is none).
+    pub async fn lease_item(&self, table: &str) -> BTreeMap<String, String> {
+        use aws_sdk_dynamodb::types::AttributeValue;
+        let out = self
+            .dynamodb()
+            .get_item()
+            .table_name(table)
+            .key("pk", AttributeValue::S("lease".into()))
+            .key("sk", AttributeValue::S("leader".into()))
+            .consistent_read(true)
+            .send()
+            .await
+            .unwrap();
+        out.item()
+            .map(|i| {
+                i.iter()
+                    .map(|(k, v)| {
+                        let text = match v {
+                            AttributeValue::S(s) | AttributeValue::N(s) => s.clone(),
+                            other => format!("{other:?}"),
+                        };
+                        (k.clone(), text)
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 
     /// A Cognito client for seeding, in `region`.
@@ -485,5 +543,84 @@ pub async fn world(flags: &[&str]) -> World {
         new,
         pool,
         ca_file,
+    }
+}
+
+fn rand_suffix() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos()
+}
+
+/// A running binary (daemon or long `once`) with its stderr in a log file; killed on drop.
+pub struct Daemon {
+    child: Child,
+    log: PathBuf,
+}
+
+impl Daemon {
+    /// Start the binary with `args` against `endpoint`, logging to a file in `dir`.
+    pub fn start(dir: &Path, args: &[&str], endpoint: &str, env: &[(&str, &str)]) -> Daemon {
+        let log = dir.join(format!("daemon-{}.log", rand_suffix()));
+        let mut cmd = binary(args, endpoint);
+        cmd.stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        Daemon {
+            child: cmd.spawn().expect("start the daemon"),
+            log,
+        }
+    }
+
+    /// Send a signal (`-TERM`, `-KILL`...).
+    pub fn signal(&self, sig: &str) {
+        let ok = Command::new("kill")
+            .args([sig, &self.child.id().to_string()])
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "kill {sig}");
+    }
+
+    /// Wait for the exit code.
+    pub fn wait_exit(&mut self, within: Duration) -> i32 {
+        let until = Instant::now() + within;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                eprintln!("--- daemon log:\n{}", self.log());
+                return status.code().unwrap_or(-1);
+            }
+            assert!(
+                Instant::now() < until,
+                "the daemon did not exit:\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// The log so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Poll `ok` until it holds or `within` passes (then fail with `what`).
+pub fn wait_for(what: &str, within: Duration, mut ok: impl FnMut() -> bool) {
+    let until = Instant::now() + within;
+    while !ok() {
+        assert!(Instant::now() < until, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
     }
 }

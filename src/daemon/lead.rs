@@ -1,0 +1,45 @@
+//! The daemon's side of leadership (DynamoDB state): renew the lease while leading, try to
+//! take it over while standing by. Becoming the leader wakes a pass (which first resumes what
+//! the old leader left in flight); losing it stops every verification at once, so a standby
+//! makes no ACM or Cognito call.
+
+use std::sync::Arc;
+
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+use crate::metrics::Metrics;
+use crate::state::lease::Lease;
+
+/// Run the lease loop until aborted.
+pub(super) fn spawn(
+    lease: Arc<Lease>,
+    metrics: Metrics,
+    wake: mpsc::Sender<()>,
+    on_lost: impl Fn() + Send + 'static,
+) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut was_leading = false;
+        loop {
+            if was_leading {
+                let still = if lease.leading() {
+                    crate::leader::keep(&lease, &metrics).await
+                } else {
+                    // Trust ran out between two renewals (a long pause): lost as well.
+                    tracing::error!("lost the lease: it was not renewed in time; stopped acting");
+                    metrics.leader.set(0);
+                    metrics.lease_lost.inc();
+                    false
+                };
+                if !still {
+                    on_lost();
+                    was_leading = false;
+                }
+            } else if crate::leader::try_lead(&lease, &metrics).await.is_some() {
+                was_leading = true;
+                let _ = wake.try_send(());
+            }
+            tokio::time::sleep(lease.renew_every()).await;
+        }
+    })
+}

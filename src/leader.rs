@@ -1,0 +1,147 @@
+//! Holding the lease while acting, for `once` and the daemon. With the file backend there is
+//! no lease: one host, always the leader.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::task::JoinHandle;
+use tracing::{error, info, warn};
+
+use crate::aws::lease_table::LeaseItem;
+use crate::aws::AwsError;
+use crate::human::rfc3339;
+use crate::metrics::Metrics;
+use crate::state::lease::{Acquire, Lease, Renewal};
+
+/// The lease could not be taken.
+#[derive(Debug, thiserror::Error)]
+pub enum LeaderError {
+    /// A live holder has it.
+    #[error("not acting: the lease is held by {} until {} (another replica or task is acting); wait for it with --lease-wait DURATION", describe(.0), until(.0))]
+    Held(LeaseItem),
+    /// The table could not be read or written.
+    #[error("cannot take the lease: {0}")]
+    Aws(#[from] AwsError),
+}
+
+/// `HOLDER on HOST (epoch N)`.
+pub fn describe(item: &LeaseItem) -> String {
+    format!("{} on {} (epoch {})", item.holder, item.host, item.epoch)
+}
+
+/// The lease's expiry, for people.
+pub fn until(item: &LeaseItem) -> String {
+    chrono::DateTime::from_timestamp_millis(item.expires_ms)
+        .map_or_else(|| item.expires_ms.to_string(), |t| rfc3339(&t))
+}
+
+/// The lease, held and renewed in the background until released.
+#[derive(Debug)]
+pub struct Holding {
+    lease: Arc<Lease>,
+    renewer: JoinHandle<()>,
+}
+
+impl Holding {
+    /// Stop renewing and give the lease up.
+    pub async fn release(self) {
+        self.renewer.abort();
+        self.lease.release().await;
+    }
+}
+
+/// Take the lease for a run of `once`, waiting up to `wait` for a live holder to let go.
+pub async fn take(
+    lease: Arc<Lease>,
+    wait: Duration,
+    metrics: &Metrics,
+) -> Result<Holding, LeaderError> {
+    let until = tokio::time::Instant::now() + wait;
+    loop {
+        match lease.try_acquire().await? {
+            Acquire::Acquired { epoch, took_over } => {
+                announce(epoch, took_over.as_ref());
+                metrics.leader.set(1);
+                let renewer = tokio::spawn(renew_until_lost(lease.clone(), metrics.clone()));
+                return Ok(Holding { lease, renewer });
+            }
+            Acquire::Held(item) => {
+                if tokio::time::Instant::now() >= until {
+                    return Err(LeaderError::Held(item));
+                }
+                info!(
+                    "the lease is held by {} until {}; waiting (--lease-wait)",
+                    describe(&item),
+                    self::until(&item)
+                );
+                tokio::time::sleep(lease.renew_every().min(until - tokio::time::Instant::now()))
+                    .await;
+            }
+        }
+    }
+}
+
+fn announce(epoch: u64, took_over: Option<&LeaseItem>) {
+    match took_over {
+        Some(old) => info!(
+            epoch,
+            "became the leader, taking over from {} whose lease ran out at {}",
+            describe(old),
+            until(old)
+        ),
+        None => info!(epoch, "became the leader"),
+    }
+}
+
+/// Renew every quarter lease until the lease is lost.
+async fn renew_until_lost(lease: Arc<Lease>, metrics: Metrics) {
+    loop {
+        tokio::time::sleep(lease.renew_every()).await;
+        if !keep(&lease, &metrics).await {
+            return;
+        }
+    }
+}
+
+/// One renewal; `false` once the lease is lost (logged and counted).
+pub async fn keep(lease: &Lease, metrics: &Metrics) -> bool {
+    let lost = match lease.renew().await {
+        Ok(Renewal::Renewed) => return true,
+        Ok(Renewal::Lost(by)) => by.map_or_else(
+            || "the lease item is gone".to_string(),
+            |item| format!("now held by {}", describe(&item)),
+        ),
+        Err(e) => {
+            if lease.leading() {
+                warn!("cannot renew the lease yet (still trusted): {e}");
+                return true;
+            }
+            format!("cannot renew it in time: {e}")
+        }
+    };
+    error!("lost the lease ({lost}): stopped acting; state writes are fenced off");
+    metrics.leader.set(0);
+    metrics.lease_lost.inc();
+    false
+}
+
+/// One attempt to lead, for a standby; the epoch when it now leads.
+pub async fn try_lead(lease: &Lease, metrics: &Metrics) -> Option<u64> {
+    match lease.try_acquire().await {
+        Ok(Acquire::Acquired { epoch, took_over }) => {
+            announce(epoch, took_over.as_ref());
+            metrics.leader.set(1);
+            Some(epoch)
+        }
+        Ok(Acquire::Held(item)) => {
+            metrics.leader.set(0);
+            tracing::debug!("standby: {} leads until {}", describe(&item), until(&item));
+            None
+        }
+        Err(e) => {
+            metrics.leader.set(0);
+            warn!("standby: cannot read the lease: {e}");
+            None
+        }
+    }
+}
