@@ -99,8 +99,7 @@ pub async fn open_state(
     }
 }
 
-/// The state table's adapter: calls counted under `account="state"`, and bounded so a
-/// replica cut off from DynamoDB notices within a fraction of its lease.
+/// The state table's adapter: calls counted under `account="state"`.
 pub fn state_table(
     d: &crate::config::DynamoSettings,
     sdk: &aws_config::SdkConfig,
@@ -110,7 +109,6 @@ pub fn state_table(
         sdk,
         &d.table,
         d.region.as_deref(),
-        (d.lease / 4).max(std::time::Duration::from_secs(1)),
         Some(metrics.interceptor("state")),
     )
 }

@@ -105,7 +105,15 @@ async fn renew_until_lost(lease: Arc<Lease>, metrics: Metrics) {
 
 /// One renewal; `false` once the lease is lost (logged and counted).
 pub async fn keep(lease: &Lease, metrics: &Metrics) -> bool {
-    let lost = match lease.renew().await {
+    // Never wait past the lease's trust for an answer.
+    let renewed = tokio::time::timeout(lease.trusted_for(), lease.renew()).await;
+    let renewed = renewed.unwrap_or_else(|_| {
+        Err(AwsError::Transport {
+            operation: "PutItem",
+            detail: "no answer before the lease ran out".into(),
+        })
+    });
+    let lost = match renewed {
         Ok(Renewal::Renewed) => return true,
         Ok(Renewal::Lost(by)) => by.map_or_else(
             || "the lease item is gone".to_string(),

@@ -118,22 +118,15 @@ impl StateTable {
         }
     }
 
-    /// A client for `region` (or the chain's), its calls counted and bounded by `timeout`, so
-    /// a leader cut off from DynamoDB finds out well within its lease.
+    /// A client for `region` (or the chain's), its calls counted, with the shared SDK
+    /// configuration's retries and timeouts.
     pub fn from_sdk_config(
         sdk: &SdkConfig,
         table: &str,
         region: Option<&str>,
-        timeout: Duration,
         counter: Option<AwsRequestCounter>,
     ) -> StateTable {
-        let mut conf = aws_sdk_dynamodb::config::Builder::from(sdk).timeout_config(
-            aws_config::timeout::TimeoutConfig::builder()
-                .connect_timeout(timeout.min(Duration::from_secs(5)))
-                .operation_attempt_timeout(timeout)
-                .operation_timeout(timeout * 2)
-                .build(),
-        );
+        let mut conf = aws_sdk_dynamodb::config::Builder::from(sdk);
         if let Some(r) = region {
             conf = conf.region(aws_config::Region::new(r.to_string()));
         }
@@ -157,9 +150,22 @@ impl StateTable {
         &self.client
     }
 
-    /// The lease item's adapter.
-    pub fn leases(&self) -> LeaseTable {
-        LeaseTable::new(self.client.clone(), &self.table)
+    /// The lease item's adapter, its calls bounded by `timeout` (all retries included), so a
+    /// leader cut off from DynamoDB finds out well within its lease.
+    pub fn leases(&self, timeout: Duration) -> LeaseTable {
+        let conf = self
+            .client
+            .config()
+            .to_builder()
+            .timeout_config(
+                aws_config::timeout::TimeoutConfig::builder()
+                    .connect_timeout(timeout)
+                    .operation_attempt_timeout(timeout)
+                    .operation_timeout(timeout)
+                    .build(),
+            )
+            .build();
+        LeaseTable::new(Client::from_conf(conf), &self.table)
     }
 
     /// The table's region.

@@ -39,7 +39,14 @@ pub(super) fn spawn(
                 was_leading = true;
                 let _ = wake.try_send(());
             }
-            tokio::time::sleep(lease.renew_every()).await;
+            // Wake when the lease would stop being trusted, if that comes first, so a leader
+            // that cannot renew says so the moment it stops acting.
+            let wake_in = if was_leading {
+                lease.renew_every().min(lease.trusted_for())
+            } else {
+                lease.renew_every()
+            };
+            tokio::time::sleep(wake_in).await;
         }
     })
 }

@@ -33,6 +33,18 @@ impl FenceSlot {
             .map(|(f, _)| f.clone())
     }
 
+    /// How long the fence stays valid.
+    pub fn remaining(&self) -> Duration {
+        self.held
+            .lock()
+            .ok()
+            .and_then(|h| {
+                h.as_ref()
+                    .map(|(_, until)| until.saturating_duration_since(Instant::now()))
+            })
+            .unwrap_or_default()
+    }
+
     fn set(&self, fence: Fence, until: Instant) {
         if let Ok(mut held) = self.held.lock() {
             *held = Some((fence, until));
@@ -95,7 +107,9 @@ impl Lease {
         Lease {
             holder: format!("{host}-{}-{nanos:08x}", std::process::id()),
             host,
-            table: table.leases(),
+            // A lease call may take at most a quarter lease: a renewal that cannot get
+            // through is given up well before the lease runs out.
+            table: table.leases(duration / 4),
             duration,
             slot,
             clock,
@@ -120,6 +134,11 @@ impl Lease {
     /// Whether this process leads (its lease is trusted right now).
     pub fn leading(&self) -> bool {
         self.slot.current().is_some()
+    }
+
+    /// How much longer this process trusts its lease (zero when it does not lead).
+    pub fn trusted_for(&self) -> Duration {
+        self.slot.remaining()
     }
 
     /// The epoch this process leads at.

@@ -488,10 +488,13 @@ pub async fn domain_state_with(
 }
 
 /// Write a config file and return its path. Each test gets its own state file in `dir`
-/// unless the text names one.
+/// unless the text names one or keeps its state in DynamoDB (`state:`).
 pub fn write_config(dir: &Path, text: &str) -> PathBuf {
     let path = dir.join("config.yaml");
-    let text = if text.contains("state_file:") {
+    let text = if text.contains("state_file:")
+        || text.contains("\nstate:")
+        || text.starts_with("state:")
+    {
         text.to_string()
     } else {
         format!("state_file: {}\n{text}", dir.join("state.json").display())

@@ -1,0 +1,502 @@
+//! State and leadership on DynamoDB, end to end: replicas of the real binary sharing one
+//! table on the emulator (moto serves DynamoDB on the same port), the fault proxy cutting one
+//! off, kill -9, and the store's conditional writes under racing writers.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use cognito_cert_rotator::clock::{SharedClock, SystemClock, TokioClock};
+use cognito_cert_rotator::state::lease::{Acquire, FenceSlot, Lease};
+use cognito_cert_rotator::state::{DynamoStore, StateError};
+use support::{wait_for, world, write_config, Daemon, Emulator, World, DOMAIN};
+
+const TABLE: &str = "ccr-state";
+
+/// A world whose config keeps its state in DynamoDB with a 2 s lease; the table is created
+/// with `state init`. Every swap verified appends a line to `verified.log`.
+async fn ha_world(flags: &[&str]) -> (World, PathBuf) {
+    let w = world(flags).await;
+    let verified = w.dir.path().join("verified.log");
+    let text = format!(
+        "schedule: \"* * * * * *\"\nstate:\n  dynamodb:\n    table: {TABLE}\n    lease: 2s\nhooks:\n  on_verified: [/bin/sh, -c, \"echo verified >> {}\"]\nverify:\n  window: 60s\n  interval: 300ms\n  connect_to: {}\n  ca_file: {}\ndomains:\n  - domain: {DOMAIN}\n    user_pool_id: {}\n",
+        verified.display(),
+        w.emu.edge,
+        w.ca_file.display(),
+        w.pool
+    );
+    let config = write_config(w.dir.path(), &text);
+    let init = w
+        .emu
+        .run(&["state", "init", "-c", config.to_str().unwrap()]);
+    assert_eq!(init.code, 0, "{}", init.stderr);
+    assert!(
+        init.stdout.contains("created table ccr-state"),
+        "{}",
+        init.stdout
+    );
+    (w, config)
+}
+
+fn verified_lines(dir: &Path) -> usize {
+    std::fs::read_to_string(dir.join("verified.log"))
+        .map(|t| t.lines().count())
+        .unwrap_or(0)
+}
+
+async fn last_result(emu: &Emulator) -> serde_json::Value {
+    emu.table_record(TABLE, DOMAIN).await["last"]["result"].clone()
+}
+
+/// Poll an async condition (the table) until it holds.
+async fn wait_until(what: &str, within: Duration, mut ok: impl AsyncFnMut() -> bool) {
+    let until = Instant::now() + within;
+    while !ok().await {
+        assert!(Instant::now() < until, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+const ACTING_CALLS: &[&str] = &[
+    "ListCertificates",
+    "DescribeCertificate",
+    "DescribeUserPoolDomain",
+    "UpdateUserPoolDomain",
+];
+
+#[tokio::test]
+async fn two_daemons_on_one_table_swap_once_verify_once_and_only_the_leader_calls_aws() {
+    let (w, config) = ha_world(&["--edge-delay", "2"]).await;
+    let path = config.to_str().unwrap();
+    let direct = Daemon::start(w.dir.path(), &["run", "-c", path], &w.emu.endpoint, &[]);
+    let proxied = Daemon::start(w.dir.path(), &["run", "-c", path], &w.emu.proxy, &[]);
+    wait_until("the verified swap", Duration::from_secs(40), async || {
+        last_result(&w.emu).await == "verified"
+    })
+    .await;
+    // A few more passes: nobody swaps again.
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(w.emu.count("UpdateUserPoolDomain"), 1, "exactly one swap");
+    assert_eq!(verified_lines(w.dir.path()), 1, "on_verified fired once");
+
+    let (leader, standby) = if direct.log().contains("became the leader") {
+        (&direct, &proxied)
+    } else {
+        (&proxied, &direct)
+    };
+    assert!(
+        !standby.log().contains("became the leader"),
+        "one leader only:\n{}\n---\n{}",
+        direct.log(),
+        proxied.log()
+    );
+    assert!(standby.log().contains("standby: "), "{}", standby.log());
+    assert!(
+        leader.log().contains("rotated-verifying"),
+        "{}",
+        leader.log()
+    );
+    let through_proxy = w.emu.proxy_calls();
+    for op in ACTING_CALLS {
+        let via_proxy = through_proxy.get(*op).copied().unwrap_or(0);
+        let by_standby = if std::ptr::eq(standby, &proxied) {
+            via_proxy
+        } else {
+            w.emu.count(op) - via_proxy
+        };
+        assert_eq!(by_standby, 0, "the standby called {op}");
+    }
+    for d in [&direct, &proxied] {
+        d.signal("-TERM");
+    }
+}
+
+#[tokio::test]
+async fn kill_9_of_the_leader_after_a_swap_the_standby_takes_over_and_finishes_it() {
+    let (w, config) = ha_world(&["--edge-delay", "8"]).await;
+    let path = config.to_str().unwrap();
+    let mut first = Daemon::start(w.dir.path(), &["run", "-c", path], &w.emu.endpoint, &[]);
+    wait_for("the first leader", Duration::from_secs(15), || {
+        first.log().contains("became the leader")
+    });
+    let second = Daemon::start(w.dir.path(), &["run", "-c", path], &w.emu.endpoint, &[]);
+    wait_until("the swap", Duration::from_secs(20), async || {
+        w.emu.table_record(TABLE, DOMAIN).await["pending"]["phase"] == "swapped"
+    })
+    .await;
+    let deadline = w.emu.table_record(TABLE, DOMAIN).await["pending"]["deadline"].clone();
+    first.signal("-KILL");
+    first.wait_exit(Duration::from_secs(10));
+    let killed = Instant::now();
+    wait_for("the standby to lead", Duration::from_secs(10), || {
+        second.log().contains("became the leader")
+    });
+    let failover = killed.elapsed();
+    eprintln!("failover: the standby led {failover:?} after kill -9 (lease 2s)");
+    assert!(failover <= Duration::from_secs(5), "{failover:?}");
+    wait_until(
+        "the resumed verification",
+        Duration::from_secs(30),
+        async || last_result(&w.emu).await == "verified",
+    )
+    .await;
+    eprintln!(
+        "failover: the verification finished {:?} after kill -9",
+        killed.elapsed()
+    );
+    let log = second.log();
+    assert!(log.contains("taking over from"), "{log}");
+    assert!(
+        log.contains("resuming the verification of an earlier swap"),
+        "{log}"
+    );
+    let shown = chrono::DateTime::parse_from_rfc3339(deadline.as_str().unwrap())
+        .unwrap()
+        .with_timezone(&chrono::Utc)
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    assert!(
+        log.contains(&format!("until={shown}")),
+        "original deadline {shown}:\n{log}"
+    );
+    assert_eq!(w.emu.count("UpdateUserPoolDomain"), 1, "no second swap");
+    assert_eq!(verified_lines(w.dir.path()), 1, "on_verified fired once");
+    second.signal("-TERM");
+}
+
+#[tokio::test]
+async fn a_leader_cut_off_from_dynamodb_stops_acting_and_the_other_replica_takes_over() {
+    let (w, config) = ha_world(&["--edge-delay", "1"]).await;
+    let path = config.to_str().unwrap();
+    // Only the first replica reaches DynamoDB through the proxy.
+    let cut = Daemon::start(
+        w.dir.path(),
+        &["run", "-c", path],
+        &w.emu.endpoint,
+        &[("AWS_ENDPOINT_URL_DYNAMODB", w.emu.proxy.as_str())],
+    );
+    wait_until("the verified swap", Duration::from_secs(30), async || {
+        last_result(&w.emu).await == "verified"
+    })
+    .await;
+    let other = Daemon::start(w.dir.path(), &["run", "-c", path], &w.emu.endpoint, &[]);
+    wait_for("the standby", Duration::from_secs(10), || {
+        other.log().contains("standby: ")
+    });
+    w.emu
+        .fault(serde_json::json!({"operation": "*", "kind": "reset", "times": -1}));
+    wait_for(
+        "the cut-off leader to stop",
+        Duration::from_secs(15),
+        || cut.log().contains("lost the lease"),
+    );
+    wait_for("the other replica to lead", Duration::from_secs(15), || {
+        other.log().contains("became the leader")
+    });
+    let stopped = timestamp_of(&cut.log(), "lost the lease");
+    let took_over = timestamp_of(&other.log(), "became the leader");
+    assert!(
+        stopped <= took_over,
+        "the old leader stopped at {stopped}, after the new one took over at {took_over}"
+    );
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(
+        w.emu.count("UpdateUserPoolDomain"),
+        1,
+        "no domain swapped twice"
+    );
+    other.signal("-TERM");
+}
+
+/// The timestamp of the first log line containing `what`.
+fn timestamp_of(log: &str, what: &str) -> chrono::DateTime<chrono::Utc> {
+    let line = log
+        .lines()
+        .find(|l| l.contains(what))
+        .unwrap_or_else(|| panic!("no {what:?} in:\n{log}"));
+    let stamp = line.split_whitespace().next().unwrap();
+    chrono::DateTime::parse_from_rfc3339(stamp)
+        .unwrap()
+        .with_timezone(&chrono::Utc)
+}
+
+#[tokio::test]
+async fn once_does_not_act_while_a_daemon_leads_and_needs_no_disk_when_it_may() {
+    let (w, config) = ha_world(&["--edge-delay", "1"]).await;
+    let path = config.to_str().unwrap();
+    // The daemon leads the same table but looks after another domain, so this one is left
+    // for `once` afterwards.
+    let daemon_dir = tempfile::tempdir().unwrap();
+    let other = write_config(
+        daemon_dir.path(),
+        &std::fs::read_to_string(&config)
+            .unwrap()
+            .replace(&format!("domain: {DOMAIN}"), "domain: other.example.com"),
+    );
+    let daemon = Daemon::start(
+        daemon_dir.path(),
+        &["run", "-c", other.to_str().unwrap()],
+        &w.emu.endpoint,
+        &[],
+    );
+    wait_for("the daemon to lead", Duration::from_secs(15), || {
+        daemon.log().contains("became the leader")
+    });
+    // Through the proxy, so its calls are told apart from the daemon's.
+    let refused = w.emu.run_via_proxy(&["once", "-c", path]);
+    assert_eq!(refused.code, 1);
+    let calls = w.emu.proxy_calls();
+    for op in ACTING_CALLS {
+        assert_eq!(calls.get(*op), None, "the refused once called {op}");
+    }
+    assert!(
+        refused.stderr.contains("not acting: the lease is held by"),
+        "{}",
+        refused.stderr
+    );
+    let holder = w.emu.lease_item(TABLE).await["holder"].clone();
+    assert!(refused.stderr.contains(&holder), "{}", refused.stderr);
+    assert_eq!(w.emu.count("UpdateUserPoolDomain"), 0);
+    let status = w.emu.run(&["status", "-c", path]);
+    assert!(
+        status.stdout.contains(&format!("leader: {holder}")),
+        "{}",
+        status.stdout
+    );
+
+    // The daemon stops and gives the lease up: `once --wait` (ECS) runs from an empty
+    // working directory and leaves nothing on disk.
+    daemon.signal("-TERM");
+    let cwd = tempfile::tempdir().unwrap();
+    let before: Vec<_> = std::fs::read_dir(w.dir.path()).unwrap().collect();
+    let run = support::binary(
+        &["once", "--wait", "--lease-wait", "10s", "-c", path],
+        &w.emu.endpoint,
+    )
+    .current_dir(cwd.path())
+    .output()
+    .unwrap();
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("rotated-verified"), "{stderr}");
+    assert_eq!(std::fs::read_dir(cwd.path()).unwrap().count(), 0);
+    let after: Vec<_> = std::fs::read_dir(w.dir.path()).unwrap().collect();
+    assert_eq!(before.len() + 1, after.len(), "only verified.log is new");
+    assert_eq!(last_result(&w.emu).await, "verified");
+    assert!(
+        w.emu.lease_item(TABLE).await.is_empty(),
+        "once released the lease"
+    );
+}
+
+#[tokio::test]
+async fn a_missing_table_or_one_with_other_keys_is_a_clear_error_before_any_call() {
+    let w = world(&[]).await;
+    let config = write_config(
+        w.dir.path(),
+        &format!(
+            "state:\n  dynamodb:\n    table: nothing-here\ndomains:\n  - domain: {DOMAIN}\n    user_pool_id: {}\n",
+            w.pool
+        ),
+    );
+    let path = config.to_str().unwrap();
+    for args in [
+        vec!["once", "-c", path],
+        vec!["status", "-c", path],
+        vec!["run", "-c", path],
+    ] {
+        let run = w.emu.run(&args);
+        assert_eq!(run.code, 1, "{args:?}");
+        assert!(
+            run.stderr
+                .contains("DynamoDB table nothing-here does not exist")
+                && run.stderr.contains("state init"),
+            "{}",
+            run.stderr
+        );
+    }
+    use aws_sdk_dynamodb::types::{
+        AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+    };
+    w.emu
+        .dynamodb()
+        .create_table()
+        .table_name("other-keys")
+        .billing_mode(BillingMode::PayPerRequest)
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name("id")
+                .key_type(KeyType::Hash)
+                .build()
+                .unwrap(),
+        )
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name("id")
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    std::fs::write(
+        &config,
+        std::fs::read_to_string(&config)
+            .unwrap()
+            .replace("nothing-here", "other-keys"),
+    )
+    .unwrap();
+    let run = w.emu.run(&["once", "-c", path]);
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr.contains("has the key schema id (S, HASH)"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        w.emu.count("ListCertificates"),
+        0,
+        "nothing was read before the check"
+    );
+    assert_eq!(w.emu.count("UpdateUserPoolDomain"), 0);
+}
+
+#[tokio::test]
+async fn a_throttled_table_is_retried_and_an_unreadable_one_means_no_swap() {
+    let (w, config) = ha_world(&[]).await;
+    // A longer lease than the other tests: its calls are bounded by a quarter lease, and the
+    // SDK's backoff after two throttles takes a few seconds.
+    std::fs::write(
+        &config,
+        std::fs::read_to_string(&config)
+            .unwrap()
+            .replace("lease: 2s", "lease: 40s"),
+    )
+    .unwrap();
+    let path = config.to_str().unwrap();
+    let via_proxy = [("AWS_ENDPOINT_URL_DYNAMODB", w.emu.proxy.as_str())];
+    // Throttled twice: the SDK's retries carry the read through.
+    w.emu
+        .fault(serde_json::json!({"operation": "Query", "kind": "throttle", "times": 2}));
+    let plan = support::run_binary(
+        &["once", "--dry-run", "-c", path],
+        &[("AWS_ENDPOINT_URL", w.emu.endpoint.as_str()), via_proxy[0]],
+    );
+    assert_eq!(plan.code, 0, "{}", plan.stderr);
+    assert!(plan.stderr.contains("would-rotate"), "{}", plan.stderr);
+    // The state cannot be read at all: nothing is swapped, and the run says why.
+    w.emu
+        .fault(serde_json::json!({"operation": "Query", "kind": "throttle", "times": -1}));
+    let run = support::run_binary(
+        &["once", "-c", path],
+        &[("AWS_ENDPOINT_URL", w.emu.endpoint.as_str()), via_proxy[0]],
+    );
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr.contains("cannot read the state"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("ThrottlingException"), "{}", run.stderr);
+    assert_eq!(
+        w.emu.count("UpdateUserPoolDomain"),
+        0,
+        "no swap without the state"
+    );
+}
+
+/// A store and lease on the emulator's table, as the binary would build them.
+fn table(emu: &Emulator) -> cognito_cert_rotator::aws::dynamodb::StateTable {
+    cognito_cert_rotator::aws::dynamodb::StateTable::new(emu.dynamodb(), TABLE, "ap-southeast-2")
+}
+
+#[tokio::test]
+async fn racing_writers_never_lose_each_others_change() {
+    let (w, _config) = ha_world(&[]).await;
+    let a = DynamoStore::new(table(&w.emu), None);
+    let b = DynamoStore::new(table(&w.emu), None);
+    // Both read the same state; then each changes the same record.
+    a.snapshot().await.unwrap();
+    b.snapshot().await.unwrap();
+    b.update(|s| s.domains.entry(DOMAIN.into()).or_default().failures = 3)
+        .await
+        .unwrap();
+    let mut applied = 0;
+    a.update(|s| {
+        applied += 1;
+        s.domains.entry(DOMAIN.into()).or_default().last_error = Some("from a".into());
+    })
+    .await
+    .unwrap();
+    assert_eq!(applied, 2, "a's stale write conflicted and was re-applied");
+    let record = w.emu.table_record(TABLE, DOMAIN).await;
+    assert_eq!(record["failures"], 3, "{record}");
+    assert_eq!(record["last_error"], "from a", "{record}");
+
+    // Many concurrent writers on distinct and shared records: every change lands.
+    let store = Arc::new(DynamoStore::new(table(&w.emu), None));
+    let mut tasks = Vec::new();
+    for i in 0..8u32 {
+        let s = Arc::new(DynamoStore::new(table(&w.emu), None));
+        tasks.push(tokio::spawn(async move {
+            s.update(|st| {
+                st.domains
+                    .entry(format!("d{i}.example.com"))
+                    .or_default()
+                    .failures = i + 1;
+                let shared = st.domains.entry("shared.example.com".into()).or_default();
+                shared.skip_passes += 1;
+            })
+            .await
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap().unwrap();
+    }
+    let state = store.snapshot().await.unwrap();
+    assert_eq!(state.domains["shared.example.com"].skip_passes, 8);
+    for i in 0..8u32 {
+        assert_eq!(state.domains[&format!("d{i}.example.com")].failures, i + 1);
+    }
+}
+
+#[tokio::test]
+async fn a_stale_leader_can_write_nothing_once_another_took_the_lease() {
+    let (w, _config) = ha_world(&[]).await;
+    let clock: SharedClock = Arc::new(SystemClock);
+    let slot = Arc::new(FenceSlot::default());
+    let old = Lease::new(table(&w.emu), Duration::from_secs(30), slot.clone(), clock);
+    assert!(matches!(
+        old.try_acquire().await.unwrap(),
+        Acquire::Acquired { epoch: 1, .. }
+    ));
+    let store = DynamoStore::new(table(&w.emu), Some(slot));
+    store
+        .update(|s| s.domains.entry(DOMAIN.into()).or_default().failures = 1)
+        .await
+        .unwrap();
+    // Another replica whose clock is an hour on sees the lease as run out and takes it.
+    let later: SharedClock = Arc::new(TokioClock::starting_at(
+        chrono::Utc::now() + chrono::Duration::hours(1),
+    ));
+    let new = Lease::new(
+        table(&w.emu),
+        Duration::from_secs(30),
+        Arc::new(FenceSlot::default()),
+        later,
+    );
+    assert!(matches!(
+        new.try_acquire().await.unwrap(),
+        Acquire::Acquired { epoch: 2, .. }
+    ));
+    // The old leader still trusts its lease locally, but the fence stops its write.
+    assert!(old.leading());
+    let err = store
+        .update(|s| s.domains.entry(DOMAIN.into()).or_default().failures = 99)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StateError::NotLeader), "{err}");
+    assert_eq!(w.emu.table_record(TABLE, DOMAIN).await["failures"], 1);
+}
