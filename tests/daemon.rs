@@ -3,13 +3,15 @@
 
 mod support;
 
-use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::os::unix::net::UnixDatagram;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use support::{domain_state, wait_for, world, write_config, Daemon, World, DOMAIN, REGION};
+use support::{
+    domain_state, free_port, http_get, sample, wait_for, world, write_config, Daemon, World,
+    DOMAIN, REGION,
+};
 
 impl World {
     fn config(&self, window: &str, extra: &str) -> PathBuf {
@@ -32,41 +34,6 @@ impl World {
     fn start(&self, args: &[&str], env: &[(&str, &str)]) -> Daemon {
         Daemon::start(self.dir.path(), args, &self.emu.endpoint, env)
     }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn http_get(port: u16, path: &str) -> (u16, String) {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut text = String::new();
-    s.read_to_string(&mut text).unwrap();
-    let status = text
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    let body = text.split("\r\n\r\n").nth(1).unwrap_or("").to_string();
-    (status, body)
-}
-
-/// Metric value of the first sample line starting with `prefix`.
-fn sample(metrics: &str, prefix: &str) -> Option<f64> {
-    metrics
-        .lines()
-        .find(|l| l.starts_with(prefix))
-        .and_then(|l| l.rsplit(' ').next())
-        .and_then(|v| v.parse().ok())
 }
 
 fn pending_phase(state: &serde_json::Value) -> Option<String> {

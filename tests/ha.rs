@@ -11,7 +11,9 @@ use std::time::{Duration, Instant};
 use cognito_cert_rotator::clock::{SharedClock, SystemClock, TokioClock};
 use cognito_cert_rotator::state::lease::{Acquire, FenceSlot, Lease};
 use cognito_cert_rotator::state::{DynamoStore, StateError};
-use support::{wait_for, world, write_config, Daemon, Emulator, World, DOMAIN};
+use support::{
+    free_port, http_get, sample, wait_for, world, write_config, Daemon, Emulator, World, DOMAIN,
+};
 
 const TABLE: &str = "ccr-state";
 
@@ -69,9 +71,28 @@ const ACTING_CALLS: &[&str] = &[
 #[tokio::test]
 async fn two_daemons_on_one_table_swap_once_verify_once_and_only_the_leader_calls_aws() {
     let (w, config) = ha_world(&["--edge-delay", "2"]).await;
-    let path = config.to_str().unwrap();
-    let direct = Daemon::start(w.dir.path(), &["run", "-c", path], &w.emu.endpoint, &[]);
-    let proxied = Daemon::start(w.dir.path(), &["run", "-c", path], &w.emu.proxy, &[]);
+    // The same configuration, each replica with its own metrics port.
+    let ports = [free_port(), free_port()];
+    let configs: Vec<String> = ports
+        .iter()
+        .map(|port| {
+            let path = w.dir.path().join(format!("replica-{port}.yaml"));
+            let text = std::fs::read_to_string(&config).unwrap();
+            std::fs::write(
+                &path,
+                format!("metrics:\n  listen: 127.0.0.1:{port}\n{text}"),
+            )
+            .unwrap();
+            path.to_string_lossy().into_owned()
+        })
+        .collect();
+    let direct = Daemon::start(
+        w.dir.path(),
+        &["run", "-c", &configs[0]],
+        &w.emu.endpoint,
+        &[],
+    );
+    let proxied = Daemon::start(w.dir.path(), &["run", "-c", &configs[1]], &w.emu.proxy, &[]);
     wait_until("the verified swap", Duration::from_secs(40), async || {
         last_result(&w.emu).await == "verified"
     })
@@ -81,11 +102,23 @@ async fn two_daemons_on_one_table_swap_once_verify_once_and_only_the_leader_call
     assert_eq!(w.emu.count("UpdateUserPoolDomain"), 1, "exactly one swap");
     assert_eq!(verified_lines(w.dir.path()), 1, "on_verified fired once");
 
-    let (leader, standby) = if direct.log().contains("became the leader") {
+    let direct_leads = direct.log().contains("became the leader");
+    let (leader, standby) = if direct_leads {
         (&direct, &proxied)
     } else {
         (&proxied, &direct)
     };
+    // Metrics and health: 1 on the leader, 0 on the standby, both healthy.
+    for (port, leads) in [(ports[0], direct_leads), (ports[1], !direct_leads)] {
+        let (code, metrics) = http_get(port, "/metrics");
+        assert_eq!(code, 200);
+        assert_eq!(
+            sample(&metrics, "cognito_cert_rotator_leader "),
+            Some(if leads { 1.0 } else { 0.0 }),
+            "{metrics}"
+        );
+        assert_eq!(http_get(port, "/healthz").0, 200, "port {port}");
+    }
     assert!(
         !standby.log().contains("became the leader"),
         "one leader only:\n{}\n---\n{}",
@@ -170,9 +203,19 @@ async fn a_leader_cut_off_from_dynamodb_stops_acting_and_the_other_replica_takes
     let (w, config) = ha_world(&["--edge-delay", "1"]).await;
     let path = config.to_str().unwrap();
     // Only the first replica reaches DynamoDB through the proxy.
+    let port = free_port();
+    let cut_config = w.dir.path().join("cut.yaml");
+    std::fs::write(
+        &cut_config,
+        format!(
+            "metrics:\n  listen: 127.0.0.1:{port}\n{}",
+            std::fs::read_to_string(&config).unwrap()
+        ),
+    )
+    .unwrap();
     let cut = Daemon::start(
         w.dir.path(),
-        &["run", "-c", path],
+        &["run", "-c", cut_config.to_str().unwrap()],
         &w.emu.endpoint,
         &[("AWS_ENDPOINT_URL_DYNAMODB", w.emu.proxy.as_str())],
     );
