@@ -116,7 +116,7 @@ def seed(endpoint, n_certs, n_domains):
     return targets, len(jobs), imported_in
 
 
-def run_plan(binary, config, endpoint):
+def run_plan(binary, config, endpoint, command=("plan", "--output", "json")):
     env = dict(
         os.environ,
         AWS_ENDPOINT_URL=endpoint,
@@ -133,7 +133,7 @@ def run_plan(binary, config, endpoint):
     timing = os.path.join(os.path.dirname(config), "time.txt")
     started = time.monotonic()
     proc = subprocess.run(
-        ["/usr/bin/time", "-o", timing, "-f", "%M %U %S", binary, "plan", "--output", "json", "-c", config],
+        ["/usr/bin/time", "-o", timing, "-f", "%M %U %S", binary, *command, "-c", config],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
@@ -144,7 +144,7 @@ def run_plan(binary, config, endpoint):
         rss_kib, user, system = f.read().split()[-3:]
     after = calls(endpoint)
     delta = {op: after.get(op, 0) - before.get(op, 0) for op in after if after.get(op, 0) != before.get(op, 0)}
-    report = json.loads(out)
+    report = json.loads(out) if command[0] == "plan" else {}
     actions = {}
     for t in report.get("targets", []):
         actions[t.get("action", "?")] = actions.get(t.get("action", "?"), 0) + 1
@@ -195,6 +195,22 @@ def main():
             print("  [%s] exit %d, wall %.2fs, binary CPU %.2fs, peak RSS %.1f MiB, actions %s"
                   % (name, r["exit"], r["wall_s"], r["cpu_s"], r["peak_rss_mib"], json.dumps(r["actions"], sort_keys=True)))
             print("    API calls: %s" % ", ".join("%s=%d" % kv for kv in r["calls"].items()))
+        # Shared state: a steady `once` pass (after one that rotated everything) on DynamoDB.
+        with tempfile.TemporaryDirectory() as tmp:
+            config = os.path.join(tmp, "ddb.yaml")
+            with open(config, "w") as f:
+                f.write("state:\n  dynamodb:\n    table: bench-state\nverify:\n  tls: false\ndefaults:\n  min_validity: 30d\n"
+                        "rate_limits:\n  acm_list_certificates: 1000\n  acm_describe_certificate: 1000\n  acm_list_tags: 1000\n  cognito: 1000\n"
+                        "domains:\n" + domains)
+            init = run_plan(args.binary, config, endpoint, ("state", "init"))
+            first = run_plan(args.binary, config, endpoint, ("once",))
+            steady = run_plan(args.binary, config, endpoint, ("once",))
+        ddb_ops = {"Query", "GetItem", "PutItem", "DeleteItem", "TransactWriteItems", "DescribeTable"}
+        for name, r in [("dynamodb state: first once (rotates)", first), ("dynamodb state: steady once", steady)]:
+            ddb = {op: n for op, n in r["calls"].items() if op in ddb_ops}
+            print("  [%s] exit %d, wall %.2fs; DynamoDB calls %d (%s)"
+                  % (name, r["exit"], r["wall_s"], sum(ddb.values()), ", ".join("%s=%d" % kv for kv in sorted(ddb.items()))))
+        results["dynamodb init"] = init
         failed = [n for n, r in results.items() if r["exit"] != 0]
         return 1 if failed else 0
     finally:

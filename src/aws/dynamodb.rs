@@ -153,8 +153,9 @@ impl StateTable {
     /// The lease item's adapter, its calls bounded by `timeout` (all retries included), so a
     /// leader cut off from DynamoDB finds out well within its lease.
     pub fn leases(&self, timeout: Duration) -> LeaseTable {
-        let conf = self
-            .client
+        // The same client settings (endpoint, credentials, counter), tighter timeouts.
+        let base = &self.client;
+        let conf = base
             .config()
             .to_builder()
             .timeout_config(
