@@ -543,3 +543,36 @@ async fn a_stale_leader_can_write_nothing_once_another_took_the_lease() {
     assert!(matches!(err, StateError::NotLeader), "{err}");
     assert_eq!(w.emu.table_record(TABLE, DOMAIN).await["failures"], 1);
 }
+
+#[tokio::test]
+async fn forget_clears_a_denylist_in_the_table_beside_the_records_it_leaves() {
+    let (w, config) = ha_world(&[]).await;
+    let store = DynamoStore::new(table(&w.emu), None);
+    store
+        .update(|s| {
+            let r = s.domains.entry(DOMAIN.into()).or_default();
+            r.denylist.insert(
+                "arn:aws:acm:us-east-1:123456789012:certificate/bad".into(),
+                cognito_cert_rotator::state::Denied {
+                    since: chrono::Utc::now(),
+                    reason: "its swap failed verification and was rolled back".into(),
+                },
+            );
+            r.failures = 2;
+            r.skip_passes = 1;
+        })
+        .await
+        .unwrap();
+    let run = w
+        .emu
+        .run(&["forget", DOMAIN, "-c", config.to_str().unwrap()]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stdout.contains("cleared 1 denylisted certificate(s)"),
+        "{}",
+        run.stdout
+    );
+    let record = w.emu.table_record(TABLE, DOMAIN).await;
+    assert_eq!(record["denylist"], serde_json::Value::Null, "{record}");
+    assert_eq!(record["failures"], serde_json::Value::Null, "{record}");
+}

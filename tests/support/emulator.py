@@ -355,6 +355,27 @@ from moto.sts import responses as sts_responses  # noqa: E402
 sts_responses.TokenResponse.assume_role = _record_assume_role(sts_responses.TokenResponse.assume_role)
 
 
+# DynamoDB: a conditional write is atomic on real DynamoDB (the condition is checked and the
+# item written as one step). moto's threaded server checks and writes without a lock, so two
+# racing transactions could both pass `version = 3`. Serialise item reads and writes, as the
+# real service behaves for one item.
+import moto.dynamodb.responses as ddb_responses
+
+_DDB_LOCK = threading.Lock()
+
+
+def _serialised(orig):
+    def call(self, *args, **kwargs):
+        with _DDB_LOCK:
+            return orig(self, *args, **kwargs)
+
+    return call
+
+
+for _name in ("transact_write_items", "put_item", "delete_item", "update_item", "get_item", "query"):
+    setattr(ddb_responses.DynamoHandler, _name, _serialised(getattr(ddb_responses.DynamoHandler, _name)))
+
+
 class CallCounter:
     """WSGI wrapper counting API calls by operation (X-Amz-Target), so tests can prove what
     was *not* called. GET /_ccr/calls returns the counts as JSON."""
