@@ -107,7 +107,9 @@ pub enum Command {
     /// The daemon: run passes on `schedule:` until SIGTERM/SIGINT; SIGHUP reloads the config.
     ///
     /// Each swap is verified by its own background task while later passes go on; swaps in
-    /// flight are kept in the state file and resumed after a restart. Speaks sd_notify
+    /// flight are kept in the state and resumed after a restart. With `state: {dynamodb: ...}`
+    /// several replicas may run: one leads (holds the lease) and acts, the others stand by
+    /// and take over within about one lease when it dies. Speaks sd_notify
     /// (Type=notify, watchdog) under systemd and serves /metrics and /healthz when
     /// metrics.listen is set.
     Run {
@@ -119,7 +121,8 @@ pub enum Command {
     },
     /// How every target is doing: certificate, days left, last rotation, verification.
     ///
-    /// Reads AWS and the state file; writes nothing. Exit 0 when every target is healthy, 1
+    /// Reads AWS and the state (file or DynamoDB table, whose current leader it names);
+    /// writes nothing. Exit 0 when every target is healthy, 1
     /// when any is failing or its current certificate expires within its min_validity.
     Status {
         #[command(flatten)]

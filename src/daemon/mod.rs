@@ -114,6 +114,7 @@ pub async fn run(
     }
 
     let verifications = Verifications::default();
+    let resumed_epoch = Arc::new(AtomicU64::new(0));
     // Ticks come from the schedule and, with DynamoDB state, from becoming the leader.
     let (tick_tx, mut ticks) = mpsc::channel::<()>(1);
     let lease_loop = match &ctx.lease {
@@ -126,16 +127,19 @@ pub async fn run(
             None
         }
         Some(lease) => {
-            let v = verifications.clone();
+            let (v, resumed) = (verifications.clone(), resumed_epoch.clone());
             Some(lead::spawn(
                 lease.clone(),
                 metrics.clone(),
                 tick_tx.clone(),
-                move || v.abort_all(),
+                move || {
+                    v.abort_all();
+                    // Whatever epoch comes next, its first pass resumes the stopped work.
+                    resumed.store(0, Ordering::SeqCst);
+                },
             ))
         }
     };
-    let resumed_epoch = AtomicU64::new(0);
     notifier.ready();
     info!(
         schedule = %ctx.config.schedule,
@@ -150,7 +154,7 @@ pub async fn run(
         let scheduler = schedule::start_scheduler(&ctx.config.schedule, tick_tx.clone()).await?;
         let exit = {
             let (ctx, verifications, notifier, health, resumed) =
-                (&ctx, &verifications, &notifier, &health, &resumed_epoch);
+                (&ctx, &verifications, &notifier, &health, &*resumed_epoch);
             event_loop(
                 &mut ticks,
                 &mut control,
