@@ -354,20 +354,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
             let mut report =
                 crate::status::StatusReport::new(&planned, &state, now, next, &ctx.config.rollout);
             if let Some(lease) = &ctx.lease {
-                report.leader = Some(match lease.current().await {
-                    Ok(Some(item)) if item.expires_ms > now.timestamp_millis() => format!(
-                        "{} until {}",
-                        crate::leader::describe(&item),
-                        crate::leader::until(&item)
-                    ),
-                    Ok(Some(item)) => format!(
-                        "none (the last lease, {}, ran out at {})",
-                        crate::leader::describe(&item),
-                        crate::leader::until(&item)
-                    ),
-                    Ok(None) => "none".to_string(),
-                    Err(e) => format!("unknown (cannot read the lease: {e})"),
-                });
+                report.leader = Some(crate::leader::who_leads(
+                    &lease.current().await,
+                    now.timestamp_millis(),
+                ));
             }
             match output {
                 Output::Json => println!(

@@ -13,6 +13,23 @@ use crate::human::rfc3339;
 use crate::metrics::Metrics;
 use crate::state::lease::{Acquire, Lease, Renewal};
 
+/// Who leads, for `status` and a standby's report: `HOLDER on HOST (epoch N) until T`, or
+/// why nobody does.
+pub fn who_leads(read: &Result<Option<LeaseItem>, AwsError>, now_ms: i64) -> String {
+    match read {
+        Ok(Some(item)) if item.expires_ms > now_ms => {
+            format!("{} until {}", describe(item), until(item))
+        }
+        Ok(Some(item)) => format!(
+            "none (the last lease, {}, ran out at {})",
+            describe(item),
+            until(item)
+        ),
+        Ok(None) => "none".to_string(),
+        Err(e) => format!("unknown (cannot read the lease: {e})"),
+    }
+}
+
 /// The lease could not be taken.
 #[derive(Debug, thiserror::Error)]
 pub enum LeaderError {

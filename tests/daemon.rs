@@ -142,19 +142,7 @@ async fn restart_after_kill_9_resumes_the_verification_with_its_deadline_and_no_
         w.state()["domains"][DOMAIN]["last"]["result"] == "verified"
     });
     let log = second.log();
-    assert!(
-        log.contains("resuming the verification of an earlier swap"),
-        "{log}"
-    );
-    let deadline_text = deadline.as_str().unwrap();
-    let shown = chrono::DateTime::parse_from_rfc3339(deadline_text)
-        .unwrap()
-        .with_timezone(&chrono::Utc)
-        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-    assert!(
-        log.contains(&format!("until={shown}")),
-        "original deadline {shown}:\n{log}"
-    );
+    support::assert_resumed_with_deadline(&log, &deadline);
     assert_eq!(w.emu.count("UpdateUserPoolDomain"), 1, "no second swap");
     second.signal("-TERM");
     assert_eq!(second.wait_exit(Duration::from_secs(15)), 0);

@@ -181,18 +181,7 @@ async fn kill_9_of_the_leader_after_a_swap_the_standby_takes_over_and_finishes_i
     );
     let log = second.log();
     assert!(log.contains("taking over from"), "{log}");
-    assert!(
-        log.contains("resuming the verification of an earlier swap"),
-        "{log}"
-    );
-    let shown = chrono::DateTime::parse_from_rfc3339(deadline.as_str().unwrap())
-        .unwrap()
-        .with_timezone(&chrono::Utc)
-        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-    assert!(
-        log.contains(&format!("until={shown}")),
-        "original deadline {shown}:\n{log}"
-    );
+    support::assert_resumed_with_deadline(&log, &deadline);
     assert_eq!(w.emu.count("UpdateUserPoolDomain"), 1, "no second swap");
     assert_eq!(verified_lines(w.dir.path()), 1, "on_verified fired once");
     second.signal("-TERM");

@@ -226,16 +226,11 @@ async fn standing_by(
             false
         }
         None => {
-            let who = match lease.current().await {
-                Ok(Some(item)) => format!(
-                    "{} leads until {}",
-                    crate::leader::describe(&item),
-                    crate::leader::until(&item)
-                ),
-                Ok(None) => "no leader yet".to_string(),
-                Err(e) => format!("cannot read the lease: {e}"),
-            };
-            let status = format!("standby: {who}");
+            let who = crate::leader::who_leads(
+                &lease.current().await,
+                ctx.clock.now().timestamp_millis(),
+            );
+            let status = format!("standby: leader {who}");
             info!("{status}");
             notifier.status(&status);
             // A healthy standby is healthy: its loop runs.

@@ -665,3 +665,19 @@ pub fn sample(metrics: &str, prefix: &str) -> Option<f64> {
         .and_then(|l| l.rsplit(' ').next())
         .and_then(|v| v.parse().ok())
 }
+
+/// The log shows a verification resumed with the recorded `deadline` (RFC 3339 from the state).
+pub fn assert_resumed_with_deadline(log: &str, deadline: &serde_json::Value) {
+    assert!(
+        log.contains("resuming the verification of an earlier swap"),
+        "{log}"
+    );
+    let shown = chrono::DateTime::parse_from_rfc3339(deadline.as_str().unwrap())
+        .unwrap()
+        .with_timezone(&chrono::Utc)
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    assert!(
+        log.contains(&format!("until={shown}")),
+        "original deadline {shown}:\n{log}"
+    );
+}
