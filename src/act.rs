@@ -144,7 +144,6 @@ pub async fn swap(
         new_serial: Some(order.serial),
         swapped_at: Some(swapped_at),
         deadline: pending.deadline,
-        resumed: false,
     })
 }
 

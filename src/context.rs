@@ -150,12 +150,6 @@ impl Context {
         })
     }
 
-    /// Whether this process may act now: always with the file backend; with DynamoDB, while
-    /// it holds the lease.
-    pub fn leading(&self) -> bool {
-        self.lease.as_ref().is_none_or(|l| l.leading())
-    }
-
     /// The clients of `target`'s account.
     pub fn account_for(&self, target: &Target) -> Result<&Arc<Account>, TargetError> {
         self.accounts.get(&target.role).ok_or_else(|| {

@@ -116,16 +116,6 @@ impl Lease {
         }
     }
 
-    /// This process's holder id.
-    pub fn holder(&self) -> &str {
-        &self.holder
-    }
-
-    /// How long a lease lasts unless renewed.
-    pub fn duration(&self) -> Duration {
-        self.duration
-    }
-
     /// How often the holder renews (and a standby tries to take over).
     pub fn renew_every(&self) -> Duration {
         self.duration / 4

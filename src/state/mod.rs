@@ -63,12 +63,4 @@ impl StateStore {
             ),
         }
     }
-
-    /// The state file, for the file store.
-    pub fn file_path(&self) -> Option<&std::path::Path> {
-        match self {
-            StateStore::File(f) => Some(f.path()),
-            StateStore::Dynamo(_) => None,
-        }
-    }
 }

@@ -39,8 +39,6 @@ pub struct VerifyJob {
     pub swapped_at: Option<DateTime<Utc>>,
     /// The end of the window (kept across restarts).
     pub deadline: DateTime<Utc>,
-    /// Whether this job was resumed from the state.
-    pub resumed: bool,
 }
 
 /// What a verification looks with.

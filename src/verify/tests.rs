@@ -156,7 +156,6 @@ fn job(deadline: DateTime<Utc>, serial: Option<Serial>) -> VerifyJob {
         new_serial: serial,
         swapped_at: Some(start()),
         deadline,
-        resumed: false,
     }
 }
 
