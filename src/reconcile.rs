@@ -47,25 +47,12 @@ pub async fn pass(ctx: &Context, mode: Mode, now: DateTime<Utc>) -> PassResult {
         Ok(s) => s,
         Err(e) => {
             // Without the state nothing is known about swaps in flight: act on nothing.
-            let error = state_error("cannot read the state", &e);
-            error!("{error}");
-            let results: Vec<(Planned, Outcome)> = ctx
-                .config
-                .targets
-                .iter()
-                .map(|t| {
-                    let p = Planned::failed(t.clone(), error.clone());
-                    (p, Outcome::Failed(error.clone()))
-                })
-                .collect();
-            for (p, _) in &results {
-                ctx.metrics
-                    .count_failure(&p.target.domain, error.metric_label());
-            }
-            return PassResult {
-                results,
-                jobs: Vec::new(),
-            };
+            error!("not acting: cannot read the state: {e}");
+            let targets = ctx.config.targets.iter().cloned();
+            return finish(
+                ctx,
+                unacted(targets.map(Planned::not_observed).collect(), &e),
+            );
         }
     };
     let mut acted = Vec::new();
@@ -120,6 +107,11 @@ pub async fn pass(ctx: &Context, mode: Mode, now: DateTime<Utc>) -> PassResult {
     if mode.backs_off() {
         record_backoff(ctx, &acted).await;
     }
+    finish(ctx, acted)
+}
+
+/// Count the failures and put the targets back in config order.
+fn finish(ctx: &Context, mut acted: Vec<Acted>) -> PassResult {
     for a in &acted {
         if let Outcome::Failed(e) = &a.outcome {
             ctx.metrics

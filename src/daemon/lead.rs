@@ -22,15 +22,8 @@ pub(super) fn spawn(
         let mut was_leading = false;
         loop {
             if was_leading {
-                let still = if lease.leading() {
-                    crate::leader::keep(&lease, &metrics).await
-                } else {
-                    // Trust ran out between two renewals (a long pause): lost as well.
-                    tracing::error!("lost the lease: it was not renewed in time; stopped acting");
-                    metrics.leader.set(0);
-                    metrics.lease_lost.inc();
-                    false
-                };
+                // keep() also reports a lease whose trust ran out between two renewals.
+                let still = crate::leader::keep(&lease, &metrics).await;
                 if !still {
                     on_lost();
                     was_leading = false;

@@ -8,9 +8,14 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
 
 use aws_sdk_acm::primitives::Blob;
+mod process;
+
+// Not every test file uses every helper.
+#[allow(unused_imports)]
+pub use process::*;
+
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, SerialNumber};
 
 /// Where the project's Python lives (made by `make venv`).
@@ -547,137 +552,4 @@ pub async fn world(flags: &[&str]) -> World {
         pool,
         ca_file,
     }
-}
-
-fn rand_suffix() -> u128 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos()
-}
-
-/// A running binary (daemon or long `once`) with its stderr in a log file; killed on drop.
-pub struct Daemon {
-    child: Child,
-    log: PathBuf,
-}
-
-impl Daemon {
-    /// Start the binary with `args` against `endpoint`, logging to a file in `dir`.
-    pub fn start(dir: &Path, args: &[&str], endpoint: &str, env: &[(&str, &str)]) -> Daemon {
-        let log = dir.join(format!("daemon-{}.log", rand_suffix()));
-        let mut cmd = binary(args, endpoint);
-        cmd.stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).unwrap());
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
-        Daemon {
-            child: cmd.spawn().expect("start the daemon"),
-            log,
-        }
-    }
-
-    /// Send a signal (`-TERM`, `-KILL`...).
-    pub fn signal(&self, sig: &str) {
-        let ok = Command::new("kill")
-            .args([sig, &self.child.id().to_string()])
-            .status()
-            .unwrap()
-            .success();
-        assert!(ok, "kill {sig}");
-    }
-
-    /// Wait for the exit code.
-    pub fn wait_exit(&mut self, within: Duration) -> i32 {
-        let until = Instant::now() + within;
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                eprintln!("--- daemon log:\n{}", self.log());
-                return status.code().unwrap_or(-1);
-            }
-            assert!(
-                Instant::now() < until,
-                "the daemon did not exit:\n{}",
-                self.log()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    /// The log so far.
-    pub fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Poll `ok` until it holds or `within` passes (then fail with `what`).
-pub fn wait_for(what: &str, within: Duration, mut ok: impl FnMut() -> bool) {
-    let until = Instant::now() + within;
-    while !ok() {
-        assert!(Instant::now() < until, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-/// A free TCP port on 127.0.0.1.
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// GET `path` from 127.0.0.1:`port`: (status, body).
-pub fn http_get(port: u16, path: &str) -> (u16, String) {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut text = String::new();
-    s.read_to_string(&mut text).unwrap();
-    let status = text
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    let body = text.split("\r\n\r\n").nth(1).unwrap_or("").to_string();
-    (status, body)
-}
-
-/// Metric value of the first sample line starting with `prefix`.
-/// The value of the first metric line starting with `prefix`.
-pub fn sample(metrics: &str, prefix: &str) -> Option<f64> {
-    metrics
-        .lines()
-        .find(|l| l.starts_with(prefix))
-        .and_then(|l| l.rsplit(' ').next())
-        .and_then(|v| v.parse().ok())
-}
-
-/// The log shows a verification resumed with the recorded `deadline` (RFC 3339 from the state).
-pub fn assert_resumed_with_deadline(log: &str, deadline: &serde_json::Value) {
-    assert!(
-        log.contains("resuming the verification of an earlier swap"),
-        "{log}"
-    );
-    let shown = chrono::DateTime::parse_from_rfc3339(deadline.as_str().unwrap())
-        .unwrap()
-        .with_timezone(&chrono::Utc)
-        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-    assert!(
-        log.contains(&format!("until={shown}")),
-        "original deadline {shown}:\n{log}"
-    );
 }
