@@ -200,7 +200,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
                     t.domain,
                     t.user_pool_id,
                     t.region,
-                    crate::human::fmt_duration(t.min_validity),
+                    t.min_validity,
                     t.role
                         .as_ref()
                         .map_or("default credentials".to_string(), |r| r.to_string())

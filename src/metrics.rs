@@ -63,6 +63,15 @@ pub struct FailureLabels {
     pub kind: String,
 }
 
+/// `{domain, setting}`.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct SettingLabels {
+    /// The custom domain.
+    pub domain: String,
+    /// The setting's API name (`Routing.Failover`, `ManagedLoginVersion`...).
+    pub setting: String,
+}
+
 /// `{service, operation, outcome, account}`.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct AwsLabels {
@@ -114,6 +123,8 @@ pub struct Metrics {
     pub leader: Gauge<i64, AtomicI64>,
     /// Leases this replica lost while leading.
     pub lease_lost: Counter,
+    /// Domain settings found changed after a swap that sent them back unchanged.
+    pub settings_changed: Family<SettingLabels, Counter>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -145,6 +156,7 @@ impl Metrics {
             target_failures: Family::default(),
             leader: Gauge::default(),
             lease_lost: Counter::default(),
+            settings_changed: Family::default(),
         };
         registry.register(
             "certificate_expiration_timestamp_seconds",
@@ -193,6 +205,11 @@ impl Metrics {
             m.lease_lost.clone(),
         );
         registry.register(
+            "domain_setting_changed",
+            "Domain settings (Routing, SecurityPolicy, ManagedLoginVersion) found changed after a swap",
+            m.settings_changed.clone(),
+        );
+        registry.register(
             "target_failures",
             "Targets that failed in a pass or a verification, by kind of failure",
             m.target_failures.clone(),
@@ -221,6 +238,16 @@ impl Metrics {
             .get_or_create(&FailureLabels {
                 domain: domain.to_string(),
                 kind: kind.to_string(),
+            })
+            .inc();
+    }
+
+    /// Count a domain setting found changed after a swap.
+    pub fn count_setting_changed(&self, domain: &str, setting: &str) {
+        self.settings_changed
+            .get_or_create(&SettingLabels {
+                domain: domain.to_string(),
+                setting: setting.to_string(),
             })
             .inc();
     }

@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 
+use crate::human::fmt_duration;
+
 /// An ACM certificate as the decision logic sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Certificate {
@@ -75,6 +77,96 @@ pub struct DomainInfo {
     pub security_policy: Option<String>,
     /// `ManagedLoginVersion`, sent back unchanged on update.
     pub managed_login_version: Option<i32>,
+    /// `Routing.Failover` of a multi-region user pool, sent back unchanged on update.
+    pub failover: Option<Failover>,
     /// `CloudFrontDistribution`.
     pub cloudfront_distribution: Option<String>,
+}
+
+/// `Routing.Failover`: where a multi-region user pool's domain fails over to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failover {
+    /// `PrimaryRoute53HealthCheckId`.
+    pub primary_health_check_id: String,
+    /// `SecondaryRegion`.
+    pub secondary_region: String,
+}
+
+impl DomainInfo {
+    /// Every setting a certificate swap must leave as it is, by its API name, as text:
+    /// what is compared after a swap.
+    pub fn kept_settings(&self) -> Vec<(&'static str, String)> {
+        let or_none = |v: Option<String>| v.unwrap_or_else(|| "(none)".to_string());
+        vec![
+            (
+                "CustomDomainConfig.SecurityPolicy",
+                or_none(self.security_policy.clone()),
+            ),
+            (
+                "ManagedLoginVersion",
+                or_none(self.managed_login_version.map(|v| v.to_string())),
+            ),
+            (
+                "Routing.Failover",
+                or_none(self.failover.as_ref().map(|f| {
+                    format!(
+                        "health check {}, secondary region {}",
+                        f.primary_health_check_id, f.secondary_region
+                    )
+                })),
+            ),
+            ("UserPoolId", self.user_pool_id.clone()),
+        ]
+    }
+
+    /// The settings that differ between `self` (before a swap) and `after`, as
+    /// `(name, before, after)`.
+    pub fn changed_settings(&self, after: &DomainInfo) -> Vec<(&'static str, String, String)> {
+        self.kept_settings()
+            .into_iter()
+            .zip(after.kept_settings())
+            .filter(|((_, a), (_, b))| a != b)
+            .map(|((name, a), (_, b))| (name, a, b))
+            .collect()
+    }
+}
+
+/// How much validity a candidate must have left: a fixed time from now (`30d`), or a share of
+/// its own lifetime, NotBefore → NotAfter (`33%`, as cert-manager's `renewBeforePercentage`),
+/// which follows certificates as their lifetimes shrink.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MinValidity {
+    /// At least this long from now.
+    Duration(std::time::Duration),
+    /// At least this percentage (1–99) of the certificate's lifetime left.
+    Percent(u8),
+}
+
+impl MinValidity {
+    /// The validity a certificate from `not_before` to `not_after` must have left.
+    pub fn required(
+        &self,
+        not_before: DateTime<Utc>,
+        not_after: DateTime<Utc>,
+    ) -> std::time::Duration {
+        match *self {
+            MinValidity::Duration(d) => d,
+            MinValidity::Percent(p) => {
+                let lifetime = (not_after - not_before).to_std().unwrap_or_default();
+                lifetime * u32::from(p) / 100
+            }
+        }
+    }
+
+    /// No minimum (a rollback only needs the old certificate usable now).
+    pub const NONE: MinValidity = MinValidity::Duration(std::time::Duration::ZERO);
+}
+
+impl std::fmt::Display for MinValidity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            MinValidity::Duration(d) => f.write_str(&fmt_duration(*d)),
+            MinValidity::Percent(p) => write!(f, "{p}% of its lifetime"),
+        }
+    }
 }

@@ -36,6 +36,9 @@ pub enum Outcome {
     Blocked(String),
     /// Failed in earlier passes and skipped in this one (the daemon's backoff).
     BackingOff(String),
+    /// Not swapped in this pass because someone else is changing the domain
+    /// (`ConcurrentModificationException`); the next pass re-reads it and tries again.
+    Deferred(String),
 }
 
 /// Verification of one swap.
@@ -82,6 +85,7 @@ impl Outcome {
             Outcome::Held(_) => "held",
             Outcome::Blocked(_) => "blocked",
             Outcome::BackingOff(_) => "backing-off",
+            Outcome::Deferred(_) => "deferred",
         }
     }
 }

@@ -224,6 +224,12 @@ async fn act_on(
                 },
                 Some(job),
             ),
+            // Someone else is changing the domain: not a failure of ours; the next pass
+            // re-reads the domain and decides again.
+            Err(error) if error.metric_label() == "ConcurrentModificationException" => {
+                warn!(domain = %planned.target.domain, "{error}");
+                (Outcome::Deferred(error.to_string()), None)
+            }
             Err(error) => (Outcome::Failed(error), None),
         },
     };

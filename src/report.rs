@@ -153,7 +153,8 @@ pub fn summary_line(p: &Planned, outcome: &Outcome) -> String {
         | Outcome::WouldRotate(why)
         | Outcome::Held(why)
         | Outcome::Blocked(why)
-        | Outcome::BackingOff(why) => why.clone(),
+        | Outcome::BackingOff(why)
+        | Outcome::Deferred(why) => why.clone(),
         Outcome::Failed(error) => error.to_string(),
         Outcome::Verifying { to, deadline } => crate::step::verifying_line(to, deadline),
         Outcome::Rotated {

@@ -89,8 +89,11 @@ impl StatusReport {
                     },
                     None => ("none".to_string(), false),
                 };
-                let min_end = chrono::Duration::from_std(p.target.min_validity)
-                    .ok()
+                let required = d.current.as_ref().and_then(|c| {
+                    Some(p.target.min_validity.required(c.not_before?, c.not_after?))
+                });
+                let min_end = required
+                    .and_then(|r| chrono::Duration::from_std(r).ok())
                     .and_then(|m| now.checked_add_signed(m));
                 let expiring = matches!((not_after, min_end), (Some(n), Some(m)) if n <= m);
                 let (held, blocked) = match gating.gates.get(&p.target.domain) {
@@ -107,7 +110,7 @@ impl StatusReport {
                 } else if expiring {
                     Some(format!(
                         "the current certificate expires within its min_validity ({})",
-                        crate::human::fmt_duration(p.target.min_validity)
+                        p.target.min_validity
                     ))
                 } else {
                     None

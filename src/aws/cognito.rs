@@ -4,13 +4,15 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use aws_config::SdkConfig;
-use aws_sdk_cognitoidentityprovider::types::{CustomDomainConfigType, SecurityPolicyType};
+use aws_sdk_cognitoidentityprovider::types::{
+    CustomDomainConfigType, FailoverType, RoutingType, SecurityPolicyType,
+};
 use aws_sdk_cognitoidentityprovider::Client;
 
 use super::limit::AccountLimits;
 use super::AwsError;
 use crate::metrics::AwsRequestCounter;
-use crate::model::{DomainInfo, DomainView};
+use crate::model::{DomainInfo, DomainView, Failover};
 
 /// The Cognito adapter for one region.
 #[derive(Debug, Clone)]
@@ -57,14 +59,24 @@ impl CognitoDomains {
                 .and_then(|c| c.security_policy())
                 .map(|p| p.as_str().to_string()),
             managed_login_version: d.managed_login_version(),
+            failover: d.routing().and_then(|r| r.failover()).map(|f| Failover {
+                primary_health_check_id: f.primary_route53_health_check_id().to_string(),
+                secondary_region: f.secondary_region().to_string(),
+            }),
             cloudfront_distribution: d.cloud_front_distribution().map(str::to_string),
         }))
     }
 
-    /// UpdateUserPoolDomain onto `certificate_arn`. `CustomDomainConfig` is always sent
-    /// (without it Cognito reads the call as a switch to a prefix domain), and the domain's
-    /// `ManagedLoginVersion` and TLS security policy go back unchanged, or the call could
-    /// switch the login UI or the TLS policy.
+    /// UpdateUserPoolDomain onto `certificate_arn`, changing nothing else. `CustomDomainConfig`
+    /// is always sent (without it Cognito reads the call as a switch to a prefix domain), and
+    /// every other setting the domain has — `ManagedLoginVersion`, the TLS `SecurityPolicy`,
+    /// `Routing.Failover` — goes back exactly as read: no AWS document says an omitted field
+    /// is kept (for UpdateUserPool omitted fields reset to defaults), so nothing is omitted.
+    ///
+    /// The SDK's automatic retries are off for this call: a write whose answer was lost may
+    /// have happened, and resending it blindly makes two writes of one swap (the second may be
+    /// refused while the domain is UPDATING). The caller re-reads the domain instead
+    /// ([`crate::act`]).
     pub async fn update_certificate(
         &self,
         domain: &str,
@@ -86,6 +98,23 @@ impl CognitoDomains {
                 operation: OP,
                 detail: e.to_string(),
             })?;
+        let routing = match &current.failover {
+            Some(f) => Some(
+                RoutingType::builder()
+                    .failover(
+                        FailoverType::builder()
+                            .primary_route53_health_check_id(&f.primary_health_check_id)
+                            .secondary_region(&f.secondary_region)
+                            .build()
+                            .map_err(|e| AwsError::Malformed {
+                                operation: OP,
+                                detail: e.to_string(),
+                            })?,
+                    )
+                    .build(),
+            ),
+            None => None,
+        };
         self.limits.cognito.acquire().await;
         self.client
             .update_user_pool_domain()
@@ -93,6 +122,12 @@ impl CognitoDomains {
             .user_pool_id(user_pool_id)
             .custom_domain_config(config)
             .set_managed_login_version(current.managed_login_version)
+            .set_routing(routing)
+            .customize()
+            .config_override(
+                aws_sdk_cognitoidentityprovider::config::Config::builder()
+                    .retry_config(aws_config::retry::RetryConfig::disabled()),
+            )
             .send()
             .await
             .map_err(|e| AwsError::from_sdk(OP, e))?;

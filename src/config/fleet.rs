@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::model::{ConfigError, RoleSpec, Rollout, Target};
+use super::model::{ConfigError, MinValidity, RoleSpec, Rollout, Target};
 use super::position::{locate, locate_nth, relative_to, yaml_error};
 use super::raw::{RawDefaults, RawInclude, RawRollout, RawTarget};
 use super::values::RoleArn;
@@ -13,7 +13,7 @@ use super::values::RoleArn;
 /// Defaults passed down from the including file.
 #[derive(Debug, Clone)]
 pub(super) struct Inherited {
-    pub(super) min_validity: Duration,
+    pub(super) min_validity: MinValidity,
     pub(super) role: Option<RoleSpec>,
 }
 
@@ -21,7 +21,7 @@ impl Inherited {
     /// Before any file: 30 days, default credentials.
     pub(super) fn root() -> Inherited {
         Inherited {
-            min_validity: Duration::from_secs(30 * 86_400),
+            min_validity: MinValidity::Duration(Duration::from_secs(30 * 86_400)),
             role: None,
         }
     }

@@ -9,6 +9,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::values::RoleArn;
+pub use crate::model::MinValidity;
 
 /// A configuration problem; its `Display` is `file:line:col: what is wrong and what is expected`.
 #[derive(Debug, thiserror::Error)]
@@ -65,8 +66,8 @@ pub struct Target {
     pub user_pool_id: String,
     /// The user pool's region, from its ID.
     pub region: String,
-    /// A candidate must stay valid at least this long.
-    pub min_validity: Duration,
+    /// How much validity a candidate must have left (a duration, or a share of its lifetime).
+    pub min_validity: MinValidity,
     /// ACM tags a candidate must carry, with these values.
     pub require_tags: BTreeMap<String, String>,
     /// The role to assume for this target's account; `None` = the default credentials.

@@ -9,7 +9,8 @@ use serde::Deserialize;
 
 use super::model::OnFailure;
 use super::values::{
-    Argv, CronExpr, DomainName, HostPort, HumanDuration, PerSecond, RoleArn, TableName, UserPoolId,
+    Argv, CronExpr, DomainName, HostPort, HumanDuration, MinValidityValue, PerSecond, RoleArn,
+    TableName, UserPoolId,
 };
 
 #[derive(Deserialize)]
@@ -68,7 +69,7 @@ pub(super) struct RawHooks {
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawDefaults {
-    pub(super) min_validity: Option<HumanDuration>,
+    pub(super) min_validity: Option<MinValidityValue>,
     pub(super) role_arn: Option<RoleArn>,
     pub(super) external_id: Option<String>,
 }
@@ -78,7 +79,7 @@ pub(super) struct RawDefaults {
 pub(super) struct RawTarget {
     pub(super) domain: DomainName,
     pub(super) user_pool_id: UserPoolId,
-    pub(super) min_validity: Option<HumanDuration>,
+    pub(super) min_validity: Option<MinValidityValue>,
     pub(super) require_tags: Option<BTreeMap<String, String>>,
     pub(super) role_arn: Option<RoleArn>,
     pub(super) external_id: Option<String>,

@@ -27,10 +27,16 @@ fn parses_a_full_config_with_defaults_and_overrides() {
     assert!(c.verify.tls);
     assert_eq!(c.targets.len(), 2);
     assert_eq!(c.targets[0].region, "eu-central-1");
-    assert_eq!(c.targets[0].min_validity, Duration::from_secs(45 * 86_400));
+    assert_eq!(
+        c.targets[0].min_validity,
+        MinValidity::Duration(Duration::from_secs(45 * 86_400))
+    );
     assert_eq!(c.targets[0].require_tags["team"], "identity");
     assert_eq!(c.targets[1].region, "us-east-1");
-    assert_eq!(c.targets[1].min_validity, Duration::from_secs(30 * 86_400));
+    assert_eq!(
+        c.targets[1].min_validity,
+        MinValidity::Duration(Duration::from_secs(30 * 86_400))
+    );
 }
 
 #[test]
@@ -50,6 +56,38 @@ fn unknown_keys_are_errors_with_location() {
     let err = parse(text).unwrap_err().to_string();
     assert!(err.starts_with("config.yaml:2:3: "), "{err}");
     assert!(err.contains("unknown field `windw`"), "{err}");
+}
+
+#[test]
+fn min_validity_takes_a_percentage_of_the_lifetime() {
+    let text = "defaults:\n  min_validity: 33%\ndomains:\n  - domain: a.example.com\n    user_pool_id: us-east-1_A\n  - domain: b.example.com\n    user_pool_id: us-east-1_B\n    min_validity: 10d\n";
+    let c = parse(text).unwrap();
+    assert_eq!(c.targets[0].min_validity, MinValidity::Percent(33));
+    assert_eq!(
+        c.targets[1].min_validity,
+        MinValidity::Duration(Duration::from_secs(10 * 86_400))
+    );
+}
+
+#[test]
+fn percentages_outside_1_to_99_are_located_errors() {
+    for (bad, col) in [
+        ("0%", 20),
+        ("100%", 20),
+        ("33.5%", 20),
+        ("-5%", 20),
+        ("%", 20),
+    ] {
+        let text = format!(
+            "domains:\n  - domain: a.example.com\n    user_pool_id: us-east-1_A\n    min_validity: \"{bad}\"\n"
+        );
+        let err = parse(&text).unwrap_err().to_string();
+        assert!(
+            err.starts_with(&format!("config.yaml:4:{col}: ")),
+            "{bad}: {err}"
+        );
+        assert!(err.contains("from 1% to 99%"), "{bad}: {err}");
+    }
 }
 
 #[test]
@@ -220,8 +258,14 @@ fn includes_add_domains_with_their_own_defaults_relative_to_the_including_file()
         ]
     );
     assert_eq!(c.files.len(), 4);
-    assert_eq!(c.targets[1].min_validity, Duration::from_secs(5 * 86_400));
-    assert_eq!(c.targets[2].min_validity, Duration::from_secs(20 * 86_400));
+    assert_eq!(
+        c.targets[1].min_validity,
+        MinValidity::Duration(Duration::from_secs(5 * 86_400))
+    );
+    assert_eq!(
+        c.targets[2].min_validity,
+        MinValidity::Duration(Duration::from_secs(20 * 86_400))
+    );
     assert_eq!(c.targets[0].role, None);
     let b = c.targets[2].role.as_ref().unwrap();
     assert_eq!(b.role_arn.account, "111111111111");

@@ -71,6 +71,42 @@ impl<'de> Deserialize<'de> for HumanDuration {
     }
 }
 
+/// `min_validity`: a positive duration (`30d`) or a percentage of the certificate's lifetime
+/// (`33%`, 1–99).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MinValidityValue(pub crate::model::MinValidity);
+
+impl MinValidityValue {
+    /// Parse `30d` or `33%`.
+    pub fn parse(text: &str) -> Result<MinValidityValue, String> {
+        use crate::model::MinValidity;
+        if let Some(number) = text.trim().strip_suffix('%') {
+            return match number.trim().parse::<u8>() {
+                Ok(p) if (1..=99).contains(&p) => Ok(MinValidityValue(MinValidity::Percent(p))),
+                _ => Err(format!(
+                    "min_validity \"{text}\": a percentage of the certificate's lifetime is a whole number from 1% to 99%, such as 33%"
+                )),
+            };
+        }
+        match humantime::parse_duration(text) {
+            Ok(dur) if dur.is_zero() => Err(format!(
+                "min_validity \"{text}\" is zero; give a duration such as 30d, or a share of the lifetime such as 33%"
+            )),
+            Ok(dur) => Ok(MinValidityValue(MinValidity::Duration(dur))),
+            Err(e) => Err(format!(
+                "min_validity \"{text}\": {e}; expected a duration such as 30d, or a share of the certificate's lifetime such as 33%"
+            )),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for MinValidityValue {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        MinValidityValue::parse(&text).map_err(serde::de::Error::custom)
+    }
+}
+
 /// A custom domain name, validated as Cognito validates it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DomainName(pub String);

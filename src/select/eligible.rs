@@ -4,12 +4,11 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
 use crate::human::{fmt_duration, rfc3339};
-use crate::model::Certificate;
+use crate::model::{Certificate, MinValidity};
 
 /// The only region whose certificates Cognito custom domains (CloudFront) accept.
 pub const CERTIFICATE_REGION: &str = "us-east-1";
@@ -28,8 +27,8 @@ pub const CLOUDFRONT_KEY_ALGORITHMS: &[&str] = &[
 pub struct Requirements<'a> {
     /// The custom domain.
     pub domain: &'a str,
-    /// How long a candidate must stay valid from now.
-    pub min_validity: Duration,
+    /// How much validity a candidate must have left.
+    pub min_validity: MinValidity,
     /// Tags a candidate must carry.
     pub require_tags: &'a BTreeMap<String, String>,
     /// Certificates refused for this domain after a failed verification (ARN → why).
@@ -54,7 +53,9 @@ pub enum Ineligible {
         /// NotAfter.
         not_after: DateTime<Utc>,
         /// The configured minimum.
-        min_validity: Duration,
+        min_validity: MinValidity,
+        /// What it came to for this certificate.
+        required: std::time::Duration,
     },
     /// ACM gave no validity dates.
     NoValidityDates,
@@ -90,12 +91,23 @@ impl fmt::Display for Ineligible {
             Ineligible::Expired(t) => write!(f, "expired at {}", rfc3339(t)),
             Ineligible::ExpiresTooSoon {
                 not_after,
-                min_validity,
+                min_validity: MinValidity::Duration(d),
+                ..
             } => write!(
                 f,
                 "expires at {}, less than the required {} from now",
                 rfc3339(not_after),
-                fmt_duration(*min_validity)
+                fmt_duration(*d)
+            ),
+            Ineligible::ExpiresTooSoon {
+                not_after,
+                min_validity,
+                required,
+            } => write!(
+                f,
+                "expires at {}, less than the required {min_validity} ({:.1} days) from now",
+                rfc3339(not_after),
+                required.as_secs_f64() / 86_400.0
             ),
             Ineligible::NoValidityDates => write!(f, "ACM reports no validity dates for it"),
             Ineligible::KeyAlgorithm(k) => write!(
@@ -196,13 +208,15 @@ pub fn eligibility(
     if not_after <= now {
         return Err(Ineligible::Expired(not_after));
     }
-    let horizon = chrono::Duration::from_std(req.min_validity)
+    let required = req.min_validity.required(not_before, not_after);
+    let horizon = chrono::Duration::from_std(required)
         .ok()
         .and_then(|d| now.checked_add_signed(d));
     if horizon.is_none_or(|h| not_after <= h) {
         return Err(Ineligible::ExpiresTooSoon {
             not_after,
             min_validity: req.min_validity,
+            required,
         });
     }
     let key = normalize_key_algorithm(&cert.key_algorithm);

@@ -38,7 +38,7 @@ fn no_tags() -> BTreeMap<String, String> {
 fn req(tags: &BTreeMap<String, String>) -> Requirements<'_> {
     Requirements {
         domain: DOMAIN,
-        min_validity: Duration::from_secs(30 * 86_400),
+        min_validity: crate::model::MinValidity::Duration(Duration::from_secs(30 * 86_400)),
         require_tags: tags,
         denied: &NO_DENIED,
     }
@@ -51,6 +51,7 @@ fn domain_on(arn: &str) -> DomainView {
         certificate_arn: Some(arn.to_string()),
         security_policy: None,
         managed_login_version: Some(2),
+        failover: None,
         cloudfront_distribution: None,
     })
 }
@@ -176,11 +177,79 @@ fn min_validity_is_strict() {
 fn min_validity_override_per_target() {
     let tags = no_tags();
     let strict = Requirements {
-        min_validity: Duration::from_secs(45 * 86_400),
+        min_validity: crate::model::MinValidity::Duration(Duration::from_secs(45 * 86_400)),
         ..req(&tags)
     };
     assert!(eligibility(&strict, &cert("a", 40), now()).is_err());
     assert!(eligibility(&strict, &cert("a", 46), now()).is_ok());
+}
+
+#[test]
+fn percentage_validity_is_a_share_of_each_certificates_own_lifetime() {
+    use crate::model::MinValidity;
+    let tags = no_tags();
+    let third = Requirements {
+        min_validity: MinValidity::Percent(33),
+        ..req(&tags)
+    };
+    // A 198-day certificate (ACM's public lifetime) issued 130 days ago has 68 days left:
+    // 33% of 198 days is 65.34 days, so it is still eligible.
+    let mut acm = cert("acm", 68);
+    acm.not_before = Some(now() - days(130));
+    assert_eq!(eligibility(&third, &acm, now()), Ok(()));
+    // Four days later (64 days left) it is not.
+    acm.not_before = Some(now() - days(134));
+    acm.not_after = Some(now() + days(64));
+    let err = eligibility(&third, &acm, now()).unwrap_err();
+    assert!(
+        matches!(err, Ineligible::ExpiresTooSoon { required, .. } if required == Duration::from_secs(198 * 86_400 * 33 / 100)),
+        "{err:?}"
+    );
+    assert!(
+        err.to_string()
+            .contains("less than the required 33% of its lifetime (65.3 days)"),
+        "{err}"
+    );
+    // A 90-day certificate with 40 days left: 33% is 29.7 days, eligible; the same 40 days
+    // left are not enough for a 398-day certificate (131.34 days).
+    let mut short = cert("short", 40);
+    short.not_before = Some(now() - days(50));
+    assert_eq!(eligibility(&third, &short, now()), Ok(()));
+    let mut long = cert("long", 40);
+    long.not_before = Some(now() - days(358));
+    assert!(eligibility(&third, &long, now()).is_err());
+}
+
+#[test]
+fn percentage_validity_picks_the_candidate_with_enough_of_its_lifetime_left() {
+    use crate::model::MinValidity;
+    let tags = no_tags();
+    let half = Requirements {
+        min_validity: MinValidity::Percent(50),
+        ..req(&tags)
+    };
+    // Current: 100-day cert with 30 days left (30% < 50%). Candidate A: 400-day cert with
+    // 150 days left (37.5%: rejected though it lasts longest). Candidate B: 90 days, fresh.
+    let mut current = cert("current", 30);
+    current.not_before = Some(now() - days(70));
+    let mut a = cert("a", 150);
+    a.not_before = Some(now() - days(250));
+    let mut b = cert("b", 89);
+    b.not_before = Some(now() - days(1));
+    let domain = domain_on(&current.arn);
+    let d = decide(
+        &half,
+        &Observed {
+            user_pool_id: POOL,
+            domain: &domain,
+            certificates: &[current.clone(), a.clone(), b.clone()],
+        },
+        now(),
+    );
+    assert_eq!(d.action, Action::Rotate);
+    assert_eq!(d.candidate.map(|c| c.arn), Some(b.arn));
+    let lost: Vec<&str> = d.rejected.iter().map(|r| r.arn.as_str()).collect();
+    assert!(lost.contains(&a.arn.as_str()), "{lost:?}");
 }
 
 #[test]
@@ -251,7 +320,8 @@ fn every_reason_reads_as_a_sentence() {
         Ineligible::Expired(now()),
         Ineligible::ExpiresTooSoon {
             not_after: now(),
-            min_validity: Duration::from_secs(86_400),
+            min_validity: crate::model::MinValidity::Duration(Duration::from_secs(86_400)),
+            required: Duration::from_secs(86_400),
         },
         Ineligible::NoValidityDates,
         Ineligible::KeyAlgorithm("EC_secp384r1".into()),
@@ -460,6 +530,7 @@ fn refuses_a_domain_of_another_user_pool() {
         certificate_arn: Some(a.arn.clone()),
         security_policy: None,
         managed_login_version: None,
+        failover: None,
         cloudfront_distribution: None,
     });
     let d = run(&view, &[a, b]);
@@ -475,6 +546,7 @@ fn refuses_a_prefix_domain() {
         certificate_arn: None,
         security_policy: None,
         managed_login_version: None,
+        failover: None,
         cloudfront_distribution: None,
     });
     let d = run(&view, &[cert("b", 90)]);

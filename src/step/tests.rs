@@ -21,7 +21,7 @@ fn target(domain: &str) -> Target {
         domain: domain.into(),
         user_pool_id: "us-east-1_A".into(),
         region: "us-east-1".into(),
-        min_validity: Duration::from_secs(30 * 86_400),
+        min_validity: crate::model::MinValidity::Duration(Duration::from_secs(30 * 86_400)),
         require_tags: BTreeMap::new(),
         role: None,
         source: "config.yaml:1".into(),

@@ -146,7 +146,7 @@ fn job(deadline: DateTime<Utc>, serial: Option<Serial>) -> VerifyJob {
             domain: "auth.example.com".into(),
             user_pool_id: "eu-central-1_Pool".into(),
             region: "eu-central-1".into(),
-            min_validity: Duration::from_secs(30 * 86_400),
+            min_validity: crate::model::MinValidity::Duration(Duration::from_secs(30 * 86_400)),
             require_tags: Default::default(),
             role: None,
             source: "config.yaml:3".into(),

@@ -18,6 +18,7 @@ fn info(version: Option<i32>, policy: Option<&str>) -> DomainInfo {
         certificate_arn: Some("arn:aws:acm:us-east-1:1:certificate/old".into()),
         security_policy: policy.map(str::to_string),
         managed_login_version: version,
+        failover: None,
         cloudfront_distribution: None,
     }
 }

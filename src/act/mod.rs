@@ -25,6 +25,8 @@ use crate::state::{Denied, FinishedSwap, PendingSwap, Phase, SwapResult};
 use crate::step::SwapOrder;
 use crate::verify::VerifyJob;
 
+pub mod write;
+
 /// Read the domain again right before writing to it: a decision is only as fresh as the read
 /// it was based on. The domain must still exist, belong to the target's user pool, be a custom
 /// domain and point at `expected`, so a concurrent change (a person, another rotator) is never
@@ -96,16 +98,16 @@ pub async fn swap(
             detail: e.to_string(),
         })?;
 
-    if let Err(e) = cognito
-        .update_certificate(&target.domain, &target.user_pool_id, &order.to, &info)
-        .await
+    if let Err(e) =
+        write::write_certificate(cognito, target, from.as_deref(), &order.to, &info).await
     {
         if let Err(se) = clear_pending(ctx, &target.domain).await {
             error!(domain = %target.domain, "cannot clear the intent: {se}");
         }
-        return Err(TargetError::aws("swap failed", e));
+        return Err(e);
     }
     let swapped_at = ctx.clock.now();
+    check_settings_kept(ctx, cognito, target, &info).await;
     pending.phase = Phase::Swapped;
     pending.swapped_at = Some(swapped_at);
     let record = pending.clone();
@@ -178,7 +180,7 @@ pub async fn roll_back(ctx: &Context, job: &VerifyJob, why: &str) -> Result<Stri
     // served by CloudFront, tagged as required).
     let req = crate::select::Requirements {
         domain: &target.domain,
-        min_validity: std::time::Duration::ZERO,
+        min_validity: crate::model::MinValidity::NONE,
         require_tags: &target.require_tags,
         denied: &no_denied,
     };
@@ -233,10 +235,7 @@ pub async fn finish_rollback(
     new: &str,
     info: &DomainInfo,
 ) -> Result<String, String> {
-    if let Err(e) = cognito
-        .update_certificate(&target.domain, &target.user_pool_id, old, info)
-        .await
-    {
+    if let Err(e) = write::write_certificate(cognito, target, Some(new), old, info).await {
         let (domain, new) = (target.domain.clone(), new.to_string());
         let undone = ctx
             .state
@@ -264,6 +263,30 @@ pub async fn finish_rollback(
         arn_tail(new),
         target.domain
     ))
+}
+
+/// After a write, read the domain again and report every setting that is not as it was
+/// before (the write sends them all back as read; a difference means Cognito changed one).
+async fn check_settings_kept(
+    ctx: &Context,
+    cognito: &CognitoDomains,
+    target: &Target,
+    before: &DomainInfo,
+) {
+    match cognito.describe(&target.domain).await {
+        Ok(DomainView::Present(after)) => {
+            for (setting, was, now) in before.changed_settings(&after) {
+                error!(domain = %target.domain, setting, before = %was, after = %now, "the swap changed a domain setting it sent back unchanged; check the domain and restore it");
+                ctx.metrics.count_setting_changed(&target.domain, setting);
+            }
+        }
+        Ok(DomainView::Missing) => {
+            error!(domain = %target.domain, "the domain is gone right after the swap")
+        }
+        Err(e) => {
+            tracing::warn!(domain = %target.domain, "cannot re-read the domain to check its settings after the swap: {e}")
+        }
+    }
 }
 
 /// Record how a verified (or failed) swap ended — state, metrics, hooks — and return the

@@ -1,0 +1,177 @@
+//! One certificate write to a user pool domain, never resent blindly.
+//!
+//! `UpdateUserPoolDomain` is not idempotent in effect: when its request reached Cognito but
+//! the answer was lost (a reset connection, a timeout, a 5xx), the write may have happened,
+//! and sending it again makes two writes of one swap — against real Cognito the second may be
+//! refused while the domain is UPDATING, and the swap would look failed although it happened.
+//! So the SDK does not retry this call ([`CognitoDomains::update_certificate`]); here every
+//! ambiguous failure is followed by a re-read, and the write is sent again only when the
+//! domain still points at the certificate it had before.
+
+use std::time::Duration;
+
+use tracing::{info, warn};
+
+use crate::aws::cognito::CognitoDomains;
+use crate::aws::{AwsError, MAX_ATTEMPTS};
+use crate::config::Target;
+use crate::error::TargetError;
+use crate::model::{arn_tail, DomainInfo, DomainView};
+
+/// The first wait before a write is sent again; doubled each time.
+const FIRST_BACKOFF: Duration = Duration::from_millis(200);
+
+/// How a failed write attempt is handled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failure {
+    /// Cognito refused it before acting (throttled): send again after a wait.
+    NotApplied,
+    /// It may or may not have happened: re-read before anything else.
+    Ambiguous,
+    /// A final answer: do not send again.
+    Final,
+}
+
+/// Classify a failed `UpdateUserPoolDomain`. Only answers that prove the write was not
+/// made (throttling) are retried without a look; transport failures and server errors may
+/// hide a write that happened.
+pub fn classify(e: &AwsError) -> Failure {
+    match e {
+        _ if e.is_throttling() => Failure::NotApplied,
+        AwsError::Transport { .. } | AwsError::Malformed { .. } => Failure::Ambiguous,
+        AwsError::Service { code, .. } => match code.as_str() {
+            "InternalErrorException" | "InternalFailure" | "InternalServerError"
+            | "ServiceUnavailable" | "ServiceUnavailableException" | "Unknown" => {
+                Failure::Ambiguous
+            }
+            _ => Failure::Final,
+        },
+    }
+}
+
+/// Point `target`'s domain at `to`, keeping every other setting of `info` (the domain as
+/// read just before). `from` is the certificate it pointed at then. Returns once Cognito has
+/// taken the write, or the domain is seen pointing at `to` after an ambiguous failure.
+pub async fn write_certificate(
+    cognito: &CognitoDomains,
+    target: &Target,
+    from: Option<&str>,
+    to: &str,
+    info: &DomainInfo,
+) -> Result<(), TargetError> {
+    let mut backoff = FIRST_BACKOFF;
+    let mut attempt = 1;
+    loop {
+        let err = match cognito
+            .update_certificate(&target.domain, &target.user_pool_id, to, info)
+            .await
+        {
+            Ok(()) => return Ok(()),
+            Err(e) => e,
+        };
+        let kind = classify(&err);
+        if kind == Failure::Final {
+            return Err(refused(err));
+        }
+        if kind == Failure::Ambiguous {
+            warn!(domain = %target.domain, attempt, "the write's answer was lost ({err}); re-reading the domain before anything else");
+            match points_at(cognito, &target.domain).await {
+                Ok(Some(now)) if now == to => {
+                    info!(domain = %target.domain, to = %arn_tail(to), "the domain already points at the new certificate: the write was made, not sending it again");
+                    return Ok(());
+                }
+                Ok(now) if now.as_deref() == from => {}
+                Ok(now) => {
+                    return Err(TargetError::Changed(format!(
+                        "after a write whose answer was lost the domain points at {}, neither the old nor the new certificate",
+                        now.as_deref().unwrap_or("no certificate")
+                    )))
+                }
+                Err(read) => {
+                    return Err(TargetError::aws(
+                        "the write's answer was lost and the domain cannot be re-read to see whether it was made; the next pass looks again",
+                        read,
+                    ))
+                }
+            }
+        }
+        if attempt >= MAX_ATTEMPTS {
+            return Err(TargetError::aws("swap failed", err));
+        }
+        attempt += 1;
+        tokio::time::sleep(backoff).await;
+        backoff *= 2;
+    }
+}
+
+/// The certificate the domain points at now (`None`: no custom domain config, or gone).
+async fn points_at(cognito: &CognitoDomains, domain: &str) -> Result<Option<String>, AwsError> {
+    Ok(match cognito.describe(domain).await? {
+        DomainView::Present(info) => info.certificate_arn,
+        DomainView::Missing => None,
+    })
+}
+
+/// A final refusal, with what to do about the ones that need a person.
+fn refused(err: AwsError) -> TargetError {
+    let what = match err.metric_label() {
+        "OperationNotEnabledException" => {
+            "swap refused: this region holds a secondary replica of a multi-region user pool, and a replica's domain cannot be changed; manage the domain from the user pool's primary region (configure the primary region's user_pool_id)"
+        }
+        "ConcurrentModificationException" => {
+            "not swapping now: someone else is changing the domain; the next pass re-reads it and tries again"
+        }
+        _ => "swap failed",
+    };
+    TargetError::aws(what, err)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn service(code: &str) -> AwsError {
+        AwsError::Service {
+            operation: "UpdateUserPoolDomain",
+            code: code.into(),
+            message: String::new(),
+        }
+    }
+
+    #[test]
+    fn only_throttling_is_sent_again_without_a_look() {
+        assert_eq!(classify(&service("TooManyRequestsException")), Failure::NotApplied);
+        assert_eq!(classify(&service("ThrottlingException")), Failure::NotApplied);
+    }
+
+    #[test]
+    fn lost_answers_and_server_errors_are_ambiguous() {
+        let reset = AwsError::Transport {
+            operation: "UpdateUserPoolDomain",
+            detail: "connection reset by peer".into(),
+        };
+        assert_eq!(classify(&reset), Failure::Ambiguous);
+        assert_eq!(classify(&service("InternalErrorException")), Failure::Ambiguous);
+        assert_eq!(classify(&service("ServiceUnavailable")), Failure::Ambiguous);
+    }
+
+    #[test]
+    fn refusals_are_final_and_say_what_to_do() {
+        for code in [
+            "InvalidParameterException",
+            "NotAuthorizedException",
+            "ResourceNotFoundException",
+            "FeatureUnavailableInTierException",
+            "ConcurrentModificationException",
+            "OperationNotEnabledException",
+        ] {
+            assert_eq!(classify(&service(code)), Failure::Final, "{code}");
+        }
+        let replica = refused(service("OperationNotEnabledException")).to_string();
+        assert!(replica.contains("primary region"), "{replica}");
+        assert_eq!(
+            refused(service("ConcurrentModificationException")).metric_label(),
+            "ConcurrentModificationException"
+        );
+    }
+}
