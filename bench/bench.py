@@ -38,7 +38,38 @@ from cryptography.hazmat.primitives import serialization  # noqa: E402
 
 from demo_seed import make_ca, make_leaf  # noqa: E402
 
-REGION = "eu-west-1"
+# User pools are spread over several regions, as real fleets are: Cognito quotas are per
+# account and per region, so each region's calls are paced on their own.
+REGIONS = ["eu-west-1", "eu-central-1", "us-east-1", "ap-southeast-2"]
+
+# Default AWS quotas, requests per second, per operation family (FACTS.md). Cognito's is per
+# account and region; ACM's per account (its certificates all live in us-east-1).
+QUOTAS = {
+    "ListCertificates": ("acm-list", 8.0),
+    "DescribeCertificate": ("acm-describe", 10.0),
+    "ListTagsForCertificate": ("acm-tags", 10.0),
+    "DescribeUserPoolDomain": ("cognito", 15.0),
+    "UpdateUserPoolDomain": ("cognito", 15.0),
+}
+
+
+def quota_time(calls, domains_per_region):
+    """Seconds the calls need at the default quotas: calls / quota per operation family,
+    Cognito per region (split as the domains are: one DescribeUserPoolDomain each), families
+    and regions side by side, so the slowest one bounds the pass."""
+    families = {}
+    for op, n in calls.items():
+        if op not in QUOTAS:
+            continue
+        family, rate = QUOTAS[op]
+        if family == "cognito":
+            total = sum(domains_per_region.values())
+            for region, d in domains_per_region.items():
+                key = "cognito " + region
+                families[key] = families.get(key, 0.0) + n * d / total / rate
+        else:
+            families[family] = families.get(family, 0.0) + n / rate
+    return max(families.values() or [0.0]), families
 
 
 def pem(cert):
@@ -102,9 +133,9 @@ def seed(endpoint, n_certs, n_domains):
                 print("  imported %d/%d certificates" % (i + 1, len(jobs)), file=sys.stderr, flush=True)
     imported_in = time.monotonic() - started
 
-    cognito = client("cognito-idp", endpoint, REGION)
     targets = []
-    for domain in sorted(current):
+    for i, domain in enumerate(sorted(current)):
+        cognito = client("cognito-idp", endpoint, REGIONS[i % len(REGIONS)])
         pool_id = cognito.create_user_pool(PoolName=domain)["UserPool"]["Id"]
         cognito.create_user_pool_domain(
             UserPoolId=pool_id,
@@ -190,11 +221,27 @@ def main():
                 print("plan pass (%s)..." % name, file=sys.stderr, flush=True)
                 results[name] = run_plan(args.binary, config, endpoint)
         print()
-        print("bench: N=%d certificates (EC P-256), D=%d domains, 1 account, binary %s" % (n_certs, len(targets), args.binary))
+        per_region = {}
+        for _, pool_id in targets:
+            region = pool_id.split("_", 1)[0]
+            per_region[region] = per_region.get(region, 0) + 1
+        print("bench: N=%d certificates (EC P-256), D=%d domains in %d regions (%s), 1 account, binary %s"
+              % (n_certs, len(targets), len(per_region), ", ".join("%s=%d" % kv for kv in sorted(per_region.items())), args.binary))
         for name, r in results.items():
             print("  [%s] exit %d, wall %.2fs, binary CPU %.2fs, peak RSS %.1f MiB, actions %s"
                   % (name, r["exit"], r["wall_s"], r["cpu_s"], r["peak_rss_mib"], json.dumps(r["actions"], sort_keys=True)))
             print("    API calls: %s" % ", ".join("%s=%d" % kv for kv in r["calls"].items()))
+        calls = results["default quotas"]["calls"]
+        rotator, families = quota_time(calls, per_region)
+        # The naive approach: DescribeCertificate for every certificate instead of reading the
+        # list summaries, plus the same domain reads.
+        naive_calls = dict(calls)
+        naive_calls["DescribeCertificate"] = n_certs
+        naive, naive_families = quota_time(naive_calls, per_region)
+        print("  quota model (calls / default quota per operation family; Cognito per region; families in parallel):")
+        print("    rotator: %.1fs (%s)" % (rotator, ", ".join("%s %.1fs" % kv for kv in sorted(families.items()))))
+        print("    naive (DescribeCertificate for all %d certificates): %.1fs (%s)"
+              % (n_certs, naive, ", ".join("%s %.1fs" % kv for kv in sorted(naive_families.items()))))
         # Shared state: a steady `once` pass (after one that rotated everything) on DynamoDB.
         with tempfile.TemporaryDirectory() as tmp:
             config = os.path.join(tmp, "ddb.yaml")

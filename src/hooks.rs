@@ -50,6 +50,20 @@ pub struct HookEvent {
     pub new_arn: Option<String>,
     /// `CCR_REASON`.
     pub reason: String,
+    /// An in-place renewal's verification rather than a swap's: `CCR_EVENT` is then
+    /// `renewal_verified` / `renewal_failure` and `CCR_KIND` is `renewal` (else `swap`).
+    pub renewal: bool,
+}
+
+impl HookEvent {
+    /// `CCR_EVENT`: the hook's name, or for a renewal what happened to it.
+    pub fn ccr_event(&self) -> &'static str {
+        match (self.renewal, self.event) {
+            (true, Event::Verified) => "renewal_verified",
+            (true, Event::Failure) => "renewal_failure",
+            (_, e) => e.name(),
+        }
+    }
 }
 
 /// How one run ended.
@@ -138,7 +152,8 @@ pub async fn run(argv: &[String], ev: &HookEvent, timeout: Duration) -> HookResu
     };
     let child = Command::new(program)
         .args(args)
-        .env("CCR_EVENT", name)
+        .env("CCR_EVENT", ev.ccr_event())
+        .env("CCR_KIND", if ev.renewal { "renewal" } else { "swap" })
         .env("CCR_DOMAIN", &ev.domain)
         .env("CCR_USER_POOL_ID", &ev.user_pool_id)
         .env("CCR_OLD_ARN", ev.old_arn.as_deref().unwrap_or(""))
@@ -195,6 +210,7 @@ mod tests {
             old_arn: Some("arn:old".into()),
             new_arn: Some("arn:new".into()),
             reason: "verified after 8s".into(),
+            renewal: false,
         }
     }
 

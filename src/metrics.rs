@@ -1,11 +1,9 @@
 //! Prometheus metrics (prometheus-client; names cert-manager users recognise), the AWS request
 //! counter (an SDK interceptor, so every attempt — retries included — is counted), and the
-//! `/metrics` + `/healthz` HTTP endpoint.
+//! `/metrics` + `/healthz` HTTP endpoint ([`http`]).
 
-use std::convert::Infallible;
 use std::sync::atomic::{AtomicI64, AtomicU64};
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::sync::Arc;
 
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::context::FinalizerInterceptorContextRef;
@@ -13,17 +11,12 @@ use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
-use http_body_util::Full;
-use hyper::body::Bytes;
-use hyper::{Request, Response, StatusCode};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
-use tokio::net::TcpListener;
-use tokio::time::Instant;
 
 const PREFIX: &str = "cognito_cert_rotator";
 
@@ -61,6 +54,13 @@ pub struct FailureLabels {
     pub domain: String,
     /// What kind of failure (`verification`, `selection`, an AWS error code...).
     pub kind: String,
+}
+
+/// `{domain}`.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct DomainLabel {
+    /// The custom domain.
+    pub domain: String,
 }
 
 /// `{domain, setting}`.
@@ -107,6 +107,8 @@ pub struct Metrics {
     pub not_before: Family<TargetLabels, Gauge<i64, AtomicI64>>,
     /// Swaps by result.
     pub rotations: Family<ResultLabels, Counter>,
+    /// In-place renewals verified (or not), by result.
+    pub renewals: Family<ResultLabels, Counter>,
     /// 1 for the domain's current verification state.
     pub verification_state: Family<StateLabels, Gauge<i64, AtomicI64>>,
     /// When the last pass finished, Unix seconds.
@@ -123,6 +125,8 @@ pub struct Metrics {
     pub leader: Gauge<i64, AtomicI64>,
     /// Leases this replica lost while leading.
     pub lease_lost: Counter,
+    /// 1 when ACM's managed renewal of the domain's certificate needs a person.
+    pub renewal_action_required: Family<DomainLabel, Gauge<i64, AtomicI64>>,
     /// Domain settings found changed after a swap that sent them back unchanged.
     pub settings_changed: Family<SettingLabels, Counter>,
 }
@@ -148,6 +152,7 @@ impl Metrics {
             expiration: Family::default(),
             not_before: Family::default(),
             rotations: Family::default(),
+            renewals: Family::default(),
             verification_state: Family::default(),
             last_pass: Gauge::default(),
             pass_duration: Histogram::new([0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0]),
@@ -157,6 +162,7 @@ impl Metrics {
             leader: Gauge::default(),
             lease_lost: Counter::default(),
             settings_changed: Family::default(),
+            renewal_action_required: Family::default(),
         };
         registry.register(
             "certificate_expiration_timestamp_seconds",
@@ -172,6 +178,11 @@ impl Metrics {
             "rotations",
             "Certificate swaps, by how they ended",
             m.rotations.clone(),
+        );
+        registry.register(
+            "renewals",
+            "In-place renewals (same ARN, new certificate) the edge was checked for, by result",
+            m.renewals.clone(),
         );
         registry.register(
             "verification_state",
@@ -203,6 +214,11 @@ impl Metrics {
             "lease_lost",
             "Times this replica lost the lease while leading",
             m.lease_lost.clone(),
+        );
+        registry.register(
+            "managed_renewal_action_required",
+            "1 when ACM's managed renewal of the domain's certificate is PENDING_VALIDATION or FAILED inside its renewal window",
+            m.renewal_action_required.clone(),
         );
         registry.register(
             "domain_setting_changed",
@@ -240,6 +256,15 @@ impl Metrics {
                 kind: kind.to_string(),
             })
             .inc();
+    }
+
+    /// Whether ACM's managed renewal of `domain`'s certificate needs a person.
+    pub fn set_renewal_action_required(&self, domain: &str, stuck: bool) {
+        self.renewal_action_required
+            .get_or_create(&DomainLabel {
+                domain: domain.to_string(),
+            })
+            .set(i64::from(stuck));
     }
 
     /// Count a domain setting found changed after a swap.
@@ -321,100 +346,7 @@ impl Intercept for AwsRequestCounter {
     }
 }
 
-/// Liveness of the scheduling loop, for `/healthz`.
-#[derive(Debug)]
-pub struct Health {
-    started: Instant,
-    period: Duration,
-    last_pass: Mutex<Option<Instant>>,
-}
-
-impl Health {
-    /// A loop expected to finish a pass every `period`.
-    pub fn new(period: Duration) -> Health {
-        Health {
-            started: Instant::now(),
-            period,
-            last_pass: Mutex::new(None),
-        }
-    }
-
-    /// A pass just finished.
-    pub fn pass_finished(&self) {
-        if let Ok(mut last) = self.last_pass.lock() {
-            *last = Some(Instant::now());
-        }
-    }
-
-    /// Healthy while the last pass (or, before the first one, the start) is within two
-    /// schedule periods.
-    pub fn healthy(&self) -> bool {
-        let since = self
-            .last_pass
-            .lock()
-            .ok()
-            .and_then(|g| *g)
-            .unwrap_or(self.started);
-        since.elapsed() <= self.period * 2
-    }
-}
-
-/// Serve `/metrics` and `/healthz` on `listener` until `shutdown` resolves.
-pub async fn serve(
-    listener: TcpListener,
-    metrics: Metrics,
-    health: Arc<Health>,
-    shutdown: impl std::future::Future<Output = ()>,
-) {
-    tokio::pin!(shutdown);
-    loop {
-        let accepted = tokio::select! {
-            _ = &mut shutdown => return,
-            accepted = listener.accept() => accepted,
-        };
-        let Ok((stream, _)) = accepted else { continue };
-        let metrics = metrics.clone();
-        let health = health.clone();
-        tokio::spawn(async move {
-            let service = hyper::service::service_fn(move |req: Request<hyper::body::Incoming>| {
-                let response = respond(req.uri().path(), &metrics, &health);
-                async move { Ok::<_, Infallible>(response) }
-            });
-            let _ = hyper::server::conn::http1::Builder::new()
-                .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
-                .await;
-        });
-    }
-}
-
-fn respond(path: &str, metrics: &Metrics, health: &Health) -> Response<Full<Bytes>> {
-    let (status, content_type, body) = match path {
-        "/metrics" => (
-            StatusCode::OK,
-            "application/openmetrics-text; version=1.0.0; charset=utf-8",
-            metrics.encode(),
-        ),
-        "/healthz" if health.healthy() => (StatusCode::OK, "text/plain", "ok\n".to_string()),
-        "/healthz" => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            "text/plain",
-            "stalled: no pass finished within two schedule periods\n".to_string(),
-        ),
-        _ => (
-            StatusCode::NOT_FOUND,
-            "text/plain",
-            "not found: try /metrics or /healthz\n".to_string(),
-        ),
-    };
-    let mut response = Response::new(Full::new(Bytes::from(body)));
-    *response.status_mut() = status;
-    if let Ok(v) = content_type.parse() {
-        response
-            .headers_mut()
-            .insert(hyper::header::CONTENT_TYPE, v);
-    }
-    response
-}
+pub mod http;
 
 #[cfg(test)]
 mod tests;

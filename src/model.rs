@@ -21,6 +21,8 @@ pub struct Certificate {
     pub sans_complete: bool,
     /// `Status` as ACM spells it (`ISSUED`, `EXPIRED`, ...).
     pub status: String,
+    /// `Type`: `IMPORTED`, `AMAZON_ISSUED` (renewed by ACM) or `PRIVATE`.
+    pub cert_type: String,
     /// Key algorithm normalised to the underscore form (`RSA_2048`, `EC_prime256v1`).
     pub key_algorithm: String,
     /// Start of validity.
@@ -168,5 +170,53 @@ impl std::fmt::Display for MinValidity {
             MinValidity::Duration(d) => f.write_str(&fmt_duration(*d)),
             MinValidity::Percent(p) => write!(f, "{p}% of its lifetime"),
         }
+    }
+}
+
+/// ACM's `RenewalSummary` of an AMAZON_ISSUED certificate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ManagedRenewal {
+    /// `RenewalStatus`: PENDING_AUTO_RENEWAL, PENDING_VALIDATION, SUCCESS or FAILED.
+    pub status: String,
+    /// `RenewalStatusReason`, when ACM gives one.
+    pub reason: Option<String>,
+}
+
+impl ManagedRenewal {
+    /// Whether the renewal will not happen on its own: ACM cannot validate the domain
+    /// (typically the DNS validation record was removed) or gave up.
+    pub fn needs_action(&self) -> bool {
+        matches!(self.status.as_str(), "PENDING_VALIDATION" | "FAILED")
+    }
+
+    /// One sentence for reports.
+    pub fn describe(&self) -> String {
+        let reason = self
+            .reason
+            .as_deref()
+            .map_or(String::new(), |r| format!(" ({r})"));
+        if self.needs_action() {
+            format!(
+                "ACM's managed renewal is {}{reason}: it will not renew on its own; check the certificate's DNS validation records",
+                self.status
+            )
+        } else {
+            format!("ACM's managed renewal is {}{reason}", self.status)
+        }
+    }
+}
+
+/// How long before expiry ACM starts renewing an AMAZON_ISSUED certificate (60 days): inside
+/// that window its `RenewalSummary` says whether the renewal will happen.
+pub const MANAGED_RENEWAL_WINDOW: chrono::Duration = chrono::Duration::days(60);
+
+impl Certificate {
+    /// Whether ACM renews this certificate itself and it is inside its renewal window at
+    /// `now`: only then is its `RenewalSummary` worth a DescribeCertificate.
+    pub fn in_managed_renewal(&self, now: DateTime<Utc>) -> bool {
+        self.cert_type == "AMAZON_ISSUED"
+            && self
+                .not_after
+                .is_some_and(|t| t - now <= MANAGED_RENEWAL_WINDOW)
     }
 }

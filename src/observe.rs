@@ -16,13 +16,13 @@ use futures_util::StreamExt;
 use tracing::{info, warn};
 
 use crate::aws::accounts::{Account, AccountKey};
-use crate::aws::acm::{Described, Scan};
+use crate::aws::acm::Scan;
 use crate::aws::AwsError;
 use crate::config::Target;
 use crate::context::Context;
 use crate::error::TargetError;
 use crate::metrics::TargetLabels;
-use crate::model::{arn_tail, Certificate, DomainInfo, DomainView};
+use crate::model::{arn_tail, Certificate, DomainInfo, DomainView, ManagedRenewal};
 use crate::select::{self, Action, Decision, Requirements};
 use crate::serial::Serial;
 
@@ -39,6 +39,9 @@ pub struct Planned {
     pub domain: Option<DomainInfo>,
     /// The candidate's serial, read and parsed when the decision is to rotate.
     pub candidate_serial: Option<Serial>,
+    /// ACM's renewal status of the current certificate, read only when ACM renews it and it
+    /// is inside its renewal window.
+    pub managed_renewal: Option<ManagedRenewal>,
 }
 
 impl Planned {
@@ -50,6 +53,7 @@ impl Planned {
             error: Some(error),
             domain: None,
             candidate_serial: None,
+            managed_renewal: None,
         }
     }
 
@@ -61,6 +65,7 @@ impl Planned {
             error: None,
             domain: None,
             candidate_serial: None,
+            managed_renewal: None,
         }
     }
 
@@ -73,19 +78,12 @@ impl Planned {
     }
 }
 
-/// Per-account, per-pass cache of what DescribeCertificate and ListTagsForCertificate said.
-/// Behind an async lock held across the call, so concurrent targets wanting the same
-/// certificate make one request, not several.
-#[derive(Debug, Default)]
-struct Details {
-    described: tokio::sync::Mutex<HashMap<String, Option<Described>>>,
-    tags: tokio::sync::Mutex<HashMap<String, BTreeMap<String, String>>>,
-}
-
 /// Observe and decide for every configured target; writes nothing (`plan`, `status`).
+/// Candidate serials are read only when a rollout groups its targets by serial: nothing
+/// will be swapped, so nothing else needs them.
 pub async fn plan(ctx: &Context, now: DateTime<Utc>) -> Vec<Planned> {
     let targets: Vec<&Target> = ctx.config.targets.iter().collect();
-    plan_targets(ctx, &targets, now).await
+    plan_targets(ctx, &targets, ctx.config.rollout.enabled(), now).await
 }
 
 /// Targets grouped by account, each group in config order.
@@ -97,13 +95,20 @@ pub fn by_account<'t>(targets: &[&'t Target]) -> BTreeMap<AccountKey, Vec<&'t Ta
     groups
 }
 
-/// Plan `targets`, every account at once; results in the order given.
-pub async fn plan_targets(ctx: &Context, targets: &[&Target], now: DateTime<Utc>) -> Vec<Planned> {
+/// Plan `targets`, every account at once; results in the order given. `serials`: read
+/// and parse the serial of each certificate about to be swapped in (one DescribeCertificate
+/// each) — needed before a swap, and by rollouts that group targets by serial.
+pub async fn plan_targets(
+    ctx: &Context,
+    targets: &[&Target],
+    serials: bool,
+    now: DateTime<Utc>,
+) -> Vec<Planned> {
     let groups = by_account(targets);
     let per_account = futures_util::future::join_all(
         groups
             .iter()
-            .map(|(key, group)| plan_account(ctx, key, group, now)),
+            .map(|(key, group)| plan_account(ctx, key, group, serials, now)),
     )
     .await;
     let mut by_domain: HashMap<String, Planned> = per_account
@@ -117,11 +122,13 @@ pub async fn plan_targets(ctx: &Context, targets: &[&Target], now: DateTime<Utc>
         .collect()
 }
 
-/// One account: one scan, then its targets, `concurrency` at a time.
+/// One account: one scan, then its targets, `concurrency` at a time (`serials`: see
+/// [`plan_targets`]).
 pub async fn plan_account(
     ctx: &Context,
     key: &AccountKey,
     targets: &[&Target],
+    serials: bool,
     now: DateTime<Utc>,
 ) -> Vec<Planned> {
     let failed = |error: TargetError| -> Vec<Planned> {
@@ -136,11 +143,17 @@ pub async fn plan_account(
             crate::aws::accounts::label(key)
         )));
     };
-    let scan: Scan = match account.acm.list_issued().await {
+    let interest = select::Interest::new(targets.iter().map(|t| t.domain.as_str()));
+    let scan: Scan = match account
+        .acm
+        .list_issued_keeping(|c| interest.may_matter(c))
+        .await
+    {
         Ok(scan) => {
             info!(
                 account = %account.label,
-                certificates = scan.certificates.len(),
+                certificates = scan.listed,
+                relevant = scan.certificates.len(),
                 pages = scan.pages,
                 "scanned ACM in us-east-1"
             );
@@ -173,7 +186,7 @@ pub async fn plan_account(
                 .unwrap_or_default();
             let scan = &scan.certificates;
             let details = &details;
-            async move { plan_target(ctx, account, t, scan, details, &denied, now).await }
+            async move { plan_target(ctx, account, t, scan, details, &denied, serials, now).await }
         })
         .buffered(ctx.config.concurrency.max(1))
         .collect()
@@ -182,6 +195,7 @@ pub async fn plan_account(
 
 /// Observe one target (its domain, the certificates that matter) and decide. A failure to
 /// observe is the target's own and never stops the others.
+#[allow(clippy::too_many_arguments)]
 async fn plan_target(
     ctx: &Context,
     account: &Account,
@@ -189,6 +203,7 @@ async fn plan_target(
     scan: &[Certificate],
     details: &Details,
     denied: &BTreeMap<String, String>,
+    serials: bool,
     now: DateTime<Utc>,
 ) -> Planned {
     let failed = |error: TargetError| Planned::failed(target.clone(), error);
@@ -247,10 +262,12 @@ async fn plan_target(
         error: None,
         domain,
         candidate_serial: None,
+        managed_renewal: None,
     };
+    planned.managed_renewal = managed_renewal(ctx, account, &planned, details, now).await;
     // A swap needs the new certificate's serial to check the edge: read and parse it now,
     // once, so a certificate whose serial cannot be read is never swapped in.
-    if let Some(arn) = planned.rotate_to().map(str::to_string) {
+    if let Some(arn) = planned.rotate_to().filter(|_| serials).map(str::to_string) {
         match candidate_serial(account, &arn, details).await {
             Ok(serial) => planned.candidate_serial = Some(serial),
             Err(e) => {
@@ -260,6 +277,36 @@ async fn plan_target(
         }
     }
     planned
+}
+
+/// ACM's `RenewalSummary` of the current certificate when ACM renews it and it is inside its
+/// renewal window (one DescribeCertificate, only then); a stuck renewal is logged and
+/// exported while there is still time to act.
+async fn managed_renewal(
+    ctx: &Context,
+    account: &Account,
+    planned: &Planned,
+    details: &Details,
+    now: DateTime<Utc>,
+) -> Option<ManagedRenewal> {
+    let current = planned.decision.current.as_ref()?;
+    if !current.in_managed_renewal(now) {
+        return None;
+    }
+    let domain = &planned.target.domain;
+    let renewal = match describe_cached(account, &current.arn, details).await {
+        Ok(d) => d?.renewal?,
+        Err(e) => {
+            warn!(%domain, "cannot read the managed renewal status of the current certificate: {e}");
+            return None;
+        }
+    };
+    let stuck = renewal.needs_action();
+    if stuck {
+        warn!(%domain, certificate = %current.arn, status = %renewal.status, reason = renewal.reason.as_deref().unwrap_or("-"), "{}", renewal.describe());
+    }
+    ctx.metrics.set_renewal_action_required(domain, stuck);
+    Some(renewal)
 }
 
 /// The parsed serial of the certificate about to be swapped in.
@@ -339,34 +386,6 @@ async fn enrich(
     Ok(out)
 }
 
-async fn describe_cached(
-    account: &Account,
-    arn: &str,
-    details: &Details,
-) -> Result<Option<Described>, AwsError> {
-    cached(&details.described, arn, account.acm.describe(arn)).await
-}
+mod details;
 
-async fn tags_cached(
-    account: &Account,
-    arn: &str,
-    details: &Details,
-) -> Result<BTreeMap<String, String>, AwsError> {
-    cached(&details.tags, arn, account.acm.tags(arn)).await
-}
-
-/// The cached answer for `arn`, or `fetch`'s (then cached). The lock is held across the call,
-/// so concurrent targets asking for the same certificate make one request.
-async fn cached<T: Clone>(
-    cache: &tokio::sync::Mutex<HashMap<String, T>>,
-    arn: &str,
-    fetch: impl std::future::Future<Output = Result<T, AwsError>>,
-) -> Result<T, AwsError> {
-    let mut cache = cache.lock().await;
-    if let Some(hit) = cache.get(arn) {
-        return Ok(hit.clone());
-    }
-    let found = fetch.await?;
-    cache.insert(arn.to_string(), found.clone());
-    Ok(found)
-}
+use details::{describe_cached, tags_cached, Details};

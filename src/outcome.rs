@@ -28,6 +28,14 @@ pub enum Outcome {
         /// Verification result.
         verification: Verification,
     },
+    /// The domain's certificate was renewed in place (same ARN, no write); see how the edge
+    /// check went.
+    Renewed {
+        /// The certificate ARN.
+        arn: String,
+        /// Verification result.
+        verification: Verification,
+    },
     /// The target needs attention.
     Failed(TargetError),
     /// Not swapped in this pass: waiting for the canaries of its rollout to verify.
@@ -54,7 +62,39 @@ pub enum Verification {
     Failed(String),
 }
 
+impl Verification {
+    /// How it reads in a summary line.
+    pub fn describe(&self) -> String {
+        match self {
+            Verification::NotRequested => {
+                "not verified (run with --wait to verify the edge)".to_string()
+            }
+            Verification::InBackground(deadline) => format!(
+                "verifying in the background until {}",
+                crate::human::rfc3339(deadline)
+            ),
+            Verification::Verified(s) | Verification::Failed(s) => s.clone(),
+        }
+    }
+}
+
 impl Outcome {
+    /// The outcome of a verification job that ended with `verification`.
+    pub fn of_job(job: &crate::verify::VerifyJob, verification: Verification) -> Outcome {
+        if job.renewal {
+            Outcome::Renewed {
+                arn: job.new_arn.clone(),
+                verification,
+            }
+        } else {
+            Outcome::Rotated {
+                from: job.old_arn.clone(),
+                to: job.new_arn.clone(),
+                verification,
+            }
+        }
+    }
+
     /// Whether this outcome makes the process exit 1.
     pub fn is_failure(&self) -> bool {
         matches!(
@@ -63,6 +103,10 @@ impl Outcome {
                 | Outcome::BackingOff(_)
                 | Outcome::Blocked(_)
                 | Outcome::Rotated {
+                    verification: Verification::Failed(_),
+                    ..
+                }
+                | Outcome::Renewed {
                     verification: Verification::Failed(_),
                     ..
                 }
@@ -80,6 +124,12 @@ impl Outcome {
                 Verification::InBackground(_) => "rotated-verifying",
                 Verification::Verified(_) => "rotated-verified",
                 Verification::Failed(_) => "rotated-verification-failed",
+            },
+            Outcome::Renewed { verification, .. } => match verification {
+                Verification::NotRequested => "renewed-unverified",
+                Verification::InBackground(_) => "renewed-verifying",
+                Verification::Verified(_) => "renewed-verified",
+                Verification::Failed(_) => "renewed-verification-failed",
             },
             Outcome::Failed(_) => "failed",
             Outcome::Held(_) => "held",

@@ -68,8 +68,10 @@ pub async fn pass(ctx: &Context, mode: Mode, now: DateTime<Utc>) -> PassResult {
         }
     }
     let concurrency = ctx.config.concurrency.max(1);
+    // A dry run swaps nothing, so it reads no serial unless a rollout groups by serial.
+    let serials = mode.writes() || ctx.config.rollout.enabled();
     if ctx.config.rollout.enabled() {
-        let planned = observe::plan_targets(ctx, &attempt, now).await;
+        let planned = observe::plan_targets(ctx, &attempt, serials, now).await;
         match ctx.state.snapshot().await {
             Ok(state) => {
                 let gating = gating(ctx, &planned, &state, mode, now).await;
@@ -89,7 +91,7 @@ pub async fn pass(ctx: &Context, mode: Mode, now: DateTime<Utc>) -> PassResult {
         let groups = observe::by_account(&attempt);
         let per_account =
             futures_util::future::join_all(groups.iter().map(|(key, group)| async move {
-                let planned = observe::plan_account(ctx, key, group, now).await;
+                let planned = observe::plan_account(ctx, key, group, serials, now).await;
                 match ctx.state.snapshot().await {
                     Ok(state) => {
                         futures_util::stream::iter(planned)
@@ -104,10 +106,31 @@ pub async fn pass(ctx: &Context, mode: Mode, now: DateTime<Utc>) -> PassResult {
             .await;
         acted.extend(per_account.into_iter().flatten());
     }
+    if mode.writes() {
+        remember_versions(ctx, &acted, &state).await;
+    }
     if mode.backs_off() {
         record_backoff(ctx, &acted).await;
     }
     finish(ctx, acted)
+}
+
+/// Record the certificate versions seen for the first time (or after a swap by anyone),
+/// so a later change behind the same ARN is known for an in-place renewal.
+async fn remember_versions(ctx: &Context, acted: &[Acted], state: &State) {
+    let versions = acted
+        .iter()
+        .filter(|a| a.job.is_none() && a.planned.error.is_none())
+        .filter_map(|a| {
+            let domain = &a.planned.target.domain;
+            let seen = state.domains.get(domain).and_then(|r| r.seen.as_ref());
+            match step::version_change(a.planned.decision.current.as_ref(), seen) {
+                step::Version::New(v) => Some((domain.clone(), v)),
+                _ => None,
+            }
+        })
+        .collect();
+    act::renewal::remember(ctx, versions).await;
 }
 
 /// Count the failures and put the targets back in config order.
@@ -202,26 +225,37 @@ async fn act_on(
     mode: Mode,
     now: DateTime<Utc>,
 ) -> Acted {
-    let pending = state
-        .domains
-        .get(&planned.target.domain)
-        .and_then(|r| r.pending.as_ref());
-    let step = step::next_step(&planned, pending, gate.as_ref(), mode);
+    let record = state.domains.get(&planned.target.domain);
+    let pending = record.and_then(|r| r.pending.as_ref());
+    let seen = record.and_then(|r| r.seen.as_ref());
+    let step = step::next_step(&planned, pending, seen, gate.as_ref(), mode);
     let (outcome, job) = match step.report() {
         Ok(outcome) => (outcome, None),
-        Err(order) => match act::swap(ctx, &planned, order, now).await {
+        Err(step::Act::Renewal { was, now: version }) => {
+            match act::renewal::start(ctx, &planned, &was, &version, now).await {
+                Ok(job) => {
+                    let verification = if mode == Mode::Daemon {
+                        Verification::InBackground(job.deadline)
+                    } else {
+                        Verification::NotRequested
+                    };
+                    (Outcome::of_job(&job, verification), Some(job))
+                }
+                Err(error) => (Outcome::Failed(error), None),
+            }
+        }
+        Err(step::Act::Swap(order)) => match act::swap(ctx, &planned, order, now).await {
             Ok(job) => (
-                Outcome::Rotated {
-                    from: job.old_arn.clone(),
-                    to: job.new_arn.clone(),
-                    // The daemon verifies every swap in the background; `once` says after
-                    // its wait (or that it did not wait).
-                    verification: if mode == Mode::Daemon {
+                // The daemon verifies every swap in the background; `once` says after
+                // its wait (or that it did not wait).
+                Outcome::of_job(
+                    &job,
+                    if mode == Mode::Daemon {
                         Verification::InBackground(job.deadline)
                     } else {
                         Verification::NotRequested
                     },
-                },
+                ),
                 Some(job),
             ),
             // Someone else is changing the domain: not a failure of ours; the next pass
@@ -241,6 +275,7 @@ async fn act_on(
             old_arn: planned.decision.current_arn.clone(),
             new_arn: planned.decision.candidate.as_ref().map(|c| c.arn.clone()),
             reason: why.to_string(),
+            renewal: false,
         });
     }
     Acted {
@@ -289,6 +324,10 @@ pub async fn verify_and_record(ctx: &Context, job: &VerifyJob) -> Result<String,
         Err(e) => Err(e.to_string()),
     };
     let verdict = match verdict {
+        Err(why) if job.renewal && ctx.config.verify.on_failure == OnFailure::Rollback => {
+            warn!(domain = %job.target.domain, "{}", act::renewal::NO_ROLLBACK);
+            Err(format!("{why}; {}", act::renewal::NO_ROLLBACK))
+        }
         Err(why) if ctx.config.verify.on_failure == OnFailure::Rollback => {
             let rolled = match act::roll_back(ctx, job, &why).await {
                 Ok(done) => {
@@ -352,17 +391,15 @@ pub async fn once(ctx: &Context, mode: Mode, wait: bool) -> Vec<(Planned, Outcom
             .iter_mut()
             .find(|(p, _)| p.target.domain == job.target.domain)
         {
-            *outcome = Outcome::Rotated {
-                from: job.old_arn.clone(),
-                to: job.new_arn.clone(),
-                verification,
-            };
+            *outcome = Outcome::of_job(&job, verification);
         }
     }
     if wait {
         // A verification task that died leaves its swap unverified: say so, do not pass.
         for (_, outcome) in &mut results {
-            if let Outcome::Rotated { verification, .. } = outcome {
+            if let Outcome::Rotated { verification, .. } | Outcome::Renewed { verification, .. } =
+                outcome
+            {
                 if *verification == Verification::NotRequested {
                     *verification =
                         Verification::Failed("the verification task stopped early".into());

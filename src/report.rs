@@ -39,6 +39,23 @@ pub struct TargetReport {
     pub reason: String,
     /// Every other matching certificate, with why it lost.
     pub rejected: Vec<RejectedReport>,
+    /// ACM's managed renewal of the current certificate, when ACM renews it and it is
+    /// inside its renewal window.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub managed_renewal: Option<RenewalReport>,
+}
+
+/// `RenewalSummary` of the current certificate.
+#[derive(Debug, Serialize)]
+pub struct RenewalReport {
+    /// `RenewalStatus`.
+    pub status: String,
+    /// `RenewalStatusReason`.
+    pub reason: Option<String>,
+    /// True when the renewal will not happen on its own (PENDING_VALIDATION, FAILED).
+    pub action_required: bool,
+    /// One sentence.
+    pub detail: String,
 }
 
 /// A certificate that was not chosen.
@@ -83,6 +100,12 @@ impl PlanReport {
                                 reason: r.reason.clone(),
                             })
                             .collect(),
+                        managed_renewal: p.managed_renewal.as_ref().map(|r| RenewalReport {
+                            status: r.status.clone(),
+                            reason: r.reason.clone(),
+                            action_required: r.needs_action(),
+                            detail: r.describe(),
+                        }),
                     }
                 })
                 .collect(),
@@ -116,6 +139,14 @@ impl PlanReport {
                 t.action.to_string().to_uppercase(),
                 t.reason
             );
+            if let Some(r) = &t.managed_renewal {
+                let mark = if r.action_required {
+                    "ACTION NEEDED: "
+                } else {
+                    ""
+                };
+                let _ = writeln!(out, "  renewal:   {mark}{}", r.detail);
+            }
             if !t.rejected.is_empty() {
                 let _ = writeln!(out, "  rejected:");
                 for r in &t.rejected {
@@ -162,21 +193,18 @@ pub fn summary_line(p: &Planned, outcome: &Outcome) -> String {
             to,
             verification,
         } => {
-            let v = match verification {
-                Verification::NotRequested => {
-                    "not verified (run with --wait to verify the edge)".to_string()
-                }
-                Verification::InBackground(deadline) => {
-                    format!("verifying in the background until {}", rfc3339(deadline))
-                }
-                Verification::Verified(s) | Verification::Failed(s) => s.clone(),
-            };
+            let v = verification.describe();
             format!(
                 "{} -> {}; {v}",
                 from.as_deref().map_or("none", crate::model::arn_tail),
                 crate::model::arn_tail(to)
             )
         }
+        Outcome::Renewed { arn, verification } => format!(
+            "{} renewed in place (no swap); {}",
+            crate::model::arn_tail(arn),
+            verification.describe()
+        ),
     };
     format!("{}: {}: {}", p.target.domain, outcome.label(), detail)
 }
@@ -193,6 +221,9 @@ pub fn log_summaries(results: &[(Planned, Outcome)]) -> usize {
         } else if matches!(
             outcome,
             Outcome::Rotated {
+                verification: Verification::NotRequested,
+                ..
+            } | Outcome::Renewed {
                 verification: Verification::NotRequested,
                 ..
             }

@@ -72,6 +72,7 @@ fn job_of(target: &Target, pending: &PendingSwap) -> VerifyJob {
             .and_then(|s| Serial::parse(s).ok()),
         swapped_at: pending.swapped_at,
         deadline: pending.deadline,
+        renewal: pending.renewal,
     }
 }
 

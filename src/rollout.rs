@@ -229,6 +229,7 @@ mod tests {
             finished_at: now(),
             result,
             detail: "edge serves the old serial".into(),
+            renewal: false,
         });
     }
 
@@ -307,6 +308,7 @@ mod tests {
             swapped_at: Some(now()),
             deadline: now(),
             rollback_reason: None,
+            renewal: false,
         });
         // The canary is in flight, so it is not wanting; the rest wait.
         let g = gate(&count(1), &three()[1..], &state, now());

@@ -15,7 +15,7 @@ use crate::model::{Certificate, DomainView};
 mod eligible;
 
 pub use eligible::{
-    covers, eligibility, name_covers, needs, normalize_key_algorithm, Ineligible, Needs,
+    covers, eligibility, name_covers, needs, normalize_key_algorithm, Ineligible, Interest, Needs,
     Requirements, CERTIFICATE_REGION, CLOUDFRONT_KEY_ALGORITHMS,
 };
 

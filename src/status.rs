@@ -39,6 +39,26 @@ pub struct StatusRow {
     pub denylist: std::collections::BTreeMap<String, String>,
     /// Consecutive failed passes (the daemon backs off after failures).
     pub failures: u32,
+    /// ACM's managed renewal of the current certificate, when ACM renews it and it is inside
+    /// its renewal window: one sentence.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub managed_renewal: Option<String>,
+    /// What the edge serves for the domain now, when `status` probed it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub edge: Option<EdgeRow>,
+}
+
+/// What a TLS handshake with the domain's edge showed.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct EdgeRow {
+    /// The serial of the leaf certificate served (colon hex), when the handshake worked.
+    pub serial: Option<String>,
+    /// Its NotAfter.
+    pub not_after: Option<String>,
+    /// Whether it is the certificate the domain is configured with (None: unknown).
+    pub matches_current: Option<bool>,
+    /// Why the probe failed, when it did.
+    pub error: Option<String>,
 }
 
 /// The whole report.
@@ -107,6 +127,8 @@ impl StatusReport {
                     held.clone()
                 } else if verification_failed {
                     Some(verification.clone())
+                } else if let Some(r) = p.managed_renewal.as_ref().filter(|r| r.needs_action()) {
+                    Some(r.describe())
                 } else if expiring {
                     Some(format!(
                         "the current certificate expires within its min_validity ({})",
@@ -139,6 +161,8 @@ impl StatusReport {
                     held,
                     denylist: record.map(|r| r.denied()).unwrap_or_default(),
                     failures: record.map_or(0, |r| r.failures),
+                    managed_renewal: p.managed_renewal.as_ref().map(|r| r.describe()),
+                    edge: None,
                 }
             })
             .collect();
@@ -223,6 +247,24 @@ impl StatusReport {
                     t.domain,
                     crate::model::arn_tail(arn)
                 );
+            }
+            if let Some(edge) = &t.edge {
+                let what = match (&edge.serial, edge.matches_current) {
+                    (Some(serial), Some(true)) => format!(
+                        "serves serial {serial} (the current certificate), expires {}",
+                        edge.not_after.as_deref().unwrap_or("?")
+                    ),
+                    (Some(serial), Some(false)) => format!(
+                        "serves serial {serial}, NOT the current certificate (drift), expires {}",
+                        edge.not_after.as_deref().unwrap_or("?")
+                    ),
+                    (Some(serial), None) => format!(
+                        "serves serial {serial}, expires {}",
+                        edge.not_after.as_deref().unwrap_or("?")
+                    ),
+                    (None, _) => format!("probe failed: {}", edge.error.as_deref().unwrap_or("?")),
+                };
+                let _ = writeln!(out, "edge {}: {what}", t.domain);
             }
             if t.failures > 0 {
                 let _ = writeln!(

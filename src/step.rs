@@ -8,11 +8,12 @@ use chrono::{DateTime, Utc};
 use crate::config::Rollout;
 use crate::error::TargetError;
 use crate::human::rfc3339;
+use crate::model::Certificate;
 use crate::observe::Planned;
 use crate::outcome::Outcome;
 use crate::rollout::{Gate, Gating, Wanting};
 use crate::serial::Serial;
-use crate::state::{DomainRecord, PendingSwap, State};
+use crate::state::{DomainRecord, PendingSwap, SeenCertificate, State};
 
 /// How a pass may act.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,6 +74,19 @@ pub enum Step {
         /// Why.
         why: String,
     },
+    /// The domain's certificate was renewed in place (same ARN, new validity): verify the
+    /// edge picks up the new material. No write is made.
+    VerifyRenewal {
+        /// The version last seen.
+        was: SeenCertificate,
+        /// The version ACM lists now.
+        now: SeenCertificate,
+    },
+    /// `--dry-run`: a renewal in place would be verified.
+    WouldVerifyRenewal {
+        /// Why.
+        why: String,
+    },
     /// A swap is in flight: its verification decides, not this pass.
     Verify {
         /// The certificate it moved to.
@@ -88,10 +102,12 @@ pub enum Step {
 }
 
 impl Step {
-    /// The outcome of a step that writes nothing, or the swap to make.
-    pub fn report(self) -> Result<Outcome, SwapOrder> {
+    /// The outcome of a step that acts on nothing, or what to act on.
+    pub fn report(self) -> Result<Outcome, Act> {
         Ok(match self {
-            Step::Swap(order) => return Err(order),
+            Step::Swap(order) => return Err(Act::Swap(order)),
+            Step::VerifyRenewal { was, now } => return Err(Act::Renewal { was, now }),
+            Step::WouldVerifyRenewal { why } => Outcome::Kept(why),
             Step::Keep { why } => Outcome::Kept(why),
             Step::WouldSwap { why } => Outcome::WouldRotate(why),
             Step::Hold { why } => Outcome::Held(why),
@@ -99,6 +115,54 @@ impl Step {
             Step::Verify { to, deadline } => Outcome::Verifying { to, deadline },
             Step::Fail { error } => Outcome::Failed(error),
         })
+    }
+}
+
+/// What a step asks [`crate::act`] to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Act {
+    /// Swap the domain onto a new certificate.
+    Swap(SwapOrder),
+    /// Start verifying an in-place renewal.
+    Renewal {
+        /// The version last seen.
+        was: SeenCertificate,
+        /// The version ACM lists now.
+        now: SeenCertificate,
+    },
+}
+
+/// How the domain's certificate changed since it was last seen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Version {
+    /// As last seen, or nothing to compare (no current certificate in ACM).
+    Unchanged,
+    /// Not seen before, or another ARN (a swap, by us or anyone): remember it.
+    New(SeenCertificate),
+    /// The same ARN with other validity dates: renewed in place (ACM managed renewal, or a
+    /// re-import into the ARN).
+    Renewed {
+        /// The version last seen.
+        was: SeenCertificate,
+        /// The version now.
+        now: SeenCertificate,
+    },
+}
+
+/// Compare the domain's current certificate (as ACM lists it) with the version last seen.
+/// Only the list's dates are compared, so a steady pass needs no `DescribeCertificate`.
+pub fn version_change(current: Option<&Certificate>, seen: Option<&SeenCertificate>) -> Version {
+    let Some(current) = current else {
+        return Version::Unchanged;
+    };
+    let now = SeenCertificate::of(current);
+    match seen {
+        Some(was) if *was == now => Version::Unchanged,
+        Some(was) if was.arn == now.arn && now.not_after.is_some() => Version::Renewed {
+            was: was.clone(),
+            now,
+        },
+        _ => Version::New(now),
     }
 }
 
@@ -114,10 +178,13 @@ pub fn backoff(record: Option<&DomainRecord>, mode: Mode) -> Option<Outcome> {
 }
 
 /// The next step of an observed target. `pending` is the swap in flight from the state read
-/// after observing; `gate` its rollout gate (`None`: no rollout decided for it).
+/// after observing; `seen` the version of its certificate last seen; `gate` its rollout
+/// gate (`None`: no rollout decided for it). A swap wins over verifying an in-place renewal
+/// of the certificate it replaces.
 pub fn next_step(
     planned: &Planned,
     pending: Option<&PendingSwap>,
+    seen: Option<&SeenCertificate>,
     gate: Option<&Gate>,
     mode: Mode,
 ) -> Step {
@@ -139,33 +206,44 @@ pub fn next_step(
         };
     }
     let Some(to) = planned.rotate_to() else {
+        if let Version::Renewed { was, now } = version_change(decision.current.as_ref(), seen) {
+            return if mode.writes() {
+                Step::VerifyRenewal { was, now }
+            } else {
+                Step::WouldVerifyRenewal {
+                    why: format!("{}; {}", decision.reason, renewal_line(&was, &now)),
+                }
+            };
+        }
         return Step::Keep {
             why: decision.reason.clone(),
         };
     };
-    let Some(serial) = planned.candidate_serial.clone() else {
+    let serial = planned.candidate_serial.clone();
+    if serial.is_none() && mode.writes() {
         return Step::Fail {
             error: TargetError::Candidate(format!(
                 "no readable serial for {}; not swapping in a certificate the edge check cannot recognise",
                 crate::model::arn_tail(to)
             )),
         };
-    };
+    }
     match gate {
         Some(Gate::Hold(why)) => Step::Hold { why: why.clone() },
         Some(Gate::Blocked(why)) => Step::Blocked { why: why.clone() },
         Some(Gate::Go) | Some(Gate::Canary) | None => {
             let canary = gate == Some(&Gate::Canary);
-            if mode.writes() {
-                Step::Swap(SwapOrder {
+            match serial.filter(|_| mode.writes()) {
+                Some(serial) => Step::Swap(SwapOrder {
                     to: to.to_string(),
                     serial,
                     canary,
-                })
-            } else {
-                let suffix = if canary { " (canary)" } else { "" };
-                Step::WouldSwap {
-                    why: format!("{}{suffix}", decision.reason),
+                }),
+                None => {
+                    let suffix = if canary { " (canary)" } else { "" };
+                    Step::WouldSwap {
+                        why: format!("{}{suffix}", decision.reason),
+                    }
                 }
             }
         }
@@ -230,6 +308,17 @@ pub fn count_pass(record: &mut DomainRecord, outcome: &Outcome) {
             record.last_error = None;
         }
     }
+}
+
+/// One sentence on an in-place renewal.
+pub fn renewal_line(was: &SeenCertificate, now: &SeenCertificate) -> String {
+    let date = |t: &Option<DateTime<Utc>>| t.as_ref().map_or("unknown".to_string(), rfc3339);
+    format!(
+        "certificate {} was renewed in place (expiry {} -> {}); the edge must pick it up",
+        crate::model::arn_tail(&now.arn),
+        date(&was.not_after),
+        date(&now.not_after)
+    )
 }
 
 /// The summary of a swap in flight, for reports.

@@ -25,6 +25,7 @@ use crate::state::{Denied, FinishedSwap, PendingSwap, Phase, SwapResult};
 use crate::step::SwapOrder;
 use crate::verify::VerifyJob;
 
+pub mod renewal;
 pub mod write;
 
 /// Read the domain again right before writing to it: a decision is only as fresh as the read
@@ -86,11 +87,22 @@ pub async fn swap(
         swapped_at: None,
         deadline: now + window,
         rollback_reason: None,
+        renewal: false,
     };
     let intent = pending.clone();
+    // The new certificate's version, so its later renewal in place is recognised.
+    let seen = planned
+        .decision
+        .candidate
+        .as_ref()
+        .map(crate::state::SeenCertificate::of);
     ctx.state
         .update(|s| {
-            s.domains.entry(target.domain.clone()).or_default().pending = Some(intent.clone())
+            let r = s.domains.entry(target.domain.clone()).or_default();
+            r.pending = Some(intent.clone());
+            if seen.is_some() {
+                r.seen.clone_from(&seen);
+            }
         })
         .await
         .map_err(|e| TargetError::State {
@@ -138,6 +150,7 @@ pub async fn swap(
         old_arn: from.clone(),
         new_arn: Some(order.to.clone()),
         reason: planned.decision.reason.clone(),
+        renewal: false,
     });
     Ok(VerifyJob {
         target: target.clone(),
@@ -146,6 +159,7 @@ pub async fn swap(
         new_serial: Some(order.serial),
         swapped_at: Some(swapped_at),
         deadline: pending.deadline,
+        renewal: false,
     })
 }
 
@@ -301,8 +315,12 @@ pub async fn record_outcome(
         Err(d) => (SwapResult::Failed, "failed", Event::Failure, d.clone()),
     };
     record_finished(ctx, job, result, &detail).await;
-    ctx.metrics
-        .rotations
+    let counter = if job.renewal {
+        &ctx.metrics.renewals
+    } else {
+        &ctx.metrics.rotations
+    };
+    counter
         .get_or_create(&ResultLabels {
             domain: job.target.domain.clone(),
             result: label.to_string(),
@@ -323,6 +341,7 @@ pub async fn record_outcome(
         old_arn: job.old_arn.clone(),
         new_arn: Some(job.new_arn.clone()),
         reason: detail,
+        renewal: job.renewal,
     });
     verdict
 }
@@ -336,6 +355,7 @@ pub async fn record_finished(ctx: &Context, job: &VerifyJob, result: SwapResult,
         finished_at: ctx.clock.now(),
         result,
         detail: detail.to_string(),
+        renewal: job.renewal,
     };
     let recorded = ctx
         .state

@@ -40,10 +40,12 @@ pub fn classify(e: &AwsError) -> Failure {
         _ if e.is_throttling() => Failure::NotApplied,
         AwsError::Transport { .. } | AwsError::Malformed { .. } => Failure::Ambiguous,
         AwsError::Service { code, .. } => match code.as_str() {
-            "InternalErrorException" | "InternalFailure" | "InternalServerError"
-            | "ServiceUnavailable" | "ServiceUnavailableException" | "Unknown" => {
-                Failure::Ambiguous
-            }
+            "InternalErrorException"
+            | "InternalFailure"
+            | "InternalServerError"
+            | "ServiceUnavailable"
+            | "ServiceUnavailableException"
+            | "Unknown" => Failure::Ambiguous,
             _ => Failure::Final,
         },
     }
@@ -140,8 +142,14 @@ mod tests {
 
     #[test]
     fn only_throttling_is_sent_again_without_a_look() {
-        assert_eq!(classify(&service("TooManyRequestsException")), Failure::NotApplied);
-        assert_eq!(classify(&service("ThrottlingException")), Failure::NotApplied);
+        assert_eq!(
+            classify(&service("TooManyRequestsException")),
+            Failure::NotApplied
+        );
+        assert_eq!(
+            classify(&service("ThrottlingException")),
+            Failure::NotApplied
+        );
     }
 
     #[test]
@@ -151,7 +159,10 @@ mod tests {
             detail: "connection reset by peer".into(),
         };
         assert_eq!(classify(&reset), Failure::Ambiguous);
-        assert_eq!(classify(&service("InternalErrorException")), Failure::Ambiguous);
+        assert_eq!(
+            classify(&service("InternalErrorException")),
+            Failure::Ambiguous
+        );
         assert_eq!(classify(&service("ServiceUnavailable")), Failure::Ambiguous);
     }
 

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use super::limit::AccountLimits;
 use super::{to_chrono, AwsError};
 use crate::metrics::AwsRequestCounter;
-use crate::model::Certificate;
+use crate::model::{Certificate, ManagedRenewal};
 use crate::select::{normalize_key_algorithm, CERTIFICATE_REGION};
 
 /// Largest page ListCertificates accepts.
@@ -22,10 +22,12 @@ const PAGE_SIZE: i32 = 1000;
 /// The result of one full ListCertificates scan.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Scan {
-    /// Every ISSUED certificate, of every key type.
+    /// The ISSUED certificates, of every key type, that the caller kept.
     pub certificates: Vec<Certificate>,
     /// How many pages it took.
     pub pages: usize,
+    /// How many certificates ACM listed in all (kept or not).
+    pub listed: usize,
 }
 
 /// What DescribeCertificate adds to a list summary.
@@ -35,6 +37,8 @@ pub struct Described {
     pub certificate: Certificate,
     /// `Serial` as ACM writes it (colon hex on real ACM).
     pub serial: Option<String>,
+    /// `RenewalSummary` (AMAZON_ISSUED certificates ACM is renewing or has renewed).
+    pub renewal: Option<ManagedRenewal>,
 }
 
 /// The ACM adapter.
@@ -76,6 +80,15 @@ impl Acm {
     /// EC and larger RSA keys; we ask for every type ACM knows, including those CloudFront
     /// refuses, so a P-384 certificate is listed and its rejection explained.
     pub async fn list_issued(&self) -> Result<Scan, AwsError> {
+        self.list_issued_keeping(|_| true).await
+    }
+
+    /// Like [`Acm::list_issued`], keeping only the certificates `keep` wants, page by page,
+    /// so memory follows what matters rather than the account's certificate count.
+    pub async fn list_issued_keeping(
+        &self,
+        keep: impl Fn(&Certificate) -> bool,
+    ) -> Result<Scan, AwsError> {
         const OP: &str = "ListCertificates";
         let key_types: Vec<KeyAlgorithm> = KeyAlgorithm::values()
             .iter()
@@ -84,6 +97,7 @@ impl Acm {
         let mut scan = Scan {
             certificates: Vec::new(),
             pages: 0,
+            listed: 0,
         };
         // Page by page by hand rather than with the SDK's paginator, so that every request
         // (not only its result) waits for the account's ListCertificates limiter.
@@ -106,7 +120,11 @@ impl Acm {
                 .map_err(|e| AwsError::from_sdk(OP, e))?;
             scan.pages += 1;
             for summary in page.certificate_summary_list() {
-                scan.certificates.push(from_summary(summary)?);
+                scan.listed += 1;
+                let cert = from_summary(summary)?;
+                if keep(&cert) {
+                    scan.certificates.push(cert);
+                }
             }
             match page.next_token().filter(|t| !t.is_empty()) {
                 None => break,
@@ -197,6 +215,7 @@ fn from_summary(s: &CertificateSummary) -> Result<Certificate, AwsError> {
             .has_additional_subject_alternative_names()
             .unwrap_or(false),
         status: s.status().map_or("UNKNOWN", |v| v.as_str()).to_string(),
+        cert_type: s.r#type().map_or("", |v| v.as_str()).to_string(),
         key_algorithm: s
             .key_algorithm()
             .map_or(String::new(), |k| normalize_key_algorithm(k.as_str())),
@@ -215,6 +234,7 @@ fn from_detail(arn: &str, d: &CertificateDetail) -> Described {
             sans: d.subject_alternative_names().to_vec(),
             sans_complete: true,
             status: d.status().map_or("UNKNOWN", |v| v.as_str()).to_string(),
+            cert_type: d.r#type().map_or("", |v| v.as_str()).to_string(),
             key_algorithm: d
                 .key_algorithm()
                 .map_or(String::new(), |k| normalize_key_algorithm(k.as_str())),
@@ -224,6 +244,10 @@ fn from_detail(arn: &str, d: &CertificateDetail) -> Described {
             tags: None,
         },
         serial: d.serial().map(str::to_string),
+        renewal: d.renewal_summary().map(|r| ManagedRenewal {
+            status: r.renewal_status().as_str().to_string(),
+            reason: r.renewal_status_reason().map(|x| x.as_str().to_string()),
+        }),
     }
 }
 

@@ -9,7 +9,7 @@ use aws_sdk_cognitoidentityprovider::types::{
 };
 use aws_sdk_cognitoidentityprovider::Client;
 
-use super::limit::AccountLimits;
+use super::limit::{AccountLimits, RateLimiter};
 use super::AwsError;
 use crate::metrics::AwsRequestCounter;
 use crate::model::{DomainInfo, DomainView, Failover};
@@ -18,23 +18,23 @@ use crate::model::{DomainInfo, DomainView, Failover};
 #[derive(Debug, Clone)]
 pub struct CognitoDomains {
     client: Client,
-    limits: Arc<AccountLimits>,
+    limiter: Arc<RateLimiter>,
 }
 
 impl CognitoDomains {
     /// Wrap a client, without rate limits (tests pass a mocked one).
     pub fn new(client: Client) -> CognitoDomains {
-        CognitoDomains::with_limits(client, Arc::new(AccountLimits::unlimited()))
+        CognitoDomains::with_limiter(client, Arc::new(RateLimiter::new(0.0)))
     }
 
-    /// Wrap a client whose requests wait for the account's rate limiter.
-    pub fn with_limits(client: Client, limits: Arc<AccountLimits>) -> CognitoDomains {
-        CognitoDomains { client, limits }
+    /// Wrap a client whose requests wait for the rate limiter of the account's region.
+    pub fn with_limiter(client: Client, limiter: Arc<RateLimiter>) -> CognitoDomains {
+        CognitoDomains { client, limiter }
     }
 
     /// DescribeUserPoolDomain. An unknown domain is an empty description, not an error.
     pub async fn describe(&self, domain: &str) -> Result<DomainView, AwsError> {
-        self.limits.cognito.acquire().await;
+        self.limiter.acquire().await;
         let out = self
             .client
             .describe_user_pool_domain()
@@ -115,7 +115,7 @@ impl CognitoDomains {
             ),
             None => None,
         };
-        self.limits.cognito.acquire().await;
+        self.limiter.acquire().await;
         self.client
             .update_user_pool_domain()
             .domain(domain)
@@ -158,7 +158,8 @@ impl CognitoRegions {
                     conf = conf.interceptor(counter);
                 }
                 let conf = conf.build();
-                CognitoDomains::with_limits(Client::from_conf(conf), limits.clone())
+                // Cognito quotas are per account and per region: one limiter per region.
+                CognitoDomains::with_limiter(Client::from_conf(conf), limits.cognito_region())
             });
         }
         CognitoRegions { by_region }

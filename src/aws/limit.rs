@@ -60,8 +60,10 @@ pub struct AccountLimits {
     pub acm_describe: RateLimiter,
     /// ListTagsForCertificate.
     pub acm_tags: RateLimiter,
-    /// Cognito user pool domain reads and updates, across regions.
-    pub cognito: RateLimiter,
+    /// Cognito user pool domain reads and updates per second, in each region: Cognito's
+    /// quotas are per account *and* per region, so every region gets its own limiter
+    /// ([`AccountLimits::cognito_region`]).
+    pub cognito_per_region: f64,
 }
 
 impl AccountLimits {
@@ -71,8 +73,13 @@ impl AccountLimits {
             acm_list: RateLimiter::new(rates.acm_list),
             acm_describe: RateLimiter::new(rates.acm_describe),
             acm_tags: RateLimiter::new(rates.acm_tags),
-            cognito: RateLimiter::new(rates.cognito),
+            cognito_per_region: rates.cognito,
         }
+    }
+
+    /// A new limiter for this account's Cognito calls in one region.
+    pub fn cognito_region(&self) -> std::sync::Arc<RateLimiter> {
+        std::sync::Arc::new(RateLimiter::new(self.cognito_per_region))
     }
 
     /// No limits (unit tests of the adapters).
@@ -139,8 +146,10 @@ mod tests {
     async fn zero_means_unlimited() {
         let limits = AccountLimits::unlimited();
         let t0 = Instant::now();
+        let cognito = limits.cognito_region();
         for _ in 0..100 {
-            limits.cognito.acquire().await;
+            limits.acm_list.acquire().await;
+            cognito.acquire().await;
         }
         assert_eq!(Instant::now(), t0);
     }

@@ -184,7 +184,8 @@ pub struct Rates {
     pub acm_describe: f64,
     /// ACM ListTagsForCertificate. AWS quota: 10/s.
     pub acm_tags: f64,
-    /// Cognito DescribeUserPoolDomain and UpdateUserPoolDomain. AWS quota: ~15/s.
+    /// Cognito DescribeUserPoolDomain and UpdateUserPoolDomain, in each region (the quota is
+    /// per account and per region). AWS quota: ~15/s.
     pub cognito: f64,
 }
 

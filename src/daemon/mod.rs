@@ -19,7 +19,8 @@ use tracing::{error, info, warn};
 use crate::clock::SharedClock;
 use crate::config::Config;
 use crate::context::Context;
-use crate::metrics::{Health, Metrics};
+use crate::metrics::http::Health;
+use crate::metrics::Metrics;
 use crate::notify::Notifier;
 use crate::step::Mode;
 use crate::verify::VerifyJob;
@@ -90,7 +91,7 @@ pub async fn run(
             .map_err(|source| DaemonError::Listen { addr, source })?;
         let addr = listener.local_addr().unwrap_or(addr);
         info!(%addr, "serving /metrics and /healthz");
-        tokio::spawn(crate::metrics::serve(
+        tokio::spawn(crate::metrics::http::serve(
             listener,
             metrics.clone(),
             health.clone(),

@@ -1,4 +1,7 @@
+use super::http::{respond, Health};
 use super::*;
+use hyper::StatusCode;
+use std::time::Duration;
 
 #[tokio::test(start_paused = true)]
 async fn healthz_turns_unhealthy_when_the_loop_stalls() {

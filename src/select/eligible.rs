@@ -161,6 +161,43 @@ pub fn covers(cert: &Certificate, domain: &str) -> bool {
     cert.names().any(|n| name_covers(n, domain))
 }
 
+/// The names of a set of domains, to tell while paging through ACM which certificates can
+/// matter to any of them: the rest of a large account is dropped at once, so memory does not
+/// grow with certificates nobody configured.
+#[derive(Debug, Clone, Default)]
+pub struct Interest {
+    domains: std::collections::HashSet<String>,
+    parents: std::collections::HashSet<String>,
+}
+
+impl Interest {
+    /// Interest in these domains.
+    pub fn new<'a>(domains: impl IntoIterator<Item = &'a str>) -> Interest {
+        let mut interest = Interest::default();
+        for d in domains {
+            let d = d.to_ascii_lowercase();
+            if let Some((_, parent)) = d.split_once('.') {
+                interest.parents.insert(parent.to_string());
+            }
+            interest.domains.insert(d);
+        }
+        interest
+    }
+
+    /// Whether `cert` may cover one of the domains: a name of it does (exactly or as a
+    /// single-label wildcard), or its SAN list is truncated (only DescribeCertificate knows).
+    pub fn may_matter(&self, cert: &Certificate) -> bool {
+        !cert.sans_complete
+            || cert.names().any(|n| {
+                let n = n.to_ascii_lowercase();
+                match n.strip_prefix("*.") {
+                    Some(parent) => self.parents.contains(parent),
+                    None => self.domains.contains(&n),
+                }
+            })
+    }
+}
+
 /// What more must be read about a certificate before [`eligibility`] can decide.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Needs {

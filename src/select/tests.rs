@@ -23,6 +23,7 @@ fn cert(id: &str, not_after_days: i64) -> Certificate {
         sans: vec![DOMAIN.to_string()],
         sans_complete: true,
         status: "ISSUED".to_string(),
+        cert_type: "IMPORTED".to_string(),
         key_algorithm: "RSA-2048".to_string(),
         not_before: Some(now() - days(10)),
         not_after: Some(now() + days(not_after_days)),

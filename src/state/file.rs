@@ -194,6 +194,7 @@ mod tests {
             swapped_at: Some(Utc::now()),
             deadline: Utc::now(),
             rollback_reason: None,
+            renewal: false,
         }
     }
 

@@ -66,10 +66,42 @@ pub struct DomainRecord {
     /// The error of the last failed pass, while failing.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_error: Option<String>,
+    /// The domain's certificate as last seen: its ARN and validity. The same ARN with other
+    /// dates is an in-place renewal (ACM managed renewal, or a re-import) to verify.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seen: Option<SeenCertificate>,
 }
 
 fn is_zero(n: &u32) -> bool {
     *n == 0
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+/// One version of a certificate: the ARN stays when ACM renews or a certificate is
+/// re-imported, the validity (and serial) change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeenCertificate {
+    /// The certificate ARN.
+    pub arn: String,
+    /// NotBefore of this version.
+    pub not_before: Option<DateTime<Utc>>,
+    /// NotAfter of this version.
+    pub not_after: Option<DateTime<Utc>>,
+}
+
+impl SeenCertificate {
+    /// The version of `cert` as ACM lists it.
+    pub fn of(cert: &crate::model::Certificate) -> SeenCertificate {
+        SeenCertificate {
+            arn: cert.arn.clone(),
+            not_before: cert.not_before,
+            not_after: cert.not_after,
+        }
+    }
 }
 
 impl DomainRecord {
@@ -123,6 +155,10 @@ pub struct PendingSwap {
     /// Why the swap is being rolled back (phase `rolling_back`): the verification's verdict.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rollback_reason: Option<String>,
+    /// Not a swap but an in-place renewal of `new_arn` (= `old_arn`): no write was made, the
+    /// edge must pick up the certificate's new material.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub renewal: bool,
 }
 
 /// How a swap ended.
@@ -153,6 +189,9 @@ pub struct FinishedSwap {
     pub result: SwapResult,
     /// One sentence.
     pub detail: String,
+    /// An in-place renewal's verification, not a swap.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub renewal: bool,
 }
 
 /// `forget DOMAIN`: clear the denylist, a failed or unverified last swap, and the failure

@@ -35,6 +35,7 @@ fn cert(arn: &str) -> Certificate {
         sans: vec![],
         sans_complete: true,
         status: "ISSUED".into(),
+        cert_type: "IMPORTED".into(),
         key_algorithm: "RSA_2048".into(),
         not_before: Some(at(0)),
         not_after: Some(at(0) + chrono::Duration::days(90)),
@@ -62,6 +63,7 @@ fn planned(domain: &str, action: Action) -> Planned {
         error: None,
         domain: None,
         candidate_serial: (action == Action::Rotate).then(serial),
+        managed_renewal: None,
     }
 }
 
@@ -76,6 +78,7 @@ fn pending(to: &str) -> PendingSwap {
         swapped_at: Some(at(1)),
         deadline: at(2),
         rollback_reason: None,
+        renewal: false,
     }
 }
 
@@ -95,7 +98,13 @@ const ALL_MODES: [Mode; 3] = [Mode::DryRun, Mode::Once, Mode::Daemon];
 #[test]
 fn rotate_with_a_serial_swaps_in_writing_modes() {
     for mode in [Mode::Once, Mode::Daemon] {
-        let step = next_step(&planned("a.example.com", Action::Rotate), None, None, mode);
+        let step = next_step(
+            &planned("a.example.com", Action::Rotate),
+            None,
+            None,
+            None,
+            mode,
+        );
         assert_eq!(
             step,
             Step::Swap(SwapOrder {
@@ -111,13 +120,13 @@ fn rotate_with_a_serial_swaps_in_writing_modes() {
 fn dry_run_never_swaps_and_says_what_it_would_do() {
     let p = planned("a.example.com", Action::Rotate);
     assert_eq!(
-        next_step(&p, None, Some(&Gate::Go), Mode::DryRun),
+        next_step(&p, None, None, Some(&Gate::Go), Mode::DryRun),
         Step::WouldSwap {
             why: "rotate because".into()
         }
     );
     assert_eq!(
-        next_step(&p, None, Some(&Gate::Canary), Mode::DryRun),
+        next_step(&p, None, None, Some(&Gate::Canary), Mode::DryRun),
         Step::WouldSwap {
             why: "rotate because (canary)".into()
         }
@@ -128,6 +137,7 @@ fn dry_run_never_swaps_and_says_what_it_would_do() {
 fn a_canary_gate_marks_the_swap_as_canary() {
     let step = next_step(
         &planned("a.example.com", Action::Rotate),
+        None,
         None,
         Some(&Gate::Canary),
         Mode::Once,
@@ -143,13 +153,19 @@ fn held_and_blocked_gates_stop_the_swap_in_every_mode() {
     let p = planned("a.example.com", Action::Rotate);
     for mode in ALL_MODES {
         assert_eq!(
-            next_step(&p, None, Some(&Gate::Hold("waiting".into())), mode),
+            next_step(&p, None, None, Some(&Gate::Hold("waiting".into())), mode),
             Step::Hold {
                 why: "waiting".into()
             }
         );
         assert_eq!(
-            next_step(&p, None, Some(&Gate::Blocked("canary failed".into())), mode),
+            next_step(
+                &p,
+                None,
+                None,
+                Some(&Gate::Blocked("canary failed".into())),
+                mode
+            ),
             Step::Blocked {
                 why: "canary failed".into()
             }
@@ -163,7 +179,7 @@ fn keep_is_kept_whatever_the_gate() {
     for mode in ALL_MODES {
         for gate in [None, Some(Gate::Go), Some(Gate::Hold("x".into()))] {
             assert_eq!(
-                next_step(&p, None, gate.as_ref(), mode),
+                next_step(&p, None, None, gate.as_ref(), mode),
                 Step::Keep {
                     why: "keep because".into()
                 }
@@ -179,6 +195,7 @@ fn a_swap_in_flight_is_left_to_its_verification() {
         let step = next_step(
             &planned("a.example.com", action),
             Some(&in_flight),
+            None,
             None,
             Mode::Once,
         );
@@ -197,7 +214,13 @@ fn an_observation_error_fails_before_anything_else() {
     let mut p = planned("a.example.com", Action::Rotate);
     p.error = Some(throttled());
     // Even with a swap in flight and a go gate: the error is what the user must see.
-    let step = next_step(&p, Some(&pending("arn:new")), Some(&Gate::Go), Mode::Daemon);
+    let step = next_step(
+        &p,
+        Some(&pending("arn:new")),
+        None,
+        Some(&Gate::Go),
+        Mode::Daemon,
+    );
     assert_eq!(step, Step::Fail { error: throttled() });
 }
 
@@ -205,7 +228,7 @@ fn an_observation_error_fails_before_anything_else() {
 fn a_selection_error_fails_as_selection() {
     let mut p = planned("a.example.com", Action::Error);
     p.decision.reason = "no eligible certificate".into();
-    let Step::Fail { error } = next_step(&p, None, None, Mode::Once) else {
+    let Step::Fail { error } = next_step(&p, None, None, None, Mode::Once) else {
         panic!("expected a failure")
     };
     assert_eq!(error.metric_label(), "selection");
@@ -216,13 +239,18 @@ fn a_selection_error_fails_as_selection() {
 fn no_write_for_a_candidate_without_a_readable_serial() {
     let mut p = planned("a.example.com", Action::Rotate);
     p.candidate_serial = None;
-    for mode in ALL_MODES {
-        let Step::Fail { error } = next_step(&p, None, Some(&Gate::Go), mode) else {
+    for mode in [Mode::Once, Mode::Daemon] {
+        let Step::Fail { error } = next_step(&p, None, None, Some(&Gate::Go), mode) else {
             panic!("expected a failure in {mode:?}")
         };
         assert_eq!(error.metric_label(), "candidate");
         assert!(error.to_string().contains("no readable serial"), "{error}");
     }
+    // A dry run swaps nothing, so it reads no serial and still says what it would do.
+    assert!(matches!(
+        next_step(&p, None, None, Some(&Gate::Go), Mode::DryRun),
+        Step::WouldSwap { .. }
+    ));
 }
 
 #[test]
@@ -263,7 +291,7 @@ fn report_turns_every_step_but_swap_into_its_outcome() {
         serial: serial(),
         canary: false,
     };
-    assert_eq!(Step::Swap(order.clone()).report(), Err(order));
+    assert_eq!(Step::Swap(order.clone()).report(), Err(Act::Swap(order)));
 }
 
 fn failing(failures: u32, skip_passes: u32) -> DomainRecord {
@@ -368,4 +396,91 @@ fn without_rollout_every_wanting_target_goes() {
     assert_eq!(gating.gates.get("one.example.com"), Some(&Gate::Go));
     assert_eq!(gating.gates.get("two.example.com"), Some(&Gate::Go));
     assert!(gating.records.is_empty());
+}
+
+// ---- in-place renewals ------------------------------------------------------------------------
+
+fn seen(arn: &str, days: i64) -> SeenCertificate {
+    SeenCertificate {
+        arn: arn.into(),
+        not_before: Some(at(0)),
+        not_after: Some(at(0) + chrono::Duration::days(days)),
+    }
+}
+
+#[test]
+fn a_certificate_seen_for_the_first_time_or_under_another_arn_is_remembered_not_verified() {
+    let current = cert("arn:old");
+    assert_eq!(
+        version_change(Some(&current), None),
+        Version::New(SeenCertificate::of(&current))
+    );
+    assert_eq!(
+        version_change(Some(&current), Some(&seen("arn:other", 90))),
+        Version::New(SeenCertificate::of(&current))
+    );
+    assert_eq!(
+        version_change(Some(&current), Some(&seen("arn:old", 90))),
+        Version::Unchanged
+    );
+    assert_eq!(
+        version_change(None, Some(&seen("arn:old", 90))),
+        Version::Unchanged
+    );
+    let p = planned("a.example.com", Action::Keep);
+    assert!(matches!(
+        next_step(&p, None, None, None, Mode::Once),
+        Step::Keep { .. }
+    ));
+}
+
+#[test]
+fn the_same_arn_with_new_dates_is_a_renewal_verified_without_a_write() {
+    // The domain's certificate (90 days from at(0)) was last seen expiring after 30 days.
+    let p = planned("a.example.com", Action::Keep);
+    let was = seen("arn:old", 30);
+    for mode in [Mode::Once, Mode::Daemon] {
+        assert_eq!(
+            next_step(&p, None, Some(&was), None, mode),
+            Step::VerifyRenewal {
+                was: was.clone(),
+                now: seen("arn:old", 90),
+            },
+            "{mode:?}"
+        );
+    }
+    let Step::WouldVerifyRenewal { why } = next_step(&p, None, Some(&was), None, Mode::DryRun)
+    else {
+        panic!("a dry run only says it would verify")
+    };
+    assert!(why.contains("renewed in place"), "{why}");
+    assert!(matches!(
+        Step::VerifyRenewal {
+            was: was.clone(),
+            now: seen("arn:old", 90)
+        }
+        .report(),
+        Err(Act::Renewal { .. })
+    ));
+}
+
+#[test]
+fn a_swap_or_a_swap_in_flight_wins_over_verifying_a_renewal() {
+    let was = seen("arn:old", 30);
+    let rotating = planned("a.example.com", Action::Rotate);
+    assert!(matches!(
+        next_step(&rotating, None, Some(&was), Some(&Gate::Go), Mode::Once),
+        Step::Swap(_)
+    ));
+    let keeping = planned("a.example.com", Action::Keep);
+    assert!(matches!(
+        next_step(
+            &keeping,
+            Some(&pending("arn:new")),
+            Some(&was),
+            None,
+            Mode::Once
+        ),
+        Step::Verify { .. }
+    ));
 }

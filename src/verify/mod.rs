@@ -39,6 +39,8 @@ pub struct VerifyJob {
     pub swapped_at: Option<DateTime<Utc>>,
     /// The end of the window (kept across restarts).
     pub deadline: DateTime<Utc>,
+    /// An in-place renewal of `new_arn` (no swap was made), not a swap.
+    pub renewal: bool,
 }
 
 /// What a verification looks with.
@@ -122,8 +124,13 @@ pub async fn verify_swap(checker: Checker<'_>, job: &VerifyJob) -> Result<String
                 .swapped_at
                 .and_then(|t| (checker.clock.now() - t).to_std().ok())
                 .unwrap_or(after);
+            let what = if job.renewal {
+                "the renewal was seen"
+            } else {
+                "the swap"
+            };
             Ok(format!(
-                "verified {} after the swap ({attempts} checks); {trust}",
+                "verified {} after {what} ({attempts} checks); {trust}",
                 fmt_duration(since)
             ))
         }

@@ -156,6 +156,7 @@ fn job(deadline: DateTime<Utc>, serial: Option<Serial>) -> VerifyJob {
         new_serial: serial,
         swapped_at: Some(start()),
         deadline,
+        renewal: false,
     }
 }
 

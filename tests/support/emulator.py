@@ -17,6 +17,14 @@ Patches (see shared/FACTS.md for why each exists; the product follows the real A
     pages, as real ACM may return).
   * ACM KeyAlgorithm is written "RSA-2048"/"EC-prime256v1" and Serial as colon-separated hex,
     as real ACM does.
+  * Cognito domains keep Routing (Failover) and CustomDomainConfig.SecurityPolicy, return them
+    from DescribeUserPoolDomain, and — pessimistically, since no AWS document says otherwise —
+    an UpdateUserPoolDomain that omits one resets it (no routing, the default policy).
+  * ACM ImportCertificate with CertificateArn (a re-import) replaces the certificate behind the
+    ARN, as on real ACM; the edge keeps serving the previous material for --edge-delay seconds
+    (or for good with --edge-stale), as CloudFront picks a renewal up.
+  * POST /_ccr/renewal {"arn", "status", "reason"} marks a certificate AMAZON_ISSUED with that
+    RenewalSummary (RenewalStatus, RenewalStatusReason) in ListCertificates/DescribeCertificate.
 
 The edge serves, for a domain (TLS SNI), the certificate its user pool domain points at, but
 only --edge-delay seconds after the last UpdateUserPoolDomain (CloudFront distribution);
@@ -31,9 +39,12 @@ The fault proxy (the "proxy" address) forwards to the AWS endpoint and injects f
 chosen operations and accounts: POST /_fault with a JSON rule
   {"operation": "ListCertificates" | "*", "account": "111111111111" (optional),
    "kind": "throttle" | "throttle429" | "500" | "503" | "reset" | "slow" | "hang" |
-           "notauthorized" | "resourcenotfound" | "invalidparameter" | "featureunavailable",
+           "lose-answer" | "notauthorized" | "resourcenotfound" | "invalidparameter" |
+           "featureunavailable" | "concurrentmodification" | "operationnotenabled",
    "times": N (-1 = every matching request), "skip": N (let the first N matches through),
    "delay": seconds (slow: then forward; hang: then drop the connection, never forwarding)}
+("lose-answer" forwards the request, so AWS acts on it, then resets the connection instead of
+returning the answer: the client cannot know whether its call happened.)
 DELETE /_fault clears the rules; GET /_fault returns how many faults were injected by kind;
 GET /_calls returns the calls the proxy forwarded, by operation (what one client behind it made).
 
@@ -91,6 +102,7 @@ def _domain_init(self, user_pool_id, domain, custom_domain_config=None):
     self.account_id = "123456789012"
     self.updated_at = 0.0
     self.previous_arn = None
+    self.routing = None
 
 
 def _domain_to_json(self, extended=True):
@@ -109,6 +121,10 @@ def _domain_to_json(self, extended=True):
     }
     if self.custom_domain_config and self.custom_domain_config.get("CertificateArn"):
         out["CustomDomainConfig"] = {"CertificateArn": self.custom_domain_config["CertificateArn"]}
+        if self.custom_domain_config.get("SecurityPolicy"):
+            out["CustomDomainConfig"]["SecurityPolicy"] = self.custom_domain_config["SecurityPolicy"]
+    if self.routing:
+        out["Routing"] = self.routing
     return out
 
 
@@ -123,6 +139,7 @@ def _create_user_pool_domain(self):
     created = self.backend.create_user_pool_domain(user_pool_id, domain, config)
     created.account_id = self.current_account
     created.managed_login_version = self._get_param("ManagedLoginVersion") or 1
+    created.routing = self._get_param("Routing") or None
     return ActionResult(created.to_json(extended=False))
 
 
@@ -144,6 +161,9 @@ def _update_user_pool_domain(self):
     # Real Cognito may switch the login UI when ManagedLoginVersion is left out; model the
     # worst case (back to the classic hosted UI) so a client that forgets it is caught.
     updated.managed_login_version = self._get_param("ManagedLoginVersion") or 1
+    # Likewise Routing (and SecurityPolicy, stored inside CustomDomainConfig as sent): an
+    # update without it is taken as "none", so a client that drops a setting is caught.
+    updated.routing = self._get_param("Routing") or None
     if config and config.get("CertificateArn") != previous:
         updated.previous_arn = previous
         updated.updated_at = time.time()
@@ -171,6 +191,12 @@ def _colon_hex(serial_decimal):
     return ":".join(raw[i : i + 2] for i in range(0, len(raw), 2))
 
 
+# ARN -> {"status", "reason"}: certificates a test marked AMAZON_ISSUED with a RenewalSummary.
+RENEWAL_MARKS = {}
+# ARN -> (time of the re-import, the bundle it replaced): what the edge serves meanwhile.
+REIMPORTS = {}
+
+
 def _describe_certificate(self):
     arn = self._get_param("CertificateArn")
     bundle = self.acm_backend.describe_certificate(arn)
@@ -178,7 +204,33 @@ def _describe_certificate(self):
     cert = desc["Certificate"]
     cert["KeyAlgorithm"] = _real_key_algorithm(cert["KeyAlgorithm"])
     cert["Serial"] = _colon_hex(cert["Serial"])
+    mark = RENEWAL_MARKS.get(arn)
+    if mark:
+        cert["Type"] = "AMAZON_ISSUED"
+        cert["RenewalEligibility"] = "ELIGIBLE"
+        cert["RenewalSummary"] = {
+            "RenewalStatus": mark["status"],
+            "RenewalStatusReason": mark.get("reason") or "OTHER",
+            "DomainValidationOptions": [],
+            "UpdatedAt": time.time(),
+        }
     return ActionResult(desc)
+
+
+from moto.acm import models as acm_models  # noqa: E402
+
+_orig_import_certificate = acm_models.AWSCertificateManagerBackend.import_certificate
+
+
+def _import_certificate(self, certificate, private_key, chain, arn, tags):
+    previous = self._certificates.get(arn) if arn else None
+    out = _orig_import_certificate(self, certificate, private_key, chain, arn, tags)
+    if previous is not None:
+        REIMPORTS[arn] = (time.time(), previous)
+    return out
+
+
+acm_models.AWSCertificateManagerBackend.import_certificate = _import_certificate
 
 
 def _list_certificates(self):
@@ -203,7 +255,7 @@ def _list_certificates(self):
             "SubjectAlternativeNameSummaries": names[:100],
             "HasAdditionalSubjectAlternativeNames": len(names) > 100,
             "Status": full["Status"],
-            "Type": full["Type"],
+            "Type": "AMAZON_ISSUED" if full["CertificateArn"] in RENEWAL_MARKS else full["Type"],
             "KeyAlgorithm": _real_key_algorithm(full["KeyAlgorithm"]),
             "KeyUsages": [],
             "ExtendedKeyUsages": [],
@@ -251,6 +303,18 @@ def _bundle_for(arn):
         return None
 
 
+def served_bundle(arn):
+    """The material the edge serves for `arn`: after a re-import, the previous one until the
+    edge delay has passed (forever with --edge-stale)."""
+    bundle = _bundle_for(arn)
+    reimport = REIMPORTS.get(arn)
+    if reimport is not None:
+        at, previous = reimport
+        if SETTINGS["edge_stale"] or time.time() - at < SETTINGS["edge_delay"]:
+            return previous
+    return bundle
+
+
 def served_arn(domain_model):
     current = (domain_model.custom_domain_config or {}).get("CertificateArn")
     if domain_model.previous_arn is None:
@@ -284,11 +348,12 @@ class Edge:
 
     def _context_for(self, arn):
         with self.lock:
-            if arn in self.contexts:
-                return self.contexts[arn]
-            bundle = _bundle_for(arn)
+            bundle = served_bundle(arn)
             if bundle is None:
                 return None
+            key = (arn, bundle.cert)
+            if key in self.contexts:
+                return self.contexts[key]
             path = os.path.join(self.tmp, "%d.pem" % len(self.contexts))
             with open(path, "wb") as f:
                 f.write(bundle.key.strip() + b"\n" + bundle.cert.strip() + b"\n")
@@ -296,7 +361,7 @@ class Edge:
                     f.write(bundle.chain.strip() + b"\n")
             ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
             ctx.load_cert_chain(path)
-            self.contexts[arn] = ctx
+            self.contexts[key] = ctx
             return ctx
 
     def _on_sni(self, sslobj, server_name, _ctx):
@@ -393,6 +458,13 @@ class CallCounter:
             "/_ccr/calls-by-account": lambda: self.by_account,
             "/_ccr/assumed": lambda: ASSUMED,
         }
+        if path == "/_ccr/renewal":
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            mark = json.loads(environ["wsgi.input"].read(length) or b"{}")
+            with self.lock:
+                RENEWAL_MARKS[mark["arn"]] = {"status": mark["status"], "reason": mark.get("reason")}
+            start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", "2")])
+            return [b"{}"]
         if path in views:
             with self.lock:
                 body = json.dumps(views[path]()).encode()
@@ -423,6 +495,8 @@ class FaultProxy:
         "resourcenotfound": (400, "ResourceNotFoundException", "The requested resource was not found."),
         "invalidparameter": (400, "InvalidParameterException", "1 validation error detected."),
         "featureunavailable": (400, "FeatureUnavailableInTierException", "This feature is not available in the user pool's feature plan."),
+        "concurrentmodification": (400, "ConcurrentModificationException", "The domain is being modified by another request."),
+        "operationnotenabled": (400, "OperationNotEnabledException", "This operation is not enabled in a secondary region of a multi-region user pool."),
     }
 
     def __init__(self, upstream_port, port=0):
@@ -531,6 +605,9 @@ class FaultProxy:
                 upstream.request(method, path, body=body, headers={n: v for n, v in headers if n.lower() not in hop})
                 response = upstream.getresponse()
                 data = response.read()
+                if rule is not None and rule["kind"] == "lose-answer":
+                    conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+                    return
                 out_headers = [(n, v) for n, v in response.getheaders() if n.lower() not in hop]
                 self._send(conn, response.status, out_headers, data)
                 if close:

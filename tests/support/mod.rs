@@ -95,6 +95,13 @@ impl Emulator {
         Emulator::http(&self.proxy, "POST", "/_fault", &rule.to_string());
     }
 
+    /// Mark a certificate AMAZON_ISSUED with this managed-renewal status and reason (what
+    /// ACM's RenewalSummary then says of it).
+    pub fn mark_renewal(&self, arn: &str, status: &str, reason: &str) {
+        let body = serde_json::json!({"arn": arn, "status": status, "reason": reason});
+        Emulator::http(&self.endpoint, "POST", "/_ccr/renewal", &body.to_string());
+    }
+
     /// Calls the fault proxy forwarded (those of the clients pointed at it), by operation.
     pub fn proxy_calls(&self) -> BTreeMap<String, u64> {
         serde_json::from_str(&Emulator::http(&self.proxy, "GET", "/_calls", "")).unwrap()
@@ -373,8 +380,23 @@ pub async fn import(emu: &Emulator, ca: &Ca, leaf: Leaf) -> Imported {
     import_with(&emu.acm(), ca, leaf).await
 }
 
+/// Re-import `leaf` into the existing certificate `arn` (an in-place renewal: same ARN, new
+/// material), as `aws acm import-certificate --certificate-arn` does.
+pub async fn reimport(emu: &Emulator, ca: &Ca, arn: &str, leaf: Leaf) -> Imported {
+    import_into(&emu.acm(), ca, leaf, Some(arn)).await
+}
+
 /// Make, sign and import a certificate with this ACM client (any account).
 pub async fn import_with(acm: &aws_sdk_acm::Client, ca: &Ca, leaf: Leaf) -> Imported {
+    import_into(acm, ca, leaf, None).await
+}
+
+async fn import_into(
+    acm: &aws_sdk_acm::Client,
+    ca: &Ca,
+    leaf: Leaf,
+    arn: Option<&str>,
+) -> Imported {
     let key = KeyPair::generate_for(leaf.alg).unwrap();
     let mut params = CertificateParams::new(leaf.names.clone()).unwrap();
     params
@@ -390,6 +412,7 @@ pub async fn import_with(acm: &aws_sdk_acm::Client, ca: &Ca, leaf: Leaf) -> Impo
         .certificate(Blob::new(cert.pem()))
         .private_key(Blob::new(key.serialize_pem()))
         .certificate_chain(Blob::new(ca.pem.clone()))
+        .set_certificate_arn(arn.map(str::to_string))
         .send()
         .await
         .expect("import the certificate");
@@ -533,6 +556,8 @@ pub struct World {
     pub pool: String,
     /// The CA certificate.
     pub ca_file: PathBuf,
+    /// The CA that signed both (for more certificates, re-imports).
+    pub ca: Ca,
 }
 
 /// Start an emulator with `flags` and seed a [`World`].
@@ -551,5 +576,6 @@ pub async fn world(flags: &[&str]) -> World {
         new,
         pool,
         ca_file,
+        ca,
     }
 }

@@ -1,0 +1,120 @@
+//! In-place renewals: ACM's managed renewal of an AMAZON_ISSUED certificate, or a re-import
+//! into the same ARN, changes the certificate behind the ARN the domain already uses.
+//! CloudFront has to pick the new material up, and nothing else checks that it did, so a
+//! renewal is verified exactly like a swap — without any write to Cognito.
+//!
+//! A renewal cannot be rolled back: ACM keeps no previous version of a re-imported (or
+//! renewed) certificate. A failed renewal verification alerts (log, metrics, `on_failure`).
+
+use chrono::{DateTime, Utc};
+use tracing::{error, info};
+
+use crate::context::Context;
+use crate::error::TargetError;
+use crate::model::arn_tail;
+use crate::observe::Planned;
+use crate::serial::Serial;
+use crate::state::{PendingSwap, Phase, SeenCertificate};
+use crate::verify::VerifyJob;
+
+/// Start verifying the renewal of the domain's certificate from `was` to `now`: read the new
+/// serial (what the edge must serve), record the verification in flight and the new version
+/// as seen, and return the job.
+pub async fn start(
+    ctx: &Context,
+    planned: &Planned,
+    was: &SeenCertificate,
+    now: &SeenCertificate,
+    at: DateTime<Utc>,
+) -> Result<VerifyJob, TargetError> {
+    let target = &planned.target;
+    let account = ctx.account_for(target)?;
+    let described = account
+        .acm
+        .describe(&now.arn)
+        .await
+        .map_err(|e| TargetError::aws("cannot read the renewed certificate's serial", e))?
+        .ok_or_else(|| {
+            TargetError::Candidate(format!("certificate {} vanished from ACM", now.arn))
+        })?;
+    let serial = described
+        .serial
+        .as_deref()
+        .map(Serial::parse)
+        .transpose()
+        .map_err(|e| {
+            TargetError::Candidate(format!("{e} (renewed certificate {})", arn_tail(&now.arn)))
+        })?
+        .ok_or_else(|| {
+            TargetError::Candidate(format!(
+                "ACM gave no serial for the renewed certificate {}; the edge cannot be checked",
+                arn_tail(&now.arn)
+            ))
+        })?;
+    let window = chrono::Duration::from_std(ctx.config.verify.window)
+        .unwrap_or_else(|_| chrono::Duration::hours(1));
+    let pending = PendingSwap {
+        phase: Phase::Swapped,
+        user_pool_id: target.user_pool_id.clone(),
+        old_arn: Some(now.arn.clone()),
+        new_arn: now.arn.clone(),
+        new_serial: Some(serial.to_string()),
+        recorded_at: at,
+        swapped_at: Some(at),
+        deadline: at + window,
+        rollback_reason: None,
+        renewal: true,
+    };
+    let (record, version) = (pending.clone(), now.clone());
+    ctx.state
+        .update(|s| {
+            let r = s.domains.entry(target.domain.clone()).or_default();
+            r.pending = Some(record.clone());
+            r.seen = Some(version.clone());
+        })
+        .await
+        .map_err(|e| TargetError::State {
+            what: "cannot record the renewal's verification".into(),
+            detail: e.to_string(),
+        })?;
+    info!(
+        domain = %target.domain,
+        certificate = %now.arn,
+        serial = %serial,
+        "{}; verifying it like a swap (no write to Cognito)",
+        crate::step::renewal_line(was, now)
+    );
+    ctx.metrics
+        .set_verification_state(&target.domain, "verifying");
+    Ok(VerifyJob {
+        target: target.clone(),
+        old_arn: Some(now.arn.clone()),
+        new_arn: now.arn.clone(),
+        new_serial: Some(serial),
+        swapped_at: Some(at),
+        deadline: pending.deadline,
+        renewal: true,
+    })
+}
+
+/// Remember the certificate versions first seen in this pass (one state write for all),
+/// so a later change behind the same ARN is recognised as a renewal.
+pub async fn remember(ctx: &Context, versions: Vec<(String, SeenCertificate)>) {
+    if versions.is_empty() {
+        return;
+    }
+    let stored = ctx
+        .state
+        .update(|s| {
+            for (domain, version) in &versions {
+                s.domains.entry(domain.clone()).or_default().seen = Some(version.clone());
+            }
+        })
+        .await;
+    if let Err(e) = stored {
+        error!("cannot record the certificates seen: {e}");
+    }
+}
+
+/// Why a failed renewal is not rolled back.
+pub const NO_ROLLBACK: &str = "not rolled back: an in-place renewal cannot be undone (ACM keeps no previous version of the certificate); alerting instead";
