@@ -353,6 +353,16 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
             let next = crate::daemon::next_tick(&ctx.config.schedule, now);
             let mut report =
                 crate::status::StatusReport::new(&planned, &state, now, next, &ctx.config.rollout);
+            // What clients see now: one handshake per domain (the TLS check on).
+            let cache = crate::edge::SerialCache::default();
+            let looks =
+                futures_util::future::join_all(planned.iter().map(|p| {
+                    crate::edge::look(&ctx, &p.target, p.decision.current.as_ref(), &cache)
+                }))
+                .await;
+            for (row, look) in report.targets.iter_mut().zip(looks) {
+                row.edge = look.map(|l| crate::status::EdgeRow::of(&l));
+            }
             if let Some(lease) = &ctx.lease {
                 report.leader = Some(crate::leader::who_leads(
                     &lease.current().await,

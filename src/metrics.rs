@@ -127,6 +127,12 @@ pub struct Metrics {
     pub lease_lost: Counter,
     /// 1 when ACM's managed renewal of the domain's certificate needs a person.
     pub renewal_action_required: Family<DomainLabel, Gauge<i64, AtomicI64>>,
+    /// NotAfter of the leaf certificate the edge served, Unix seconds.
+    pub edge_expiration: Family<DomainLabel, Gauge<i64, AtomicI64>>,
+    /// 1 when the edge serves the domain's configured certificate, 0 when not.
+    pub edge_matches: Family<DomainLabel, Gauge<i64, AtomicI64>>,
+    /// 1 when the last edge probe of the domain completed a handshake.
+    pub edge_probe_success: Family<DomainLabel, Gauge<i64, AtomicI64>>,
     /// Domain settings found changed after a swap that sent them back unchanged.
     pub settings_changed: Family<SettingLabels, Counter>,
 }
@@ -163,6 +169,9 @@ impl Metrics {
             lease_lost: Counter::default(),
             settings_changed: Family::default(),
             renewal_action_required: Family::default(),
+            edge_expiration: Family::default(),
+            edge_matches: Family::default(),
+            edge_probe_success: Family::default(),
         };
         registry.register(
             "certificate_expiration_timestamp_seconds",
@@ -216,6 +225,21 @@ impl Metrics {
             m.lease_lost.clone(),
         );
         registry.register(
+            "edge_certificate_expiration_timestamp_seconds",
+            "NotAfter of the leaf certificate the domain's edge served at the last probe",
+            m.edge_expiration.clone(),
+        );
+        registry.register(
+            "edge_matches_current",
+            "1 when the edge serves the certificate the domain is configured with, 0 when not (absent while a verification runs)",
+            m.edge_matches.clone(),
+        );
+        registry.register(
+            "edge_probe_success",
+            "1 when the last TLS probe of the domain's edge completed a handshake",
+            m.edge_probe_success.clone(),
+        );
+        registry.register(
             "managed_renewal_action_required",
             "1 when ACM's managed renewal of the domain's certificate is PENDING_VALIDATION or FAILED inside its renewal window",
             m.renewal_action_required.clone(),
@@ -265,6 +289,39 @@ impl Metrics {
                 domain: domain.to_string(),
             })
             .set(i64::from(stuck));
+    }
+
+    /// Record an edge probe: whether it worked and the served leaf's NotAfter.
+    pub fn set_edge_probe(&self, domain: &str, success: bool, not_after: Option<i64>) {
+        let labels = DomainLabel {
+            domain: domain.to_string(),
+        };
+        self.edge_probe_success
+            .get_or_create(&labels)
+            .set(i64::from(success));
+        match not_after {
+            Some(t) => {
+                self.edge_expiration.get_or_create(&labels).set(t);
+            }
+            None => {
+                self.edge_expiration.remove(&labels);
+            }
+        }
+    }
+
+    /// Whether the edge serves the configured certificate; `None` removes the gauge.
+    pub fn set_edge_matches(&self, domain: &str, matches: Option<bool>) {
+        let labels = DomainLabel {
+            domain: domain.to_string(),
+        };
+        match matches {
+            Some(m) => {
+                self.edge_matches.get_or_create(&labels).set(i64::from(m));
+            }
+            None => {
+                self.edge_matches.remove(&labels);
+            }
+        }
     }
 
     /// Count a domain setting found changed after a swap.

@@ -61,6 +61,26 @@ pub struct EdgeRow {
     pub error: Option<String>,
 }
 
+impl EdgeRow {
+    /// The row for one look at the edge.
+    pub fn of(look: &crate::edge::EdgeLook) -> EdgeRow {
+        match &look.served {
+            Ok(hs) => EdgeRow {
+                serial: Some(hs.serial.to_string()),
+                not_after: hs.not_after.map(|t| rfc3339(&t)),
+                matches_current: look.matches_current(),
+                error: None,
+            },
+            Err(e) => EdgeRow {
+                serial: None,
+                not_after: None,
+                matches_current: None,
+                error: Some(e.to_string()),
+            },
+        }
+    }
+}
+
 /// The whole report.
 #[derive(Debug, Clone, Serialize)]
 pub struct StatusReport {

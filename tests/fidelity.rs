@@ -405,3 +405,83 @@ async fn a_managed_renewal_pending_validation_shows_in_plan_and_status() {
     let calm = emu.run(&["status", "-c", config]);
     assert_eq!(calm.code, 0, "{}", calm.stdout);
 }
+
+#[tokio::test]
+async fn the_daemon_exports_what_the_edge_serves_and_drift_when_a_renewal_is_not_picked_up() {
+    use std::time::Duration;
+    use support::{free_port, http_get, sample, wait_for, Daemon};
+    let (w, text) = renewal_world(&["--edge-stale"]).await;
+    let port = free_port();
+    let text = format!(
+        "schedule: \"* * * * * *\"\nmetrics:\n  listen: 127.0.0.1:{port}\n{}",
+        text.replace("{WINDOW}", "2s")
+    );
+    let config = write_config(w.dir.path(), &text);
+    let mut d = Daemon::start(
+        w.dir.path(),
+        &["run", "--now", "-c", config.to_str().unwrap()],
+        &w.emu.endpoint,
+        &[],
+    );
+    wait_for("the metrics endpoint", Duration::from_secs(20), || {
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+    });
+    let metric = |name: &str| {
+        let (_, body) = http_get(port, "/metrics");
+        sample(
+            &body,
+            &format!("cognito_cert_rotator_{name}{{domain=\"{DOMAIN}\"}}"),
+        )
+    };
+    wait_for("the edge to match", Duration::from_secs(20), || {
+        metric("edge_matches_current") == Some(1.0)
+    });
+    assert_eq!(metric("edge_probe_success"), Some(1.0));
+    let expiry = metric("edge_certificate_expiration_timestamp_seconds").expect("served expiry");
+    let in_days = (expiry - chrono::Utc::now().timestamp() as f64) / 86_400.0;
+    assert!((88.0..=91.0).contains(&in_days), "{in_days}");
+    // Steady passes read the current certificate's serial once, then from the cache.
+    let described = w.emu.count("DescribeCertificate");
+    std::thread::sleep(Duration::from_millis(3500));
+    assert_eq!(w.emu.count("DescribeCertificate"), described, "{}", d.log());
+
+    // Renewed in place, but the edge (CloudFront) never picks it up.
+    support::reimport(
+        &w.emu,
+        &w.ca,
+        &w.new.arn,
+        Leaf::new(DOMAIN, 180, 0x0a0b_0d09),
+    )
+    .await;
+    wait_for(
+        "the renewal verification to fail",
+        Duration::from_secs(30),
+        || state_of(&w)["last"]["result"] == "failed",
+    );
+    wait_for("the drift gauge", Duration::from_secs(20), || {
+        metric("edge_matches_current") == Some(0.0)
+    });
+    assert_eq!(metric("edge_probe_success"), Some(1.0));
+    let (_, body) = http_get(port, "/metrics");
+    assert_eq!(
+        sample(
+            &body,
+            &format!(
+                "cognito_cert_rotator_renewals_total{{domain=\"{DOMAIN}\",result=\"failed\"}}"
+            )
+        ),
+        Some(1.0),
+        "{body}"
+    );
+    assert_eq!(w.emu.count("UpdateUserPoolDomain"), 0);
+    let status = w.emu.run(&["status", "-c", config.to_str().unwrap()]);
+    assert!(
+        status
+            .stdout
+            .contains("NOT the current certificate (drift)"),
+        "{}",
+        status.stdout
+    );
+    d.signal("-TERM");
+    assert_eq!(d.wait_exit(Duration::from_secs(20)), 0);
+}

@@ -45,6 +45,42 @@ pub struct RunOptions {
     pub grace: Duration,
 }
 
+/// Edge probes after each pass ([`crate::edge`]), one round at a time, in the background so
+/// they never hold up the next pass.
+#[derive(Debug, Default)]
+struct EdgeWatcher {
+    cache: Arc<crate::edge::SerialCache>,
+    running: Mutex<Option<tokio::task::JoinHandle<()>>>,
+}
+
+impl EdgeWatcher {
+    fn start(
+        &self,
+        ctx: &Context,
+        results: &[(crate::observe::Planned, crate::outcome::Outcome)],
+        verifying: std::collections::HashSet<String>,
+    ) {
+        if ctx.probe.is_none() {
+            return;
+        }
+        let Ok(mut running) = self.running.lock() else {
+            return;
+        };
+        if running.as_ref().is_some_and(|h| !h.is_finished()) {
+            tracing::debug!("the previous round of edge probes is still running; skipping one");
+            return;
+        }
+        let targets: Vec<_> = results
+            .iter()
+            .map(|(p, _)| (p.target.clone(), p.decision.current.clone()))
+            .collect();
+        let (ctx, cache) = (ctx.clone(), self.cache.clone());
+        *running = Some(tokio::spawn(async move {
+            crate::edge::watch(&ctx, targets, &verifying, &cache).await;
+        }));
+    }
+}
+
 /// Verifications running in the background, so shutdown can stop them.
 #[derive(Debug, Clone, Default)]
 struct Verifications(Arc<Mutex<Vec<AbortHandle>>>);
@@ -115,6 +151,7 @@ pub async fn run(
     }
 
     let verifications = Verifications::default();
+    let edge = EdgeWatcher::default();
     let resumed_epoch = Arc::new(AtomicU64::new(0));
     // Ticks come from the schedule and, with DynamoDB state, from becoming the leader.
     let (tick_tx, mut ticks) = mpsc::channel::<()>(1);
@@ -154,8 +191,14 @@ pub async fn run(
     loop {
         let scheduler = schedule::start_scheduler(&ctx.config.schedule, tick_tx.clone()).await?;
         let exit = {
-            let (ctx, verifications, notifier, health, resumed) =
-                (&ctx, &verifications, &notifier, &health, &*resumed_epoch);
+            let (ctx, verifications, notifier, health, resumed, edge) = (
+                &ctx,
+                &verifications,
+                &notifier,
+                &health,
+                &*resumed_epoch,
+                &edge,
+            );
             event_loop(
                 &mut ticks,
                 &mut control,
@@ -164,7 +207,7 @@ pub async fn run(
                     if standing_by(ctx, verifications, notifier, health, resumed).await {
                         return;
                     }
-                    daemon_pass(ctx, verifications, notifier, health).await
+                    daemon_pass(ctx, verifications, notifier, health, edge).await
                 },
             )
             .await
@@ -247,6 +290,7 @@ async fn daemon_pass(
     verifications: &Verifications,
     notifier: &Notifier,
     health: &Health,
+    edge: &EdgeWatcher,
 ) {
     let started = tokio::time::Instant::now();
     let result = crate::reconcile::pass(ctx, Mode::Daemon, ctx.clock.now()).await;
@@ -260,16 +304,27 @@ async fn daemon_pass(
         .observe(started.elapsed().as_secs_f64());
     ctx.metrics.last_pass.set(now.timestamp() as f64);
     health.pass_finished();
-    let verifying = ctx.state.snapshot().await.map_or_else(
-        |e| format!("? (state unreadable: {e})"),
-        |s| {
-            s.domains
-                .values()
-                .filter(|r| r.pending.is_some())
-                .count()
-                .to_string()
-        },
-    );
+    let snapshot = ctx.state.snapshot().await;
+    let in_flight: std::collections::HashSet<String> = match &snapshot {
+        Ok(s) => s
+            .domains
+            .iter()
+            .filter(|(_, r)| r.pending.is_some())
+            .map(|(d, _)| d.clone())
+            .collect(),
+        // Unknown: judge no domain's match while its verification may be running.
+        Err(_) => ctx
+            .config
+            .targets
+            .iter()
+            .map(|t| t.domain.clone())
+            .collect(),
+    };
+    let verifying = match &snapshot {
+        Ok(_) => in_flight.len().to_string(),
+        Err(e) => format!("? (state unreadable: {e})"),
+    };
+    edge.start(ctx, &result.results, in_flight);
     let next = next_tick(&ctx.config.schedule, now)
         .map_or_else(|| "none".to_string(), |t| t.format("%H:%M:%SZ").to_string());
     let role = if ctx.lease.is_some() { "leader: " } else { "" };

@@ -40,6 +40,8 @@ pub struct Handshake {
     pub serial: Serial,
     /// Whether the chain is trusted for the domain (system roots + `ca_file`), and if not why.
     pub trust: Result<(), String>,
+    /// The leaf's NotAfter, when it could be read.
+    pub not_after: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// A handshake that did not happen.
@@ -145,20 +147,56 @@ impl TlsProbe {
             target: target.clone(),
             why: e.to_string(),
         })?;
-        let serial = tls
+        let leaf = tls
             .get_ref()
             .1
             .peer_certificates()
-            .and_then(|chain| chain.first())
+            .and_then(|chain| chain.first());
+        let serial = leaf
             .and_then(|leaf| Serial::from_certificate_der(leaf))
             .ok_or_else(|| ProbeError::NoCertificate {
                 target: target.clone(),
             })?;
+        let not_after = leaf.and_then(|leaf| not_after_of(leaf));
         let trust = recorder
             .outcome()
             .unwrap_or_else(|| Err("the chain was never checked".to_string()));
-        Ok(Handshake { serial, trust })
+        Ok(Handshake {
+            serial,
+            trust,
+            not_after,
+        })
     }
+}
+
+/// The NotAfter of a DER certificate: `tbsCertificate` is `[0] version, serialNumber,
+/// signature, issuer, validity { notBefore, notAfter }, ...`; a time is UTCTime (YYMMDD…Z,
+/// years 1950–2049) or GeneralizedTime (YYYYMMDD…Z).
+pub fn not_after_of(der: &[u8]) -> Option<chrono::DateTime<chrono::Utc>> {
+    use crate::serial::der_element;
+    let (_, cert, _) = der_element(der)?;
+    let (_, tbs, _) = der_element(cert)?;
+    let (tag, _, mut rest) = der_element(tbs)?;
+    // serialNumber (after an explicit version), signature, issuer: skip to validity.
+    let skip = if tag == 0xa0 { 3 } else { 2 };
+    for _ in 0..skip {
+        rest = der_element(rest)?.2;
+    }
+    let (_, validity, _) = der_element(rest)?;
+    let (_, _, after_not_before) = der_element(validity)?;
+    let (tag, time, _) = der_element(after_not_before)?;
+    let text = std::str::from_utf8(time).ok()?;
+    let full = match tag {
+        0x17 => {
+            let yy: u32 = text.get(..2)?.parse().ok()?;
+            format!("{}{text}", if yy < 50 { "20" } else { "19" })
+        }
+        0x18 => text.to_string(),
+        _ => return None,
+    };
+    chrono::NaiveDateTime::parse_from_str(full.trim_end_matches('Z'), "%Y%m%d%H%M%S")
+        .ok()
+        .map(|t| t.and_utc())
 }
 
 fn add_ca_file(roots: &mut RootCertStore, path: &Path) -> Result<(), SetupError> {

@@ -1,0 +1,146 @@
+//! What clients actually see: each daemon pass probes every domain's edge (a real TLS
+//! handshake, bounded concurrency, the probe's short timeouts) after the pass has acted, so a
+//! probe never holds up a swap, and exports what was served, the way blackbox/ssl exporters
+//! do:
+//!
+//! - `edge_certificate_expiration_timestamp_seconds{domain}` — NotAfter of the leaf served;
+//! - `edge_matches_current{domain}` — 1 when the served serial is the serial of the
+//!   certificate the domain is configured with, 0 when not (drift: changed by hand, CloudFront
+//!   stuck); absent while a verification of that domain runs;
+//! - `edge_probe_success{domain}` — 1/0.
+//!
+//! The configured certificate's serial comes from DescribeCertificate once per certificate
+//! version (ARN + validity) and is cached, so a steady pass makes no ACM call.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{DateTime, Utc};
+use futures_util::StreamExt;
+use tokio::sync::Mutex;
+use tracing::{debug, warn};
+
+use crate::config::Target;
+use crate::context::Context;
+use crate::model::Certificate;
+use crate::serial::Serial;
+use crate::verify::probe::{Handshake, ProbeError};
+
+/// Probes at once.
+const CONCURRENCY: usize = 16;
+
+/// A certificate version: ARN, NotBefore, NotAfter.
+type Version = (String, Option<DateTime<Utc>>, Option<DateTime<Utc>>);
+
+/// Serials of certificate versions already read, kept for the daemon's life.
+#[derive(Debug, Default)]
+pub struct SerialCache {
+    serials: Mutex<HashMap<Version, Serial>>,
+}
+
+impl SerialCache {
+    /// The serial of `cert` (one DescribeCertificate the first time this version is seen).
+    pub async fn serial_of(
+        &self,
+        ctx: &Context,
+        target: &Target,
+        cert: &Certificate,
+    ) -> Option<Serial> {
+        let key = (cert.arn.clone(), cert.not_before, cert.not_after);
+        let mut serials = self.serials.lock().await;
+        if let Some(hit) = serials.get(&key) {
+            return Some(hit.clone());
+        }
+        let account = ctx.account_for(target).ok()?;
+        let described = match account.acm.describe(&cert.arn).await {
+            Ok(d) => d?,
+            Err(e) => {
+                warn!(domain = %target.domain, "cannot read the current certificate's serial for the edge check: {e}");
+                return None;
+            }
+        };
+        let serial = Serial::parse(described.serial.as_deref()?).ok()?;
+        // Only versions still in use are worth keeping.
+        serials.retain(|(arn, _, _), _| *arn != cert.arn);
+        serials.insert(key, serial.clone());
+        Some(serial)
+    }
+}
+
+/// One look at a domain's edge.
+#[derive(Debug, Clone)]
+pub struct EdgeLook {
+    /// The handshake, or why there was none.
+    pub served: Result<Handshake, ProbeError>,
+    /// The serial of the certificate the domain is configured with, when known.
+    pub current: Option<Serial>,
+}
+
+impl EdgeLook {
+    /// Whether the edge serves the configured certificate (`None`: cannot tell).
+    pub fn matches_current(&self) -> Option<bool> {
+        match (&self.served, &self.current) {
+            (Ok(hs), Some(current)) => Some(hs.serial == *current),
+            _ => None,
+        }
+    }
+}
+
+/// Probe `target`'s edge and read the serial its configured certificate `current` has.
+/// `None` when the TLS check is off (`verify.tls: false`).
+pub async fn look(
+    ctx: &Context,
+    target: &Target,
+    current: Option<&Certificate>,
+    cache: &SerialCache,
+) -> Option<EdgeLook> {
+    let probe = ctx.probe.as_ref()?;
+    let served = probe.probe(&target.domain).await;
+    let current = match current {
+        Some(c) if served.is_ok() => cache.serial_of(ctx, target, c).await,
+        _ => None,
+    };
+    Some(EdgeLook { served, current })
+}
+
+/// Probe every domain of a pass and export what was served. `verifying`: domains whose
+/// verification runs (their match gauge is left absent: the verification judges them).
+pub async fn watch(
+    ctx: &Context,
+    targets: Vec<(Target, Option<Certificate>)>,
+    verifying: &HashSet<String>,
+    cache: &SerialCache,
+) {
+    let looks: Vec<(Target, Option<EdgeLook>)> = futures_util::stream::iter(targets)
+        .map(|(t, current)| async move {
+            let seen = look(ctx, &t, current.as_ref(), cache).await;
+            (t, seen)
+        })
+        .buffer_unordered(CONCURRENCY)
+        .collect()
+        .await;
+    for (target, look) in looks {
+        let Some(look) = look else { continue };
+        let domain = target.domain.as_str();
+        let m = &ctx.metrics;
+        let in_flight = verifying.contains(domain);
+        match &look.served {
+            Ok(hs) => {
+                m.set_edge_probe(domain, true, hs.not_after.map(|t| t.timestamp()));
+                match look.matches_current() {
+                    Some(matches) if !in_flight => {
+                        if !matches {
+                            warn!(%domain, served = %hs.serial, current = %look.current.as_ref().map(ToString::to_string).unwrap_or_default(), "the edge does not serve the certificate the domain is configured with (drift)");
+                        }
+                        m.set_edge_matches(domain, Some(matches));
+                    }
+                    _ => m.set_edge_matches(domain, None),
+                }
+            }
+            Err(e) => {
+                debug!(%domain, "edge probe failed: {e}");
+                m.set_edge_probe(domain, false, None);
+                m.set_edge_matches(domain, None);
+            }
+        }
+    }
+}
