@@ -112,6 +112,8 @@ async fn plan_and_dry_run_write_nothing_and_explain_rejections() {
     assert_eq!(w.emu.count("UpdateUserPoolDomain"), 0);
     // One scan per pass, whatever the number of targets.
     assert_eq!(w.emu.count("ListCertificates"), 3);
+    // Nothing is swapped, so no serial is read: plan and dry run stay at the floor.
+    assert_eq!(w.emu.count("DescribeCertificate"), 0);
     let (arn, _) = domain_state(&w.emu, REGION, DOMAIN).await;
     assert_eq!(arn.as_deref(), Some(w.old.arn.as_str()));
 }
