@@ -14,7 +14,6 @@
 
 use std::collections::{HashMap, HashSet};
 
-use chrono::{DateTime, Utc};
 use futures_util::StreamExt;
 use tokio::sync::Mutex;
 use tracing::{debug, warn};
@@ -23,18 +22,16 @@ use crate::config::Target;
 use crate::context::Context;
 use crate::model::Certificate;
 use crate::serial::Serial;
+use crate::state::SeenCertificate;
 use crate::verify::probe::{Handshake, ProbeError};
 
 /// Probes at once.
 const CONCURRENCY: usize = 16;
 
-/// A certificate version: ARN, NotBefore, NotAfter.
-type Version = (String, Option<DateTime<Utc>>, Option<DateTime<Utc>>);
-
 /// Serials of certificate versions already read, kept for the daemon's life.
 #[derive(Debug, Default)]
 pub struct SerialCache {
-    serials: Mutex<HashMap<Version, Serial>>,
+    serials: Mutex<HashMap<SeenCertificate, Serial>>,
 }
 
 impl SerialCache {
@@ -45,7 +42,7 @@ impl SerialCache {
         target: &Target,
         cert: &Certificate,
     ) -> Option<Serial> {
-        let key = (cert.arn.clone(), cert.not_before, cert.not_after);
+        let key = SeenCertificate::of(cert);
         let mut serials = self.serials.lock().await;
         if let Some(hit) = serials.get(&key) {
             return Some(hit.clone());
@@ -58,9 +55,9 @@ impl SerialCache {
                 return None;
             }
         };
-        let serial = Serial::parse(described.serial.as_deref()?).ok()?;
+        let serial = described.parsed_serial().ok()?;
         // Only versions still in use are worth keeping.
-        serials.retain(|(arn, _, _), _| *arn != cert.arn);
+        serials.retain(|version, _| version.arn != cert.arn);
         serials.insert(key, serial.clone());
         Some(serial)
     }

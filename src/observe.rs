@@ -22,7 +22,7 @@ use crate::config::Target;
 use crate::context::Context;
 use crate::error::TargetError;
 use crate::metrics::TargetLabels;
-use crate::model::{arn_tail, Certificate, DomainInfo, DomainView, ManagedRenewal};
+use crate::model::{Certificate, DomainInfo, DomainView, ManagedRenewal};
 use crate::select::{self, Action, Decision, Requirements};
 use crate::serial::Serial;
 
@@ -319,16 +319,9 @@ async fn candidate_serial(
         .await
         .map_err(|e| TargetError::aws("cannot read the new certificate's serial", e))?
         .ok_or_else(|| TargetError::Candidate(format!("certificate {arn} vanished from ACM")))?;
-    let text = described.serial.ok_or_else(|| {
+    described.parsed_serial().map_err(|why| {
         TargetError::Candidate(format!(
-            "ACM gave no serial for {}; without it the edge cannot be checked, so it is not swapped in",
-            arn_tail(arn)
-        ))
-    })?;
-    Serial::parse(&text).map_err(|e| {
-        TargetError::Candidate(format!(
-            "{e} (certificate {}); without it the edge cannot be checked, so it is not swapped in",
-            arn_tail(arn)
+            "{why}; without it the edge cannot be checked, so it is not swapped in"
         ))
     })
 }

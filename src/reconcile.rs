@@ -233,31 +233,12 @@ async fn act_on(
         Ok(outcome) => (outcome, None),
         Err(step::Act::Renewal { was, now: version }) => {
             match act::renewal::start(ctx, &planned, &was, &version, now).await {
-                Ok(job) => {
-                    let verification = if mode == Mode::Daemon {
-                        Verification::InBackground(job.deadline)
-                    } else {
-                        Verification::NotRequested
-                    };
-                    (Outcome::of_job(&job, verification), Some(job))
-                }
+                Ok(job) => (started(&job, mode), Some(job)),
                 Err(error) => (Outcome::Failed(error), None),
             }
         }
         Err(step::Act::Swap(order)) => match act::swap(ctx, &planned, order, now).await {
-            Ok(job) => (
-                // The daemon verifies every swap in the background; `once` says after
-                // its wait (or that it did not wait).
-                Outcome::of_job(
-                    &job,
-                    if mode == Mode::Daemon {
-                        Verification::InBackground(job.deadline)
-                    } else {
-                        Verification::NotRequested
-                    },
-                ),
-                Some(job),
-            ),
+            Ok(job) => (started(&job, mode), Some(job)),
             // Someone else is changing the domain: not a failure of ours; the next pass
             // re-reads the domain and decides again.
             Err(error) if error.metric_label() == "ConcurrentModificationException" => {
@@ -283,6 +264,17 @@ async fn act_on(
         outcome,
         job,
     }
+}
+
+/// The outcome of a swap or renewal whose verification just started: the daemon verifies it
+/// in the background; `once` says after its wait (or that it did not wait).
+fn started(job: &VerifyJob, mode: Mode) -> Outcome {
+    let verification = if mode == Mode::Daemon {
+        Verification::InBackground(job.deadline)
+    } else {
+        Verification::NotRequested
+    };
+    Outcome::of_job(job, verification)
 }
 
 /// The daemon's failure counts, per target, after a pass.

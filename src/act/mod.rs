@@ -63,6 +63,13 @@ pub async fn reread_before_write(
     Ok(info)
 }
 
+/// The end of the verification window of a swap (or renewal) seen at `at`.
+fn verify_deadline(ctx: &Context, at: DateTime<Utc>) -> DateTime<Utc> {
+    let window = chrono::Duration::from_std(ctx.config.verify.window)
+        .unwrap_or_else(|_| chrono::Duration::hours(1));
+    at + window
+}
+
 /// Swap `planned`'s domain onto `order.to`: re-read, record the intent, write, record the
 /// swap. Returns the verification job.
 pub async fn swap(
@@ -75,8 +82,6 @@ pub async fn swap(
     let from = planned.decision.current_arn.clone();
     let cognito = ctx.cognito_for(target)?;
     let info = reread_before_write(cognito, target, from.as_deref()).await?;
-    let window = chrono::Duration::from_std(ctx.config.verify.window)
-        .unwrap_or_else(|_| chrono::Duration::hours(1));
     let mut pending = PendingSwap {
         phase: Phase::Intent,
         user_pool_id: target.user_pool_id.clone(),
@@ -85,7 +90,7 @@ pub async fn swap(
         new_serial: Some(order.serial.to_string()),
         recorded_at: now,
         swapped_at: None,
-        deadline: now + window,
+        deadline: verify_deadline(ctx, now),
         rollback_reason: None,
         renewal: false,
     };

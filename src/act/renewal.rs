@@ -11,9 +11,7 @@ use tracing::{error, info};
 
 use crate::context::Context;
 use crate::error::TargetError;
-use crate::model::arn_tail;
 use crate::observe::Planned;
-use crate::serial::Serial;
 use crate::state::{PendingSwap, Phase, SeenCertificate};
 use crate::verify::VerifyJob;
 
@@ -37,22 +35,11 @@ pub async fn start(
         .ok_or_else(|| {
             TargetError::Candidate(format!("certificate {} vanished from ACM", now.arn))
         })?;
-    let serial = described
-        .serial
-        .as_deref()
-        .map(Serial::parse)
-        .transpose()
-        .map_err(|e| {
-            TargetError::Candidate(format!("{e} (renewed certificate {})", arn_tail(&now.arn)))
-        })?
-        .ok_or_else(|| {
-            TargetError::Candidate(format!(
-                "ACM gave no serial for the renewed certificate {}; the edge cannot be checked",
-                arn_tail(&now.arn)
-            ))
-        })?;
-    let window = chrono::Duration::from_std(ctx.config.verify.window)
-        .unwrap_or_else(|_| chrono::Duration::hours(1));
+    let serial = described.parsed_serial().map_err(|why| {
+        TargetError::Candidate(format!(
+            "{why} (renewed in place); the edge cannot be checked"
+        ))
+    })?;
     let pending = PendingSwap {
         phase: Phase::Swapped,
         user_pool_id: target.user_pool_id.clone(),
@@ -61,7 +48,7 @@ pub async fn start(
         new_serial: Some(serial.to_string()),
         recorded_at: at,
         swapped_at: Some(at),
-        deadline: at + window,
+        deadline: super::verify_deadline(ctx, at),
         rollback_reason: None,
         renewal: true,
     };

@@ -15,6 +15,7 @@ use super::{to_chrono, AwsError};
 use crate::metrics::AwsRequestCounter;
 use crate::model::{Certificate, ManagedRenewal};
 use crate::select::{normalize_key_algorithm, CERTIFICATE_REGION};
+use crate::serial::Serial;
 
 /// Largest page ListCertificates accepts.
 const PAGE_SIZE: i32 = 1000;
@@ -39,6 +40,19 @@ pub struct Described {
     pub serial: Option<String>,
     /// `RenewalSummary` (AMAZON_ISSUED certificates ACM is renewing or has renewed).
     pub renewal: Option<ManagedRenewal>,
+}
+
+impl Described {
+    /// The serial, parsed (ACM writes colon hex; compared as a number); `Err` says in words
+    /// why there is none: ACM gave none, or it cannot be read.
+    pub fn parsed_serial(&self) -> Result<Serial, String> {
+        let tail = crate::model::arn_tail(&self.certificate.arn);
+        let text = self
+            .serial
+            .as_deref()
+            .ok_or_else(|| format!("ACM gave no serial for {tail}"))?;
+        Serial::parse(text).map_err(|e| format!("{e} (certificate {tail})"))
+    }
 }
 
 /// The ACM adapter.

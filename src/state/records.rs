@@ -82,7 +82,7 @@ fn is_false(b: &bool) -> bool {
 
 /// One version of a certificate: the ARN stays when ACM renews or a certificate is
 /// re-imported, the validity (and serial) change.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SeenCertificate {
     /// The certificate ARN.
