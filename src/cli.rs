@@ -222,10 +222,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
             let ctx = context(config.load()?).await?;
             let planned = crate::observe::plan(&ctx, ctx.clock.now()).await;
             let report = PlanReport::new(&planned);
+            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
             match output {
-                Output::Json => println!("{}", report.to_json()),
-                Output::Text => print!("{}", report.to_text()),
+                Output::Json => report.write_json(&mut out),
+                Output::Text => report.write_text(&mut out),
             }
+            .and_then(|()| std::io::Write::flush(&mut out))
+            .context("writing the plan to stdout")?;
             Ok(exit::OK)
         }
         Command::Once {

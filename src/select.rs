@@ -139,7 +139,8 @@ pub fn decide(req: &Requirements<'_>, obs: &Observed<'_>, now: DateTime<Utc>) ->
     };
 
     let mut eligible: Vec<&Certificate> = Vec::new();
-    let mut rejected = Vec::new();
+    // Every certificate but the winner is explained: room for all of them, allocated once.
+    let mut rejected = Vec::with_capacity(obs.certificates.len());
     for cert in obs.certificates {
         if !covers(cert, req.domain) && cert.arn != current_arn {
             continue;

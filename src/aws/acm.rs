@@ -133,13 +133,18 @@ impl Acm {
                 .await
                 .map_err(|e| AwsError::from_sdk(OP, e))?;
             scan.pages += 1;
+            let mut kept = Vec::new();
             for summary in page.certificate_summary_list() {
                 scan.listed += 1;
                 let cert = from_summary(summary)?;
                 if keep(&cert) {
-                    scan.certificates.push(cert);
+                    kept.push(cert);
                 }
             }
+            // Grow by what each page kept, not by doubling: a scan of 10000 certificates
+            // would otherwise hold room for 16384 until the pass ends.
+            scan.certificates.reserve_exact(kept.len());
+            scan.certificates.append(&mut kept);
             match page.next_token().filter(|t| !t.is_empty()) {
                 None => break,
                 Some(next) if token.as_deref() == Some(next) => {
