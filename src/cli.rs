@@ -12,7 +12,7 @@ use crate::config::Config;
 use crate::context::{open_state, Context, Writes};
 use crate::exit;
 use crate::metrics::Metrics;
-use crate::report::PlanReport;
+use crate::report::PlanWriter;
 use crate::step::Mode;
 
 const AFTER_HELP: &str = "\
@@ -220,14 +220,24 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
         }
         Command::Plan { config, output } => {
             let ctx = context(config.load()?).await?;
-            let planned = crate::observe::plan(&ctx, ctx.clock.now()).await;
-            let report = PlanReport::new(&planned);
-            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-            match output {
-                Output::Json => report.write_json(&mut out),
-                Output::Text => report.write_text(&mut out),
+            let format = match output {
+                Output::Json => crate::report::Format::Json,
+                Output::Text => crate::report::Format::Text,
+            };
+            let mut writer =
+                PlanWriter::new(std::io::BufWriter::new(std::io::stdout().lock()), format);
+            // Each target is written as soon as it is decided, and dropped.
+            let mut failed = None;
+            crate::observe::plan_each(&ctx, ctx.clock.now(), &mut |p| {
+                if failed.is_none() {
+                    failed = writer.target(&p).err();
+                }
+            })
+            .await;
+            match failed {
+                Some(e) => Err(e),
+                None => writer.finish(),
             }
-            .and_then(|()| std::io::Write::flush(&mut out))
             .context("writing the plan to stdout")?;
             Ok(exit::OK)
         }

@@ -131,11 +131,43 @@ pub async fn plan_account(
     serials: bool,
     now: DateTime<Utc>,
 ) -> Vec<Planned> {
-    let failed = |error: TargetError| -> Vec<Planned> {
-        targets
-            .iter()
-            .map(|t| Planned::failed((*t).clone(), error.clone()))
-            .collect()
+    let mut planned = Vec::with_capacity(targets.len());
+    plan_account_each(ctx, key, targets, serials, now, &mut |p| planned.push(p)).await;
+    planned
+}
+
+/// `plan` and `status`, target by target: each is handed to `each` as soon as it is decided,
+/// in config order, so a large fleet's explanations are written out and dropped one by one
+/// instead of all being held at once. Targets in several accounts are collected first, to
+/// keep config order across accounts.
+pub async fn plan_each(ctx: &Context, now: DateTime<Utc>, each: &mut dyn FnMut(Planned)) {
+    let targets: Vec<&Target> = ctx.config.targets.iter().collect();
+    let serials = ctx.config.rollout.enabled();
+    let groups = by_account(&targets);
+    match groups.iter().next() {
+        Some((key, group)) if groups.len() == 1 => {
+            plan_account_each(ctx, key, group, serials, now, each).await
+        }
+        _ => plan_targets(ctx, &targets, serials, now)
+            .await
+            .into_iter()
+            .for_each(each),
+    }
+}
+
+/// [`plan_account`], handing each target to `each` as soon as it is decided, in order.
+async fn plan_account_each(
+    ctx: &Context,
+    key: &AccountKey,
+    targets: &[&Target],
+    serials: bool,
+    now: DateTime<Utc>,
+    each: &mut dyn FnMut(Planned),
+) {
+    let mut failed = |error: TargetError| {
+        for t in targets {
+            each(Planned::failed((*t).clone(), error.clone()));
+        }
     };
     let Some(account) = ctx.accounts.get(key) else {
         return failed(TargetError::Setup(format!(
@@ -177,7 +209,7 @@ pub async fn plan_account(
             })
         }
     };
-    futures_util::stream::iter(targets)
+    let mut decided = futures_util::stream::iter(targets)
         .map(|t| {
             let denied = state
                 .domains
@@ -188,9 +220,10 @@ pub async fn plan_account(
             let details = &details;
             async move { plan_target(ctx, account, t, scan, details, &denied, serials, now).await }
         })
-        .buffered(ctx.config.concurrency.max(1))
-        .collect()
-        .await
+        .buffered(ctx.config.concurrency.max(1));
+    while let Some(planned) = decided.next().await {
+        each(planned);
+    }
 }
 
 /// Observe one target (its domain, the certificates that matter) and decide. A failure to

@@ -1,6 +1,7 @@
 //! What people and programs read: the `plan` report (text or JSON) and pass summaries.
 //!
-//! The JSON shape of `plan --output json` is an interface: fields are only ever added.
+//! The JSON shape of `plan --output json` is an interface: fields are only ever added. The
+//! report is written target by target ([`PlanWriter`]).
 
 use serde::Serialize;
 
@@ -9,15 +10,8 @@ use crate::observe::Planned;
 use crate::outcome::{Outcome, Verification};
 use crate::select::Action;
 
-/// `plan --output json`. Borrows from the plan and is written out as it is serialised, so a
-/// report of many targets is never held twice in memory.
-#[derive(Debug, Serialize)]
-pub struct PlanReport<'a> {
-    /// One entry per target, in config order.
-    pub targets: Vec<TargetReport<'a>>,
-}
-
-/// One target in the plan.
+/// One target of `plan --output json` (the report is `{"targets": [...]}`, one entry per
+/// target in config order). Borrows from the plan.
 #[derive(Debug, Serialize)]
 pub struct TargetReport<'a> {
     /// The custom domain.
@@ -66,98 +60,150 @@ pub struct RejectedReport<'a> {
     pub reason: &'a str,
 }
 
-impl<'a> PlanReport<'a> {
-    /// Build from a plan.
-    pub fn new(planned: &'a [Planned]) -> PlanReport<'a> {
+impl<'a> TargetReport<'a> {
+    /// The report of one planned target.
+    pub fn new(p: &'a Planned) -> TargetReport<'a> {
         let not_after = |c: &Option<crate::model::Certificate>| {
             c.as_ref().and_then(|c| c.not_after).map(|t| rfc3339(&t))
         };
-        PlanReport {
-            targets: planned
+        let d = &p.decision;
+        TargetReport {
+            domain: &p.target.domain,
+            user_pool_id: &p.target.user_pool_id,
+            current_certificate_arn: d.current_arn.as_deref(),
+            current_not_after: not_after(&d.current),
+            candidate_certificate_arn: d.candidate.as_ref().map(|c| c.arn.as_str()),
+            candidate_not_after: not_after(&d.candidate),
+            action: d.action,
+            reason: &d.reason,
+            rejected: d
+                .rejected
                 .iter()
-                .map(|p| {
-                    let d = &p.decision;
-                    TargetReport {
-                        domain: &p.target.domain,
-                        user_pool_id: &p.target.user_pool_id,
-                        current_certificate_arn: d.current_arn.as_deref(),
-                        current_not_after: not_after(&d.current),
-                        candidate_certificate_arn: d.candidate.as_ref().map(|c| c.arn.as_str()),
-                        candidate_not_after: not_after(&d.candidate),
-                        action: d.action,
-                        reason: &d.reason,
-                        rejected: d
-                            .rejected
-                            .iter()
-                            .map(|r| RejectedReport {
-                                certificate_arn: &r.arn,
-                                reason: &r.reason,
-                            })
-                            .collect(),
-                        managed_renewal: p.managed_renewal.as_ref().map(|r| RenewalReport {
-                            status: &r.status,
-                            reason: r.reason.as_deref(),
-                            action_required: r.needs_action(),
-                            detail: r.describe(),
-                        }),
-                    }
+                .map(|r| RejectedReport {
+                    certificate_arn: &r.arn,
+                    reason: &r.reason,
                 })
                 .collect(),
+            managed_renewal: p.managed_renewal.as_ref().map(|r| RenewalReport {
+                status: &r.status,
+                reason: r.reason.as_deref(),
+                action_required: r.needs_action(),
+                detail: r.describe(),
+            }),
         }
     }
 
-    /// Write the report as one JSON object (and a newline) to `out`, as it is serialised.
-    pub fn write_json(&self, mut out: impl std::io::Write) -> std::io::Result<()> {
-        serde_json::to_writer_pretty(&mut out, self)?;
-        writeln!(out)
-    }
-
-    /// Write the report for people to `out`, target by target.
-    pub fn write_text(&self, mut out: impl std::io::Write) -> std::io::Result<()> {
-        for t in &self.targets {
-            writeln!(out, "{} (user pool {})", t.domain, t.user_pool_id)?;
-            writeln!(
-                out,
-                "  current:   {}",
-                arn_and_date(t.current_certificate_arn, &t.current_not_after)
-            )?;
-            writeln!(
-                out,
-                "  candidate: {}",
-                arn_and_date(t.candidate_certificate_arn, &t.candidate_not_after)
-            )?;
-            writeln!(
-                out,
-                "  action:    {} — {}",
-                t.action.to_string().to_uppercase(),
-                t.reason
-            )?;
-            if let Some(r) = &t.managed_renewal {
-                let mark = if r.action_required {
-                    "ACTION NEEDED: "
-                } else {
-                    ""
-                };
-                writeln!(out, "  renewal:   {mark}{}", r.detail)?;
-            }
-            if !t.rejected.is_empty() {
-                writeln!(out, "  rejected:")?;
-                for r in &t.rejected {
-                    writeln!(out, "    - {}", r.certificate_arn)?;
-                    writeln!(out, "      {}", r.reason)?;
-                }
-            }
-            writeln!(out)?;
-        }
-        let count = |a: Action| self.targets.iter().filter(|t| t.action == a).count();
+    fn write_text(&self, out: &mut impl std::io::Write) -> std::io::Result<()> {
+        writeln!(out, "{} (user pool {})", self.domain, self.user_pool_id)?;
         writeln!(
             out,
-            "{} target(s): {} to rotate, {} to keep, {} in error",
-            self.targets.len(),
-            count(Action::Rotate),
-            count(Action::Keep),
-            count(Action::Error)
-        )
+            "  current:   {}",
+            arn_and_date(self.current_certificate_arn, &self.current_not_after)
+        )?;
+        writeln!(
+            out,
+            "  candidate: {}",
+            arn_and_date(self.candidate_certificate_arn, &self.candidate_not_after)
+        )?;
+        writeln!(
+            out,
+            "  action:    {} — {}",
+            self.action.to_string().to_uppercase(),
+            self.reason
+        )?;
+        if let Some(r) = &self.managed_renewal {
+            let mark = if r.action_required {
+                "ACTION NEEDED: "
+            } else {
+                ""
+            };
+            writeln!(out, "  renewal:   {mark}{}", r.detail)?;
+        }
+        if !self.rejected.is_empty() {
+            writeln!(out, "  rejected:")?;
+            for r in &self.rejected {
+                writeln!(out, "    - {}", r.certificate_arn)?;
+                writeln!(out, "      {}", r.reason)?;
+            }
+        }
+        writeln!(out)
+    }
+}
+
+/// How `plan` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// For people.
+    Text,
+    /// One JSON object, `{"targets": [...]}`.
+    Json,
+}
+
+/// Writes the `plan` report target by target, as each is decided: nothing of a target is
+/// kept once it is written, so a plan of many targets is never held in memory whole.
+#[derive(Debug)]
+pub struct PlanWriter<W: std::io::Write> {
+    out: W,
+    format: Format,
+    written: usize,
+    counts: [usize; 3],
+}
+
+impl<W: std::io::Write> PlanWriter<W> {
+    /// A writer of `format` to `out`.
+    pub fn new(out: W, format: Format) -> PlanWriter<W> {
+        PlanWriter {
+            out,
+            format,
+            written: 0,
+            counts: [0; 3],
+        }
+    }
+
+    /// Write one target.
+    pub fn target(&mut self, p: &Planned) -> std::io::Result<()> {
+        let t = TargetReport::new(p);
+        self.counts[match t.action {
+            Action::Rotate => 0,
+            Action::Keep => 1,
+            Action::Error => 2,
+        }] += 1;
+        match self.format {
+            Format::Text => t.write_text(&mut self.out)?,
+            Format::Json => {
+                let open = if self.written == 0 {
+                    "{\n  \"targets\": [\n"
+                } else {
+                    ",\n"
+                };
+                self.out.write_all(open.as_bytes())?;
+                // Pretty-printed and indented as one `serde_json::to_string_pretty` of the
+                // whole report would be.
+                let entry = serde_json::to_string_pretty(&t)?;
+                for (i, line) in entry.lines().enumerate() {
+                    if i > 0 {
+                        self.out.write_all(b"\n")?;
+                    }
+                    write!(self.out, "    {line}")?;
+                }
+            }
+        }
+        self.written += 1;
+        Ok(())
+    }
+
+    /// Close the report (the JSON object, or the text summary line) and flush.
+    pub fn finish(mut self) -> std::io::Result<()> {
+        match self.format {
+            Format::Json if self.written == 0 => writeln!(self.out, "{{\n  \"targets\": []\n}}")?,
+            Format::Json => writeln!(self.out, "\n  ]\n}}")?,
+            Format::Text => writeln!(
+                self.out,
+                "{} target(s): {} to rotate, {} to keep, {} in error",
+                self.written, self.counts[0], self.counts[1], self.counts[2]
+            )?,
+        }
+        self.out.flush()
     }
 }
 
@@ -226,4 +272,69 @@ pub fn log_summaries(results: &[(Planned, Outcome)]) -> usize {
         }
     }
     failed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Target;
+    use crate::error::TargetError;
+
+    fn planned(domain: &str) -> Planned {
+        let target = Target {
+            domain: domain.into(),
+            user_pool_id: "us-east-1_A".into(),
+            region: "us-east-1".into(),
+            min_validity: crate::model::MinValidity::NONE,
+            require_tags: Default::default(),
+            role: None,
+            source: "config.yaml:1".into(),
+        };
+        Planned::failed(
+            target,
+            TargetError::Selection("no eligible certificate".into()),
+        )
+    }
+
+    fn written(format: Format, plan: &[Planned]) -> String {
+        let mut out = Vec::new();
+        let mut w = PlanWriter::new(&mut out, format);
+        for p in plan {
+            w.target(p).unwrap();
+        }
+        w.finish().unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn the_json_written_target_by_target_is_the_report_serialised_whole() {
+        let plan = [planned("a.example.com"), planned("b.example.com")];
+        let whole = serde_json::json!({
+            "targets": plan.iter().map(TargetReport::new).collect::<Vec<_>>()
+        });
+        let text = written(Format::Json, &plan);
+        assert_eq!(
+            text,
+            format!("{}\n", serde_json::to_string_pretty(&whole).unwrap())
+        );
+        let empty: serde_json::Value = serde_json::from_str(&written(Format::Json, &[])).unwrap();
+        assert_eq!(empty, serde_json::json!({"targets": []}));
+    }
+
+    #[test]
+    fn the_text_report_ends_with_the_counts() {
+        let text = written(Format::Text, &[planned("a.example.com")]);
+        assert!(
+            text.starts_with("a.example.com (user pool us-east-1_A)\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("  action:    ERROR — no eligible certificate\n"),
+            "{text}"
+        );
+        assert!(
+            text.ends_with("1 target(s): 0 to rotate, 0 to keep, 1 in error\n"),
+            "{text}"
+        );
+    }
 }
