@@ -20,11 +20,11 @@ pub struct Certificate {
     /// (`HasAdditionalSubjectAlternativeNames`): only `DescribeCertificate` has them all.
     pub sans_complete: bool,
     /// `Status` as ACM spells it (`ISSUED`, `EXPIRED`, ...).
-    pub status: String,
+    pub status: Label,
     /// `Type`: `IMPORTED`, `AMAZON_ISSUED` (renewed by ACM) or `PRIVATE`.
-    pub cert_type: String,
+    pub cert_type: Label,
     /// Key algorithm normalised to the underscore form (`RSA_2048`, `EC_prime256v1`).
-    pub key_algorithm: String,
+    pub key_algorithm: Label,
     /// Start of validity.
     pub not_before: Option<DateTime<Utc>>,
     /// End of validity.
@@ -33,6 +33,42 @@ pub struct Certificate {
     pub issued_at: Option<DateTime<Utc>>,
     /// Tags, when they were read (`None`: not read, because no target requires any).
     pub tags: Option<BTreeMap<String, String>>,
+}
+
+/// One of ACM's enumerated values (a status, a type, a key algorithm). The known ones are
+/// static, so the thousands of certificates a scan keeps share them instead of each holding
+/// three small strings; an unknown value is kept as it came.
+pub type Label = std::borrow::Cow<'static, str>;
+
+/// The values [`label`] knows.
+const KNOWN_LABELS: &[&str] = &[
+    "ISSUED",
+    "PENDING_VALIDATION",
+    "INACTIVE",
+    "EXPIRED",
+    "VALIDATION_TIMED_OUT",
+    "REVOKED",
+    "FAILED",
+    "UNKNOWN",
+    "IMPORTED",
+    "AMAZON_ISSUED",
+    "PRIVATE",
+    "RSA_1024",
+    "RSA_2048",
+    "RSA_3072",
+    "RSA_4096",
+    "EC_prime256v1",
+    "EC_secp384r1",
+    "EC_secp521r1",
+    "",
+];
+
+/// `value` as a [`Label`]: static when it is a known one.
+pub fn label(value: &str) -> Label {
+    match KNOWN_LABELS.iter().find(|k| **k == value) {
+        Some(known) => Label::Borrowed(known),
+        None => Label::Owned(value.to_string()),
+    }
 }
 
 impl Certificate {
@@ -218,5 +254,19 @@ impl Certificate {
             && self
                 .not_after
                 .is_some_and(|t| t - now <= MANAGED_RENEWAL_WINDOW)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn known_acm_values_are_shared_and_unknown_ones_kept_as_they_came() {
+        assert!(matches!(label("ISSUED"), Label::Borrowed("ISSUED")));
+        assert!(matches!(label("EC_prime256v1"), Label::Borrowed(_)));
+        let new = label("ML_DSA_65");
+        assert!(matches!(new, Label::Owned(_)));
+        assert_eq!(new, "ML_DSA_65");
     }
 }

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use super::limit::AccountLimits;
 use super::{to_chrono, AwsError};
 use crate::metrics::AwsRequestCounter;
-use crate::model::{Certificate, ManagedRenewal};
+use crate::model::{label, Certificate, ManagedRenewal};
 use crate::select::{normalize_key_algorithm, CERTIFICATE_REGION};
 use crate::serial::Serial;
 
@@ -233,11 +233,12 @@ fn from_summary(s: &CertificateSummary) -> Result<Certificate, AwsError> {
         sans_complete: !s
             .has_additional_subject_alternative_names()
             .unwrap_or(false),
-        status: s.status().map_or("UNKNOWN", |v| v.as_str()).to_string(),
-        cert_type: s.r#type().map_or("", |v| v.as_str()).to_string(),
-        key_algorithm: s
-            .key_algorithm()
-            .map_or(String::new(), |k| normalize_key_algorithm(k.as_str())),
+        status: label(s.status().map_or("UNKNOWN", |v| v.as_str())),
+        cert_type: label(s.r#type().map_or("", |v| v.as_str())),
+        key_algorithm: label(
+            &s.key_algorithm()
+                .map_or(String::new(), |k| normalize_key_algorithm(k.as_str())),
+        ),
         not_before: s.not_before().and_then(to_chrono),
         not_after: s.not_after().and_then(to_chrono),
         issued_at: issued_at(s.issued_at(), s.imported_at(), s.created_at()),
@@ -252,11 +253,12 @@ fn from_detail(arn: &str, d: &CertificateDetail) -> Described {
             domain_name: d.domain_name().unwrap_or_default().to_string(),
             sans: d.subject_alternative_names().to_vec(),
             sans_complete: true,
-            status: d.status().map_or("UNKNOWN", |v| v.as_str()).to_string(),
-            cert_type: d.r#type().map_or("", |v| v.as_str()).to_string(),
-            key_algorithm: d
-                .key_algorithm()
-                .map_or(String::new(), |k| normalize_key_algorithm(k.as_str())),
+            status: label(d.status().map_or("UNKNOWN", |v| v.as_str())),
+            cert_type: label(d.r#type().map_or("", |v| v.as_str())),
+            key_algorithm: label(
+                &d.key_algorithm()
+                    .map_or(String::new(), |k| normalize_key_algorithm(k.as_str())),
+            ),
             not_before: d.not_before().and_then(to_chrono),
             not_after: d.not_after().and_then(to_chrono),
             issued_at: issued_at(d.issued_at(), d.imported_at(), d.created_at()),

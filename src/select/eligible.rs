@@ -230,7 +230,7 @@ pub fn eligibility(
         return Err(Ineligible::Denied(why.clone()));
     }
     if cert.status != "ISSUED" {
-        return Err(Ineligible::Status(cert.status.clone()));
+        return Err(Ineligible::Status(cert.status.to_string()));
     }
     match cert.region() {
         Some(CERTIFICATE_REGION) => {}
