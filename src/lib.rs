@@ -41,6 +41,7 @@
 //! | [`verify`] | the verification loop and verdict, on an injected clock |
 //! | [`state`] | the records ([`state::State`]) and the crash-safe file store |
 //! | [`daemon`] | schedule, event loop, signals; no decisions of its own |
+//! | [`events`] | PURE: which SQS messages (ACM's EventBridge events) trigger a pass |
 //! | [`edge`] | what clients see: each daemon pass probes every edge (drift, expiry metrics) |
 //! | [`outcome`] | what happened to a target: the typed result of a pass |
 //! | [`error`] | [`error::TargetError`], counted by kind |
@@ -64,6 +65,7 @@ pub mod context;
 pub mod daemon;
 pub mod edge;
 pub mod error;
+pub mod events;
 pub mod hooks;
 pub mod human;
 pub mod leader;

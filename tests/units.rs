@@ -82,7 +82,9 @@ fn the_timer_spreads_a_fleet_over_a_randomized_delay() {
     let delay = timer
         .lines()
         .find_map(|l| l.trim().strip_prefix("RandomizedDelaySec="))
-        .expect("the timer sets RandomizedDelaySec=, so a fleet does not call AWS in the same second");
+        .expect(
+            "the timer sets RandomizedDelaySec=, so a fleet does not call AWS in the same second",
+        );
     let delay = humantime::parse_duration(delay.trim()).unwrap();
     assert!(delay >= std::time::Duration::from_secs(60), "{delay:?}");
 }

@@ -10,6 +10,7 @@ pub mod cognito;
 pub mod dynamodb;
 pub mod lease_table;
 pub mod limit;
+pub mod sqs;
 pub mod table_setup;
 
 use std::time::Duration;

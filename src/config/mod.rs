@@ -20,14 +20,15 @@ mod values;
 
 use fleet::{Inherited, Seen};
 pub use model::{
-    Config, ConfigError, DynamoSettings, Hooks, MinValidity, OnFailure, Rates, RoleSpec, Rollout,
+    Config, ConfigError, DynamoSettings, EventSettings, Hooks, MinValidity, OnFailure, Rates, RoleSpec, Rollout,
     StateBackend, Target, VerifySettings, DEFAULT_CONCURRENCY, DEFAULT_LEASE, DEFAULT_SCHEDULE,
     ENV_CONFIG, ENV_CONFIG_NAME,
 };
 use position::{locate, relative_to, yaml_error};
 use raw::{RawConfig, RawState};
 pub use values::{
-    parse_cron, Argv, CronExpr, DomainName, HostPort, HumanDuration, RoleArn, TableName, UserPoolId,
+    parse_cron, Argv, CronExpr, DomainName, HostPort, HumanDuration, QueueUrl, RoleArn, TableName,
+    UserPoolId,
 };
 
 impl Config {
@@ -199,6 +200,13 @@ impl Config {
                 .map_or_else(|| DEFAULT_SCHEDULE.to_string(), |s| s.0),
             state,
             metrics_listen: raw.metrics.and_then(|m| m.listen),
+            events: raw.events.map(|e| EventSettings {
+                region: e
+                    .region
+                    .or(e.sqs_queue_url.region)
+                    .unwrap_or_else(|| "us-east-1".to_string()),
+                queue_url: e.sqs_queue_url.url,
+            }),
             hooks: Hooks {
                 on_rotate: hooks.on_rotate.map(|h| h.0),
                 on_verified: hooks.on_verified.map(|h| h.0),

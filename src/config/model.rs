@@ -89,6 +89,16 @@ pub struct Hooks {
     pub timeout: Duration,
 }
 
+/// `events:`: the SQS queue an EventBridge rule for ACM feeds (`deploy/events/`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventSettings {
+    /// The queue URL.
+    pub queue_url: String,
+    /// The queue's region: `region:`, else the URL's, else us-east-1 (where ACM's events
+    /// for CloudFront certificates are).
+    pub region: String,
+}
+
 /// The environment variable that may hold the whole configuration (containers).
 pub const ENV_CONFIG: &str = "CCR_CONFIG_YAML";
 /// How messages name a configuration that came from [`ENV_CONFIG`].
@@ -110,6 +120,8 @@ pub struct Config {
     pub metrics_listen: Option<std::net::SocketAddr>,
     /// Event hooks.
     pub hooks: Hooks,
+    /// The SQS queue of ACM events that trigger passes (`run`); `None` = schedule only.
+    pub events: Option<EventSettings>,
     /// Verification settings.
     pub verify: VerifySettings,
     /// The targets, in file order (the main file's first, then each included file's).

@@ -9,8 +9,8 @@ use serde::Deserialize;
 
 use super::model::OnFailure;
 use super::values::{
-    Argv, CronExpr, DomainName, HostPort, HumanDuration, MinValidityValue, PerSecond, RoleArn,
-    TableName, UserPoolId,
+    Argv, CronExpr, DomainName, HostPort, HumanDuration, MinValidityValue, PerSecond, QueueUrl,
+    RoleArn, TableName, UserPoolId,
 };
 
 #[derive(Deserialize)]
@@ -24,6 +24,7 @@ pub(super) struct RawConfig {
     pub(super) state_file: Option<PathBuf>,
     pub(super) state: Option<RawState>,
     pub(super) metrics: Option<RawMetrics>,
+    pub(super) events: Option<RawEvents>,
     pub(super) hooks: Option<RawHooks>,
     pub(super) verify: Option<RawVerify>,
     pub(super) defaults: Option<RawDefaults>,
@@ -55,6 +56,13 @@ pub(super) struct RawRates {
 #[serde(deny_unknown_fields)]
 pub(super) struct RawMetrics {
     pub(super) listen: Option<std::net::SocketAddr>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawEvents {
+    pub(super) sqs_queue_url: QueueUrl,
+    pub(super) region: Option<String>,
 }
 
 #[derive(Deserialize, Default)]

@@ -476,3 +476,66 @@ fn state_and_state_file_together_is_an_error_at_its_key() {
             .to_string();
     assert!(err.contains("state: needs dynamodb:"), "{err}");
 }
+
+#[test]
+fn events_take_the_queue_region_from_the_url_or_the_key() {
+    let domains = "domains:\n  - domain: a.example.com\n    user_pool_id: us-east-1_A\n";
+    let c = parse(domains).unwrap();
+    assert_eq!(c.events, None);
+    let c = parse(&format!(
+        "events:\n  sqs_queue_url: https://sqs.eu-west-1.amazonaws.com/123456789012/acm-events\n{domains}"
+    ))
+    .unwrap();
+    let e = c.events.unwrap();
+    assert_eq!(e.region, "eu-west-1");
+    assert_eq!(
+        e.queue_url,
+        "https://sqs.eu-west-1.amazonaws.com/123456789012/acm-events"
+    );
+    // The legacy host form names its region too.
+    let c = parse(&format!(
+        "events: {{sqs_queue_url: 'https://ap-south-1.queue.amazonaws.com/1/q'}}\n{domains}"
+    ))
+    .unwrap();
+    assert_eq!(c.events.unwrap().region, "ap-south-1");
+    // A host that names no region (a VPC endpoint, an emulator): region:, else us-east-1.
+    let c = parse(&format!(
+        "events: {{sqs_queue_url: 'http://127.0.0.1:5000/123456789012/q'}}\n{domains}"
+    ))
+    .unwrap();
+    assert_eq!(c.events.unwrap().region, "us-east-1");
+    let c = parse(&format!(
+        "events: {{sqs_queue_url: 'https://vpce-1.sqs.example/1/q', region: eu-north-1}}\n{domains}"
+    ))
+    .unwrap();
+    assert_eq!(c.events.unwrap().region, "eu-north-1");
+}
+
+#[test]
+fn a_bad_queue_url_is_located_and_says_what_one_looks_like() {
+    for url in ["sqs-events", "https://sqs.us-east-1.amazonaws.com/q", "https://h/1/q/extra"] {
+        let text = format!(
+            "events:\n  sqs_queue_url: {url}\ndomains:\n  - domain: a.example.com\n    user_pool_id: us-east-1_A\n"
+        );
+        let err = parse(&text).unwrap_err().to_string();
+        assert!(err.starts_with("config.yaml:2:18: "), "{err}");
+        assert!(
+            err.contains("https://sqs.us-east-1.amazonaws.com/123456789012/"),
+            "{err}"
+        );
+    }
+}
+
+#[test]
+fn events_belong_to_the_main_file_only() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("more.yaml"),
+        "events: {sqs_queue_url: 'https://sqs.us-east-1.amazonaws.com/1/q'}\ndomains:\n  - domain: a.example.com\n    user_pool_id: us-east-1_A\n",
+    )
+    .unwrap();
+    let main = dir.path().join("main.yaml");
+    std::fs::write(&main, "include: [more.yaml]\n").unwrap();
+    let err = Config::load(&main).unwrap_err().to_string();
+    assert!(err.contains("more.yaml:1:1: unknown field `events`"), "{err}");
+}

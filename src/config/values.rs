@@ -1,6 +1,6 @@
 //! Value types that validate themselves while deserialising, so serde_yaml_ng attaches the
 //! line and column of a bad value: domains, user pool IDs, role ARNs, durations, cron
-//! expressions, rates, hook argv lists and `host:port`.
+//! expressions, rates, hook argv lists, `host:port` and SQS queue URLs.
 
 use std::fmt;
 use std::time::Duration;
@@ -299,5 +299,56 @@ impl<'de> Deserialize<'de> for TableName {
                 "table \"{text}\": a DynamoDB table name is 3 to 255 letters, digits, '_', '-' or '.'"
             )))
         }
+    }
+}
+
+/// An SQS queue URL (`https://sqs.REGION.amazonaws.com/ACCOUNT/NAME`), with the region its
+/// host names, if it names one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueUrl {
+    /// The URL as written.
+    pub url: String,
+    /// `REGION` of `sqs.REGION.amazonaws.com` or `REGION.queue.amazonaws.com`.
+    pub region: Option<String>,
+}
+
+impl QueueUrl {
+    /// Check `text`; the error says what a queue URL looks like.
+    pub fn parse(text: &str) -> Result<QueueUrl, String> {
+        let expected = "give the queue URL SQS shows, such as https://sqs.us-east-1.amazonaws.com/123456789012/cognito-cert-rotator-events";
+        let rest = text
+            .strip_prefix("https://")
+            .or_else(|| text.strip_prefix("http://"))
+            .ok_or_else(|| format!("sqs_queue_url \"{text}\" is not a URL: {expected}"))?;
+        let mut parts = rest.split('/');
+        let host = parts.next().unwrap_or_default();
+        let (account, name) = (parts.next().unwrap_or_default(), parts.next().unwrap_or_default());
+        let name_ok = (1..=80).contains(&name.len())
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
+        if host.is_empty() || account.is_empty() || !name_ok || parts.next().is_some() {
+            return Err(format!(
+                "sqs_queue_url \"{text}\" is not host/ACCOUNT/QUEUE_NAME: {expected}"
+            ));
+        }
+        let host = host.split(':').next().unwrap_or(host);
+        let region = host
+            .strip_prefix("sqs.")
+            .and_then(|h| h.split_once('.'))
+            .or_else(|| host.split_once(".queue."))
+            .map(|(r, _)| r)
+            .filter(|r| r.contains('-') && r.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
+            .map(str::to_string);
+        Ok(QueueUrl {
+            url: text.to_string(),
+            region,
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for QueueUrl {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        QueueUrl::parse(&String::deserialize(d)?).map_err(serde::de::Error::custom)
     }
 }
