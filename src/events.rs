@@ -195,7 +195,10 @@ mod tests {
             .unwrap();
             assert_eq!(e.action.as_deref(), Some(*a));
         }
-        let other = parse(&event("ACM Certificate Available", r#"{"Action":"DELETE"}"#));
+        let other = parse(&event(
+            "ACM Certificate Available",
+            r#"{"Action":"DELETE"}"#,
+        ));
         assert!(matches!(other, Err(NotAnEvent::Ignored(ref m)) if m.contains("DELETE")));
         let none = parse(&event("ACM Certificate Available", "{}"));
         assert!(matches!(none, Err(NotAnEvent::Ignored(ref m)) if m.contains("(none)")));
@@ -218,7 +221,13 @@ mod tests {
 
     #[test]
     fn bodies_that_are_not_events_are_malformed() {
-        for body in ["", "not json", "[1,2]", r#"{"source":"aws.acm"}"#, "{\"a\":"] {
+        for body in [
+            "",
+            "not json",
+            "[1,2]",
+            r#"{"source":"aws.acm"}"#,
+            "{\"a\":",
+        ] {
             let parsed = parse(body);
             assert_eq!(parsed.as_ref().unwrap_err().result(), "malformed", "{body}");
             assert_eq!(label(&parsed, body), "none");
@@ -227,7 +236,11 @@ mod tests {
 
     #[test]
     fn the_trigger_names_the_event_and_counts_the_rest() {
-        let one = parse(&event("ACM Certificate Available", r#"{"Action":"IMPORT"}"#)).unwrap();
+        let one = parse(&event(
+            "ACM Certificate Available",
+            r#"{"Action":"IMPORT"}"#,
+        ))
+        .unwrap();
         assert_eq!(
             one.to_string(),
             "ACM Certificate Available (IMPORT) for arn:aws:acm:us-east-1:123456789012:certificate/abc"

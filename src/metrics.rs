@@ -11,7 +11,6 @@ use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
-use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
@@ -20,79 +19,8 @@ use prometheus_client::registry::Registry;
 
 const PREFIX: &str = "cognito_cert_rotator";
 
-/// `{domain, user_pool_id}`.
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct TargetLabels {
-    /// The custom domain.
-    pub domain: String,
-    /// The user pool.
-    pub user_pool_id: String,
-}
-
-/// `{domain, result}`.
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct ResultLabels {
-    /// The custom domain.
-    pub domain: String,
-    /// verified, failed, unverified, error.
-    pub result: String,
-}
-
-/// `{domain, state}`.
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct StateLabels {
-    /// The custom domain.
-    pub domain: String,
-    /// verified, verifying, failed.
-    pub state: String,
-}
-
-/// `target_failures_total` labels: `{domain, kind}`.
-#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct FailureLabels {
-    /// The custom domain.
-    pub domain: String,
-    /// What kind of failure (`verification`, `selection`, an AWS error code...).
-    pub kind: String,
-}
-
-/// `{domain}`.
-#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct DomainLabel {
-    /// The custom domain.
-    pub domain: String,
-}
-
-/// `{domain, setting}`.
-#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct SettingLabels {
-    /// The custom domain.
-    pub domain: String,
-    /// The setting's API name (`Routing.Failover`, `ManagedLoginVersion`...).
-    pub setting: String,
-}
-
-/// `{service, operation, outcome, account}`.
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct AwsLabels {
-    /// ACM, Cognito Identity Provider...
-    pub service: String,
-    /// ListCertificates...
-    pub operation: String,
-    /// success, throttled, client_error, server_error, transport_error.
-    pub outcome: String,
-    /// The account: its ID when reached through a role, else `default`.
-    pub account: String,
-}
-
-/// `{event, result}`.
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct HookLabels {
-    /// on_rotate, on_verified, on_failure.
-    pub event: String,
-    /// success, failed, timeout.
-    pub result: String,
-}
+mod labels;
+pub use labels::*;
 
 /// Verification states exported as `verification_state{domain,state}` (1 = current).
 pub const VERIFICATION_STATES: &[&str] = &["verified", "verifying", "failed"];
@@ -135,6 +63,8 @@ pub struct Metrics {
     pub edge_probe_success: Family<DomainLabel, Gauge<i64, AtomicI64>>,
     /// Domain settings found changed after a swap that sent them back unchanged.
     pub settings_changed: Family<SettingLabels, Counter>,
+    /// Messages of the event queue, by detail type and what became of them.
+    pub events: Family<EventLabels, Counter>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -172,6 +102,7 @@ impl Metrics {
             edge_expiration: Family::default(),
             edge_matches: Family::default(),
             edge_probe_success: Family::default(),
+            events: Family::default(),
         };
         registry.register(
             "certificate_expiration_timestamp_seconds",
@@ -248,6 +179,11 @@ impl Metrics {
             "domain_setting_changed",
             "Domain settings (Routing, SecurityPolicy, ManagedLoginVersion) found changed after a swap",
             m.settings_changed.clone(),
+        );
+        registry.register(
+            "events",
+            "Messages of the event queue (events: sqs_queue_url), by detail type and result",
+            m.events.clone(),
         );
         registry.register(
             "target_failures",
@@ -330,6 +266,16 @@ impl Metrics {
             .get_or_create(&SettingLabels {
                 domain: domain.to_string(),
                 setting: setting.to_string(),
+            })
+            .inc();
+    }
+
+    /// Count one message of the event queue.
+    pub fn count_event(&self, detail_type: &str, result: &str) {
+        self.events
+            .get_or_create(&EventLabels {
+                detail_type: detail_type.to_string(),
+                result: result.to_string(),
             })
             .inc();
     }

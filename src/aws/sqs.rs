@@ -122,12 +122,11 @@ impl EventQueue {
                 .await
                 .map_err(|e| AwsError::from_sdk("DeleteMessageBatch", e))?;
             for f in out.failed {
-                let id = f
-                    .id
-                    .parse::<usize>()
-                    .ok()
-                    .and_then(|i| chunk.get(i))
-                    .map_or(f.id.clone(), |m| m.id.clone());
+                let id =
+                    f.id.parse::<usize>()
+                        .ok()
+                        .and_then(|i| chunk.get(i))
+                        .map_or(f.id.clone(), |m| m.id.clone());
                 failed.push(format!(
                     "{id}: {}",
                     f.message.unwrap_or_else(|| f.code.clone())
@@ -220,7 +219,10 @@ mod tests {
         assert_eq!(rule.num_calls(), 2);
         assert_eq!(
             failed,
-            ["m-1: ReceiptHandleIsInvalid", "m-11: ReceiptHandleIsInvalid"]
+            [
+                "m-1: ReceiptHandleIsInvalid",
+                "m-11: ReceiptHandleIsInvalid"
+            ]
         );
     }
 }

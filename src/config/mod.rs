@@ -20,9 +20,9 @@ mod values;
 
 use fleet::{Inherited, Seen};
 pub use model::{
-    Config, ConfigError, DynamoSettings, EventSettings, Hooks, MinValidity, OnFailure, Rates, RoleSpec, Rollout,
-    StateBackend, Target, VerifySettings, DEFAULT_CONCURRENCY, DEFAULT_LEASE, DEFAULT_SCHEDULE,
-    ENV_CONFIG, ENV_CONFIG_NAME,
+    Config, ConfigError, DynamoSettings, EventSettings, Hooks, MinValidity, OnFailure, Rates,
+    RoleSpec, Rollout, StateBackend, Target, VerifySettings, DEFAULT_CONCURRENCY, DEFAULT_LEASE,
+    DEFAULT_SCHEDULE, ENV_CONFIG, ENV_CONFIG_NAME,
 };
 use position::{locate, relative_to, yaml_error};
 use raw::{RawConfig, RawState};

@@ -513,7 +513,11 @@ fn events_take_the_queue_region_from_the_url_or_the_key() {
 
 #[test]
 fn a_bad_queue_url_is_located_and_says_what_one_looks_like() {
-    for url in ["sqs-events", "https://sqs.us-east-1.amazonaws.com/q", "https://h/1/q/extra"] {
+    for url in [
+        "sqs-events",
+        "https://sqs.us-east-1.amazonaws.com/q",
+        "https://h/1/q/extra",
+    ] {
         let text = format!(
             "events:\n  sqs_queue_url: {url}\ndomains:\n  - domain: a.example.com\n    user_pool_id: us-east-1_A\n"
         );
@@ -537,5 +541,8 @@ fn events_belong_to_the_main_file_only() {
     let main = dir.path().join("main.yaml");
     std::fs::write(&main, "include: [more.yaml]\n").unwrap();
     let err = Config::load(&main).unwrap_err().to_string();
-    assert!(err.contains("more.yaml:1:1: unknown field `events`"), "{err}");
+    assert!(
+        err.contains("more.yaml:1:1: unknown field `events`"),
+        "{err}"
+    );
 }

@@ -322,7 +322,10 @@ impl QueueUrl {
             .ok_or_else(|| format!("sqs_queue_url \"{text}\" is not a URL: {expected}"))?;
         let mut parts = rest.split('/');
         let host = parts.next().unwrap_or_default();
-        let (account, name) = (parts.next().unwrap_or_default(), parts.next().unwrap_or_default());
+        let (account, name) = (
+            parts.next().unwrap_or_default(),
+            parts.next().unwrap_or_default(),
+        );
         let name_ok = (1..=80).contains(&name.len())
             && name
                 .bytes()
@@ -338,7 +341,9 @@ impl QueueUrl {
             .and_then(|h| h.split_once('.'))
             .or_else(|| host.split_once(".queue."))
             .map(|(r, _)| r)
-            .filter(|r| r.contains('-') && r.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
+            .filter(|r| {
+                r.contains('-') && r.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            })
             .map(str::to_string);
         Ok(QueueUrl {
             url: text.to_string(),

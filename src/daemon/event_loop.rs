@@ -1,6 +1,8 @@
-//! The daemon's loop: ticks in, one pass at a time out. A tick that arrives during a pass is
-//! dropped (never an overlapping pass); control messages (signals) end the loop. Takes its
-//! ticks, controls and pass as arguments, so tests drive it with channels and paused time.
+//! The daemon's loop: ticks in, one pass at a time out. A schedule tick that arrives during a
+//! pass is dropped (never an overlapping pass); events that arrive during a pass get exactly
+//! one more pass right after it, however many there were. Control messages (signals) end the
+//! loop. Takes its ticks, controls and pass as arguments, so tests drive it with channels and
+//! paused time.
 
 use std::future::Future;
 use std::time::Duration;
@@ -8,6 +10,7 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tracing::{info, warn};
 
+use crate::events::AcmEvent;
 use crate::human::fmt_duration;
 
 /// What the outside world asks of the loop.
@@ -28,61 +31,107 @@ pub enum LoopExit {
     Reload,
 }
 
-/// Take ticks one at a time and run `pass` for each; ticks that arrive during a pass are
-/// dropped (counted in the log). Returns on a control message; a shutdown during a pass gives
-/// the pass `grace` to finish first, a reload lets it finish.
+/// Why a pass runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Tick {
+    /// The schedule fired (or `--now`, or this replica became the leader).
+    Schedule,
+    /// ACM events arrived on the event queue.
+    Events(Vec<AcmEvent>),
+}
+
+impl Tick {
+    /// Fold `other` into `self`: a pass that answers events answers all of them.
+    fn absorb(self, other: Tick) -> Tick {
+        match (self, other) {
+            (Tick::Events(mut a), Tick::Events(b)) => {
+                a.extend(b);
+                Tick::Events(a)
+            }
+            (Tick::Events(a), Tick::Schedule) | (Tick::Schedule, Tick::Events(a)) => {
+                Tick::Events(a)
+            }
+            (Tick::Schedule, Tick::Schedule) => Tick::Schedule,
+        }
+    }
+}
+
+/// Take ticks one at a time and run `pass` for each. Schedule ticks that arrive during a pass
+/// are dropped (counted in the log); events that arrive during a pass are coalesced into one
+/// more pass right after it. Returns on a control message; a shutdown during a pass gives the
+/// pass `grace` to finish first, a reload lets it finish.
 pub async fn event_loop<F, Fut>(
-    ticks: &mut mpsc::Receiver<()>,
+    ticks: &mut mpsc::Receiver<Tick>,
     control: &mut mpsc::Receiver<Control>,
     grace: Duration,
     mut pass: F,
 ) -> LoopExit
 where
-    F: FnMut() -> Fut,
+    F: FnMut(Tick) -> Fut,
     Fut: Future<Output = ()>,
 {
+    let mut queued: Option<Tick> = None;
+    // A reload asked for during a pass, waiting for the events' pass.
+    let mut reloading = false;
     loop {
+        let mut tick = match queued.take() {
+            Some(t) => t,
+            None => tokio::select! {
+                c = control.recv() => {
+                    return match c {
+                        Some(Control::Reload) => LoopExit::Reload,
+                        Some(Control::Shutdown) | None => LoopExit::Shutdown,
+                    };
+                }
+                tick = ticks.recv() => match tick {
+                    Some(t) => t,
+                    None => return LoopExit::Shutdown,
+                },
+            },
+        };
+        // Whatever is already waiting is answered by this pass too.
+        while let Ok(t) = ticks.try_recv() {
+            tick = tick.absorb(t);
+        }
+        let running = pass(tick);
+        tokio::pin!(running);
+        let mut reload_after = false;
         tokio::select! {
-            c = control.recv() => {
-                return match c {
-                    Some(Control::Reload) => LoopExit::Reload,
-                    Some(Control::Shutdown) | None => LoopExit::Shutdown,
-                };
-            }
-            tick = ticks.recv() => {
-                if tick.is_none() {
+            _ = &mut running => {}
+            c = control.recv() => match c {
+                Some(Control::Reload) => {
+                    running.await;
+                    reload_after = true;
+                }
+                Some(Control::Shutdown) | None => {
+                    info!("shutting down: letting the running pass finish (at most {})", fmt_duration(grace));
+                    if tokio::time::timeout(grace, running).await.is_err() {
+                        warn!("the pass did not finish in time; stopping it (the state file keeps any swap in flight)");
+                    }
                     return LoopExit::Shutdown;
                 }
-                let running = pass();
-                tokio::pin!(running);
-                let mut reload_after = false;
-                tokio::select! {
-                    _ = &mut running => {}
-                    c = control.recv() => match c {
-                        Some(Control::Reload) => {
-                            running.await;
-                            reload_after = true;
-                        }
-                        Some(Control::Shutdown) | None => {
-                            info!("shutting down: letting the running pass finish (at most {})", fmt_duration(grace));
-                            if tokio::time::timeout(grace, running).await.is_err() {
-                                warn!("the pass did not finish in time; stopping it (the state file keeps any swap in flight)");
-                            }
-                            return LoopExit::Shutdown;
-                        }
-                    },
-                }
-                let mut skipped = 0;
-                while ticks.try_recv().is_ok() {
-                    skipped += 1;
-                }
-                if skipped > 0 {
-                    warn!(skipped, "the pass outlasted the schedule; skipped ticks instead of overlapping passes");
-                }
-                if reload_after {
-                    return LoopExit::Reload;
-                }
+            },
+        }
+        let mut skipped = 0;
+        while let Ok(t) = ticks.try_recv() {
+            match t {
+                Tick::Schedule => skipped += 1,
+                events => queued = Some(queued.take().map_or(events.clone(), |q| q.absorb(events))),
             }
+        }
+        if skipped > 0 {
+            warn!(
+                skipped,
+                "the pass outlasted the schedule; skipped ticks instead of overlapping passes"
+            );
+        }
+        if reload_after || reloading {
+            if !reloading && queued.is_some() {
+                // Events wait for an answer: give them their pass, then reload.
+                reloading = true;
+                continue;
+            }
+            return LoopExit::Reload;
         }
     }
 }
@@ -94,14 +143,14 @@ mod tests {
     use std::sync::Arc;
     use tokio::time::Instant;
 
-    fn ticker(every: Duration) -> mpsc::Receiver<()> {
+    fn ticker(every: Duration) -> mpsc::Receiver<Tick> {
         let (tx, rx) = mpsc::channel(1);
         tokio::spawn(async move {
             let mut i = tokio::time::interval(every);
             loop {
                 i.tick().await;
                 // As the real scheduler does: a full channel drops the tick.
-                if let Err(mpsc::error::TrySendError::Closed(())) = tx.try_send(()) {
+                if let Err(mpsc::error::TrySendError::Closed(_)) = tx.try_send(Tick::Schedule) {
                     return;
                 }
             }
@@ -119,7 +168,7 @@ mod tests {
             tokio::time::sleep(Duration::from_secs(3 * 900 + 10)).await;
             let _ = ctl_tx.send(Control::Shutdown).await;
         });
-        let exit = event_loop(&mut ticks, &mut ctl, Duration::from_secs(5), || {
+        let exit = event_loop(&mut ticks, &mut ctl, Duration::from_secs(5), |_| {
             let counter = counter.clone();
             async move {
                 counter.fetch_add(1, Ordering::SeqCst);
@@ -143,7 +192,7 @@ mod tests {
             tokio::time::sleep(Duration::from_secs(600)).await;
             let _ = ctl_tx.send(Control::Shutdown).await;
         });
-        event_loop(&mut ticks, &mut ctl, Duration::from_secs(1), || {
+        event_loop(&mut ticks, &mut ctl, Duration::from_secs(1), |_| {
             let (r, m, p) = (r.clone(), m.clone(), p.clone());
             async move {
                 let now = r.fetch_add(1, Ordering::SeqCst) + 1;
@@ -165,7 +214,7 @@ mod tests {
     async fn shutdown_mid_pass_waits_for_the_pass_within_grace() {
         let (tick_tx, mut ticks) = mpsc::channel(1);
         let (ctl_tx, mut ctl) = mpsc::channel(1);
-        tick_tx.send(()).await.unwrap();
+        tick_tx.send(Tick::Schedule).await.unwrap();
         let finished = Arc::new(AtomicUsize::new(0));
         let f = finished.clone();
         tokio::spawn(async move {
@@ -173,7 +222,7 @@ mod tests {
             let _ = ctl_tx.send(Control::Shutdown).await;
         });
         let started = Instant::now();
-        let exit = event_loop(&mut ticks, &mut ctl, Duration::from_secs(30), || {
+        let exit = event_loop(&mut ticks, &mut ctl, Duration::from_secs(30), |_| {
             let f = f.clone();
             async move {
                 tokio::time::sleep(Duration::from_secs(5)).await;
@@ -194,7 +243,7 @@ mod tests {
     async fn a_pass_stuck_past_grace_is_cut() {
         let (tick_tx, mut ticks) = mpsc::channel(1);
         let (ctl_tx, mut ctl) = mpsc::channel(1);
-        tick_tx.send(()).await.unwrap();
+        tick_tx.send(Tick::Schedule).await.unwrap();
         // The shutdown arrives 1 s into the pass, so the pass has surely started.
         tokio::spawn(async move {
             tokio::time::sleep(Duration::from_secs(1)).await;
@@ -204,7 +253,7 @@ mod tests {
         let finished = Arc::new(AtomicUsize::new(0));
         let (s, f) = (started_passes.clone(), finished.clone());
         let started = Instant::now();
-        let exit = event_loop(&mut ticks, &mut ctl, Duration::from_secs(30), || {
+        let exit = event_loop(&mut ticks, &mut ctl, Duration::from_secs(30), |_| {
             let (s, f) = (s.clone(), f.clone());
             async move {
                 s.fetch_add(1, Ordering::SeqCst);
@@ -224,14 +273,14 @@ mod tests {
     async fn reload_mid_pass_lets_the_pass_finish_first() {
         let (tick_tx, mut ticks) = mpsc::channel(1);
         let (ctl_tx, mut ctl) = mpsc::channel(1);
-        tick_tx.send(()).await.unwrap();
+        tick_tx.send(Tick::Schedule).await.unwrap();
         tokio::spawn(async move {
             tokio::time::sleep(Duration::from_secs(1)).await;
             let _ = ctl_tx.send(Control::Reload).await;
         });
         let done = Arc::new(AtomicUsize::new(0));
         let d = done.clone();
-        let exit = event_loop(&mut ticks, &mut ctl, Duration::from_secs(1), || {
+        let exit = event_loop(&mut ticks, &mut ctl, Duration::from_secs(1), |_| {
             let d = d.clone();
             async move {
                 tokio::time::sleep(Duration::from_secs(10)).await;
@@ -241,5 +290,108 @@ mod tests {
         .await;
         assert_eq!(exit, LoopExit::Reload);
         assert_eq!(done.load(Ordering::SeqCst), 1);
+    }
+
+    fn event(id: &str) -> Tick {
+        Tick::Events(vec![AcmEvent {
+            id: id.into(),
+            detail_type: "ACM Certificate Available",
+            action: Some("IMPORT".into()),
+            resources: vec![],
+        }])
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn events_during_a_pass_get_exactly_one_more_pass_and_schedule_ticks_do_not() {
+        let (tick_tx, mut ticks) = mpsc::channel(8);
+        let (ctl_tx, mut ctl) = mpsc::channel(1);
+        tick_tx.send(Tick::Schedule).await.unwrap();
+        tokio::spawn(async move {
+            // During the first pass (0..10 s): a schedule tick and a burst of three events.
+            tokio::time::sleep(Duration::from_secs(2)).await;
+            tick_tx.send(Tick::Schedule).await.unwrap();
+            for id in ["a", "b", "c"] {
+                tick_tx.send(event(id)).await.unwrap();
+            }
+            tokio::time::sleep(Duration::from_secs(60)).await;
+            let _ = ctl_tx.send(Control::Shutdown).await;
+        });
+        let log = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let running = Arc::new(AtomicUsize::new(0));
+        let (l, r) = (log.clone(), running.clone());
+        event_loop(&mut ticks, &mut ctl, Duration::from_secs(1), |tick| {
+            let (l, r) = (l.clone(), r.clone());
+            async move {
+                assert_eq!(r.fetch_add(1, Ordering::SeqCst), 0, "never overlapped");
+                let at = Instant::now();
+                tokio::time::sleep(Duration::from_secs(10)).await;
+                l.lock().unwrap().push((at, tick));
+                r.fetch_sub(1, Ordering::SeqCst);
+            }
+        })
+        .await;
+        let log = log.lock().unwrap();
+        assert_eq!(log.len(), 2, "{log:?}");
+        assert_eq!(log[0].1, Tick::Schedule);
+        let Tick::Events(events) = &log[1].1 else {
+            panic!("{log:?}")
+        };
+        let ids: Vec<_> = events.iter().map(|e| e.id.as_str()).collect();
+        assert_eq!(ids, ["a", "b", "c"]);
+        // Right after the first pass, not at the next tick.
+        assert_eq!(log[1].0 - log[0].0, Duration::from_secs(10));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn ticks_waiting_together_make_one_pass_that_names_the_events() {
+        let (tick_tx, mut ticks) = mpsc::channel(8);
+        let (ctl_tx, mut ctl) = mpsc::channel(1);
+        tick_tx.send(event("a")).await.unwrap();
+        tick_tx.send(Tick::Schedule).await.unwrap();
+        tick_tx.send(event("b")).await.unwrap();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_secs(30)).await;
+            let _ = ctl_tx.send(Control::Shutdown).await;
+        });
+        let log = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let l = log.clone();
+        event_loop(&mut ticks, &mut ctl, Duration::from_secs(1), |tick| {
+            let l = l.clone();
+            async move {
+                l.lock().unwrap().push(tick);
+            }
+        })
+        .await;
+        let log = log.lock().unwrap();
+        assert!(
+            matches!(&log[..], [Tick::Events(e)] if e.len() == 2),
+            "{log:?}"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_reload_during_a_pass_still_answers_the_events_that_came_with_it() {
+        let (tick_tx, mut ticks) = mpsc::channel(8);
+        let (ctl_tx, mut ctl) = mpsc::channel(1);
+        tick_tx.send(Tick::Schedule).await.unwrap();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            tick_tx.send(event("a")).await.unwrap();
+            let _ = ctl_tx.send(Control::Reload).await;
+            // Keep the channel open.
+            tokio::time::sleep(Duration::from_secs(3600)).await;
+        });
+        let passes = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let p = passes.clone();
+        let exit = event_loop(&mut ticks, &mut ctl, Duration::from_secs(1), |tick| {
+            let p = p.clone();
+            async move {
+                tokio::time::sleep(Duration::from_secs(5)).await;
+                p.lock().unwrap().push(tick);
+            }
+        })
+        .await;
+        assert_eq!(exit, LoopExit::Reload);
+        assert_eq!(passes.lock().unwrap().len(), 2);
     }
 }

@@ -15,7 +15,7 @@ use crate::state::lease::Lease;
 pub(super) fn spawn(
     lease: Arc<Lease>,
     metrics: Metrics,
-    wake: mpsc::Sender<()>,
+    wake: mpsc::Sender<super::event_loop::Tick>,
     on_lost: impl Fn() + Send + 'static,
 ) -> JoinHandle<()> {
     tokio::spawn(async move {
@@ -30,7 +30,7 @@ pub(super) fn spawn(
                 }
             } else if crate::leader::try_lead(&lease, &metrics).await.is_some() {
                 was_leading = true;
-                let _ = wake.try_send(());
+                let _ = wake.try_send(super::event_loop::Tick::Schedule);
             }
             // Wake when the lease would stop being trusted, if that comes first, so a leader
             // that cannot renew says so the moment it stops acting.

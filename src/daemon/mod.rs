@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tokio::task::AbortHandle;
 use tracing::{error, info, warn};
 
@@ -25,6 +25,7 @@ use crate::notify::Notifier;
 use crate::step::Mode;
 use crate::verify::VerifyJob;
 
+pub mod consumer;
 mod error;
 pub mod event_loop;
 mod lead;
@@ -32,7 +33,7 @@ pub mod schedule;
 pub mod signals;
 
 pub use error::DaemonError;
-pub use event_loop::{event_loop, Control, LoopExit};
+pub use event_loop::{event_loop, Control, LoopExit, Tick};
 pub use schedule::{next_tick, period};
 pub use signals::os_signals;
 
@@ -154,7 +155,8 @@ pub async fn run(
     let edge = EdgeWatcher::default();
     let resumed_epoch = Arc::new(AtomicU64::new(0));
     // Ticks come from the schedule and, with DynamoDB state, from becoming the leader.
-    let (tick_tx, mut ticks) = mpsc::channel::<()>(1);
+    let (tick_tx, mut ticks) = mpsc::channel::<Tick>(8);
+    let (passes_tx, passes_rx) = watch::channel(consumer::Passes::default());
     let lease_loop = match &ctx.lease {
         None => {
             // The file backend: one host, always the leader.
@@ -178,6 +180,7 @@ pub async fn run(
             ))
         }
     };
+    let consumer = spawn_consumer(&ctx, tick_tx.clone(), passes_rx).await;
     notifier.ready();
     info!(
         schedule = %ctx.config.schedule,
@@ -186,28 +189,30 @@ pub async fn run(
         "started"
     );
     if options.now {
-        let _ = tick_tx.try_send(());
+        let _ = tick_tx.try_send(Tick::Schedule);
     }
     loop {
         let scheduler = schedule::start_scheduler(&ctx.config.schedule, tick_tx.clone()).await?;
         let exit = {
-            let (ctx, verifications, notifier, health, resumed, edge) = (
+            let (ctx, verifications, notifier, health, resumed, edge, passes) = (
                 &ctx,
                 &verifications,
                 &notifier,
                 &health,
                 &*resumed_epoch,
                 &edge,
+                &passes_tx,
             );
             event_loop(
                 &mut ticks,
                 &mut control,
                 options.grace,
-                move || async move {
-                    if standing_by(ctx, verifications, notifier, health, resumed).await {
-                        return;
+                move |tick| async move {
+                    passes.send_modify(|p| p.started += 1);
+                    if !standing_by(ctx, verifications, notifier, health, resumed).await {
+                        daemon_pass(ctx, verifications, notifier, health, edge, &tick).await;
                     }
-                    daemon_pass(ctx, verifications, notifier, health, edge).await
+                    passes.send_modify(|p| p.finished += 1);
                 },
             )
             .await
@@ -234,7 +239,7 @@ pub async fn run(
     notifier.stopping();
     info!("stopping: verifications in flight stay in the state and resume at the next start (or on the next leader)");
     verifications.abort_all();
-    if let Some(handle) = lease_loop {
+    for handle in lease_loop.into_iter().chain(consumer) {
         handle.abort();
     }
     if let Some(lease) = &ctx.lease {
@@ -245,6 +250,32 @@ pub async fn run(
     ctx.hooks.finish().await;
     let _ = stop_server_tx.send(());
     Ok(crate::exit::OK)
+}
+
+/// The event queue's consumer, with `events:` set: it consumes only while this replica leads.
+async fn spawn_consumer(
+    ctx: &Context,
+    wake: mpsc::Sender<Tick>,
+    passes: watch::Receiver<consumer::Passes>,
+) -> Option<tokio::task::JoinHandle<()>> {
+    let events = ctx.config.events.as_ref()?;
+    let sdk = crate::aws::load_sdk_config().await;
+    let queue = crate::aws::sqs::EventQueue::from_sdk_config(
+        &sdk,
+        &events.queue_url,
+        &events.region,
+        Some(ctx.metrics.interceptor("events")),
+    );
+    info!(queue = %events.queue_url, region = %events.region, "consuming ACM events from the queue");
+    let lease = ctx.lease.clone();
+    let leading = move || lease.as_ref().is_none_or(|l| l.epoch().is_some());
+    Some(tokio::spawn(consumer::consume(
+        queue,
+        leading,
+        ctx.metrics.clone(),
+        wake,
+        passes,
+    )))
 }
 
 /// With DynamoDB state: `true` when this replica stands by (it then only reports, making no
@@ -291,8 +322,17 @@ async fn daemon_pass(
     notifier: &Notifier,
     health: &Health,
     edge: &EdgeWatcher,
+    tick: &Tick,
 ) {
     let started = tokio::time::Instant::now();
+    let trigger = match tick {
+        Tick::Schedule => String::new(),
+        Tick::Events(events) => {
+            let summary = crate::events::summary(events);
+            info!("pass triggered by {summary}");
+            format!(" (triggered by {summary})")
+        }
+    };
     let result = crate::reconcile::pass(ctx, Mode::Daemon, ctx.clock.now()).await;
     let failing = crate::report::log_summaries(&result.results);
     for job in result.jobs {
@@ -332,7 +372,7 @@ async fn daemon_pass(
         "{role}{} domains, {verifying} verifying, {failing} failing, next pass {next}",
         ctx.config.targets.len()
     );
-    info!("pass finished: {status}");
+    info!("pass finished{trigger}: {status}");
     notifier.status(&status);
 }
 
@@ -342,6 +382,9 @@ async fn reload(ctx: &Context, metrics: &Metrics) -> Result<Context, DaemonError
         return Err(DaemonError::Schedule(
             "state: / state_file: changed: the state backend changes only at a restart".into(),
         ));
+    }
+    if config.events != ctx.config.events {
+        warn!("events: changed; the event queue changes at the next restart");
     }
     if config.metrics_listen != ctx.config.metrics_listen {
         warn!("metrics.listen changed; the new address takes effect at the next restart");

@@ -8,6 +8,7 @@ use tokio::sync::mpsc;
 use tokio_cron_scheduler::{Job, JobScheduler};
 
 use super::error::DaemonError;
+use super::event_loop::Tick;
 use crate::config::parse_cron;
 
 fn scheduler_error(e: tokio_cron_scheduler::JobSchedulerError) -> DaemonError {
@@ -35,14 +36,14 @@ pub fn period(schedule: &str, now: DateTime<Utc>) -> Duration {
 /// Start tokio-cron-scheduler, sending a tick on `ticks` each time `schedule` fires.
 pub async fn start_scheduler(
     schedule: &str,
-    ticks: mpsc::Sender<()>,
+    ticks: mpsc::Sender<Tick>,
 ) -> Result<JobScheduler, DaemonError> {
     let scheduler = JobScheduler::new().await.map_err(scheduler_error)?;
     let job = Job::new_async(schedule, move |_id, _lock| {
         let ticks = ticks.clone();
         Box::pin(async move {
             // A full channel means a tick is already waiting or a pass is running: drop it.
-            let _ = ticks.try_send(());
+            let _ = ticks.try_send(Tick::Schedule);
         })
     })
     .map_err(|e| DaemonError::Schedule(format!("schedule \"{schedule}\": {e}")))?;
@@ -78,7 +79,7 @@ mod tests {
         let scheduler = start_scheduler("* * * * * *", tx).await.unwrap();
         let mut got = 0;
         let deadline = tokio::time::Instant::now() + Duration::from_millis(2600);
-        while let Ok(Some(())) = tokio::time::timeout_at(deadline, rx.recv()).await {
+        while let Ok(Some(_)) = tokio::time::timeout_at(deadline, rx.recv()).await {
             got += 1;
         }
         shutdown_scheduler(scheduler).await.unwrap();

@@ -1,0 +1,86 @@
+//! The label sets of the metrics.
+
+use prometheus_client::encoding::EncodeLabelSet;
+
+/// `{domain, user_pool_id}`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct TargetLabels {
+    /// The custom domain.
+    pub domain: String,
+    /// The user pool.
+    pub user_pool_id: String,
+}
+
+/// `{domain, result}`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ResultLabels {
+    /// The custom domain.
+    pub domain: String,
+    /// verified, failed, unverified, error.
+    pub result: String,
+}
+
+/// `{domain, state}`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct StateLabels {
+    /// The custom domain.
+    pub domain: String,
+    /// verified, verifying, failed.
+    pub state: String,
+}
+
+/// `target_failures_total` labels: `{domain, kind}`.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct FailureLabels {
+    /// The custom domain.
+    pub domain: String,
+    /// What kind of failure (`verification`, `selection`, an AWS error code...).
+    pub kind: String,
+}
+
+/// `{domain}`.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct DomainLabel {
+    /// The custom domain.
+    pub domain: String,
+}
+
+/// `{domain, setting}`.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct SettingLabels {
+    /// The custom domain.
+    pub domain: String,
+    /// The setting's API name (`Routing.Failover`, `ManagedLoginVersion`...).
+    pub setting: String,
+}
+
+/// `{service, operation, outcome, account}`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct AwsLabels {
+    /// ACM, Cognito Identity Provider...
+    pub service: String,
+    /// ListCertificates...
+    pub operation: String,
+    /// success, throttled, client_error, server_error, transport_error.
+    pub outcome: String,
+    /// The account: its ID when reached through a role, else `default`.
+    pub account: String,
+}
+
+/// `{event, result}`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct HookLabels {
+    /// on_rotate, on_verified, on_failure.
+    pub event: String,
+    /// success, failed, timeout.
+    pub result: String,
+}
+
+/// `events_total` labels: `{detail_type, result}`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct EventLabels {
+    /// An ACM detail type, `other` (another event) or `none` (not an event).
+    pub detail_type: String,
+    /// handled, ignored, malformed, returned.
+    pub result: String,
+}
