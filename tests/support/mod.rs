@@ -180,6 +180,11 @@ impl Emulator {
         aws_sdk_acm::Client::new(&self.sdk_config("us-east-1"))
     }
 
+    /// An SQS client for seeding (us-east-1, where the rule for ACM's events runs).
+    pub fn sqs(&self) -> aws_sdk_sqs::Client {
+        aws_sdk_sqs::Client::new(&self.sdk_config("us-east-1"))
+    }
+
     /// A DynamoDB client in the region the binary's tests use by default (`AWS_REGION`).
     pub fn dynamodb(&self) -> aws_sdk_dynamodb::Client {
         aws_sdk_dynamodb::Client::new(&self.sdk_config("ap-southeast-2"))

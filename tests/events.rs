@@ -1,0 +1,184 @@
+//! Event-driven passes end to end: the real binary consumes a real SQS queue on the emulator
+//! (moto serves SQS), with a schedule that will not fire during the test.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use support::{
+    domain_state, free_port, http_get, import, sample, wait_for, world, write_config, Daemon, Leaf,
+    DOMAIN, REGION,
+};
+
+/// EventBridge's "ACM Certificate Available" event for `arn`, as the rule delivers it to SQS.
+fn available(arn: &str, action: &str) -> String {
+    serde_json::json!({
+        "version": "0",
+        "id": "6f3b2c1e-0000-4000-8000-000000000001",
+        "detail-type": "ACM Certificate Available",
+        "source": "aws.acm",
+        "account": "123456789012",
+        "time": "2026-12-01T10:00:00Z",
+        "region": "us-east-1",
+        "resources": [arn],
+        "detail": {"Action": action, "CertificateType": "IMPORTED", "CommonName": DOMAIN,
+                   "DomainValidationMethod": "", "CertificateCreatedDate": "2026-12-01T10:00:00Z",
+                   "CertificateExpirationDate": "2027-03-01T10:00:00Z", "DaysToExpiry": 90,
+                   "InUse": false, "Exported": false}
+    })
+    .to_string()
+}
+
+async fn queue_depth(sqs: &aws_sdk_sqs::Client, url: &str) -> (u64, u64) {
+    use aws_sdk_sqs::types::QueueAttributeName as A;
+    let out = sqs
+        .get_queue_attributes()
+        .queue_url(url)
+        .attribute_names(A::ApproximateNumberOfMessages)
+        .attribute_names(A::ApproximateNumberOfMessagesNotVisible)
+        .send()
+        .await
+        .unwrap();
+    let attrs = out.attributes().unwrap();
+    let n = |a: A| {
+        attrs
+            .get(&a)
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(u64::MAX)
+    };
+    (
+        n(A::ApproximateNumberOfMessages),
+        n(A::ApproximateNumberOfMessagesNotVisible),
+    )
+}
+
+#[tokio::test]
+async fn an_acm_event_swaps_within_seconds_and_a_bad_message_first_does_not_block_it() {
+    let w = world(&[]).await;
+    let sqs = w.emu.sqs();
+    let queue = sqs
+        .create_queue()
+        .queue_name("cognito-cert-rotator-events")
+        .send()
+        .await
+        .unwrap()
+        .queue_url()
+        .unwrap()
+        .to_string();
+    let port = free_port();
+    // Once a year: no pass of the schedule's runs during the test, and no --now.
+    let config = write_config(
+        w.dir.path(),
+        &format!(
+            "schedule: \"0 0 0 1 1 *\"\nevents:\n  sqs_queue_url: {queue}\nmetrics:\n  listen: 127.0.0.1:{port}\nverify:\n  window: 30s\n  interval: 300ms\n  connect_to: {}\n  ca_file: {}\ndomains:\n  - domain: {DOMAIN}\n    user_pool_id: {}\n",
+            w.emu.edge,
+            w.ca_file.display(),
+            w.pool
+        ),
+    );
+    let d = Daemon::start(
+        w.dir.path(),
+        &["run", "-c", config.to_str().unwrap()],
+        &w.emu.endpoint,
+        &[],
+    );
+    wait_for("the daemon to start", Duration::from_secs(20), || {
+        d.log().contains("consuming ACM events from the queue") && d.log().contains("started")
+    });
+    // A better certificate appears; nothing moves the domain yet.
+    let best = import(&w.emu, &w.ca, Leaf::new(DOMAIN, 120, 0x0a0b_0c07)).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(
+        domain_state(&w.emu, REGION, DOMAIN).await.0.as_deref(),
+        Some(w.old.arn.as_str()),
+        "no pass without an event:\n{}",
+        d.log()
+    );
+
+    // Garbage first, then the event.
+    for body in ["this is not an event", &available(&best.arn, "IMPORT")] {
+        sqs.send_message()
+            .queue_url(&queue)
+            .message_body(body)
+            .send()
+            .await
+            .unwrap();
+    }
+    let sent = Instant::now();
+    let mut swapped = None;
+    while sent.elapsed() < Duration::from_secs(30) {
+        if domain_state(&w.emu, REGION, DOMAIN).await.0.as_deref() == Some(best.arn.as_str()) {
+            swapped = Some(sent.elapsed());
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let took = swapped.unwrap_or_else(|| panic!("no swap within 30 s of the event:\n{}", d.log()));
+    eprintln!("event on the queue -> UpdateUserPoolDomain seen: {took:.2?}");
+    assert!(
+        took < Duration::from_secs(10),
+        "took {took:?}:\n{}",
+        d.log()
+    );
+
+    let log_has = |text: &str| d.log().contains(text);
+    wait_for("the pass to finish", Duration::from_secs(20), || {
+        log_has("pass finished (triggered by ACM Certificate Available (IMPORT)")
+    });
+    let log = d.log();
+    assert!(
+        log.contains(&format!(
+            "pass triggered by ACM Certificate Available (IMPORT) for {}",
+            best.arn
+        )),
+        "{log}"
+    );
+    assert!(
+        log.contains("dropping a message that is not an ACM certificate event"),
+        "{log}"
+    );
+    assert!(log.contains("message_id="), "{log}");
+    // Both messages are gone: the bad one at once, the event after its pass.
+    let mut depth = (u64::MAX, u64::MAX);
+    for _ in 0..100 {
+        depth = queue_depth(&sqs, &queue).await;
+        if depth == (0, 0) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(depth, (0, 0), "messages left on the queue:\n{log}");
+    let (_, metrics) = http_get(port, "/metrics");
+    assert_eq!(
+        sample(
+            &metrics,
+            r#"cognito_cert_rotator_events_total{detail_type="none",result="malformed"}"#
+        ),
+        Some(1.0),
+        "{metrics}"
+    );
+    assert_eq!(
+        sample(
+            &metrics,
+            r#"cognito_cert_rotator_events_total{detail_type="ACM Certificate Available",result="handled"}"#
+        ),
+        Some(1.0),
+        "{metrics}"
+    );
+    assert!(
+        sample(
+            &metrics,
+            r#"cognito_cert_rotator_aws_requests_total{service="SQS",operation="ReceiveMessage",outcome="success",account="events"}"#
+        )
+        .unwrap_or(0.0)
+            >= 1.0,
+        "{metrics}"
+    );
+
+    // The queue goes away: the daemon says so, keeps running and stays healthy.
+    sqs.delete_queue().queue_url(&queue).send().await.unwrap();
+    wait_for("the queue error", Duration::from_secs(40), || {
+        log_has("the event queue failed")
+    });
+    assert_eq!(http_get(port, "/healthz").0, 200, "{}", d.log());
+}
