@@ -1,6 +1,9 @@
 //! The IAM policy grants exactly what the code calls: every SDK call in src/aws/ maps to an
 //! action in iam/policy.json, and every action there is called (or is required by one that
-//! is, per the AWS docs).
+//! is, per the AWS docs); and parliament, an IAM policy linter, finds nothing in it but the
+//! one statement Cognito documents with Resource "*".
+
+mod support;
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -17,14 +20,19 @@ const IMPLIED: &[(&str, &str)] = &[
 
 /// Calls that are not IAM actions themselves: AWS authorizes each item of a transaction by
 /// its own action (DynamoDB developer guide, "IAM with DynamoDB transactions").
-const AUTHORIZED_AS: &[(&str, &[&str])] = &[(
-    "dynamodb:TransactWriteItems",
-    &[
-        "dynamodb:ConditionCheckItem",
-        "dynamodb:PutItem",
-        "dynamodb:DeleteItem",
-    ],
-)];
+/// SQS authorizes a batch delete as `sqs:DeleteMessage` (SQS developer guide, "Amazon SQS
+/// API permissions": batch actions have no action of their own).
+const AUTHORIZED_AS: &[(&str, &[&str])] = &[
+    (
+        "dynamodb:TransactWriteItems",
+        &[
+            "dynamodb:ConditionCheckItem",
+            "dynamodb:PutItem",
+            "dynamodb:DeleteItem",
+        ],
+    ),
+    ("sqs:DeleteMessageBatch", &["sqs:DeleteMessage"]),
+];
 
 fn pascal(snake: &str) -> String {
     snake
@@ -65,6 +73,8 @@ fn code_actions() -> BTreeSet<String> {
     // is not part of the runtime policy (iam/README.md).
     actions.extend(calls(&root.join("src/aws/dynamodb.rs"), "dynamodb"));
     actions.extend(calls(&root.join("src/aws/lease_table.rs"), "dynamodb"));
+    // The event queue (`events:`).
+    actions.extend(calls(&root.join("src/aws/sqs.rs"), "sqs"));
     for (call, authorized) in AUTHORIZED_AS {
         if actions.remove(*call) {
             actions.extend(authorized.iter().map(|a| (*a).to_string()));
@@ -105,6 +115,8 @@ fn the_adapters_call_what_the_scanner_expects() {
         "{actions:?}"
     );
     assert!(actions.contains("dynamodb:Query"), "{actions:?}");
+    assert!(actions.contains("sqs:ReceiveMessage"), "{actions:?}");
+    assert!(actions.contains("sqs:DeleteMessage"), "{actions:?}");
     assert!(!actions.contains("dynamodb:CreateTable"), "{actions:?}");
 }
 
@@ -118,5 +130,55 @@ fn policy_grants_exactly_the_actions_the_code_calls() {
     assert!(
         unused.is_empty(),
         "iam/policy.json grants {unused:?}, which the code never calls"
+    );
+}
+
+/// parliament's findings for a policy file (tests/support/iam_lint.py in the test venv).
+fn lint(policy: &Path) -> Vec<serde_json::Value> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = std::process::Command::new(support::python())
+        .arg(root.join("tests/support/iam_lint.py"))
+        .arg(policy)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run the IAM linter");
+    assert!(
+        out.status.success(),
+        "iam_lint.py failed (is parliament in the venv? `make venv`):\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice::<Vec<serde_json::Value>>(&out.stdout).unwrap()
+}
+
+#[test]
+fn the_policy_lints_clean_but_for_the_cloudfront_statement_cognito_documents() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let findings = lint(&root.join("iam/policy.json"));
+    // The one expected finding (iam/README.md): the distribution behind a Cognito custom
+    // domain belongs to Cognito, so cloudfront:UpdateDistribution stays on "*".
+    let expected = |f: &serde_json::Value| {
+        f["issue"] == "RESOURCE_STAR"
+            && f["detail"].to_string().contains("cloudfront:UpdateDistribution")
+            && !f["detail"].to_string().contains("sqs:")
+    };
+    let unexpected: Vec<_> = findings.iter().filter(|f| !expected(f)).collect();
+    assert!(unexpected.is_empty(), "parliament: {unexpected:?}");
+    assert_eq!(findings.len(), 1, "{findings:?}");
+}
+
+#[test]
+fn the_linter_does_find_a_broad_statement() {
+    // Guards the test above: a linter that found nothing would pass it vacuously.
+    let dir = tempfile::tempdir().unwrap();
+    let planted = dir.path().join("planted.json");
+    std::fs::write(
+        &planted,
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["sqs:ReceiveMessage","sqs:DeleteMessage"],"Resource":"*"}]}"#,
+    )
+    .unwrap();
+    let findings = lint(&planted);
+    assert!(
+        findings.iter().any(|f| f["issue"] == "RESOURCE_STAR"),
+        "{findings:?}"
     );
 }
