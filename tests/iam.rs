@@ -158,7 +158,9 @@ fn the_policy_lints_clean_but_for_the_cloudfront_statement_cognito_documents() {
     // domain belongs to Cognito, so cloudfront:UpdateDistribution stays on "*".
     let expected = |f: &serde_json::Value| {
         f["issue"] == "RESOURCE_STAR"
-            && f["detail"].to_string().contains("cloudfront:UpdateDistribution")
+            && f["detail"]
+                .to_string()
+                .contains("cloudfront:UpdateDistribution")
             && !f["detail"].to_string().contains("sqs:")
     };
     let unexpected: Vec<_> = findings.iter().filter(|f| !expected(f)).collect();
