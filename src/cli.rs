@@ -103,6 +103,11 @@ pub enum Command {
         /// (e.g. 5m) for it instead of exiting 1 at once.
         #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
         lease_wait: Option<std::time::Duration>,
+        /// With --log-format json: the CloudWatch namespace of the Embedded Metric Format
+        /// records printed on stdout after the pass (days left, rotations, failures,
+        /// verifications; one per domain and one for the pass).
+        #[arg(long, value_name = "NAME", default_value = crate::emf::DEFAULT_NAMESPACE)]
+        emf_namespace: String,
     },
     /// The daemon: run passes on `schedule:` until SIGTERM/SIGINT; SIGHUP reloads the config.
     ///
@@ -178,44 +183,11 @@ impl ConfigArg {
 
 /// Run a parsed command line; the returned number is the exit code.
 pub async fn run(cli: Cli) -> anyhow::Result<u8> {
+    let json_logs = cli.log_format == LogFormat::Json;
     match cli.command {
         Command::Validate(arg) => {
             let config = arg.load()?;
-            let accounts: std::collections::BTreeSet<_> =
-                config.targets.iter().map(|t| t.role.clone()).collect();
-            println!(
-                "{}: OK, {} target(s) from {} file(s), {} account(s), concurrency {}",
-                config.path.display(),
-                config.targets.len(),
-                config.files.len(),
-                accounts.len(),
-                config.concurrency
-            );
-            for (file, n) in &config.files {
-                println!("  file {}: {n} target(s)", file.display());
-            }
-            for t in &config.targets {
-                println!(
-                    "  {} -> user pool {} ({}), min validity {}, {}",
-                    t.domain,
-                    t.user_pool_id,
-                    t.region,
-                    t.min_validity,
-                    t.role
-                        .as_ref()
-                        .map_or("default credentials".to_string(), |r| r.to_string())
-                );
-            }
-            if config.rollout.enabled() {
-                if config.rollout.canary.is_empty() {
-                    println!(
-                        "  rollout: first {} target(s) of each group are canaries",
-                        config.rollout.canary_count
-                    );
-                } else {
-                    println!("  rollout: canaries {}", config.rollout.canary.join(", "));
-                }
-            }
+            print!("{}", config.describe());
             Ok(exit::OK)
         }
         Command::Plan { config, output } => {
@@ -246,6 +218,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
             wait,
             dry_run,
             lease_wait,
+            emf_namespace,
         } => {
             let ctx = context(config.load()?).await?;
             // With DynamoDB state, act only while holding the lease (a dry run writes nothing
@@ -272,6 +245,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
                 holding.release().await;
             }
             let failed = crate::report::log_summaries(&results);
+            if json_logs && !dry_run {
+                // CloudWatch Logs reads each line of a task's output as one EMF record.
+                for record in crate::emf::records(&results, &emf_namespace, ctx.clock.now()) {
+                    println!("{record}");
+                }
+            }
             info!(
                 targets = results.len(),
                 failed,

@@ -47,6 +47,7 @@
 //! | [`error`] | [`error::TargetError`], counted by kind |
 //! | [`clock`] | the one place the wall clock is read |
 //! | [`metrics`], [`notify`], [`hooks`] | Prometheus and /healthz, sd_notify, event hooks |
+//! | [`emf`] | PURE: CloudWatch Embedded Metric Format records of a `once` pass (ECS) |
 //! | [`report`], [`status`] | what `plan`, `once` and `status` print |
 //! | [`serial`], [`human`] | serial numbers as numbers; how times and durations are written |
 //!
@@ -64,6 +65,7 @@ pub mod config;
 pub mod context;
 pub mod daemon;
 pub mod edge;
+pub mod emf;
 pub mod error;
 pub mod events;
 pub mod hooks;

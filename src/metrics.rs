@@ -65,6 +65,8 @@ pub struct Metrics {
     pub settings_changed: Family<SettingLabels, Counter>,
     /// Messages of the event queue, by detail type and what became of them.
     pub events: Family<EventLabels, Counter>,
+    /// 1 when the domain's target failed in the last pass, else 0.
+    pub target_failing: Family<DomainLabel, Gauge<i64, AtomicI64>>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -103,6 +105,7 @@ impl Metrics {
             edge_matches: Family::default(),
             edge_probe_success: Family::default(),
             events: Family::default(),
+            target_failing: Family::default(),
         };
         registry.register(
             "certificate_expiration_timestamp_seconds",
@@ -186,6 +189,11 @@ impl Metrics {
             m.events.clone(),
         );
         registry.register(
+            "target_failing",
+            "1 when the domain's target failed in the last pass (AWS error, no eligible certificate, a failed verification), else 0",
+            m.target_failing.clone(),
+        );
+        registry.register(
             "target_failures",
             "Targets that failed in a pass or a verification, by kind of failure",
             m.target_failures.clone(),
@@ -194,6 +202,50 @@ impl Metrics {
             registry: Arc::new(registry),
             ..m
         }
+    }
+
+    /// Export, at 0, the series known to exist before anything happens, so that `increase()`
+    /// in an alert sees the first rotation failure too (a counter born at 1 has no increase)
+    /// and a healthy daemon's `/metrics` names every metric the alerts use.
+    pub fn init_series<'a>(
+        &self,
+        domains: impl IntoIterator<Item = &'a str>,
+        settings: &[&str],
+        detail_types: &[&str],
+    ) {
+        for domain in domains {
+            let result = |r: &str| ResultLabels {
+                domain: domain.to_string(),
+                result: r.to_string(),
+            };
+            for r in ["verified", "failed", "rolled_back"] {
+                let _ = self.rotations.get_or_create(&result(r));
+            }
+            for r in ["verified", "failed"] {
+                let _ = self.renewals.get_or_create(&result(r));
+            }
+            for setting in settings {
+                let _ = self.settings_changed.get_or_create(&SettingLabels {
+                    domain: domain.to_string(),
+                    setting: (*setting).to_string(),
+                });
+            }
+        }
+        for d in detail_types {
+            let _ = self.events.get_or_create(&EventLabels {
+                detail_type: (*d).to_string(),
+                result: "handled".to_string(),
+            });
+        }
+    }
+
+    /// Whether the domain's target failed in the last pass.
+    pub fn set_target_failing(&self, domain: &str, failing: bool) {
+        self.target_failing
+            .get_or_create(&DomainLabel {
+                domain: domain.to_string(),
+            })
+            .set(i64::from(failing));
     }
 
     /// Set the domain's verification state (one of [`VERIFICATION_STATES`]).

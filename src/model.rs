@@ -130,6 +130,15 @@ pub struct Failover {
     pub secondary_region: String,
 }
 
+/// The API names of [`DomainInfo::kept_settings`], known before any domain is read (the
+/// metrics export them at 0).
+pub const KEPT_SETTINGS: &[&str] = &[
+    "CustomDomainConfig.SecurityPolicy",
+    "ManagedLoginVersion",
+    "Routing.Failover",
+    "UserPoolId",
+];
+
 impl DomainInfo {
     /// Every setting a certificate swap must leave as it is, by its API name, as text:
     /// what is compared after a swap.
@@ -260,6 +269,21 @@ impl Certificate {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_kept_settings_are_named_in_advance() {
+        let d = DomainInfo {
+            user_pool_id: "us-east-1_A".into(),
+            status: "ACTIVE".into(),
+            certificate_arn: None,
+            security_policy: None,
+            managed_login_version: None,
+            failover: None,
+            cloudfront_distribution: None,
+        };
+        let names: Vec<&str> = d.kept_settings().iter().map(|(n, _)| *n).collect();
+        assert_eq!(names, KEPT_SETTINGS);
+    }
 
     #[test]
     fn known_acm_values_are_shared_and_unknown_ones_kept_as_they_came() {

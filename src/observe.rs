@@ -322,11 +322,13 @@ async fn managed_renewal(
     details: &Details,
     now: DateTime<Utc>,
 ) -> Option<ManagedRenewal> {
-    let current = planned.decision.current.as_ref()?;
-    if !current.in_managed_renewal(now) {
-        return None;
-    }
     let domain = &planned.target.domain;
+    let Some(current) = (planned.decision.current.as_ref()).filter(|c| c.in_managed_renewal(now))
+    else {
+        // Outside the window (or swapped away): nothing is stuck, whatever was before.
+        ctx.metrics.set_renewal_action_required(domain, false);
+        return None;
+    };
     let renewal = match describe_cached(account, &current.arn, details).await {
         Ok(d) => d?.renewal?,
         Err(e) => {

@@ -343,3 +343,51 @@ async fn a_pass_runs_from_an_environment_config() {
     assert_eq!(run.code, 0);
     assert!(run.stderr.contains("would-rotate"), "{}", run.stderr);
 }
+
+#[tokio::test]
+async fn json_logs_come_with_cloudwatch_emf_records_on_stdout() {
+    let w = world(&[]).await;
+    let config = w.config("30s", true);
+    let run = w.emu.run(&[
+        "--log-format",
+        "json",
+        "once",
+        "--wait",
+        "--emf-namespace",
+        "Test/Rotator",
+        "-c",
+        &config,
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    // stderr: JSON log lines only; stdout: EMF records only.
+    for line in run.stderr.lines() {
+        serde_json::from_str::<serde_json::Value>(line)
+            .unwrap_or_else(|e| panic!("a log line that is not JSON ({e}): {line}"));
+    }
+    let records: Vec<serde_json::Value> = run
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    assert_eq!(records.len(), 2, "{}", run.stdout);
+    let domain = &records[0];
+    assert_eq!(domain["Domain"], DOMAIN);
+    let aws = &domain["_aws"]["CloudWatchMetrics"][0];
+    assert_eq!(aws["Namespace"], "Test/Rotator");
+    assert_eq!(aws["Dimensions"], serde_json::json!([["Domain"]]));
+    assert_eq!(domain["Rotations"], 1.0);
+    assert_eq!(domain["VerificationsSucceeded"], 1.0);
+    assert_eq!(domain["Failures"], 0.0);
+    assert_eq!(domain["Outcome"], "rotated-verified");
+    // On the new certificate (90 days) after the swap.
+    let days = domain["DaysLeft"].as_f64().unwrap();
+    assert!((89.0..=90.0).contains(&days), "{days}");
+    assert!(domain["_aws"]["Timestamp"].as_i64().unwrap() > 1_700_000_000_000);
+    assert_eq!(records[1]["Service"], "cognito-cert-rotator");
+    assert_eq!(records[1]["Targets"], 1.0);
+
+    // Text logs (the default) print no EMF.
+    let text = w.emu.run(&["once", "-c", &config]);
+    assert_eq!(text.code, 0, "{}", text.stderr);
+    assert_eq!(text.stdout, "");
+}

@@ -238,3 +238,58 @@ pub struct DynamoSettings {
 
 /// The lease when `state.dynamodb.lease` is not set.
 pub const DEFAULT_LEASE: Duration = Duration::from_secs(30);
+
+impl Config {
+    /// What `validate` prints: the files, targets, accounts and rollout, one per line.
+    pub fn describe(&self) -> String {
+        use std::fmt::Write as _;
+        let accounts: std::collections::BTreeSet<_> =
+            self.targets.iter().map(|t| t.role.clone()).collect();
+        // Writing to a String cannot fail.
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "{}: OK, {} target(s) from {} file(s), {} account(s), concurrency {}",
+            self.path.display(),
+            self.targets.len(),
+            self.files.len(),
+            accounts.len(),
+            self.concurrency
+        );
+        for (file, n) in &self.files {
+            let _ = writeln!(out, "  file {}: {n} target(s)", file.display());
+        }
+        for t in &self.targets {
+            let _ = writeln!(
+                out,
+                "  {} -> user pool {} ({}), min validity {}, {}",
+                t.domain,
+                t.user_pool_id,
+                t.region,
+                t.min_validity,
+                t.role
+                    .as_ref()
+                    .map_or("default credentials".to_string(), |r| r.to_string())
+            );
+        }
+        if self.rollout.enabled() {
+            if self.rollout.canary.is_empty() {
+                let _ = writeln!(
+                    out,
+                    "  rollout: first {} target(s) of each group are canaries",
+                    self.rollout.canary_count
+                );
+            } else {
+                let _ = writeln!(
+                    out,
+                    "  rollout: canaries {}",
+                    self.rollout.canary.join(", ")
+                );
+            }
+        }
+        if let Some(e) = &self.events {
+            let _ = writeln!(out, "  events: SQS queue {} ({})", e.queue_url, e.region);
+        }
+        out
+    }
+}

@@ -13,6 +13,7 @@ use tracing::{info, warn};
 use super::event_loop::Tick;
 use crate::aws::sqs::{EventQueue, QueueMessage, MAX_BATCH, MAX_WAIT};
 use crate::aws::AwsError;
+use crate::context::Context;
 use crate::events::{self, AcmEvent};
 use crate::human::fmt_duration;
 use crate::metrics::Metrics;
@@ -147,6 +148,32 @@ pub async fn consume<Q: Inbox>(
             metrics.count_event(label, result);
         }
     }
+}
+
+/// The event queue's consumer, with `events:` set: it consumes only while this replica leads.
+pub async fn spawn(
+    ctx: &Context,
+    wake: mpsc::Sender<Tick>,
+    passes: watch::Receiver<Passes>,
+) -> Option<tokio::task::JoinHandle<()>> {
+    let events = ctx.config.events.as_ref()?;
+    let sdk = crate::aws::load_sdk_config().await;
+    let queue = EventQueue::from_sdk_config(
+        &sdk,
+        &events.queue_url,
+        &events.region,
+        Some(ctx.metrics.interceptor("events")),
+    );
+    info!(queue = %events.queue_url, region = %events.region, "consuming ACM events from the queue");
+    let lease = ctx.lease.clone();
+    let leading = move || lease.as_ref().is_none_or(|l| l.epoch().is_some());
+    Some(tokio::spawn(consume(
+        queue,
+        leading,
+        ctx.metrics.clone(),
+        wake,
+        passes,
+    )))
 }
 
 /// One long poll, then whatever else is already waiting (a burst becomes one wake-up).

@@ -151,6 +151,7 @@ pub async fn run(
         });
     }
 
+    init_series(&ctx);
     let verifications = Verifications::default();
     let edge = EdgeWatcher::default();
     let resumed_epoch = Arc::new(AtomicU64::new(0));
@@ -180,7 +181,7 @@ pub async fn run(
             ))
         }
     };
-    let consumer = spawn_consumer(&ctx, tick_tx.clone(), passes_rx).await;
+    let consumer = consumer::spawn(&ctx, tick_tx.clone(), passes_rx).await;
     notifier.ready();
     info!(
         schedule = %ctx.config.schedule,
@@ -225,6 +226,7 @@ pub async fn run(
                 match reload(&ctx, &metrics).await {
                     Ok(new_ctx) => {
                         info!(path = %new_ctx.config.path.display(), targets = new_ctx.config.targets.len(), "configuration reloaded");
+                        init_series(&new_ctx);
                         ctx = new_ctx;
                     }
                     Err(e) => {
@@ -252,30 +254,18 @@ pub async fn run(
     Ok(crate::exit::OK)
 }
 
-/// The event queue's consumer, with `events:` set: it consumes only while this replica leads.
-async fn spawn_consumer(
-    ctx: &Context,
-    wake: mpsc::Sender<Tick>,
-    passes: watch::Receiver<consumer::Passes>,
-) -> Option<tokio::task::JoinHandle<()>> {
-    let events = ctx.config.events.as_ref()?;
-    let sdk = crate::aws::load_sdk_config().await;
-    let queue = crate::aws::sqs::EventQueue::from_sdk_config(
-        &sdk,
-        &events.queue_url,
-        &events.region,
-        Some(ctx.metrics.interceptor("events")),
+/// The series the alerts rely on, at 0 before anything happens.
+fn init_series(ctx: &Context) {
+    let detail_types = if ctx.config.events.is_some() {
+        crate::events::DETAIL_TYPES
+    } else {
+        &[]
+    };
+    ctx.metrics.init_series(
+        ctx.config.targets.iter().map(|t| t.domain.as_str()),
+        crate::model::KEPT_SETTINGS,
+        detail_types,
     );
-    info!(queue = %events.queue_url, region = %events.region, "consuming ACM events from the queue");
-    let lease = ctx.lease.clone();
-    let leading = move || lease.as_ref().is_none_or(|l| l.epoch().is_some());
-    Some(tokio::spawn(consumer::consume(
-        queue,
-        leading,
-        ctx.metrics.clone(),
-        wake,
-        passes,
-    )))
 }
 
 /// With DynamoDB state: `true` when this replica stands by (it then only reports, making no
@@ -335,6 +325,12 @@ async fn daemon_pass(
     };
     let result = crate::reconcile::pass(ctx, Mode::Daemon, ctx.clock.now()).await;
     let failing = crate::report::log_summaries(&result.results);
+    for (planned, outcome) in &result.results {
+        ctx.metrics.set_target_failing(
+            &planned.target.domain,
+            matches!(outcome, crate::outcome::Outcome::Failed(_)),
+        );
+    }
     for job in result.jobs {
         verifications.spawn(ctx, job);
     }
