@@ -248,6 +248,19 @@ async fn every_alert_and_panel_names_what_the_daemon_exports() {
         },
     );
     let metrics = exported(&scrape());
+    // And every metric the daemon exports is in the README's table.
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    for name in metrics.keys() {
+        let family = ["_bucket", "_sum", "_count"]
+            .iter()
+            .find_map(|s| name.strip_suffix(s))
+            .unwrap_or(name);
+        assert!(
+            readme.contains(&format!("`{family}`")) || readme.contains(&format!("`{family}` (")),
+            "{family} is exported but not documented in README.md"
+        );
+    }
     let all = expressions();
     assert!(all.len() >= 25, "{}", all.len());
     let wrong: Vec<String> = all
