@@ -71,7 +71,18 @@ const ACTING_CALLS: &[&str] = &[
 #[tokio::test]
 async fn two_daemons_on_one_table_swap_once_verify_once_and_only_the_leader_calls_aws() {
     let (w, config) = ha_world(&["--edge-delay", "2"]).await;
-    // The same configuration, each replica with its own metrics port.
+    let queue = w
+        .emu
+        .sqs()
+        .create_queue()
+        .queue_name("events")
+        .send()
+        .await
+        .unwrap()
+        .queue_url()
+        .unwrap()
+        .to_string();
+    // The same configuration, each replica with its own metrics port; both may consume events.
     let ports = [free_port(), free_port()];
     let configs: Vec<String> = ports
         .iter()
@@ -80,7 +91,7 @@ async fn two_daemons_on_one_table_swap_once_verify_once_and_only_the_leader_call
             let text = std::fs::read_to_string(&config).unwrap();
             std::fs::write(
                 &path,
-                format!("metrics:\n  listen: 127.0.0.1:{port}\n{text}"),
+                format!("metrics:\n  listen: 127.0.0.1:{port}\nevents:\n  sqs_queue_url: {queue}\n{text}"),
             )
             .unwrap();
             path.to_string_lossy().into_owned()
@@ -132,7 +143,9 @@ async fn two_daemons_on_one_table_swap_once_verify_once_and_only_the_leader_call
         leader.log()
     );
     let through_proxy = w.emu.proxy_calls();
-    for op in ACTING_CALLS {
+    // Only the leader consumes the event queue.
+    assert!(w.emu.count("ReceiveMessage") >= 1, "{:?}", w.emu.calls());
+    for op in ACTING_CALLS.iter().chain(&["ReceiveMessage"]) {
         let via_proxy = through_proxy.get(*op).copied().unwrap_or(0);
         let by_standby = if std::ptr::eq(standby, &proxied) {
             via_proxy
