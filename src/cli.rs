@@ -114,7 +114,9 @@ pub enum Command {
     /// Each swap is verified by its own background task while later passes go on; swaps in
     /// flight are kept in the state and resumed after a restart. With `state: {dynamodb: ...}`
     /// several replicas may run: one leads (holds the lease) and acts, the others stand by
-    /// and take over within about one lease when it dies. Speaks sd_notify
+    /// and take over within about one lease when it dies. With `events: {sqs_queue_url}`
+    /// the leader also long-polls that queue and runs a pass within seconds of an ACM event
+    /// (deploy/events/). Speaks sd_notify
     /// (Type=notify, watchdog) under systemd and serves /metrics and /healthz when
     /// metrics.listen is set.
     Run {

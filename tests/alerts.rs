@@ -171,6 +171,44 @@ fn expressions() -> Vec<(String, String)> {
 }
 
 #[test]
+fn every_rule_is_complete_for_prometheus_and_alertmanager() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let rules: serde_yaml_ng::Value = serde_yaml_ng::from_str(
+        &std::fs::read_to_string(root.join("deploy/prometheus/alerts.yaml")).unwrap(),
+    )
+    .unwrap();
+    let mut names = BTreeSet::new();
+    for rule in rules["groups"][0]["rules"].as_sequence().unwrap() {
+        let name = rule["alert"].as_str().expect("an alert name");
+        assert!(names.insert(name.to_string()), "{name} twice");
+        let severity = rule["labels"]["severity"].as_str();
+        assert!(
+            matches!(severity, Some("warning" | "critical")),
+            "{name}: severity {severity:?}"
+        );
+        assert!(
+            rule["annotations"]["summary"].as_str().is_some(),
+            "{name}: no summary"
+        );
+        if let Some(d) = rule.get("for") {
+            // Prometheus durations: a number and one unit (s, m, h, d).
+            let d = d.as_str().unwrap();
+            let (n, unit) = d.split_at(d.len() - 1);
+            assert!(
+                n.parse::<u32>().is_ok() && matches!(unit, "s" | "m" | "h" | "d"),
+                "{name}: for: {d}"
+            );
+        }
+    }
+    for wanted in ["ExpiringSoon", "RotationFailing", "EdgeDrift", "NoRecentPass", "NoLeader"] {
+        assert!(
+            names.iter().any(|n| n.contains(wanted)),
+            "no alert for {wanted}: {names:?}"
+        );
+    }
+}
+
+#[test]
 fn the_checker_finds_unknown_metrics_labels_and_bad_syntax() {
     // Guards the test below against passing vacuously.
     let metrics = exported(
