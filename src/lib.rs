@@ -87,6 +87,9 @@ pub mod status;
 pub mod step;
 pub mod verify;
 
+#[cfg(test)]
+mod fixtures;
+
 /// Process exit codes, documented in `--help` and the README.
 pub mod exit {
     /// Every target is fine: rotated and verified, or nothing to do.

@@ -272,15 +272,7 @@ mod tests {
 
     #[test]
     fn the_kept_settings_are_named_in_advance() {
-        let d = DomainInfo {
-            user_pool_id: "us-east-1_A".into(),
-            status: "ACTIVE".into(),
-            certificate_arn: None,
-            security_policy: None,
-            managed_login_version: None,
-            failover: None,
-            cloudfront_distribution: None,
-        };
+        let d = crate::fixtures::domain("us-east-1_A", None);
         let names: Vec<&str> = d.kept_settings().iter().map(|(n, _)| *n).collect();
         assert_eq!(names, KEPT_SETTINGS);
     }

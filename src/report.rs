@@ -277,21 +277,11 @@ pub fn log_summaries(results: &[(Planned, Outcome)]) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Target;
     use crate::error::TargetError;
 
     fn planned(domain: &str) -> Planned {
-        let target = Target {
-            domain: domain.into(),
-            user_pool_id: "us-east-1_A".into(),
-            region: "us-east-1".into(),
-            min_validity: crate::model::MinValidity::NONE,
-            require_tags: Default::default(),
-            role: None,
-            source: "config.yaml:1".into(),
-        };
         Planned::failed(
-            target,
+            crate::fixtures::target(domain),
             TargetError::Selection("no eligible certificate".into()),
         )
     }

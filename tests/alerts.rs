@@ -11,7 +11,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use promql_parser::parser::{self, Expr};
-use support::{free_port, http_get, sample, wait_for, world, write_config, Daemon, DOMAIN};
+use support::{free_port, http_get, sample, wait_for, world, Daemon};
 
 /// Metric name → label names, from the text exposition format.
 type Exported = BTreeMap<String, BTreeSet<String>>;
@@ -200,7 +200,13 @@ fn every_rule_is_complete_for_prometheus_and_alertmanager() {
             );
         }
     }
-    for wanted in ["ExpiringSoon", "RotationFailing", "EdgeDrift", "NoRecentPass", "NoLeader"] {
+    for wanted in [
+        "ExpiringSoon",
+        "RotationFailing",
+        "EdgeDrift",
+        "NoRecentPass",
+        "NoLeader",
+    ] {
         assert!(
             names.iter().any(|n| n.contains(wanted)),
             "no alert for {wanted}: {names:?}"
@@ -236,26 +242,10 @@ fn the_checker_finds_unknown_metrics_labels_and_bad_syntax() {
 async fn every_alert_and_panel_names_what_the_daemon_exports() {
     let w = world(&[]).await;
     let sqs = w.emu.sqs();
-    let queue = sqs
-        .create_queue()
-        .queue_name("events")
-        .send()
-        .await
-        .unwrap()
-        .queue_url()
-        .unwrap()
-        .to_string();
+    let queue = w.emu.queue("events").await;
     let port = free_port();
     // Passes every 2 s, so the edge is probed after the swap's verification.
-    let config = write_config(
-        w.dir.path(),
-        &format!(
-            "schedule: \"*/2 * * * * *\"\nevents:\n  sqs_queue_url: {queue}\nmetrics:\n  listen: 127.0.0.1:{port}\nverify:\n  window: 30s\n  interval: 300ms\n  connect_to: {}\n  ca_file: {}\ndomains:\n  - domain: {DOMAIN}\n    user_pool_id: {}\n",
-            w.emu.edge,
-            w.ca_file.display(),
-            w.pool
-        ),
-    );
+    let config = w.events_config("*/2 * * * * *", &queue, port);
     let d = Daemon::start(
         w.dir.path(),
         &["run", "--now", "-c", config.to_str().unwrap()],

@@ -6,8 +6,8 @@ mod support;
 use std::time::{Duration, Instant};
 
 use support::{
-    domain_state, free_port, http_get, import, sample, wait_for, world, write_config, Daemon, Leaf,
-    DOMAIN, REGION,
+    domain_state, free_port, http_get, import, sample, wait_for, world, Daemon, Leaf, DOMAIN,
+    REGION,
 };
 
 /// EventBridge's "ACM Certificate Available" event for `arn`, as the rule delivers it to SQS.
@@ -56,26 +56,10 @@ async fn queue_depth(sqs: &aws_sdk_sqs::Client, url: &str) -> (u64, u64) {
 async fn an_acm_event_swaps_within_seconds_and_a_bad_message_first_does_not_block_it() {
     let w = world(&[]).await;
     let sqs = w.emu.sqs();
-    let queue = sqs
-        .create_queue()
-        .queue_name("cognito-cert-rotator-events")
-        .send()
-        .await
-        .unwrap()
-        .queue_url()
-        .unwrap()
-        .to_string();
+    let queue = w.emu.queue("cognito-cert-rotator-events").await;
     let port = free_port();
     // Once a year: no pass of the schedule's runs during the test, and no --now.
-    let config = write_config(
-        w.dir.path(),
-        &format!(
-            "schedule: \"0 0 0 1 1 *\"\nevents:\n  sqs_queue_url: {queue}\nmetrics:\n  listen: 127.0.0.1:{port}\nverify:\n  window: 30s\n  interval: 300ms\n  connect_to: {}\n  ca_file: {}\ndomains:\n  - domain: {DOMAIN}\n    user_pool_id: {}\n",
-            w.emu.edge,
-            w.ca_file.display(),
-            w.pool
-        ),
-    );
+    let config = w.events_config("0 0 0 1 1 *", &queue, port);
     let d = Daemon::start(
         w.dir.path(),
         &["run", "-c", config.to_str().unwrap()],

@@ -71,17 +71,7 @@ const ACTING_CALLS: &[&str] = &[
 #[tokio::test]
 async fn two_daemons_on_one_table_swap_once_verify_once_and_only_the_leader_calls_aws() {
     let (w, config) = ha_world(&["--edge-delay", "2"]).await;
-    let queue = w
-        .emu
-        .sqs()
-        .create_queue()
-        .queue_name("events")
-        .send()
-        .await
-        .unwrap()
-        .queue_url()
-        .unwrap()
-        .to_string();
+    let queue = w.emu.queue("events").await;
     // The same configuration, each replica with its own metrics port; both may consume events.
     let ports = [free_port(), free_port()];
     let configs: Vec<String> = ports

@@ -1,8 +1,8 @@
 use chrono::TimeZone;
 
 use super::*;
-use crate::config::Target;
 use crate::error::TargetError;
+use crate::fixtures::target;
 use crate::select::{Action, Decision};
 
 fn now() -> DateTime<Utc> {
@@ -10,31 +10,8 @@ fn now() -> DateTime<Utc> {
 }
 
 fn cert(arn: &str, days: i64) -> Certificate {
-    Certificate {
-        arn: arn.into(),
-        domain_name: "auth.example.com".into(),
-        sans: vec![],
-        sans_complete: true,
-        status: "ISSUED".into(),
-        cert_type: "IMPORTED".into(),
-        key_algorithm: "RSA_2048".into(),
-        not_before: Some(now() - chrono::Duration::days(10)),
-        not_after: Some(now() + chrono::Duration::days(days)),
-        issued_at: None,
-        tags: None,
-    }
-}
-
-fn target(domain: &str) -> Target {
-    Target {
-        domain: domain.into(),
-        user_pool_id: "us-east-1_A".into(),
-        region: "us-east-1".into(),
-        min_validity: crate::model::MinValidity::NONE,
-        require_tags: Default::default(),
-        role: None,
-        source: "config.yaml:1".into(),
-    }
+    let d = chrono::Duration::days;
+    crate::fixtures::certificate(arn, now() - d(10), now() + d(days))
 }
 
 /// A domain on a certificate with `current` days left and a candidate with `candidate`.

@@ -541,15 +541,7 @@ fn refuses_a_domain_of_another_user_pool() {
 
 #[test]
 fn refuses_a_prefix_domain() {
-    let view = DomainView::Present(DomainInfo {
-        user_pool_id: POOL.into(),
-        status: "ACTIVE".into(),
-        certificate_arn: None,
-        security_policy: None,
-        managed_login_version: None,
-        failover: None,
-        cloudfront_distribution: None,
-    });
+    let view = DomainView::Present(crate::fixtures::domain(POOL, None));
     let d = run(&view, &[cert("b", 90)]);
     assert_eq!(d.action, Action::Error);
     assert!(d.reason.contains("prefix domain"));

@@ -29,19 +29,7 @@ fn target(domain: &str) -> Target {
 }
 
 fn cert(arn: &str) -> Certificate {
-    Certificate {
-        arn: arn.into(),
-        domain_name: "auth.example.com".into(),
-        sans: vec![],
-        sans_complete: true,
-        status: "ISSUED".into(),
-        cert_type: "IMPORTED".into(),
-        key_algorithm: "RSA_2048".into(),
-        not_before: Some(at(0)),
-        not_after: Some(at(0) + chrono::Duration::days(90)),
-        issued_at: Some(at(0)),
-        tags: None,
-    }
+    crate::fixtures::certificate(arn, at(0), at(0) + chrono::Duration::days(90))
 }
 
 fn serial() -> Serial {

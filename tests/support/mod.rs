@@ -185,6 +185,19 @@ impl Emulator {
         aws_sdk_sqs::Client::new(&self.sdk_config("us-east-1"))
     }
 
+    /// Create an SQS queue for ACM's events; its URL.
+    pub async fn queue(&self, name: &str) -> String {
+        self.sqs()
+            .create_queue()
+            .queue_name(name)
+            .send()
+            .await
+            .unwrap()
+            .queue_url()
+            .unwrap()
+            .to_string()
+    }
+
     /// A DynamoDB client in the region the binary's tests use by default (`AWS_REGION`).
     pub fn dynamodb(&self) -> aws_sdk_dynamodb::Client {
         aws_sdk_dynamodb::Client::new(&self.sdk_config("ap-southeast-2"))
@@ -563,6 +576,22 @@ pub struct World {
     pub ca_file: PathBuf,
     /// The CA that signed both (for more certificates, re-imports).
     pub ca: Ca,
+}
+
+impl World {
+    /// A daemon config on `schedule` consuming `queue`, metrics on `port`, verifying at the
+    /// edge with a 30 s window.
+    pub fn events_config(&self, schedule: &str, queue: &str, port: u16) -> PathBuf {
+        write_config(
+            self.dir.path(),
+            &format!(
+                "schedule: \"{schedule}\"\nevents:\n  sqs_queue_url: {queue}\nmetrics:\n  listen: 127.0.0.1:{port}\nverify:\n  window: 30s\n  interval: 300ms\n  connect_to: {}\n  ca_file: {}\ndomains:\n  - domain: {DOMAIN}\n    user_pool_id: {}\n",
+                self.emu.edge,
+                self.ca_file.display(),
+                self.pool
+            ),
+        )
+    }
 }
 
 /// Start an emulator with `flags` and seed a [`World`].
