@@ -109,7 +109,7 @@ pub async fn pass(ctx: &Context, mode: Mode, now: DateTime<Utc>) -> PassResult {
     if mode.writes() {
         remember_versions(ctx, &acted, &state).await;
     }
-    if mode.backs_off() {
+    if mode.counts_failures() {
         record_backoff(ctx, &acted).await;
     }
     finish(ctx, acted)
@@ -269,7 +269,7 @@ async fn act_on(
 /// The outcome of a swap or renewal whose verification just started: the daemon verifies it
 /// in the background; `once` says after its wait (or that it did not wait).
 fn started(job: &VerifyJob, mode: Mode) -> Outcome {
-    let verification = if mode == Mode::Daemon {
+    let verification = if mode.verifies_in_background() {
         Verification::InBackground(job.deadline)
     } else {
         Verification::NotRequested

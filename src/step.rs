@@ -24,6 +24,9 @@ pub enum Mode {
     Once,
     /// `run`: act; a target that keeps failing is tried less often (1, 2, 4… passes).
     Daemon,
+    /// `run`, a pass an ACM event asked for: as `Daemon`, but every target is tried, backing
+    /// off or not, since the event may bring the certificate a failing target waits for.
+    Event,
 }
 
 impl Mode {
@@ -32,9 +35,19 @@ impl Mode {
         self != Mode::DryRun
     }
 
-    /// Whether failing targets back off.
+    /// Whether targets backing off are skipped.
     pub fn backs_off(self) -> bool {
         self == Mode::Daemon
+    }
+
+    /// Whether failures are counted for the daemon's backoff.
+    pub fn counts_failures(self) -> bool {
+        matches!(self, Mode::Daemon | Mode::Event)
+    }
+
+    /// Whether a swap is verified in the background (the daemon) rather than waited for.
+    pub fn verifies_in_background(self) -> bool {
+        matches!(self, Mode::Daemon | Mode::Event)
     }
 }
 

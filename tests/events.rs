@@ -166,3 +166,65 @@ async fn an_acm_event_swaps_within_seconds_and_a_bad_message_first_does_not_bloc
     });
     assert_eq!(http_get(port, "/healthz").0, 200, "{}", d.log());
 }
+
+#[tokio::test]
+async fn an_event_tries_a_target_the_daemon_is_backing_off_from() {
+    use support::{pool_with_domain, Ca, Emulator};
+    let emu = Emulator::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let ca = Ca::new();
+    let ca_file = ca.write(dir.path());
+    // Only a certificate with 20 days left: under the default 30-day minimum, every pass
+    // fails ("no eligible certificate") and the daemon backs off: 1, 2, 4, 8 passes.
+    let old = import(&emu, &ca, Leaf::new(DOMAIN, 20, 0x0a0b_0c11)).await;
+    let pool = pool_with_domain(&emu, REGION, DOMAIN, &old.arn, 2).await;
+    let queue = emu.queue("events").await;
+    let config = support::write_config(
+        dir.path(),
+        &format!(
+            "schedule: \"* * * * * *\"\nevents:\n  sqs_queue_url: {queue}\nverify:\n  window: 30s\n  interval: 300ms\n  connect_to: {}\n  ca_file: {}\ndomains:\n  - domain: {DOMAIN}\n    user_pool_id: {pool}\n",
+            emu.edge,
+            ca_file.display(),
+        ),
+    );
+    let d = Daemon::start(
+        dir.path(),
+        &["run", "--now", "-c", config.to_str().unwrap()],
+        &emu.endpoint,
+        &[],
+    );
+    let record = || {
+        std::fs::read_to_string(dir.path().join("state.json"))
+            .ok()
+            .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+            .map(|s| s["domains"][DOMAIN].clone())
+            .unwrap_or_default()
+    };
+    // Four failures in a row: the next seven passes (seconds) skip the target.
+    wait_for("the daemon to back off", Duration::from_secs(30), || {
+        record()["skip_passes"].as_u64().unwrap_or(0) >= 7
+    });
+    let best = import(&emu, &ca, Leaf::new(DOMAIN, 120, 0x0a0b_0c12)).await;
+    emu.sqs()
+        .send_message()
+        .queue_url(&queue)
+        .message_body(available(&best.arn, "IMPORT"))
+        .send()
+        .await
+        .unwrap();
+    let sent = Instant::now();
+    while domain_state(&emu, REGION, DOMAIN).await.0.as_deref() != Some(best.arn.as_str()) {
+        assert!(
+            sent.elapsed() < Duration::from_secs(20),
+            "no swap:\n{}",
+            d.log()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let took = sent.elapsed();
+    assert!(
+        took < Duration::from_secs(3),
+        "the event pass skipped the target backing off ({took:?}):\n{}",
+        d.log()
+    );
+}

@@ -323,7 +323,12 @@ async fn daemon_pass(
             format!(" (triggered by {summary})")
         }
     };
-    let result = crate::reconcile::pass(ctx, Mode::Daemon, ctx.clock.now()).await;
+    // An event may bring the certificate a failing target waits for: it tries them all.
+    let mode = match tick {
+        Tick::Schedule => Mode::Daemon,
+        Tick::Events(_) => Mode::Event,
+    };
+    let result = crate::reconcile::pass(ctx, mode, ctx.clock.now()).await;
     let failing = crate::report::log_summaries(&result.results);
     for (planned, outcome) in &result.results {
         ctx.metrics.set_target_failing(

@@ -81,11 +81,11 @@ fn throttled() -> TargetError {
     )
 }
 
-const ALL_MODES: [Mode; 3] = [Mode::DryRun, Mode::Once, Mode::Daemon];
+const ALL_MODES: [Mode; 4] = [Mode::DryRun, Mode::Once, Mode::Daemon, Mode::Event];
 
 #[test]
 fn rotate_with_a_serial_swaps_in_writing_modes() {
-    for mode in [Mode::Once, Mode::Daemon] {
+    for mode in [Mode::Once, Mode::Daemon, Mode::Event] {
         let step = next_step(
             &planned("a.example.com", Action::Rotate),
             None,
@@ -303,8 +303,19 @@ fn only_the_daemon_backs_off_and_only_while_passes_remain_to_skip() {
     );
     assert_eq!(backoff(Some(&r), Mode::Once), None);
     assert_eq!(backoff(Some(&r), Mode::DryRun), None);
+    // A pass an ACM event asked for tries every target: the event may be the fix.
+    assert_eq!(backoff(Some(&r), Mode::Event), None);
     assert_eq!(backoff(Some(&failing(1, 0)), Mode::Daemon), None);
     assert_eq!(backoff(None, Mode::Daemon), None);
+}
+
+#[test]
+fn event_passes_still_count_failures_and_verify_in_the_background() {
+    assert!(Mode::Event.counts_failures() && Mode::Daemon.counts_failures());
+    assert!(!Mode::Once.counts_failures() && !Mode::DryRun.counts_failures());
+    assert!(Mode::Event.verifies_in_background() && Mode::Daemon.verifies_in_background());
+    assert!(!Mode::Once.verifies_in_background());
+    assert!(Mode::Event.writes());
 }
 
 #[test]
