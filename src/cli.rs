@@ -106,7 +106,8 @@ pub enum Command {
         /// With --log-format json: the CloudWatch namespace of the Embedded Metric Format
         /// records printed on stdout after the pass (days left, rotations, failures,
         /// verifications; one per domain and one for the pass).
-        #[arg(long, value_name = "NAME", default_value = crate::emf::DEFAULT_NAMESPACE)]
+        #[arg(long, value_name = "NAME", default_value = crate::emf::DEFAULT_NAMESPACE,
+              value_parser = crate::emf::parse_namespace)]
         emf_namespace: String,
     },
     /// The daemon: run passes on `schedule:` until SIGTERM/SIGINT; SIGHUP reloads the config.

@@ -508,7 +508,15 @@ fn events_take_the_queue_region_from_the_url_or_the_key() {
         "events: {{sqs_queue_url: 'https://vpce-1.sqs.example/1/q', region: eu-north-1}}\n{domains}"
     ))
     .unwrap();
-    assert_eq!(c.events.unwrap().region, "eu-north-1");
+    let e = c.events.clone().unwrap();
+    assert_eq!(e.region, "eu-north-1");
+    // validate says so.
+    assert!(
+        c.describe()
+            .contains("  events: SQS queue https://vpce-1.sqs.example/1/q (eu-north-1)\n"),
+        "{}",
+        c.describe()
+    );
 }
 
 #[test]

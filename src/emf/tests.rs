@@ -154,3 +154,12 @@ fn days_left_are_rounded_to_hundredths() {
     )[0];
     assert_eq!(r["DaysLeft"], 1.5);
 }
+
+#[test]
+fn namespaces_follow_cloudwatch_rules() {
+    assert_eq!(parse_namespace("Team/Certs-1").unwrap(), "Team/Certs-1");
+    assert!(parse_namespace(DEFAULT_NAMESPACE).is_ok());
+    for bad in ["", "AWS/Rotator", "emoji\u{1f510}", &"x".repeat(256)] {
+        assert!(parse_namespace(bad).is_err(), "{bad}");
+    }
+}
