@@ -181,9 +181,15 @@ async fn gather<Q: Inbox>(queue: &Q) -> Result<Vec<QueueMessage>, AwsError> {
     let mut all = queue.receive(MAX_WAIT).await?;
     let mut last = all.len();
     while last == MAX_BATCH as usize && all.len() < MAX_GATHER {
-        let more = queue.receive(Duration::ZERO).await?;
-        last = more.len();
-        all.extend(more);
+        match queue.receive(Duration::ZERO).await {
+            Ok(more) => {
+                last = more.len();
+                all.extend(more);
+            }
+            // What was received is answered now; the rest waits for the next receive.
+            Err(_) if !all.is_empty() => break,
+            Err(e) => return Err(e),
+        }
     }
     Ok(all)
 }

@@ -178,6 +178,38 @@ async fn a_burst_is_gathered_into_one_wake_up() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn an_error_after_a_full_batch_still_answers_what_was_received() {
+    let full: Vec<_> = (0..10).map(|i| message(&format!("a{i}"), GOOD)).collect();
+    let denied = Err(AwsError::Transport {
+        operation: "ReceiveMessage",
+        detail: "connection reset".into(),
+    });
+    let (queue, wake, passes, ticks) = setup(vec![Ok(full), denied]);
+    let task = tokio::spawn(consume(
+        queue.clone(),
+        || true,
+        Metrics::new(),
+        wake,
+        passes,
+    ));
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    task.abort();
+    let ticks = ticks.lock().unwrap().clone();
+    assert!(
+        matches!(&ticks[..], [Tick::Events(e)] if e.len() == 10),
+        "{ticks:?}"
+    );
+    assert!(
+        queue
+            .calls()
+            .iter()
+            .any(|c| matches!(c, Call::Delete(ids, _) if ids.len() == 10)),
+        "{:?}",
+        queue.calls()
+    );
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_standby_does_not_receive() {
     let (queue, wake, passes, _) = setup(vec![Ok(vec![message("good", GOOD)])]);
     let leading = Arc::new(AtomicBool::new(false));
