@@ -223,6 +223,7 @@ async fn an_event_tries_a_target_the_daemon_is_backing_off_from() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let took = sent.elapsed();
+    eprintln!("event on the queue -> swap of a target backing off: {took:.2?}");
     // Not the schedule's try after the backoff, 15 s away: the event's pass.
     assert!(
         took < Duration::from_secs(8),
