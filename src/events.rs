@@ -55,9 +55,9 @@ pub enum NotAnEvent {
     /// Not JSON, or not shaped like an EventBridge event.
     #[error("not an EventBridge event: {0}")]
     Malformed(String),
-    /// An EventBridge event, but not one the daemon acts on.
-    #[error("{0}")]
-    Ignored(String),
+    /// An EventBridge event, but not one the daemon acts on: its `detail_type` label and why.
+    #[error("{1}")]
+    Ignored(&'static str, String),
 }
 
 impl NotAnEvent {
@@ -65,7 +65,7 @@ impl NotAnEvent {
     pub fn result(&self) -> &'static str {
         match self {
             NotAnEvent::Malformed(_) => "malformed",
-            NotAnEvent::Ignored(_) => "ignored",
+            NotAnEvent::Ignored(..) => "ignored",
         }
     }
 }
@@ -85,22 +85,12 @@ struct Envelope {
 
 /// The `detail_type` label for a message: a known ACM detail type, `other` for any other
 /// event (the label set stays bounded), `none` when the message is not an event at all.
-pub fn label(parsed: &Result<AcmEvent, NotAnEvent>, body: &str) -> &'static str {
+pub fn label(parsed: &Result<AcmEvent, NotAnEvent>) -> &'static str {
     match parsed {
         Ok(e) => e.detail_type,
         Err(NotAnEvent::Malformed(_)) => "none",
-        Err(NotAnEvent::Ignored(_)) => serde_json::from_str::<Envelope>(body)
-            .ok()
-            .and_then(|e| known(&e.source, &e.detail_type))
-            .unwrap_or("other"),
+        Err(NotAnEvent::Ignored(detail_type, _)) => detail_type,
     }
-}
-
-fn known(source: &str, detail_type: &str) -> Option<&'static str> {
-    if source != SOURCE {
-        return None;
-    }
-    DETAIL_TYPES.iter().copied().find(|d| *d == detail_type)
 }
 
 /// Read an SQS message body (the event itself, as EventBridge delivers it to SQS).
@@ -111,17 +101,24 @@ pub fn parse(body: &str) -> Result<AcmEvent, NotAnEvent> {
         ))
     })?;
     if envelope.source != SOURCE {
-        return Err(NotAnEvent::Ignored(format!(
-            "source \"{}\" is not {SOURCE}",
-            envelope.source
-        )));
+        return Err(NotAnEvent::Ignored(
+            "other",
+            format!("source \"{}\" is not {SOURCE}", envelope.source),
+        ));
     }
-    let Some(detail_type) = known(&envelope.source, &envelope.detail_type) else {
-        return Err(NotAnEvent::Ignored(format!(
-            "detail-type \"{}\" is not one of {}",
-            envelope.detail_type,
-            DETAIL_TYPES.join(", ")
-        )));
+    let Some(detail_type) = DETAIL_TYPES
+        .iter()
+        .copied()
+        .find(|d| *d == envelope.detail_type)
+    else {
+        return Err(NotAnEvent::Ignored(
+            "other",
+            format!(
+                "detail-type \"{}\" is not one of {}",
+                envelope.detail_type,
+                DETAIL_TYPES.join(", ")
+            ),
+        ));
     };
     let action = envelope
         .detail
@@ -132,11 +129,14 @@ pub fn parse(body: &str) -> Result<AcmEvent, NotAnEvent> {
         match action.as_deref() {
             Some(a) if AVAILABLE_ACTIONS.contains(&a) => {}
             other => {
-                return Err(NotAnEvent::Ignored(format!(
-                    "{detail_type} with Action {} (acted on: {})",
-                    other.unwrap_or("(none)"),
-                    AVAILABLE_ACTIONS.join(", ")
-                )))
+                return Err(NotAnEvent::Ignored(
+                    detail_type,
+                    format!(
+                        "{detail_type} with Action {} (acted on: {})",
+                        other.unwrap_or("(none)"),
+                        AVAILABLE_ACTIONS.join(", ")
+                    ),
+                ))
             }
         }
     }
@@ -199,9 +199,9 @@ mod tests {
             "ACM Certificate Available",
             r#"{"Action":"DELETE"}"#,
         ));
-        assert!(matches!(other, Err(NotAnEvent::Ignored(ref m)) if m.contains("DELETE")));
+        assert!(matches!(other, Err(NotAnEvent::Ignored(_, ref m)) if m.contains("DELETE")));
         let none = parse(&event("ACM Certificate Available", "{}"));
-        assert!(matches!(none, Err(NotAnEvent::Ignored(ref m)) if m.contains("(none)")));
+        assert!(matches!(none, Err(NotAnEvent::Ignored(_, ref m)) if m.contains("(none)")));
     }
 
     #[test]
@@ -209,14 +209,14 @@ mod tests {
         let body = event("AWS API Call via CloudTrail", "{}");
         let parsed = parse(&body);
         assert_eq!(parsed.as_ref().unwrap_err().result(), "ignored");
-        assert_eq!(label(&parsed, &body), "other");
+        assert_eq!(label(&parsed), "other");
         let body = r#"{"source":"aws.ec2","detail-type":"ACM Certificate Expired","detail":{}}"#;
         let parsed = parse(body);
-        assert!(matches!(parsed, Err(NotAnEvent::Ignored(ref m)) if m.contains("aws.ec2")));
-        assert_eq!(label(&parsed, body), "other");
+        assert!(matches!(parsed, Err(NotAnEvent::Ignored(_, ref m)) if m.contains("aws.ec2")));
+        assert_eq!(label(&parsed), "other");
         // A known detail type with an action not acted on keeps its detail type.
         let body = event("ACM Certificate Available", r#"{"Action":"DELETE"}"#);
-        assert_eq!(label(&parse(&body), &body), "ACM Certificate Available");
+        assert_eq!(label(&parse(&body)), "ACM Certificate Available");
     }
 
     #[test]
@@ -230,7 +230,7 @@ mod tests {
         ] {
             let parsed = parse(body);
             assert_eq!(parsed.as_ref().unwrap_err().result(), "malformed", "{body}");
-            assert_eq!(label(&parsed, body), "none");
+            assert_eq!(label(&parsed), "none");
         }
     }
 

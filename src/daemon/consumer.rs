@@ -204,7 +204,7 @@ async fn sort<Q: Inbox>(
     let mut dropped = Vec::new();
     for message in batch {
         let parsed = events::parse(&message.body);
-        let label = events::label(&parsed, &message.body);
+        let label = events::label(&parsed);
         match parsed {
             Ok(event) => {
                 info!(message_id = %message.id, event_id = %event.id, "event: {event}");

@@ -116,7 +116,12 @@ where
         while let Ok(t) = ticks.try_recv() {
             match t {
                 Tick::Schedule => skipped += 1,
-                events => queued = Some(queued.take().map_or(events.clone(), |q| q.absorb(events))),
+                events => {
+                    queued = Some(match queued.take() {
+                        Some(q) => q.absorb(events),
+                        None => events,
+                    });
+                }
             }
         }
         if skipped > 0 {
