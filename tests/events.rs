@@ -169,15 +169,16 @@ async fn an_acm_event_swaps_within_seconds_and_a_bad_message_first_does_not_bloc
 
 #[tokio::test]
 async fn an_event_tries_a_target_the_daemon_is_backing_off_from() {
-    use support::{pool_with_domain, Ca, Emulator};
-    let emu = Emulator::start(&[]);
-    let dir = tempfile::tempdir().unwrap();
-    let ca = Ca::new();
-    let ca_file = ca.write(dir.path());
+    let support::Stage {
+        emu,
+        dir,
+        ca,
+        ca_file,
+    } = support::stage(&[]);
     // Only a certificate with 20 days left: under the default 30-day minimum, every pass
     // fails ("no eligible certificate") and the daemon backs off: 1, 2, 4, 8, 16 passes.
     let old = import(&emu, &ca, Leaf::new(DOMAIN, 20, 0x0a0b_0c11)).await;
-    let pool = pool_with_domain(&emu, REGION, DOMAIN, &old.arn, 2).await;
+    let pool = support::pool_with_domain(&emu, REGION, DOMAIN, &old.arn, 2).await;
     let queue = emu.queue("events").await;
     let config = support::write_config(
         dir.path(),

@@ -9,8 +9,8 @@ use aws_sdk_cognitoidentityprovider::types::{
 };
 use serde_json::json;
 use support::{
-    create_pool, domain_state, import, world, write_config, Ca, Emulator, Imported, Leaf, World,
-    DOMAIN, REGION,
+    create_pool, domain_state, import, stage, world, write_config, Ca, Emulator, Imported, Leaf,
+    World, DOMAIN, REGION,
 };
 
 fn config(w: &World, window: &str) -> String {
@@ -50,14 +50,12 @@ async fn settings(emu: &Emulator, domain: &str) -> (Option<(String, String)>, Op
 
 #[tokio::test]
 async fn a_failover_domain_keeps_routing_and_security_policy_through_a_swap() {
-    let emu = Emulator::start(&["--edge-delay", "1"]);
-    let dir = tempfile::tempdir().unwrap();
-    let ca = Ca::new();
-    let ca_file = ca.write(dir.path());
-    let old = import(&emu, &ca, Leaf::new(DOMAIN, 20, 0x0a0b_0c51)).await;
-    let new = import(&emu, &ca, Leaf::new(DOMAIN, 90, 0x0a0b_0c52)).await;
-    let pool = create_pool(&emu, REGION, "multi-region").await;
-    emu.cognito(REGION)
+    let s = stage(&["--edge-delay", "1"]);
+    let old = import(&s.emu, &s.ca, Leaf::new(DOMAIN, 20, 0x0a0b_0c51)).await;
+    let new = import(&s.emu, &s.ca, Leaf::new(DOMAIN, 90, 0x0a0b_0c52)).await;
+    let pool = create_pool(&s.emu, REGION, "multi-region").await;
+    s.emu
+        .cognito(REGION)
         .create_user_pool_domain()
         .user_pool_id(&pool)
         .domain(DOMAIN)
@@ -83,7 +81,7 @@ async fn a_failover_domain_keeps_routing_and_security_policy_through_a_swap() {
         .send()
         .await
         .unwrap();
-    let before = settings(&emu, DOMAIN).await;
+    let before = settings(&s.emu, DOMAIN).await;
     assert_eq!(
         before,
         (
@@ -92,15 +90,7 @@ async fn a_failover_domain_keeps_routing_and_security_policy_through_a_swap() {
         ),
         "the emulator must store what the domain was created with"
     );
-    let w = World {
-        emu,
-        dir,
-        old,
-        new,
-        pool,
-        ca_file,
-        ca,
-    };
+    let w = s.world(old, new, pool);
     let run = w.emu.run(&["once", "--wait", "-c", &config(&w, "20s")]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(run.stderr.contains("rotated-verified"), "{}", run.stderr);
@@ -207,25 +197,15 @@ async fn a_secondary_replica_region_is_a_clear_error() {
 /// A domain on its best certificate (90 days), so nothing is swapped; the state and hook
 /// output live in the test's folder.
 async fn renewal_world(flags: &[&str]) -> (World, String) {
-    let emu = Emulator::start(flags);
-    let dir = tempfile::tempdir().unwrap();
-    let ca = Ca::new();
-    let ca_file = ca.write(dir.path());
-    let current = import(&emu, &ca, Leaf::new(DOMAIN, 90, 0x0a0b_0d01)).await;
-    let pool = support::pool_with_domain(&emu, REGION, DOMAIN, &current.arn, 2).await;
-    let hook_out = dir.path().join("hook.env");
-    let w = World {
-        emu,
-        dir,
-        old: Imported {
-            arn: current.arn.clone(),
-            serial_hex: current.serial_hex.clone(),
-        },
-        new: current,
-        pool,
-        ca_file,
-        ca,
+    let s = stage(flags);
+    let current = import(&s.emu, &s.ca, Leaf::new(DOMAIN, 90, 0x0a0b_0d01)).await;
+    let pool = support::pool_with_domain(&s.emu, REGION, DOMAIN, &current.arn, 2).await;
+    let hook_out = s.dir.path().join("hook.env");
+    let old = Imported {
+        arn: current.arn.clone(),
+        serial_hex: current.serial_hex.clone(),
     };
+    let w = s.world(old, current, pool);
     let text = format!(
         "verify:\n  window: {{WINDOW}}\n  interval: 200ms\n  connect_to: {}\n  ca_file: {}\n  on_failure: rollback\nhooks:\n  on_verified: [\"/bin/sh\", \"-c\", \"env | grep ^CCR_ > {out}\"]\n  on_failure: [\"/bin/sh\", \"-c\", \"env | grep ^CCR_ > {out}\"]\ndomains:\n  - domain: {DOMAIN}\n    user_pool_id: {}\n",
         w.emu.edge,

@@ -594,22 +594,53 @@ impl World {
     }
 }
 
-/// Start an emulator with `flags` and seed a [`World`].
-pub async fn world(flags: &[&str]) -> World {
+/// What every world starts from: an emulator, the test's folder and a CA whose certificate
+/// is written there.
+pub struct Stage {
+    /// The emulator and edge.
+    pub emu: Emulator,
+    /// Config, state and CA files of this test.
+    pub dir: tempfile::TempDir,
+    /// The CA.
+    pub ca: Ca,
+    /// The CA certificate.
+    pub ca_file: PathBuf,
+}
+
+/// Start an emulator with `flags`, with a folder and a CA.
+pub fn stage(flags: &[&str]) -> Stage {
     let emu = Emulator::start(flags);
     let dir = tempfile::tempdir().unwrap();
     let ca = Ca::new();
     let ca_file = ca.write(dir.path());
-    let old = import(&emu, &ca, Leaf::new(DOMAIN, 20, 0x0a0b_0c01)).await;
-    let new = import(&emu, &ca, Leaf::new(DOMAIN, 90, 0x0a0b_0c02)).await;
-    let pool = pool_with_domain(&emu, REGION, DOMAIN, &old.arn, 2).await;
-    World {
+    Stage {
         emu,
         dir,
-        old,
-        new,
-        pool,
-        ca_file,
         ca,
+        ca_file,
     }
+}
+
+impl Stage {
+    /// The world of a domain on `old` in `pool`, to move to `new`.
+    pub fn world(self, old: Imported, new: Imported, pool: String) -> World {
+        World {
+            emu: self.emu,
+            dir: self.dir,
+            old,
+            new,
+            pool,
+            ca_file: self.ca_file,
+            ca: self.ca,
+        }
+    }
+}
+
+/// Start an emulator with `flags` and seed a [`World`].
+pub async fn world(flags: &[&str]) -> World {
+    let s = stage(flags);
+    let old = import(&s.emu, &s.ca, Leaf::new(DOMAIN, 20, 0x0a0b_0c01)).await;
+    let new = import(&s.emu, &s.ca, Leaf::new(DOMAIN, 90, 0x0a0b_0c02)).await;
+    let pool = pool_with_domain(&s.emu, REGION, DOMAIN, &old.arn, 2).await;
+    s.world(old, new, pool)
 }

@@ -95,13 +95,14 @@ fn setup(
     (queue, wake, rx, seen)
 }
 
-#[tokio::test(start_paused = true)]
-async fn a_bad_message_is_deleted_at_once_and_events_only_after_their_pass() {
-    let (queue, wake, passes, ticks) = setup(vec![Ok(vec![
-        message("bad", "not json"),
-        message("good", GOOD),
-    ])]);
-    let metrics = Metrics::new();
+/// Consume as the leader for `secs` of paused time, then stop.
+async fn lead_for(
+    secs: u64,
+    queue: &FakeQueue,
+    metrics: &Metrics,
+    wake: mpsc::Sender<Tick>,
+    passes: watch::Receiver<Passes>,
+) {
     let task = tokio::spawn(consume(
         queue.clone(),
         || true,
@@ -109,8 +110,18 @@ async fn a_bad_message_is_deleted_at_once_and_events_only_after_their_pass() {
         wake,
         passes,
     ));
-    tokio::time::sleep(Duration::from_secs(30)).await;
+    tokio::time::sleep(Duration::from_secs(secs)).await;
     task.abort();
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_bad_message_is_deleted_at_once_and_events_only_after_their_pass() {
+    let (queue, wake, passes, ticks) = setup(vec![Ok(vec![
+        message("bad", "not json"),
+        message("good", GOOD),
+    ])]);
+    let metrics = Metrics::new();
+    lead_for(30, &queue, &metrics, wake, passes).await;
     let calls = queue.calls();
     assert_eq!(calls[0], Call::Receive(MAX_WAIT));
     // The bad one goes before any pass; the event after the pass it triggered finished.
@@ -154,15 +165,7 @@ async fn a_bad_message_is_deleted_at_once_and_events_only_after_their_pass() {
 async fn a_burst_is_gathered_into_one_wake_up() {
     let full: Vec<_> = (0..10).map(|i| message(&format!("a{i}"), GOOD)).collect();
     let (queue, wake, passes, ticks) = setup(vec![Ok(full), Ok(vec![message("b", GOOD)])]);
-    let task = tokio::spawn(consume(
-        queue.clone(),
-        || true,
-        Metrics::new(),
-        wake,
-        passes,
-    ));
-    tokio::time::sleep(Duration::from_secs(10)).await;
-    task.abort();
+    lead_for(10, &queue, &Metrics::new(), wake, passes).await;
     let calls = queue.calls();
     // A full batch is followed by a receive that does not wait.
     assert_eq!(calls[1], Call::Receive(Duration::ZERO));
@@ -185,15 +188,7 @@ async fn an_error_after_a_full_batch_still_answers_what_was_received() {
         detail: "connection reset".into(),
     });
     let (queue, wake, passes, ticks) = setup(vec![Ok(full), denied]);
-    let task = tokio::spawn(consume(
-        queue.clone(),
-        || true,
-        Metrics::new(),
-        wake,
-        passes,
-    ));
-    tokio::time::sleep(Duration::from_secs(10)).await;
-    task.abort();
+    lead_for(10, &queue, &Metrics::new(), wake, passes).await;
     let ticks = ticks.lock().unwrap().clone();
     assert!(
         matches!(&ticks[..], [Tick::Events(e)] if e.len() == 10),
