@@ -40,10 +40,10 @@ pub struct Context {
 #[derive(Debug, thiserror::Error)]
 pub enum ContextError {
     /// The TLS check could not be set up (`verify.ca_file`...).
-    #[error("setting up the TLS check: {0}")]
+    #[error("setting up the TLS check")]
     Probe(#[from] SetupError),
     /// The state file could not be opened.
-    #[error("opening the state file (set state_file: in {config} to move it): {source}")]
+    #[error("opening the state file (set state_file: in {config} to move it)")]
     StateFile {
         /// The configuration file, for the hint.
         config: String,

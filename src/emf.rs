@@ -16,21 +16,26 @@ pub const DEFAULT_NAMESPACE: &str = "CognitoCertRotator";
 /// The `Service` dimension's value of the pass record.
 pub const SERVICE: &str = "cognito-cert-rotator";
 
+/// A namespace CloudWatch would refuse: what is wrong with it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct BadNamespace(String);
+
 /// Check a CloudWatch namespace (for `--emf-namespace`): 1 to 255 of letters, digits and
 /// `.-_/#:` and spaces, not starting with `AWS/` (reserved for AWS's own metrics).
-pub fn parse_namespace(text: &str) -> Result<String, String> {
+pub fn parse_namespace(text: &str) -> Result<String, BadNamespace> {
     let ok_chars = text
         .chars()
         .all(|c| c.is_ascii_alphanumeric() || ".-_/#: ".contains(c));
     if text.is_empty() || text.len() > 255 || !ok_chars {
-        return Err(format!(
+        return Err(BadNamespace(format!(
             "\"{text}\": a CloudWatch namespace is 1 to 255 letters, digits, spaces and . - _ / # :"
-        ));
+        )));
     }
     if text.starts_with("AWS/") {
-        return Err(format!(
+        return Err(BadNamespace(format!(
             "\"{text}\": namespaces starting with AWS/ are AWS's own"
-        ));
+        )));
     }
     Ok(text.to_string())
 }

@@ -2,19 +2,59 @@
 //! one of these, so it is logged with its cause and counted by [`TargetError::metric_label`]
 //! in `cognito_cert_rotator_target_failures_total{domain,kind}`.
 
+use std::fmt;
+use std::sync::Arc;
+
 use crate::aws::AwsError;
+use crate::state::StateError;
+
+/// An error and every cause below it, `what failed: why: root cause`, for a log line or a
+/// message that prints one `Display`. Each error in this crate names what failed and leaves
+/// its cause to `source()` (as uv's errors do), so printing through `Chain` (or anyhow's
+/// `{:#}`) shows each cause exactly once.
+pub struct Chain<'a>(pub &'a (dyn std::error::Error + 'static));
+
+impl fmt::Display for Chain<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)?;
+        let mut cause = self.0.source();
+        while let Some(e) = cause {
+            write!(f, ": {e}")?;
+            cause = e.source();
+        }
+        Ok(())
+    }
+}
+
+/// A [`StateError`] that failed a target: shared by every target of the pass it stopped (the
+/// error is not `Clone`), shown with its causes, compared by what it says.
+#[derive(Debug, Clone)]
+pub struct StateCause(pub Arc<StateError>);
+
+impl fmt::Display for StateCause {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        Chain(&*self.0).fmt(f)
+    }
+}
+
+impl PartialEq for StateCause {
+    fn eq(&self, other: &StateCause) -> bool {
+        self.to_string() == other.to_string()
+    }
+}
+
+impl Eq for StateCause {}
 
 /// A target's failure.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TargetError {
     /// An AWS call failed (after the SDK's retries); `what` says which step needed it.
-    #[error("{what}: {source}")]
+    #[error("{what}: {error}")]
     Aws {
         /// The step, in words ("cannot read the domain").
         what: String,
-        /// The call's error, with its AWS code.
-        #[source]
-        source: AwsError,
+        /// The call's error, with its AWS code (in the message, so not also a `source()`).
+        error: AwsError,
     },
     /// The target cannot be worked on as configured (no clients for its account or region).
     #[error("{0}")]
@@ -30,13 +70,13 @@ pub enum TargetError {
     /// The domain changed between the read the decision was based on and the write.
     #[error("not swapping: {0}; will look again next pass")]
     Changed(String),
-    /// The state could not be written, so the write it was to protect was not made.
-    #[error("{what}: {detail}")]
+    /// The state could not be read or written, so the write it was to protect was not made.
+    #[error("{what}: {error}")]
     State {
-        /// The step.
+        /// The step ("not swapping: cannot record the intent").
         what: String,
-        /// The store's error.
-        detail: String,
+        /// The store's error, shared by every target it stopped; in the message with its causes.
+        error: StateCause,
     },
     /// The swap was made but not verified within its window (or could not be checked).
     #[error("{0}")]
@@ -44,11 +84,19 @@ pub enum TargetError {
 }
 
 impl TargetError {
+    /// The state store failed at step `what`.
+    pub fn state(what: impl Into<String>, error: StateError) -> TargetError {
+        TargetError::State {
+            what: what.into(),
+            error: StateCause(Arc::new(error)),
+        }
+    }
+
     /// An AWS failure at step `what`.
     pub fn aws(what: impl Into<String>, source: AwsError) -> TargetError {
         TargetError::Aws {
             what: what.into(),
-            source,
+            error: source,
         }
     }
 
@@ -56,7 +104,7 @@ impl TargetError {
     /// failures, else the failure class.
     pub fn metric_label(&self) -> &str {
         match self {
-            TargetError::Aws { source, .. } => source.metric_label(),
+            TargetError::Aws { error, .. } => error.metric_label(),
             TargetError::Setup(_) => "setup",
             TargetError::Selection(_) => "selection",
             TargetError::Candidate(_) => "candidate",
@@ -95,10 +143,7 @@ mod tests {
             TargetError::Selection(String::new()),
             TargetError::Candidate(String::new()),
             TargetError::Changed(String::new()),
-            TargetError::State {
-                what: String::new(),
-                detail: String::new(),
-            },
+            TargetError::state(String::new(), StateError::NotLeader),
             TargetError::Verification(String::new()),
         ];
         let labels: Vec<&str> = errors.iter().map(TargetError::metric_label).collect();

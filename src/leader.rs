@@ -37,7 +37,7 @@ pub enum LeaderError {
     #[error("not acting: the lease is held by {} until {} (another replica or task is acting); wait for it with --lease-wait DURATION", describe(.0), until(.0))]
     Held(LeaseItem),
     /// The table could not be read or written.
-    #[error("cannot take the lease: {0}")]
+    #[error("cannot take the lease")]
     Aws(#[from] AwsError),
 }
 

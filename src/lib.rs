@@ -51,7 +51,7 @@
 //! | [`report`], [`status`] | what `plan`, `once` and `status` print |
 //! | [`serial`], [`human`] | serial numbers as numbers; how times and durations are written |
 //!
-//! Modules import in one direction (no cycles; `tests/layout.rs` checks it). Time is injected:
+//! Modules import in one direction (no cycles; `tests/it/layout.rs` checks it). Time is injected:
 //! `now` comes from a [`clock::Clock`], waits are on tokio's clock, so tests never really
 //! wait. Errors are typed (`thiserror`) in the library; `anyhow` is used only in `cli`.
 

@@ -202,12 +202,7 @@ async fn plan_account_each(
     let details = Details::default();
     let state = match ctx.state.snapshot().await {
         Ok(s) => s,
-        Err(e) => {
-            return failed(TargetError::State {
-                what: "cannot read the state (denylists)".to_string(),
-                detail: e.to_string(),
-            })
-        }
+        Err(e) => return failed(TargetError::state("cannot read the state (denylists)", e)),
     };
     let mut decided = futures_util::stream::iter(targets)
         .map(|t| {

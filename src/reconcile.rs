@@ -51,7 +51,7 @@ pub async fn pass(ctx: &Context, mode: Mode, now: DateTime<Utc>) -> PassResult {
             let targets = ctx.config.targets.iter().cloned();
             return finish(
                 ctx,
-                unacted(targets.map(Planned::not_observed).collect(), &e),
+                unacted(targets.map(Planned::not_observed).collect(), e),
             );
         }
     };
@@ -85,7 +85,7 @@ pub async fn pass(ctx: &Context, mode: Mode, now: DateTime<Utc>) -> PassResult {
                     .await;
                 acted.extend(done);
             }
-            Err(e) => acted.extend(unacted(planned, &e)),
+            Err(e) => acted.extend(unacted(planned, e)),
         }
     } else {
         let groups = observe::by_account(&attempt);
@@ -100,7 +100,7 @@ pub async fn pass(ctx: &Context, mode: Mode, now: DateTime<Utc>) -> PassResult {
                             .collect::<Vec<_>>()
                             .await
                     }
-                    Err(e) => unacted(planned, &e),
+                    Err(e) => unacted(planned, e),
                 }
             }))
             .await;
@@ -159,16 +159,9 @@ fn finish(ctx: &Context, mut acted: Vec<Acted>) -> PassResult {
     PassResult { results, jobs }
 }
 
-fn state_error(what: &str, e: &crate::state::StateError) -> TargetError {
-    TargetError::State {
-        what: what.to_string(),
-        detail: e.to_string(),
-    }
-}
-
 /// Targets observed but not acted on: the state (swaps in flight) could not be read.
-fn unacted(planned: Vec<Planned>, e: &crate::state::StateError) -> Vec<Acted> {
-    let error = state_error("not acting: cannot read the state", e);
+fn unacted(planned: Vec<Planned>, e: crate::state::StateError) -> Vec<Acted> {
+    let error = TargetError::state("not acting: cannot read the state", e);
     planned
         .into_iter()
         .map(|planned| Acted {

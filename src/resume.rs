@@ -16,6 +16,7 @@ use tracing::{error, info, warn};
 use crate::act;
 use crate::config::Target;
 use crate::context::Context;
+use crate::error::Chain;
 use crate::human::rfc3339;
 use crate::model::{arn_tail, DomainView};
 use crate::serial::Serial;
@@ -29,7 +30,10 @@ pub async fn resume(ctx: &Context) -> Vec<VerifyJob> {
         Err(e) => {
             // Left for the next start (or leader); nothing swaps on top of unknown state, since
             // every pass reads the state first.
-            error!("cannot read the state to resume what is in flight: {e}");
+            error!(
+                "cannot read the state to resume what is in flight: {}",
+                Chain(&e)
+            );
             return Vec::new();
         }
     };
@@ -103,14 +107,14 @@ async fn settle_intent(ctx: &Context, target: &Target, pending: &PendingSwap) ->
                 })
                 .await;
             if let Err(e) = recorded {
-                error!(domain = %target.domain, "cannot record the swap: {e}");
+                error!(domain = %target.domain, "cannot record the swap: {}", Chain(&e));
             }
             true
         }
         Ok(_) => {
             info!(domain = %target.domain, "an interrupted swap never happened; dropping its intent and deciding afresh");
             if let Err(e) = act::clear_pending(ctx, &target.domain).await {
-                error!(domain = %target.domain, "cannot update the state: {e}");
+                error!(domain = %target.domain, "cannot update the state: {}", Chain(&e));
             }
             false
         }

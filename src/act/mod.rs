@@ -16,6 +16,7 @@ use tracing::{error, info};
 use crate::aws::cognito::CognitoDomains;
 use crate::config::Target;
 use crate::context::Context;
+use crate::error::Chain;
 use crate::error::TargetError;
 use crate::hooks::{Event, HookEvent};
 use crate::metrics::ResultLabels;
@@ -110,10 +111,7 @@ pub async fn swap(
             }
         })
         .await
-        .map_err(|e| TargetError::State {
-            what: "not swapping: cannot record the intent".into(),
-            detail: e.to_string(),
-        })?;
+        .map_err(|e| TargetError::state("not swapping: cannot record the intent", e))?;
 
     if let Err(e) =
         write::write_certificate(cognito, target, from.as_deref(), &order.to, &info).await
@@ -136,7 +134,7 @@ pub async fn swap(
         .await
     {
         // The intent is recorded: a restart still finds and verifies this swap.
-        error!(domain = %target.domain, "swapped, but cannot record it: {e}");
+        error!(domain = %target.domain, "swapped, but cannot record it: {}", Chain(&e));
     }
     info!(
         domain = %target.domain,
@@ -371,7 +369,7 @@ pub async fn record_finished(ctx: &Context, job: &VerifyJob, result: SwapResult,
         })
         .await;
     if let Err(e) = recorded {
-        error!(domain = %job.target.domain, "cannot record the outcome: {e}");
+        error!(domain = %job.target.domain, "cannot record the outcome: {}", Chain(&e));
     }
 }
 

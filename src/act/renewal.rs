@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 use tracing::{error, info};
 
 use crate::context::Context;
+use crate::error::Chain;
 use crate::error::TargetError;
 use crate::observe::Planned;
 use crate::state::{PendingSwap, Phase, SeenCertificate};
@@ -60,10 +61,7 @@ pub async fn start(
             r.seen = Some(version.clone());
         })
         .await
-        .map_err(|e| TargetError::State {
-            what: "cannot record the renewal's verification".into(),
-            detail: e.to_string(),
-        })?;
+        .map_err(|e| TargetError::state("cannot record the renewal's verification", e))?;
     info!(
         domain = %target.domain,
         certificate = %now.arn,
@@ -101,7 +99,7 @@ pub async fn remember(ctx: &Context, versions: Vec<(String, SeenCertificate)>) {
             })
             .await;
         if let Err(e) = stored {
-            error!("cannot record the certificates seen: {e}");
+            error!("cannot record the certificates seen: {}", Chain(&e));
         }
     }
 }

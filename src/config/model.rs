@@ -15,7 +15,7 @@ pub use crate::model::MinValidity;
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     /// The file could not be read.
-    #[error("{path}: cannot read the configuration file: {source}")]
+    #[error("{path}: cannot read the configuration file")]
     Read {
         /// The file.
         path: PathBuf,

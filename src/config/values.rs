@@ -7,6 +7,18 @@ use std::time::Duration;
 
 use serde::{Deserialize, Deserializer};
 
+/// A value that does not validate: what it is and what is expected, without its position
+/// (serde_yaml_ng adds the line and column).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct InvalidValue(String);
+
+impl From<String> for InvalidValue {
+    fn from(message: String) -> InvalidValue {
+        InvalidValue(message)
+    }
+}
+
 /// A positive request rate, per second.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct PerSecond(pub f64);
@@ -78,24 +90,24 @@ pub struct MinValidityValue(pub crate::model::MinValidity);
 
 impl MinValidityValue {
     /// Parse `30d` or `33%`.
-    pub fn parse(text: &str) -> Result<MinValidityValue, String> {
+    pub fn parse(text: &str) -> Result<MinValidityValue, InvalidValue> {
         use crate::model::MinValidity;
         if let Some(number) = text.trim().strip_suffix('%') {
             return match number.trim().parse::<u8>() {
                 Ok(p) if (1..=99).contains(&p) => Ok(MinValidityValue(MinValidity::Percent(p))),
-                _ => Err(format!(
+                _ => Err(InvalidValue(format!(
                     "min_validity \"{text}\": a percentage of the certificate's lifetime is a whole number from 1% to 99%, such as 33%"
-                )),
+                ))),
             };
         }
         match humantime::parse_duration(text) {
-            Ok(dur) if dur.is_zero() => Err(format!(
+            Ok(dur) if dur.is_zero() => Err(InvalidValue(format!(
                 "min_validity \"{text}\" is zero; give a duration such as 30d, or a share of the lifetime such as 33%"
-            )),
+            ))),
             Ok(dur) => Ok(MinValidityValue(MinValidity::Duration(dur))),
-            Err(e) => Err(format!(
+            Err(e) => Err(InvalidValue(format!(
                 "min_validity \"{text}\": {e}; expected a duration such as 30d, or a share of the certificate's lifetime such as 33%"
-            )),
+            ))),
         }
     }
 }
@@ -114,10 +126,10 @@ pub struct DomainName(pub String);
 impl DomainName {
     /// Check a domain: lowercase letters, digits and hyphens; no hyphen first or last in a
     /// label; at least two labels separated by periods.
-    pub fn parse(text: &str) -> Result<DomainName, String> {
+    pub fn parse(text: &str) -> Result<DomainName, InvalidValue> {
         const RULE: &str =
             "only lowercase letters, digits and hyphens are allowed, labels separated by periods";
-        let fail = |why: &str| Err(format!("domain \"{text}\": {why}"));
+        let fail = |why: &str| Err(InvalidValue(format!("domain \"{text}\": {why}")));
         if text.is_empty() {
             return fail("is empty");
         }
@@ -167,7 +179,7 @@ pub struct UserPoolId {
 
 impl UserPoolId {
     /// Split and check a user pool ID.
-    pub fn parse(text: &str) -> Result<UserPoolId, String> {
+    pub fn parse(text: &str) -> Result<UserPoolId, InvalidValue> {
         let bad = || {
             format!("user pool ID \"{text}\": expected <region>_<id>, such as us-east-1_AbCdEf123")
         };
@@ -185,7 +197,7 @@ impl UserPoolId {
                 region: region.to_string(),
             })
         } else {
-            Err(bad())
+            Err(InvalidValue(bad()))
         }
     }
 }
@@ -234,7 +246,7 @@ pub struct RoleArn {
 
 impl RoleArn {
     /// Check a role ARN.
-    pub fn parse(text: &str) -> Result<RoleArn, String> {
+    pub fn parse(text: &str) -> Result<RoleArn, InvalidValue> {
         let bad = || {
             format!(
                 "role_arn \"{text}\": expected an IAM role ARN such as arn:aws:iam::123456789012:role/cognito-cert-rotator"
@@ -242,7 +254,7 @@ impl RoleArn {
         };
         let parts: Vec<&str> = text.splitn(6, ':').collect();
         let [arn, partition, "iam", "", account, resource] = parts[..] else {
-            return Err(bad());
+            return Err(InvalidValue(bad()));
         };
         let ok = arn == "arn"
             && partition.starts_with("aws")
@@ -257,7 +269,7 @@ impl RoleArn {
                 account: account.to_string(),
             })
         } else {
-            Err(bad())
+            Err(InvalidValue(bad()))
         }
     }
 }
@@ -270,14 +282,14 @@ impl<'de> Deserialize<'de> for RoleArn {
 }
 
 /// Parse a cron expression with seconds, as tokio-cron-scheduler does.
-pub fn parse_cron(expr: &str) -> Result<croner::Cron, String> {
+pub fn parse_cron(expr: &str) -> Result<croner::Cron, InvalidValue> {
     croner::parser::CronParser::builder()
         .seconds(croner::parser::Seconds::Required)
         .dom_and_dow(true)
         .build()
         .parse(expr)
         .map_err(|e| {
-            format!("schedule \"{expr}\": {e}; expected a cron expression with seconds, such as \"0 */15 * * * *\"")
+            InvalidValue(format!("schedule \"{expr}\": {e}; expected a cron expression with seconds, such as \"0 */15 * * * *\""))
         })
 }
 
@@ -314,7 +326,7 @@ pub struct QueueUrl {
 
 impl QueueUrl {
     /// Check `text`; the error says what a queue URL looks like.
-    pub fn parse(text: &str) -> Result<QueueUrl, String> {
+    pub fn parse(text: &str) -> Result<QueueUrl, InvalidValue> {
         let expected = "give the queue URL SQS shows, such as https://sqs.us-east-1.amazonaws.com/123456789012/cognito-cert-rotator-events";
         let rest = text
             .strip_prefix("https://")
@@ -331,9 +343,9 @@ impl QueueUrl {
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
         if host.is_empty() || account.is_empty() || !name_ok || parts.next().is_some() {
-            return Err(format!(
+            return Err(InvalidValue(format!(
                 "sqs_queue_url \"{text}\" is not host/ACCOUNT/QUEUE_NAME: {expected}"
-            ));
+            )));
         }
         let host = host.split(':').next().unwrap_or(host);
         let region = host

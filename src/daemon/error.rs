@@ -13,7 +13,7 @@ pub enum DaemonError {
     #[error(transparent)]
     Config(#[from] ConfigError),
     /// `metrics.listen` cannot be bound.
-    #[error("metrics.listen {addr}: cannot listen: {source}")]
+    #[error("metrics.listen {addr}: cannot listen")]
     Listen {
         /// The address.
         addr: std::net::SocketAddr,

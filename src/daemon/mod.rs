@@ -19,6 +19,7 @@ use tracing::{error, info, warn};
 use crate::clock::SharedClock;
 use crate::config::Config;
 use crate::context::Context;
+use crate::error::Chain;
 use crate::metrics::http::Health;
 use crate::metrics::Metrics;
 use crate::notify::Notifier;
@@ -230,8 +231,11 @@ pub async fn run(
                         ctx = new_ctx;
                     }
                     Err(e) => {
-                        error!("reload failed, keeping the running configuration: {e}");
-                        notifier.status(&format!("reload failed: {e}"));
+                        error!(
+                            "reload failed, keeping the running configuration: {}",
+                            Chain(&e)
+                        );
+                        notifier.status(&format!("reload failed: {}", Chain(&e)));
                     }
                 }
                 notifier.ready();
@@ -363,7 +367,7 @@ async fn daemon_pass(
     };
     let verifying = match &snapshot {
         Ok(_) => in_flight.len().to_string(),
-        Err(e) => format!("? (state unreadable: {e})"),
+        Err(e) => format!("? (state unreadable: {})", Chain(e)),
     };
     edge.start(ctx, &result.results, in_flight);
     let next = next_tick(&ctx.config.schedule, now)

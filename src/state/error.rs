@@ -9,7 +9,7 @@ use crate::aws::AwsError;
 #[derive(Debug, thiserror::Error)]
 pub enum StateError {
     /// I/O on the state file.
-    #[error("state file {path}: {source}")]
+    #[error("state file {path}")]
     Io {
         /// The file.
         path: PathBuf,
@@ -21,7 +21,7 @@ pub enum StateError {
     #[error(transparent)]
     Table(#[from] TableError),
     /// A DynamoDB call failed (after the SDK's retries).
-    #[error("DynamoDB state table: {0}")]
+    #[error("DynamoDB state table")]
     Aws(#[from] AwsError),
     /// A record in the table does not parse: it is left alone, not overwritten.
     #[error(

@@ -1,5 +1,5 @@
 """Lint an IAM policy with parliament (https://github.com/duo-labs/parliament), as
-tests/iam.rs does: prints the findings as JSON, one {"issue", "detail"} per finding.
+tests/it/iam.rs does: prints the findings as JSON, one {"issue", "detail"} per finding.
 
 Usage: iam_lint.py POLICY.json   (the placeholders ACCOUNT_ID, QUEUE_REGION... are filled
 with sample values first, as a user deploying the policy would.)

@@ -2,7 +2,7 @@
 //! table on the emulator (moto serves DynamoDB on the same port), the fault proxy cutting one
 //! off, kill -9, and the store's conditional writes under racing writers.
 
-mod support;
+use crate::support;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -98,8 +98,8 @@ async fn two_daemons_on_one_table_swap_once_verify_once_and_only_the_leader_call
         last_result(&w.emu).await == "verified"
     })
     .await;
-    // A few more passes: nobody swaps again.
-    std::thread::sleep(Duration::from_secs(3));
+    // Two more passes: nobody swaps again.
+    support::wait_passes(&[&direct, &proxied], 2, Duration::from_secs(20));
     assert_eq!(w.emu.count("UpdateUserPoolDomain"), 1, "exactly one swap");
     assert_eq!(verified_lines(w.dir.path()), 1, "on_verified fired once");
 
@@ -134,7 +134,11 @@ async fn two_daemons_on_one_table_swap_once_verify_once_and_only_the_leader_call
     );
     let through_proxy = w.emu.proxy_calls();
     // Only the leader consumes the event queue.
-    assert!(w.emu.count("ReceiveMessage") >= 1, "{:?}", w.emu.calls());
+    wait_for(
+        "the leader to poll the event queue",
+        Duration::from_secs(20),
+        || w.emu.count("ReceiveMessage") >= 1,
+    );
     for op in ACTING_CALLS.iter().chain(&["ReceiveMessage"]) {
         let via_proxy = through_proxy.get(*op).copied().unwrap_or(0);
         let by_standby = if std::ptr::eq(standby, &proxied) {
@@ -235,7 +239,7 @@ async fn a_leader_cut_off_from_dynamodb_stops_acting_and_the_other_replica_takes
         stopped <= took_over,
         "the old leader stopped at {stopped}, after the new one took over at {took_over}"
     );
-    std::thread::sleep(Duration::from_secs(2));
+    support::wait_passes(&[&other], 2, Duration::from_secs(20));
     assert_eq!(
         w.emu.count("UpdateUserPoolDomain"),
         1,
@@ -292,6 +296,27 @@ async fn once_does_not_act_while_a_daemon_leads_and_needs_no_disk_when_it_may() 
     );
     let holder = w.emu.lease_item(TABLE).await["holder"].clone();
     assert!(refused.stderr.contains(&holder), "{}", refused.stderr);
+    // The whole line: who holds it and until when, then what to do; no cause twice.
+    let line = refused
+        .stderr
+        .lines()
+        .find(|l| l.starts_with("error: "))
+        .unwrap_or_default();
+    let who = line
+        .strip_prefix("error: not acting: the lease is held by ")
+        .and_then(|r| {
+            r.strip_suffix(
+                " (another replica or task is acting); wait for it with --lease-wait DURATION",
+            )
+        })
+        .unwrap_or_else(|| panic!("{line}"));
+    assert!(
+        who.starts_with(&format!("{holder} on "))
+            && who.contains(" (epoch ")
+            && who.contains(") until ")
+            && !who.contains(": "),
+        "{line}"
+    );
     assert_eq!(w.emu.count("UpdateUserPoolDomain"), 0);
     let status = w.emu.run(&["status", "-c", path]);
     assert!(

@@ -1,8 +1,6 @@
 //! Test harness: the patched emulator + TLS edge (tests/support/emulator.py), certificates
 //! made on the spot with rcgen, SDK clients for seeding, and a runner for the real binary.
 
-#![allow(dead_code)]
-
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;

@@ -1,7 +1,7 @@
 //! The daemon and the state file, end to end: the real binary, the emulator, the TLS edge,
 //! real signals, a real sd_notify socket and a real metrics scrape.
 
-mod support;
+use crate::support;
 
 use std::net::TcpStream;
 use std::os::unix::net::UnixDatagram;

@@ -3,7 +3,7 @@
 //! the ECS rule runs `once --wait` in the task's container, and cfn-lint finds nothing in any
 //! template.
 
-mod support;
+use crate::support;
 
 use std::path::{Path, PathBuf};
 

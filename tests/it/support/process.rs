@@ -70,6 +70,20 @@ impl Daemon {
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
+
+    /// How many passes this daemon has finished (its `pass finished` lines).
+    pub fn passes(&self) -> usize {
+        self.log().matches(": pass finished").count()
+    }
+}
+
+/// Wait until `daemons` together have finished at least `n` more passes than now: the way a
+/// test shows that "nothing happened" held over real passes, not over a sleep in which no
+/// pass may have run.
+pub fn wait_passes(daemons: &[&Daemon], n: usize, within: Duration) {
+    let count = || daemons.iter().map(|d| d.passes()).sum::<usize>();
+    let start = count();
+    wait_for(&format!("{n} more passes"), within, || count() >= start + n);
 }
 
 impl Drop for Daemon {

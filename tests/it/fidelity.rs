@@ -2,7 +2,7 @@
 //! a swap, a write whose answer was lost is not sent twice, and the newer Cognito errors are
 //! handled as the real service means them.
 
-mod support;
+use crate::support;
 
 use aws_sdk_cognitoidentityprovider::types::{
     CustomDomainConfigType, FailoverType, RoutingType, SecurityPolicyType,
@@ -422,7 +422,7 @@ async fn the_daemon_exports_what_the_edge_serves_and_drift_when_a_renewal_is_not
     assert!((88.0..=91.0).contains(&in_days), "{in_days}");
     // Steady passes read the current certificate's serial once, then from the cache.
     let described = w.emu.count("DescribeCertificate");
-    std::thread::sleep(Duration::from_millis(3500));
+    support::wait_passes(&[&d], 2, Duration::from_secs(20));
     assert_eq!(w.emu.count("DescribeCertificate"), described, "{}", d.log());
 
     // Renewed in place, but the edge (CloudFront) never picks it up.

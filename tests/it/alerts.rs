@@ -4,7 +4,7 @@
 //! `/metrics` output of a daemon that has rotated, verified, probed the edge and answered an
 //! ACM event. Renaming a metric or a label fails this test instead of silently muting alerts.
 
-mod support;
+use crate::support;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;

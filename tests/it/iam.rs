@@ -3,7 +3,7 @@
 //! is, per the AWS docs); and parliament, an IAM policy linter, finds nothing in it but the
 //! one statement Cognito documents with Resource "*".
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeSet;
 use std::path::Path;

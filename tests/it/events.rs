@@ -1,7 +1,7 @@
 //! Event-driven passes end to end: the real binary consumes a real SQS queue on the emulator
 //! (moto serves SQS), with a schedule that will not fire during the test.
 
-mod support;
+use crate::support;
 
 use std::time::{Duration, Instant};
 
@@ -69,9 +69,22 @@ async fn an_acm_event_swaps_within_seconds_and_a_bad_message_first_does_not_bloc
     wait_for("the daemon to start", Duration::from_secs(20), || {
         d.log().contains("consuming ACM events from the queue") && d.log().contains("started")
     });
-    // A better certificate appears; nothing moves the domain yet.
+    // A better certificate appears; nothing moves the domain yet. An event the rotator does
+    // not act on shows the consumer is awake and still runs no pass.
     let best = import(&w.emu, &w.ca, Leaf::new(DOMAIN, 120, 0x0a0b_0c07)).await;
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    let other = available(&best.arn, "IMPORT").replace("\"aws.acm\"", "\"aws.s3\"");
+    sqs.send_message()
+        .queue_url(&queue)
+        .message_body(other)
+        .send()
+        .await
+        .unwrap();
+    wait_for(
+        "the other event to be dropped",
+        Duration::from_secs(30),
+        || d.log().contains("source \"aws.s3\" is not aws.acm"),
+    );
+    assert_eq!(d.passes(), 0, "no pass without an event:\n{}", d.log());
     assert_eq!(
         domain_state(&w.emu, REGION, DOMAIN).await.0.as_deref(),
         Some(w.old.arn.as_str()),

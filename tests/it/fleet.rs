@@ -1,7 +1,7 @@
 //! Fleets and faults, end to end: several accounts through assumed roles, the fault proxy
 //! between the binary and the emulator, canary rollout, rollback and the denylist.
 
-mod support;
+use crate::support;
 
 use serde_json::json;
 use support::{

@@ -1,6 +1,6 @@
 //! End to end: the real binary against the patched emulator and the local TLS edge.
 
-mod support;
+use crate::support;
 
 use support::{
     domain_state, import, pool_with_domain, world, write_config, Ca, Emulator, Leaf, World, DOMAIN,
@@ -8,7 +8,7 @@ use support::{
 };
 
 impl World {
-    fn config(&self, window: &str, ca: bool) -> String {
+    fn once_config(&self, window: &str, ca: bool) -> String {
         let ca_line = if ca {
             format!("  ca_file: {}\n", self.ca_file.display())
         } else {
@@ -27,7 +27,7 @@ impl World {
 #[tokio::test]
 async fn rotates_verifies_and_a_second_run_makes_no_write() {
     let w = world(&["--edge-delay", "2", "--updating-seconds", "1"]).await;
-    let config = w.config("30s", true);
+    let config = w.once_config("30s", true);
 
     let run = w.emu.run(&["once", "--wait", "-c", &config]);
     assert_eq!(run.code, 0);
@@ -78,7 +78,7 @@ async fn plan_and_dry_run_write_nothing_and_explain_rejections() {
         },
     )
     .await;
-    let config = w.config("10s", true);
+    let config = w.once_config("10s", true);
 
     let run = w.emu.run(&["plan", "--output", "json", "-c", &config]);
     assert_eq!(run.code, 0);
@@ -179,7 +179,7 @@ async fn refuses_a_domain_owned_by_another_user_pool() {
 #[tokio::test]
 async fn an_edge_that_keeps_the_old_certificate_fails_verification_with_exit_1() {
     let w = world(&["--edge-stale"]).await;
-    let config = w.config("2s", true);
+    let config = w.once_config("2s", true);
     let run = w.emu.run(&["once", "--wait", "-c", &config]);
     assert_eq!(run.code, 1);
     assert!(
@@ -197,7 +197,7 @@ async fn an_edge_that_keeps_the_old_certificate_fails_verification_with_exit_1()
 #[tokio::test]
 async fn without_wait_the_swap_is_reported_unverified() {
     let w = world(&[]).await;
-    let config = w.config("10s", true);
+    let config = w.once_config("10s", true);
     let run = w.emu.run(&["once", "-c", &config]);
     assert_eq!(run.code, 0);
     assert!(run.stderr.contains("rotated-unverified"));
@@ -208,7 +208,7 @@ async fn without_wait_the_swap_is_reported_unverified() {
 #[tokio::test]
 async fn an_untrusted_chain_is_reported_but_the_serial_still_verifies() {
     let w = world(&[]).await;
-    let config = w.config("10s", false);
+    let config = w.once_config("10s", false);
     let run = w.emu.run(&["once", "--wait", "-c", &config]);
     assert_eq!(run.code, 0);
     assert!(run.stderr.contains("rotated-verified"));
@@ -266,7 +266,7 @@ fn usage_errors_exit_2_and_help_documents_exit_codes() {
 #[tokio::test]
 async fn json_logs_for_cloudwatch() {
     let w = world(&[]).await;
-    let config = w.config("10s", true);
+    let config = w.once_config("10s", true);
     let run = w
         .emu
         .run(&["--log-format", "json", "once", "--dry-run", "-c", &config]);
@@ -286,7 +286,7 @@ async fn text_logs_off_a_terminal_carry_no_colour_codes() {
     // journald, ECS and `make demo > log` all read stderr through a pipe. NO_COLOR is unset
     // here on purpose: plain text must come from stderr not being a terminal.
     let w = world(&[]).await;
-    let config = w.config("10s", true);
+    let config = w.once_config("10s", true);
     let out = support::binary(&["once", "--dry-run", "-c", &config], &w.emu.endpoint)
         .env_remove("NO_COLOR")
         .output()
@@ -347,7 +347,7 @@ async fn a_pass_runs_from_an_environment_config() {
 #[tokio::test]
 async fn json_logs_come_with_cloudwatch_emf_records_on_stdout() {
     let w = world(&[]).await;
-    let config = w.config("30s", true);
+    let config = w.once_config("30s", true);
     let run = w.emu.run(&[
         "--log-format",
         "json",

@@ -1,0 +1,216 @@
+//! One function per subcommand, each returning the exit code. They compose the library's parts
+//! and print; none decides anything itself.
+
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use tracing::{info, warn};
+
+use super::{ConfigArg, OnceArgs, Output};
+use crate::clock::{SharedClock, SystemClock};
+use crate::config::{Config, StateBackend};
+use crate::context::{open_state, Context, Writes};
+use crate::exit;
+use crate::metrics::Metrics;
+use crate::report::PlanWriter;
+use crate::step::Mode;
+
+/// `validate`: the configuration as understood, or its first error.
+pub fn validate(config: &ConfigArg) -> anyhow::Result<u8> {
+    let config = config.load()?;
+    print!("{}", config.describe());
+    Ok(exit::OK)
+}
+
+/// `plan`: every target's decision, written as soon as it is made.
+pub async fn plan(config: &ConfigArg, output: Output) -> anyhow::Result<u8> {
+    let ctx = context(config.load()?).await?;
+    let format = match output {
+        Output::Json => crate::report::Format::Json,
+        Output::Text => crate::report::Format::Text,
+    };
+    let mut writer = PlanWriter::new(std::io::BufWriter::new(std::io::stdout().lock()), format);
+    // Each target is written as soon as it is decided, and dropped.
+    let mut failed = None;
+    crate::observe::plan_each(&ctx, ctx.clock.now(), &mut |p| {
+        if failed.is_none() {
+            failed = writer.target(&p).err();
+        }
+    })
+    .await;
+    match failed {
+        Some(e) => Err(e),
+        None => writer.finish(),
+    }
+    .context("writing the plan to stdout")?;
+    Ok(exit::OK)
+}
+
+/// `once`: one pass, under the lease when the state is shared; EMF records with JSON logs.
+pub async fn once(args: OnceArgs, json_logs: bool) -> anyhow::Result<u8> {
+    let OnceArgs {
+        config,
+        wait,
+        dry_run,
+        lease_wait,
+        emf_namespace,
+    } = args;
+    let ctx = context(config.load()?).await?;
+    // With DynamoDB state, act only while holding the lease (a dry run writes nothing and
+    // needs none).
+    let holding = match (&ctx.lease, dry_run) {
+        (Some(lease), false) => Some(
+            crate::leader::take(lease.clone(), lease_wait.unwrap_or_default(), &ctx.metrics)
+                .await?,
+        ),
+        _ => None,
+    };
+    if dry_run {
+        info!("dry run: no write call will be made");
+    } else if !wait && ctx.config.rollout.enabled() {
+        warn!("rollout: is set but --wait is not: a canary swapped now is not verified, so the rest of its rollout stays blocked; use --wait (or the daemon)");
+    }
+    let mode = if dry_run { Mode::DryRun } else { Mode::Once };
+    let results = crate::reconcile::once(&ctx, mode, wait).await;
+    if let Some(holding) = holding {
+        holding.release().await;
+    }
+    let failed = crate::report::log_summaries(&results);
+    if json_logs && !dry_run {
+        // CloudWatch Logs reads each line of a task's output as one EMF record.
+        for record in crate::emf::records(&results, &emf_namespace, ctx.clock.now()) {
+            println!("{record}");
+        }
+    }
+    info!(
+        targets = results.len(),
+        failed,
+        "pass finished{}",
+        if dry_run { " (dry run)" } else { "" }
+    );
+    Ok(if failed > 0 {
+        exit::TARGET_FAILED
+    } else {
+        exit::OK
+    })
+}
+
+/// `run`: the daemon, until a signal ends it.
+pub async fn run(config: &ConfigArg, now: bool) -> anyhow::Result<u8> {
+    let config = config.load()?;
+    let control = crate::daemon::os_signals()?;
+    let notifier = Arc::new(crate::notify::Notifier::from_env());
+    let options = crate::daemon::RunOptions {
+        now,
+        grace: std::time::Duration::from_secs(30),
+    };
+    Ok(crate::daemon::run(config, options, notifier, control, clock()).await?)
+}
+
+/// `forget DOMAIN...`: clear what the state holds against those domains.
+pub async fn forget(config: &ConfigArg, domains: &[String]) -> anyhow::Result<u8> {
+    let config = config.load()?;
+    let sdk = crate::aws::load_sdk_config().await;
+    let (store, _) = open_state(&config, &sdk, &Metrics::new(), &clock(), Writes::Unfenced).await?;
+    let mut lines = Vec::new();
+    store
+        .update(|s| {
+            // May run again after a conflicting write: say only what the last run did.
+            lines = domains
+                .iter()
+                .map(|domain| crate::state::forget(s, domain))
+                .collect();
+        })
+        .await
+        .with_context(|| format!("updating the state in {}", store.describe()))?;
+    for (domain, line) in domains.iter().zip(lines) {
+        if !config.targets.iter().any(|t| &t.domain == domain) {
+            println!("{domain}: note: not in the configuration");
+        }
+        println!("{domain}: {line}");
+    }
+    Ok(exit::OK)
+}
+
+/// `state init`: create the DynamoDB state table if it is missing.
+pub async fn state_init(config: &ConfigArg) -> anyhow::Result<u8> {
+    let config = config.load()?;
+    let StateBackend::DynamoDb(d) = &config.state else {
+        anyhow::bail!(
+            "{}: no state: {{dynamodb: {{table: ...}}}} in the configuration; the state file needs no setup",
+            config.path.display()
+        );
+    };
+    let sdk = crate::aws::load_sdk_config().await;
+    let table = crate::context::state_table(d, &sdk, &Metrics::new());
+    let done =
+        crate::aws::table_setup::init(&table, std::time::Duration::from_secs(300), &|line| {
+            info!("{line}")
+        })
+        .await?;
+    if done.is_empty() {
+        println!(
+            "table {} in {}: already set up (keys pk + sk, TTL on expires_at); nothing to do",
+            table.name(),
+            table.region()
+        );
+    }
+    for line in done {
+        println!("{line}");
+    }
+    Ok(exit::OK)
+}
+
+/// `status`: every target's health, the edge, and who leads; exit 1 when any is unhealthy.
+pub async fn status(config: &ConfigArg, output: Output) -> anyhow::Result<u8> {
+    let ctx = context(config.load()?).await?;
+    let now = ctx.clock.now();
+    let planned = crate::observe::plan(&ctx, now).await;
+    let state = ctx
+        .state
+        .snapshot()
+        .await
+        .with_context(|| format!("reading the state in {}", ctx.state.describe()))?;
+    let next = crate::daemon::next_tick(&ctx.config.schedule, now);
+    let mut report =
+        crate::status::StatusReport::new(&planned, &state, now, next, &ctx.config.rollout);
+    // What clients see now: one handshake per domain (the TLS check on).
+    let cache = crate::edge::SerialCache::default();
+    let looks = futures_util::future::join_all(
+        planned
+            .iter()
+            .map(|p| crate::edge::look(&ctx, &p.target, p.decision.current.as_ref(), &cache)),
+    )
+    .await;
+    for (row, look) in report.targets.iter_mut().zip(looks) {
+        row.edge = look.map(|l| crate::status::EdgeRow::of(&l));
+    }
+    if let Some(lease) = &ctx.lease {
+        report.leader = Some(crate::leader::who_leads(
+            &lease.current().await,
+            now.timestamp_millis(),
+        ));
+    }
+    match output {
+        Output::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&report).context("writing the status as JSON")?
+        ),
+        Output::Text => print!("{}", report.to_text()),
+    }
+    Ok(if report.healthy() {
+        exit::OK
+    } else {
+        exit::TARGET_FAILED
+    })
+}
+
+/// The wall clock: the one place the binary picks it.
+fn clock() -> SharedClock {
+    Arc::new(SystemClock)
+}
+
+/// Build the clients, probe, state store, metrics and hooks for a configuration.
+async fn context(config: Config) -> anyhow::Result<Context> {
+    Ok(Context::build(config, Metrics::new(), None, clock()).await?)
+}

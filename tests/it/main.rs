@@ -1,0 +1,19 @@
+//! The integration tests: one binary with a module per suite (as uv's and cargo's test suites
+//! are), so the AWS SDK is linked once and `support` is compiled once.
+//!
+//! Run one suite with `cargo test --test it ha::`, one test by its name.
+
+mod support;
+
+mod alerts;
+mod daemon;
+mod deploy;
+mod e2e;
+mod errors;
+mod events;
+mod fidelity;
+mod fleet;
+mod ha;
+mod iam;
+mod layout;
+mod units;
