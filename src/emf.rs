@@ -8,8 +8,8 @@ use chrono::{DateTime, Utc};
 use serde_json::{json, Map, Value};
 
 use crate::model::Certificate;
-use crate::observe::Planned;
 use crate::outcome::{Outcome, Verification};
+use crate::planned::Planned;
 
 /// The namespace when `--emf-namespace` is not given.
 pub const DEFAULT_NAMESPACE: &str = "CognitoCertRotator";

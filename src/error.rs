@@ -5,8 +5,8 @@
 use std::fmt;
 use std::sync::Arc;
 
-use crate::aws::AwsError;
-use crate::state::StateError;
+use crate::aws::error::AwsError;
+use crate::state::error::StateError;
 
 /// An error and every cause below it, `what failed: why: root cause`, for a log line or a
 /// message that prints one `Display`. Each error in this crate names what failed and leaves
@@ -100,6 +100,15 @@ impl TargetError {
         }
     }
 
+    /// Another writer changed the domain at the same moment (`ConcurrentModificationException`):
+    /// not a failure, the next pass looks again.
+    pub fn is_concurrent_modification(&self) -> bool {
+        matches!(self, TargetError::Aws { error, .. } if error.is_concurrent_modification())
+    }
+
+    /// The `kind` label of a failed verification.
+    pub const VERIFICATION: &'static str = "verification";
+
     /// The `kind` label: the AWS error code (`ThrottlingException`, `transport`...) for AWS
     /// failures, else the failure class.
     pub fn metric_label(&self) -> &str {
@@ -110,7 +119,7 @@ impl TargetError {
             TargetError::Candidate(_) => "candidate",
             TargetError::Changed(_) => "changed",
             TargetError::State { .. } => "state",
-            TargetError::Verification(_) => "verification",
+            TargetError::Verification(_) => TargetError::VERIFICATION,
         }
     }
 }

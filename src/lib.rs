@@ -76,6 +76,7 @@ pub mod model;
 pub mod notify;
 pub mod observe;
 pub mod outcome;
+pub mod planned;
 pub mod reconcile;
 pub mod report;
 pub mod resume;

@@ -9,6 +9,8 @@ use cognito_cert_rotator::config::ConfigError;
 use cognito_cert_rotator::exit;
 use tracing_subscriber::EnvFilter;
 
+// The edge of the program: the one place an error is printed for the person who ran it.
+#[allow(clippy::print_stderr)]
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_tracing(cli.log_format);

@@ -7,6 +7,23 @@ use chrono::{DateTime, Utc};
 
 use crate::human::fmt_duration;
 
+/// The only region whose certificates Cognito custom domains (CloudFront) accept.
+pub const CERTIFICATE_REGION: &str = "us-east-1";
+
+/// Key algorithms CloudFront serves, in ACM's underscore spelling.
+pub const CLOUDFRONT_KEY_ALGORITHMS: &[&str] = &[
+    "RSA_1024",
+    "RSA_2048",
+    "RSA_3072",
+    "RSA_4096",
+    "EC_prime256v1",
+];
+
+/// Normalise an ACM key algorithm: responses say `RSA-2048`, the filter says `RSA_2048`.
+pub fn normalize_key_algorithm(raw: &str) -> String {
+    raw.replace('-', "_")
+}
+
 /// An ACM certificate as the decision logic sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Certificate {
@@ -102,13 +119,63 @@ pub enum DomainView {
     Present(DomainInfo),
 }
 
+/// `DomainDescription.Status`: where a domain's last change stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DomainStatus {
+    /// Being created.
+    Creating,
+    /// Being deleted: nothing may be swapped onto it.
+    Deleting,
+    /// A change is reaching CloudFront.
+    Updating,
+    /// Serving; a change may be made.
+    Active,
+    /// Its last change failed: it needs a person.
+    Failed,
+    /// A value this version does not know, as Cognito wrote it.
+    Other(String),
+}
+
+impl DomainStatus {
+    /// Whether the domain cannot take a swap until a person looks at it.
+    pub fn needs_a_person(&self) -> bool {
+        matches!(self, DomainStatus::Failed | DomainStatus::Deleting)
+    }
+}
+
+impl From<&str> for DomainStatus {
+    fn from(text: &str) -> DomainStatus {
+        match text {
+            "CREATING" => DomainStatus::Creating,
+            "DELETING" => DomainStatus::Deleting,
+            "UPDATING" => DomainStatus::Updating,
+            "ACTIVE" => DomainStatus::Active,
+            "FAILED" => DomainStatus::Failed,
+            other => DomainStatus::Other(other.to_string()),
+        }
+    }
+}
+
+impl std::fmt::Display for DomainStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            DomainStatus::Creating => "CREATING",
+            DomainStatus::Deleting => "DELETING",
+            DomainStatus::Updating => "UPDATING",
+            DomainStatus::Active => "ACTIVE",
+            DomainStatus::Failed => "FAILED",
+            DomainStatus::Other(text) => text,
+        })
+    }
+}
+
 /// A user pool domain as Cognito describes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DomainInfo {
     /// The user pool that owns the domain.
     pub user_pool_id: String,
-    /// CREATING, DELETING, UPDATING, ACTIVE or FAILED.
-    pub status: String,
+    /// Where the domain's last change stands.
+    pub status: DomainStatus,
     /// `CustomDomainConfig.CertificateArn`; `None` for a prefix domain.
     pub certificate_arn: Option<String>,
     /// `CustomDomainConfig.SecurityPolicy`, sent back unchanged on update.

@@ -79,22 +79,6 @@ impl Verification {
 }
 
 impl Outcome {
-    /// The outcome of a verification job that ended with `verification`.
-    pub fn of_job(job: &crate::verify::VerifyJob, verification: Verification) -> Outcome {
-        if job.renewal {
-            Outcome::Renewed {
-                arn: job.new_arn.clone(),
-                verification,
-            }
-        } else {
-            Outcome::Rotated {
-                from: job.old_arn.clone(),
-                to: job.new_arn.clone(),
-                verification,
-            }
-        }
-    }
-
     /// Whether this outcome makes the process exit 1.
     pub fn is_failure(&self) -> bool {
         matches!(

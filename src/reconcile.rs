@@ -234,7 +234,7 @@ async fn act_on(
             Ok(job) => (started(&job, mode), Some(job)),
             // Someone else is changing the domain: not a failure of ours; the next pass
             // re-reads the domain and decides again.
-            Err(error) if error.metric_label() == "ConcurrentModificationException" => {
+            Err(error) if error.is_concurrent_modification() => {
                 warn!(domain = %planned.target.domain, "{error}");
                 (Outcome::Deferred(error.to_string()), None)
             }
@@ -267,7 +267,7 @@ fn started(job: &VerifyJob, mode: Mode) -> Outcome {
     } else {
         Verification::NotRequested
     };
-    Outcome::of_job(job, verification)
+    job.outcome(verification)
 }
 
 /// The daemon's failure counts, per target, after a pass.
@@ -293,7 +293,7 @@ async fn record_backoff(ctx: &Context, acted: &[Acted]) {
 
 /// Verify one swap until its deadline; on failure roll back when configured; record the
 /// outcome (state, metrics, hooks). `Ok` and `Err` both carry the one-sentence detail.
-pub async fn verify_and_record(ctx: &Context, job: &VerifyJob) -> Result<String, String> {
+pub async fn verify_and_record(ctx: &Context, job: &VerifyJob) -> Verification {
     ctx.metrics
         .set_verification_state(&job.target.domain, "verifying");
     let verdict = match ctx.cognito_for(&job.target) {
@@ -306,14 +306,16 @@ pub async fn verify_and_record(ctx: &Context, job: &VerifyJob) -> Result<String,
             };
             verify::verify_swap(checker, job).await
         }
-        Err(e) => Err(e.to_string()),
+        Err(e) => Verification::Failed(e.to_string()),
     };
     let verdict = match verdict {
-        Err(why) if job.renewal && ctx.config.verify.on_failure == OnFailure::Rollback => {
+        Verification::Failed(why)
+            if job.renewal && ctx.config.verify.on_failure == OnFailure::Rollback =>
+        {
             warn!(domain = %job.target.domain, "{}", act::renewal::NO_ROLLBACK);
-            Err(format!("{why}; {}", act::renewal::NO_ROLLBACK))
+            Verification::Failed(format!("{why}; {}", act::renewal::NO_ROLLBACK))
         }
-        Err(why) if ctx.config.verify.on_failure == OnFailure::Rollback => {
+        Verification::Failed(why) if ctx.config.verify.on_failure == OnFailure::Rollback => {
             let rolled = match act::roll_back(ctx, job, &why).await {
                 Ok(done) => {
                     warn!(domain = %job.target.domain, "{done}");
@@ -321,10 +323,10 @@ pub async fn verify_and_record(ctx: &Context, job: &VerifyJob) -> Result<String,
                 }
                 Err(not) => {
                     error!(domain = %job.target.domain, "{not}");
-                    not
+                    not.0
                 }
             };
-            Err(format!("{why}; {rolled}"))
+            Verification::Failed(format!("{why}; {rolled}"))
         }
         other => other,
     };
@@ -368,15 +370,12 @@ pub async fn once(ctx: &Context, mode: Mode, wait: bool) -> Vec<(Planned, Outcom
         let Ok((job, verified)) = joined else {
             continue;
         };
-        let verification = match verified {
-            Ok(d) => Verification::Verified(d),
-            Err(d) => Verification::Failed(d),
-        };
+        let verification = verified;
         if let Some((_, outcome)) = results
             .iter_mut()
             .find(|(p, _)| p.target.domain == job.target.domain)
         {
-            *outcome = Outcome::of_job(&job, verification);
+            *outcome = job.outcome(verification);
         }
     }
     if wait {

@@ -19,6 +19,7 @@ use crate::context::Context;
 use crate::error::Chain;
 use crate::human::rfc3339;
 use crate::model::{arn_tail, DomainView};
+use crate::outcome::Verification;
 use crate::serial::Serial;
 use crate::state::{PendingSwap, Phase};
 use crate::verify::VerifyJob;
@@ -135,7 +136,7 @@ async fn finish_rollback(ctx: &Context, target: &Target, pending: &PendingSwap, 
         .unwrap_or_else(|| "the swap failed verification".to_string());
     let Some(old) = pending.old_arn.as_deref() else {
         // A rollback is only recorded with a previous certificate; nothing to put back.
-        let _ = act::record_outcome(ctx, job, Err(reason)).await;
+        act::record_outcome(ctx, job, Verification::Failed(reason)).await;
         return;
     };
     let cognito = match ctx.cognito_for(target) {
@@ -165,10 +166,14 @@ async fn finish_rollback(ctx: &Context, target: &Target, pending: &PendingSwap, 
                 Ok(info) => {
                     act::finish_rollback(ctx, target, cognito, old, &pending.new_arn, &info).await
                 }
-                Err(e) => Err(format!("not rolled back: {e}; leaving it alone")),
+                Err(e) => Err(act::NotRolledBack(format!(
+                    "not rolled back: {e}; leaving it alone"
+                ))),
             }
         }
-        Ok(DomainView::Missing) => Err("not rolled back: the domain disappeared".to_string()),
+        Ok(DomainView::Missing) => Err(act::NotRolledBack(
+            "not rolled back: the domain disappeared".to_string(),
+        )),
     };
     let detail = match done {
         Ok(done) => {
@@ -180,5 +185,5 @@ async fn finish_rollback(ctx: &Context, target: &Target, pending: &PendingSwap, 
             format!("{reason}; {not}")
         }
     };
-    let _ = act::record_outcome(ctx, job, Err(detail)).await;
+    act::record_outcome(ctx, job, Verification::Failed(detail)).await;
 }

@@ -11,9 +11,9 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 
-use crate::config::Rollout;
+use crate::config::model::Rollout;
 use crate::model::arn_tail;
-use crate::state::{RolloutRecord, State, SwapResult};
+use crate::state::records::{RolloutRecord, State, SwapResult};
 
 /// A target whose plan is to rotate, with nothing in flight.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -195,7 +195,7 @@ mod tests {
     use crate::state::{FinishedSwap, PendingSwap, Phase};
 
     fn now() -> DateTime<Utc> {
-        chrono::DateTime::from_timestamp(1_790_000_000, 0).unwrap()
+        DateTime::from_timestamp(1_790_000_000, 0).unwrap()
     }
 
     fn want(domain: &str, arn: &str, key: &str) -> Wanting {

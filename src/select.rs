@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::human::rfc3339;
-use crate::model::{Certificate, DomainView};
+use crate::model::{Certificate, DomainStatus, DomainView};
 
 mod eligible;
 
@@ -219,11 +219,11 @@ pub fn decide(req: &Requirements<'_>, obs: &Observed<'_>, now: DateTime<Utc>) ->
                 opt_time(best.not_after)
             );
         }
-        Some(reason) if info.status == "ACTIVE" => {
+        Some(reason) if info.status == DomainStatus::Active => {
             decision.action = Action::Rotate;
             decision.reason = reason;
         }
-        Some(reason) if info.status == "FAILED" || info.status == "DELETING" => {
+        Some(reason) if info.status.needs_a_person() => {
             decision.action = Action::Error;
             decision.reason = format!(
                 "would rotate ({reason}), but the domain's status is {}; it needs a person",

@@ -5,15 +5,15 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::config::Rollout;
+use crate::config::model::Rollout;
 use crate::error::TargetError;
 use crate::human::rfc3339;
 use crate::model::Certificate;
-use crate::observe::Planned;
 use crate::outcome::Outcome;
+use crate::planned::Planned;
 use crate::rollout::{Gate, Gating, Wanting};
 use crate::serial::Serial;
-use crate::state::{DomainRecord, PendingSwap, SeenCertificate, State};
+use crate::state::records::{DomainRecord, PendingSwap, SeenCertificate, State};
 
 /// How a pass may act.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

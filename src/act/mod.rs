@@ -22,6 +22,7 @@ use crate::hooks::{Event, HookEvent};
 use crate::metrics::ResultLabels;
 use crate::model::{arn_tail, DomainInfo, DomainView};
 use crate::observe::Planned;
+use crate::outcome::Verification;
 use crate::state::{Denied, FinishedSwap, PendingSwap, Phase, SwapResult};
 use crate::step::SwapOrder;
 use crate::verify::VerifyJob;
@@ -166,29 +167,42 @@ pub async fn swap(
     })
 }
 
+/// Why a rollback was not made (or failed): the new certificate stays.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct NotRolledBack(pub String);
+
+impl From<String> for NotRolledBack {
+    fn from(why: String) -> NotRolledBack {
+        NotRolledBack(why)
+    }
+}
+
 /// `verify.on_failure: rollback`: put the previous certificate back when it is still usable
 /// and the domain still points at the new one, and denylist the new one for this domain.
 /// The intent and the denylist entry are recorded before the write. `Ok` says what was done,
 /// `Err` why nothing was.
-pub async fn roll_back(ctx: &Context, job: &VerifyJob, why: &str) -> Result<String, String> {
+pub async fn roll_back(ctx: &Context, job: &VerifyJob, why: &str) -> Result<String, NotRolledBack> {
     let target = &job.target;
     let Some(old) = job.old_arn.clone() else {
-        return Err("not rolled back: there is no previous certificate".into());
+        return Err(NotRolledBack(
+            "not rolled back: there is no previous certificate".into(),
+        ));
     };
     let account = ctx.account_for(target).map_err(|e| e.to_string())?;
     let cognito = ctx.cognito_for(target).map_err(|e| e.to_string())?;
     let mut cert = match account.acm.describe(&old).await {
         Ok(Some(d)) => d.certificate,
         Ok(None) => {
-            return Err(format!(
+            return Err(NotRolledBack(format!(
                 "not rolled back: the previous certificate {} is gone from ACM",
                 arn_tail(&old)
-            ))
+            )))
         }
         Err(e) => {
-            return Err(format!(
+            return Err(NotRolledBack(format!(
                 "not rolled back: cannot read the previous certificate: {e}"
-            ))
+            )))
         }
     };
     let no_denied = std::collections::BTreeMap::new();
@@ -212,10 +226,10 @@ pub async fn roll_back(ctx: &Context, job: &VerifyJob, why: &str) -> Result<Stri
     }
     let now = ctx.clock.now();
     if let Err(why) = crate::select::eligibility(&req, &cert, now) {
-        return Err(format!(
+        return Err(NotRolledBack(format!(
             "not rolled back: the previous certificate {} is no longer eligible ({why}); the new one stays",
             arn_tail(&old)
-        ));
+        )));
     }
     let info = reread_before_write(cognito, target, Some(job.new_arn.as_str()))
         .await
@@ -251,7 +265,7 @@ pub async fn finish_rollback(
     old: &str,
     new: &str,
     info: &DomainInfo,
-) -> Result<String, String> {
+) -> Result<String, NotRolledBack> {
     if let Err(e) = write::write_certificate(cognito, target, Some(new), old, info).await {
         let (domain, new) = (target.domain.clone(), new.to_string());
         let undone = ctx
@@ -265,7 +279,7 @@ pub async fn finish_rollback(
         if let Err(se) = undone {
             error!(domain = %target.domain, "cannot take back the denylist entry: {se}");
         }
-        return Err(format!("rollback failed: {e}"));
+        return Err(NotRolledBack(format!("rollback failed: {e}")));
     }
     ctx.metrics
         .rotations
@@ -308,14 +322,16 @@ async fn check_settings_kept(
 
 /// Record how a verified (or failed) swap ended — state, metrics, hooks — and return the
 /// verdict. A failure is counted in `target_failures_total{kind="verification"}`.
-pub async fn record_outcome(
-    ctx: &Context,
-    job: &VerifyJob,
-    verdict: Result<String, String>,
-) -> Result<String, String> {
+pub async fn record_outcome(ctx: &Context, job: &VerifyJob, verdict: Verification) -> Verification {
     let (result, label, event, detail) = match &verdict {
-        Ok(d) => (SwapResult::Verified, "verified", Event::Verified, d.clone()),
-        Err(d) => (SwapResult::Failed, "failed", Event::Failure, d.clone()),
+        Verification::Verified(d) => (SwapResult::Verified, "verified", Event::Verified, d.clone()),
+        // Only a finished verification is recorded: anything else counts as failed.
+        other => (
+            SwapResult::Failed,
+            "failed",
+            Event::Failure,
+            other.describe(),
+        ),
     };
     record_finished(ctx, job, result, &detail).await;
     let counter = if job.renewal {
@@ -331,11 +347,9 @@ pub async fn record_outcome(
         .inc();
     ctx.metrics
         .set_verification_state(&job.target.domain, label);
-    if verdict.is_err() {
-        ctx.metrics.count_failure(
-            &job.target.domain,
-            TargetError::Verification(String::new()).metric_label(),
-        );
+    if !matches!(verdict, Verification::Verified(_)) {
+        ctx.metrics
+            .count_failure(&job.target.domain, TargetError::VERIFICATION);
     }
     ctx.hooks.fire(HookEvent {
         event,

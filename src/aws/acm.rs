@@ -13,8 +13,9 @@ use std::sync::Arc;
 use super::limit::AccountLimits;
 use super::{to_chrono, AwsError};
 use crate::metrics::AwsRequestCounter;
-use crate::model::{label, Certificate, ManagedRenewal};
-use crate::select::{normalize_key_algorithm, CERTIFICATE_REGION};
+use crate::model::{
+    label, normalize_key_algorithm, Certificate, ManagedRenewal, CERTIFICATE_REGION,
+};
 use crate::serial::Serial;
 
 /// Largest page ListCertificates accepts.
@@ -43,16 +44,34 @@ pub struct Described {
 }
 
 impl Described {
-    /// The serial, parsed (ACM writes colon hex; compared as a number); `Err` says in words
-    /// why there is none: ACM gave none, or it cannot be read.
-    pub fn parsed_serial(&self) -> Result<Serial, String> {
-        let tail = crate::model::arn_tail(&self.certificate.arn);
-        let text = self
-            .serial
-            .as_deref()
-            .ok_or_else(|| format!("ACM gave no serial for {tail}"))?;
-        Serial::parse(text).map_err(|e| format!("{e} (certificate {tail})"))
+    /// The serial, parsed (ACM writes colon hex; compared as a number); `Err` says why there
+    /// is none: ACM gave none, or it cannot be read.
+    pub fn parsed_serial(&self) -> Result<Serial, NoSerial> {
+        let certificate = crate::model::arn_tail(&self.certificate.arn).to_string();
+        let Some(text) = self.serial.as_deref() else {
+            return Err(NoSerial::Missing { certificate });
+        };
+        Serial::parse(text).map_err(|error| NoSerial::Unreadable { certificate, error })
     }
+}
+
+/// Why a certificate has no serial to compare the edge's with.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NoSerial {
+    /// DescribeCertificate returned none.
+    #[error("ACM gave no serial for {certificate}")]
+    Missing {
+        /// The certificate ID (the ARN's tail).
+        certificate: String,
+    },
+    /// It does not parse; shown with the cause (a pass's reports print one message).
+    #[error("{error} (certificate {certificate})")]
+    Unreadable {
+        /// The certificate ID.
+        certificate: String,
+        /// The serial as ACM wrote it.
+        error: crate::serial::BadSerial,
+    },
 }
 
 /// The ACM adapter.
@@ -173,7 +192,7 @@ impl Acm {
             Ok(out) => out,
             Err(e) => {
                 let err = AwsError::from_sdk(OP, e);
-                if err.metric_label() == "ResourceNotFoundException" {
+                if err.is_not_found() {
                     return Ok(None);
                 }
                 return Err(err);

@@ -51,7 +51,7 @@ impl CognitoDomains {
         let custom = d.custom_domain_config();
         Ok(DomainView::Present(DomainInfo {
             user_pool_id: pool.to_string(),
-            status: d.status().map_or("UNKNOWN", |s| s.as_str()).to_string(),
+            status: d.status().map_or("UNKNOWN", |s| s.as_str()).into(),
             certificate_arn: custom
                 .map(|c| c.certificate_arn().to_string())
                 .filter(|a| !a.is_empty()),

@@ -23,6 +23,7 @@ use super::attr::{malformed, n, number, s, text};
 pub use super::lease_table::Fence;
 use super::lease_table::{lease_key, LeaseTable};
 use super::AwsError;
+pub use super::TableError;
 use crate::metrics::AwsRequestCounter;
 
 /// The partition of state records.
@@ -71,30 +72,6 @@ pub enum WriteError {
     /// The lease is no longer this holder's at this epoch.
     #[error("the lease moved on: this process no longer leads")]
     Fenced,
-    /// The call failed.
-    #[error(transparent)]
-    Aws(#[from] AwsError),
-}
-
-/// What `DescribeTable` says is wrong with the table.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum TableError {
-    /// No such table.
-    #[error("DynamoDB table {table} does not exist (region {region}): create it with `cognito-cert-rotator state init -c FILE` (or deploy/dynamodb/table.yaml)")]
-    Missing {
-        /// The table.
-        table: String,
-        /// Where it was looked for.
-        region: String,
-    },
-    /// The key schema is not `pk` (S, HASH) + `sk` (S, RANGE).
-    #[error("DynamoDB table {table} has the key schema {found}; cognito-cert-rotator needs pk (string, partition key) and sk (string, sort key): use another table or create one with `state init`")]
-    WrongSchema {
-        /// The table.
-        table: String,
-        /// What it has.
-        found: String,
-    },
     /// The call failed.
     #[error(transparent)]
     Aws(#[from] AwsError),

@@ -8,6 +8,7 @@ pub mod acm;
 mod attr;
 pub mod cognito;
 pub mod dynamodb;
+pub mod error;
 pub mod lease_table;
 pub mod limit;
 pub mod sqs;
@@ -17,6 +18,8 @@ use std::time::Duration;
 
 use aws_config::environment::region::EnvironmentVariableRegionProvider;
 use aws_config::meta::region::RegionProviderChain;
+pub use error::{AwsError, TableError};
+
 use aws_config::profile::ProfileFileRegionProvider;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
@@ -28,53 +31,7 @@ use aws_sdk_acm::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 /// SDK's standard mode with exponential backoff and jitter.
 pub const MAX_ATTEMPTS: u32 = 5;
 
-/// A failed AWS call, with the AWS error code kept for logs and metrics.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum AwsError {
-    /// The service answered with an error.
-    #[error("{operation}: {code}: {message}")]
-    Service {
-        /// The API operation.
-        operation: &'static str,
-        /// The AWS error code (`ThrottlingException`, `NotAuthorizedException`, ...).
-        code: String,
-        /// The service's message.
-        message: String,
-    },
-    /// No usable answer: connection, timeout, credentials, or an unreadable response.
-    #[error("{operation}: {detail}")]
-    Transport {
-        /// The API operation.
-        operation: &'static str,
-        /// The whole error chain.
-        detail: String,
-    },
-    /// The answer lacked something the API promises.
-    #[error("{operation}: unexpected response: {detail}")]
-    Malformed {
-        /// The API operation.
-        operation: &'static str,
-        /// What was missing.
-        detail: String,
-    },
-}
-
 impl AwsError {
-    /// A short label for metrics and summaries: the AWS error code, or the failure class.
-    pub fn metric_label(&self) -> &str {
-        match self {
-            AwsError::Service { code, .. } => code,
-            AwsError::Transport { .. } => "transport",
-            AwsError::Malformed { .. } => "malformed",
-        }
-    }
-
-    /// Whether AWS refused the call for going too fast (after the SDK's own retries).
-    pub fn is_throttling(&self) -> bool {
-        matches!(self, AwsError::Service { code, .. } if matches!(code.as_str(),
-            "ThrottlingException" | "TooManyRequestsException" | "Throttling" | "RequestLimitExceeded"))
-    }
-
     pub(crate) fn from_sdk<E, R>(operation: &'static str, err: SdkError<E, R>) -> AwsError
     where
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,

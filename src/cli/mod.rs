@@ -71,6 +71,7 @@ pub enum Command {
     /// Read-only: per target, the current certificate, the chosen candidate, the action, and
     /// why every other matching certificate was rejected. Makes no write call.
     Plan {
+        /// The configuration (`-c FILE`).
         #[command(flatten)]
         config: ConfigArg,
         /// Report format on stdout.
@@ -95,6 +96,7 @@ pub enum Command {
     /// (Type=notify, watchdog) under systemd and serves /metrics and /healthz when
     /// metrics.listen is set.
     Run {
+        /// The configuration (`-c FILE`).
         #[command(flatten)]
         config: ConfigArg,
         /// Also run a pass right away instead of waiting for the first tick.
@@ -107,6 +109,7 @@ pub enum Command {
     /// writes nothing. Exit 0 when every target is healthy, 1
     /// when any is failing or its current certificate expires within its min_validity.
     Status {
+        /// The configuration (`-c FILE`).
         #[command(flatten)]
         config: ConfigArg,
         /// Report format on stdout.
@@ -124,6 +127,7 @@ pub enum Command {
     /// backoff. Touches no AWS; safe beside a running daemon, which sees the change at its
     /// next pass.
     Forget {
+        /// The configuration (`-c FILE`).
         #[command(flatten)]
         config: ConfigArg,
         /// The custom domain(s) to clear.
@@ -135,6 +139,7 @@ pub enum Command {
 /// `once`'s arguments.
 #[derive(Debug, Args)]
 pub struct OnceArgs {
+    /// The configuration (`-c FILE`).
     #[command(flatten)]
     config: ConfigArg,
     /// Stay until every swap is verified or its verification window runs out.

@@ -13,10 +13,10 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 mod fleet;
-mod model;
+pub mod model;
 mod position;
 mod raw;
-mod values;
+pub mod values;
 
 use fleet::{Inherited, Seen};
 pub use model::{

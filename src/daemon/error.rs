@@ -21,6 +21,9 @@ pub enum DaemonError {
         #[source]
         source: std::io::Error,
     },
+    /// A reload changed `state:` / `state_file:`, which only a restart may change.
+    #[error("state: / state_file: changed: the state backend changes only at a restart")]
+    StateBackendChanged,
     /// The scheduler failed.
     #[error("{0}")]
     Schedule(String),

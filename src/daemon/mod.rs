@@ -23,6 +23,7 @@ use crate::error::Chain;
 use crate::metrics::http::Health;
 use crate::metrics::Metrics;
 use crate::notify::Notifier;
+use crate::outcome::Verification;
 use crate::step::Mode;
 use crate::verify::VerifyJob;
 
@@ -92,8 +93,8 @@ impl Verifications {
         let ctx = ctx.clone();
         let handle = tokio::spawn(async move {
             match crate::reconcile::verify_and_record(&ctx, &job).await {
-                Ok(detail) => info!(domain = %job.target.domain, "{detail}"),
-                Err(detail) => error!(domain = %job.target.domain, "{detail}"),
+                Verification::Verified(detail) => info!(domain = %job.target.domain, "{detail}"),
+                other => error!(domain = %job.target.domain, "{}", other.describe()),
             }
         });
         if let Ok(mut all) = self.0.lock() {
@@ -384,9 +385,7 @@ async fn daemon_pass(
 async fn reload(ctx: &Context, metrics: &Metrics) -> Result<Context, DaemonError> {
     let config = ctx.config.reload()?;
     if config.state != ctx.config.state {
-        return Err(DaemonError::Schedule(
-            "state: / state_file: changed: the state backend changes only at a restart".into(),
-        ));
+        return Err(DaemonError::StateBackendChanged);
     }
     if config.events != ctx.config.events {
         warn!("events: changed; the event queue changes at the next restart");

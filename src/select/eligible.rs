@@ -8,19 +8,8 @@ use std::fmt;
 use chrono::{DateTime, Utc};
 
 use crate::human::{fmt_duration, rfc3339};
+pub use crate::model::{normalize_key_algorithm, CERTIFICATE_REGION, CLOUDFRONT_KEY_ALGORITHMS};
 use crate::model::{Certificate, MinValidity};
-
-/// The only region whose certificates Cognito custom domains (CloudFront) accept.
-pub const CERTIFICATE_REGION: &str = "us-east-1";
-
-/// Key algorithms CloudFront serves, in ACM's underscore spelling.
-pub const CLOUDFRONT_KEY_ALGORITHMS: &[&str] = &[
-    "RSA_1024",
-    "RSA_2048",
-    "RSA_3072",
-    "RSA_4096",
-    "EC_prime256v1",
-];
 
 /// What a target needs from a certificate.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -131,11 +120,6 @@ impl fmt::Display for Ineligible {
             ),
         }
     }
-}
-
-/// Normalise an ACM key algorithm: responses say `RSA-2048`, the filter says `RSA_2048`.
-pub fn normalize_key_algorithm(raw: &str) -> String {
-    raw.replace('-', "_")
 }
 
 /// Does certificate name `name` cover `domain`? Exact match, or a single-label wildcard

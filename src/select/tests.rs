@@ -48,7 +48,7 @@ fn req(tags: &BTreeMap<String, String>) -> Requirements<'_> {
 fn domain_on(arn: &str) -> DomainView {
     DomainView::Present(DomainInfo {
         user_pool_id: POOL.to_string(),
-        status: "ACTIVE".to_string(),
+        status: "ACTIVE".into(),
         certificate_arn: Some(arn.to_string()),
         security_policy: None,
         managed_login_version: Some(2),

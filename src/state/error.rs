@@ -2,8 +2,7 @@
 
 use std::path::PathBuf;
 
-use crate::aws::dynamodb::TableError;
-use crate::aws::AwsError;
+use crate::aws::error::{AwsError, TableError};
 
 /// The state could not be read or written.
 #[derive(Debug, thiserror::Error)]

@@ -9,10 +9,10 @@
 //! denylist entry) before its write too, so a crash at any point is finished by the next start.
 
 mod dynamodb;
-mod error;
+pub mod error;
 mod file;
 pub mod lease;
-mod records;
+pub mod records;
 
 pub use dynamodb::DynamoStore;
 pub use error::StateError;

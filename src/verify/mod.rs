@@ -14,15 +14,17 @@ use tokio::time::Instant;
 use tracing::{debug, info, warn};
 
 use crate::aws::cognito::CognitoDomains;
+use crate::aws::AwsError;
 use crate::clock::Clock;
 use crate::config::{Target, VerifySettings};
 use crate::human::{fmt_duration, rfc3339};
-use crate::model::DomainView;
+use crate::model::{DomainStatus, DomainView};
+use crate::outcome::{Outcome, Verification};
 use crate::serial::Serial;
 
 pub mod probe;
 
-use probe::TlsProbe;
+use probe::{ProbeError, TlsProbe, Trust};
 
 /// A swap to verify (made in this pass, or resumed from the state).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,6 +45,24 @@ pub struct VerifyJob {
     pub renewal: bool,
 }
 
+impl VerifyJob {
+    /// The target's outcome once this job's verification ended with `verification`.
+    pub fn outcome(&self, verification: Verification) -> Outcome {
+        if self.renewal {
+            Outcome::Renewed {
+                arn: self.new_arn.clone(),
+                verification,
+            }
+        } else {
+            Outcome::Rotated {
+                from: self.old_arn.clone(),
+                to: self.new_arn.clone(),
+                verification,
+            }
+        }
+    }
+}
+
 /// What a verification looks with.
 #[derive(Debug, Clone, Copy)]
 pub struct Checker<'a> {
@@ -56,11 +76,12 @@ pub struct Checker<'a> {
     pub clock: &'a dyn Clock,
 }
 
-/// Verify `job` until its deadline. `Ok` and `Err` both carry the one-sentence detail.
-pub async fn verify_swap(checker: Checker<'_>, job: &VerifyJob) -> Result<String, String> {
+/// Verify `job` until its deadline: [`Verification::Verified`] or [`Verification::Failed`],
+/// each with its one-sentence detail.
+pub async fn verify_swap(checker: Checker<'_>, job: &VerifyJob) -> Verification {
     let target = &job.target;
     if checker.probe.is_some() && job.new_serial.is_none() {
-        return Err(
+        return Verification::Failed(
             "ACM gave no readable serial for the new certificate; cannot check the edge".into(),
         );
     }
@@ -107,17 +128,17 @@ pub async fn verify_swap(checker: Checker<'_>, job: &VerifyJob) -> Result<String
     })
     .await;
     match verdict {
-        Verdict::Verified {
+        Waited::Verified {
             after,
             attempts,
             last,
         } => {
             let trust = match &last.edge {
-                Ok(Some(Ok(()))) => "chain trusted".to_string(),
-                Ok(Some(Err(why))) => format!("chain NOT trusted: {why}"),
+                Ok(Some(Trust::Trusted)) => "chain trusted".to_string(),
+                Ok(Some(Trust::Untrusted(why))) => format!("chain NOT trusted: {why}"),
                 _ => "TLS check off".to_string(),
             };
-            if let Ok(Some(Err(why))) = &last.edge {
+            if let Ok(Some(Trust::Untrusted(why))) = &last.edge {
                 warn!(domain = %target.domain, "the edge serves the new certificate but its chain is not trusted here: {why}");
             }
             let since = job
@@ -129,12 +150,12 @@ pub async fn verify_swap(checker: Checker<'_>, job: &VerifyJob) -> Result<String
             } else {
                 "the swap"
             };
-            Ok(format!(
+            Verification::Verified(format!(
                 "verified {} after {what} ({attempts} checks); {trust}",
                 fmt_duration(since)
             ))
         }
-        Verdict::TimedOut { attempts, last, .. } => Err(format!(
+        Waited::TimedOut { attempts, last, .. } => Verification::Failed(format!(
             "not verified by the deadline {} ({attempts} checks): {}",
             rfc3339(&job.deadline),
             last.pending()
@@ -152,26 +173,26 @@ async fn observe(
     let cognito = match checker.cognito.describe(domain).await {
         Ok(DomainView::Present(info)) => {
             if info.certificate_arn.as_deref() != Some(arn) {
-                Err(format!(
-                    "points at {}, not the new certificate",
-                    info.certificate_arn.as_deref().unwrap_or("no certificate")
-                ))
-            } else if info.status != "ACTIVE" {
-                Err(format!("status {}", info.status))
+                Err(NotYet::PointsElsewhere(info.certificate_arn))
+            } else if info.status != DomainStatus::Active {
+                Err(NotYet::Status(info.status))
             } else {
                 Ok(())
             }
         }
-        Ok(DomainView::Missing) => Err("the domain is gone".to_string()),
-        Err(e) => Err(e.to_string()),
+        Ok(DomainView::Missing) => Err(NotYet::Gone),
+        Err(e) => Err(NotYet::Aws(e)),
     };
     let edge = match (checker.probe, serial) {
         (None, _) => Ok(None),
-        (Some(_), None) => Err("no serial to compare".to_string()),
+        (Some(_), None) => Err(NotYet::NoSerial),
         (Some(probe), Some(want)) => match probe.probe(domain).await {
             Ok(hs) if &hs.serial == want => Ok(Some(hs.trust)),
-            Ok(hs) => Err(format!("serves serial {}, want {want}", hs.serial)),
-            Err(e) => Err(e.to_string()),
+            Ok(hs) => Err(NotYet::Serves {
+                served: hs.serial,
+                want: want.clone(),
+            }),
+            Err(e) => Err(NotYet::Probe(e)),
         },
     };
     Observation { cognito, edge }
@@ -181,10 +202,41 @@ async fn observe(
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Observation {
     /// `Ok` when Cognito reports the domain ACTIVE on the new ARN; else what it reports.
-    pub cognito: Result<(), String>,
-    /// `Ok(trust)` when the edge serves the new serial (or the TLS check is off: `Ok(None)`);
-    /// else what it serves.
-    pub edge: Result<Option<Result<(), String>>, String>,
+    pub cognito: Result<(), NotYet>,
+    /// `Ok(Some(trust))` when the edge serves the new serial, `Ok(None)` with the TLS check
+    /// off; else what it serves.
+    pub edge: Result<Option<Trust>, NotYet>,
+}
+
+/// Why one look does not verify yet: what Cognito or the edge shows instead.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NotYet {
+    /// The domain is on another certificate.
+    #[error("points at {}, not the new certificate", .0.as_deref().unwrap_or("no certificate"))]
+    PointsElsewhere(Option<String>),
+    /// On the new certificate, but not ACTIVE yet.
+    #[error("status {0}")]
+    Status(DomainStatus),
+    /// Cognito no longer has the domain.
+    #[error("the domain is gone")]
+    Gone,
+    /// Cognito could not be asked.
+    #[error("{0}")]
+    Aws(AwsError),
+    /// There is no serial to compare the edge's with.
+    #[error("no serial to compare")]
+    NoSerial,
+    /// The edge serves another certificate.
+    #[error("serves serial {served}, want {want}")]
+    Serves {
+        /// What it serves.
+        served: Serial,
+        /// The new certificate's.
+        want: Serial,
+    },
+    /// No handshake.
+    #[error("{0}")]
+    Probe(ProbeError),
 }
 
 impl Observation {
@@ -208,7 +260,7 @@ impl Observation {
 
 /// How a verification ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Verdict {
+pub enum Waited {
     /// Both checks passed.
     Verified {
         /// Time from the start of the wait.
@@ -235,7 +287,7 @@ pub async fn wait_until_verified<F, Fut>(
     window: Duration,
     interval: Duration,
     mut check: F,
-) -> Verdict
+) -> Waited
 where
     F: FnMut(u32) -> Fut,
     Fut: Future<Output = Observation>,
@@ -247,7 +299,7 @@ where
         attempts += 1;
         let last = check(attempts).await;
         if last.verified() {
-            return Verdict::Verified {
+            return Waited::Verified {
                 after: start.elapsed(),
                 attempts,
                 last,
@@ -255,7 +307,7 @@ where
         }
         let now = Instant::now();
         if now >= deadline {
-            return Verdict::TimedOut {
+            return Waited::TimedOut {
                 window,
                 attempts,
                 last,

@@ -38,10 +38,19 @@ pub enum SetupError {
 pub struct Handshake {
     /// The leaf certificate's serial.
     pub serial: Serial,
-    /// Whether the chain is trusted for the domain (system roots + `ca_file`), and if not why.
-    pub trust: Result<(), String>,
+    /// Whether the chain is trusted for the domain (system roots + `ca_file`).
+    pub trust: Trust,
     /// The leaf's NotAfter, when it could be read.
     pub not_after: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// Whether a served chain is trusted for the domain, as any client would judge it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Trust {
+    /// webpki accepts the chain (system roots + `verify.ca_file`).
+    Trusted,
+    /// It does not, and why: the serial still counts, the report says so.
+    Untrusted(String),
 }
 
 /// A handshake that did not happen.
@@ -160,7 +169,7 @@ impl TlsProbe {
         let not_after = leaf.and_then(|leaf| not_after_of(leaf));
         let trust = recorder
             .outcome()
-            .unwrap_or_else(|| Err("the chain was never checked".to_string()));
+            .unwrap_or_else(|| Trust::Untrusted("the chain was never checked".to_string()));
         Ok(Handshake {
             serial,
             trust,
@@ -224,16 +233,15 @@ fn add_ca_file(roots: &mut RootCertStore, path: &Path) -> Result<(), SetupError>
 /// trust result is reported alongside. Handshake signatures are still checked for real.
 #[derive(Debug)]
 struct RecordingVerifier {
-    inner: Result<Arc<WebPkiServerVerifier>, String>,
+    inner: Result<Arc<WebPkiServerVerifier>, rustls::client::VerifierBuilderError>,
     provider: Arc<CryptoProvider>,
-    outcome: Mutex<Option<Result<(), String>>>,
+    outcome: Mutex<Option<Trust>>,
 }
 
 impl RecordingVerifier {
     fn new(roots: &Arc<RootCertStore>, provider: &Arc<CryptoProvider>) -> RecordingVerifier {
-        let inner = WebPkiServerVerifier::builder_with_provider(roots.clone(), provider.clone())
-            .build()
-            .map_err(|e| format!("no trust anchors (system roots or verify.ca_file): {e}"));
+        let inner =
+            WebPkiServerVerifier::builder_with_provider(roots.clone(), provider.clone()).build();
         RecordingVerifier {
             inner,
             provider: provider.clone(),
@@ -241,7 +249,7 @@ impl RecordingVerifier {
         }
     }
 
-    fn outcome(&self) -> Option<Result<(), String>> {
+    fn outcome(&self) -> Option<Trust> {
         self.outcome.lock().map(|g| g.clone()).unwrap_or(None)
     }
 }
@@ -258,9 +266,10 @@ impl ServerCertVerifier for RecordingVerifier {
         let result = match &self.inner {
             Ok(v) => v
                 .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
-                .map(|_| ())
-                .map_err(|e| e.to_string()),
-            Err(why) => Err(why.clone()),
+                .map_or_else(|e| Trust::Untrusted(e.to_string()), |_| Trust::Trusted),
+            Err(e) => Trust::Untrusted(format!(
+                "no trust anchors (system roots or verify.ca_file): {e}"
+            )),
         };
         if let Ok(mut slot) = self.outcome.lock() {
             *slot = Some(result);

@@ -10,18 +10,19 @@ use aws_smithy_mocks::{mock, mock_client, RuleMode};
 
 use super::*;
 use crate::clock::TokioClock;
+use crate::model::DomainStatus;
 
 fn pending() -> Observation {
     Observation {
-        cognito: Err("UPDATING".into()),
-        edge: Err("serves the old serial".into()),
+        cognito: Err(NotYet::Status(DomainStatus::Updating)),
+        edge: Err(NotYet::PointsElsewhere(Some("the old certificate".into()))),
     }
 }
 
 fn done() -> Observation {
     Observation {
         cognito: Ok(()),
-        edge: Ok(Some(Ok(()))),
+        edge: Ok(Some(Trust::Trusted)),
     }
 }
 
@@ -34,7 +35,7 @@ async fn a_sixty_minute_window_times_out_after_exactly_its_looks() {
         |_| async { pending() },
     )
     .await;
-    let Verdict::TimedOut { attempts, last, .. } = verdict else {
+    let Waited::TimedOut { attempts, last, .. } = verdict else {
         panic!("expected a time-out")
     };
     // t = 0, 30s, ..., 3600s.
@@ -59,7 +60,7 @@ async fn verifies_as_soon_as_both_checks_pass() {
     )
     .await;
     assert!(
-        matches!(verdict, Verdict::Verified { after, attempts: 91, .. } if after == Duration::from_secs(2700)),
+        matches!(verdict, Waited::Verified { after, attempts: 91, .. } if after == Duration::from_secs(2700)),
         "{verdict:?}"
     );
 }
@@ -72,13 +73,13 @@ async fn cognito_alone_is_not_enough() {
         |_| async {
             Observation {
                 cognito: Ok(()),
-                edge: Err("serves 0a:0b".into()),
+                edge: Err(NotYet::NoSerial),
             }
         },
     )
     .await;
     assert!(
-        matches!(verdict, Verdict::TimedOut { attempts: 4, .. }),
+        matches!(verdict, Waited::TimedOut { attempts: 4, .. }),
         "{verdict:?}"
     );
 }
@@ -98,7 +99,7 @@ async fn a_last_look_happens_at_the_deadline_when_the_interval_overshoots() {
     )
     .await;
     assert!(
-        matches!(verdict, Verdict::Verified { after, attempts: 3, .. } if after == Duration::from_secs(50)),
+        matches!(verdict, Waited::Verified { after, attempts: 3, .. } if after == Duration::from_secs(50)),
         "{verdict:?}"
     );
 }
@@ -166,7 +167,7 @@ async fn verify_with(
     clock: &TokioClock,
     settings: &VerifySettings,
     probe: Option<&TlsProbe>,
-) -> Result<String, String> {
+) -> Verification {
     let client = mock_client!(
         aws_sdk_cognitoidentityprovider,
         RuleMode::Sequential,
@@ -194,7 +195,9 @@ async fn cognito_updating_for_45_minutes_verifies_inside_the_hour_window() {
     let verdict = verify_with(&rule, &clock, &settings(), None).await;
     assert_eq!(
         verdict,
-        Ok("verified 45m after the swap (91 checks); TLS check off".to_string())
+        Verification::Verified(
+            "verified 45m after the swap (91 checks); TLS check off".to_string()
+        )
     );
     assert_eq!(clock.now(), start() + chrono::Duration::minutes(45));
 }
@@ -211,7 +214,7 @@ async fn the_window_ends_at_the_recorded_deadline_not_a_fresh_hour() {
     let verdict = verify_with(&rule, &clock, &settings(), None).await;
     assert_eq!(
         verdict,
-        Err("not verified by the deadline 2026-11-24T13:00:00Z (21 checks): Cognito: status UPDATING".to_string())
+        Verification::Failed("not verified by the deadline 2026-11-24T13:00:00Z (21 checks): Cognito: status UPDATING".to_string())
     );
     assert_eq!(clock.now(), start() + chrono::Duration::hours(1));
 }
@@ -226,9 +229,7 @@ async fn with_the_tls_check_on_a_job_without_a_serial_fails_before_looking() {
     let probe = TlsProbe::new(&settings).unwrap();
     let verdict = verify_with(&rule, &clock, &settings, Some(&probe)).await;
     assert!(
-        verdict
-            .as_ref()
-            .is_err_and(|e| e.contains("no readable serial")),
+        matches!(&verdict, Verification::Failed(e) if e.contains("no readable serial")),
         "{verdict:?}"
     );
     assert_eq!(rule.num_calls(), 0);

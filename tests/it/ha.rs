@@ -132,13 +132,27 @@ async fn two_daemons_on_one_table_swap_once_verify_once_and_only_the_leader_call
         "{}",
         leader.log()
     );
-    let through_proxy = w.emu.proxy_calls();
     // Only the leader consumes the event queue.
     wait_for(
         "the leader to poll the event queue",
         Duration::from_secs(20),
         || w.emu.count("ReceiveMessage") >= 1,
     );
+    // Freeze both so the two counts below are of the same moment, once what was already
+    // sent has landed.
+    for d in [&direct, &proxied] {
+        d.signal("-STOP");
+    }
+    let mut counts = (w.emu.calls(), w.emu.proxy_calls());
+    loop {
+        std::thread::sleep(Duration::from_millis(300));
+        let now = (w.emu.calls(), w.emu.proxy_calls());
+        if now == counts {
+            break;
+        }
+        counts = now;
+    }
+    let through_proxy = w.emu.proxy_calls();
     for op in ACTING_CALLS.iter().chain(&["ReceiveMessage"]) {
         let via_proxy = through_proxy.get(*op).copied().unwrap_or(0);
         let by_standby = if std::ptr::eq(standby, &proxied) {
@@ -149,6 +163,7 @@ async fn two_daemons_on_one_table_swap_once_verify_once_and_only_the_leader_call
         assert_eq!(by_standby, 0, "the standby called {op}");
     }
     for d in [&direct, &proxied] {
+        d.signal("-CONT");
         d.signal("-TERM");
     }
 }

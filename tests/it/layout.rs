@@ -1,6 +1,7 @@
 //! The shape of src/, kept true by a test: modules import in one direction (no cycles, at the
-//! crate's top level or inside a module folder), and no source file outside tests grows past
-//! ~400 lines, the sign it holds two jobs.
+//! crate's top level or inside a module folder); the pure decisions reach no file that does
+//! I/O, not even transitively; and no source file outside tests grows past ~400 lines, the
+//! sign it holds two jobs.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -179,6 +180,138 @@ fn find_cycle(edges: &BTreeMap<Vec<String>, BTreeSet<Vec<String>>>) -> Option<Ve
     edges
         .keys()
         .find_map(|n| visit(n, edges, &mut Vec::new(), &mut done))
+}
+
+/// The decisions and pure readers: functions over plain data, tested without AWS.
+const PURE: &[&str] = &[
+    "select",
+    "select::eligible",
+    "step",
+    "rollout",
+    "events",
+    "emf",
+];
+
+/// What a file that touches the network, the disk, processes or tokio names. A file that
+/// names none of these is data or pure logic.
+const IO_MARKERS: &[&str] = &[
+    "std::fs",
+    "TcpStream",
+    "TcpListener",
+    "UdpSocket",
+    "std::process",
+    "tokio::",
+    "aws_sdk_",
+    "aws_config",
+    "hyper",
+    "rustls",
+    ".await",
+];
+
+/// Files (module paths) whose code does I/O, and the marker found.
+fn io_modules() -> BTreeMap<String, &'static str> {
+    modules()
+        .into_iter()
+        .filter(|(_, p)| !is_test_file(p))
+        .filter_map(|(m, p)| {
+            let text = code(&p);
+            let marker = IO_MARKERS.iter().find(|k| text.contains(**k))?;
+            Some((m.join("::"), *marker))
+        })
+        .collect()
+}
+
+/// File-to-file edges: each file and the files (module paths) it names.
+fn file_graph() -> BTreeMap<String, BTreeSet<String>> {
+    let mods = modules();
+    let known: BTreeSet<Vec<String>> = mods.iter().map(|(m, _)| m.clone()).collect();
+    let mut edges: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for (module, path) in &mods {
+        if is_test_file(path) || module.is_empty() {
+            continue;
+        }
+        let children: Vec<String> = known
+            .iter()
+            .filter(|k| k.len() == module.len() + 1 && k.starts_with(module))
+            .filter_map(|k| k.last().cloned())
+            .collect();
+        for r in references(module, &children, &code(path)) {
+            let to = owner(&known, &r);
+            if !to.is_empty() && &to != module {
+                edges
+                    .entry(module.join("::"))
+                    .or_default()
+                    .insert(to.join("::"));
+            }
+        }
+    }
+    edges
+}
+
+/// For each pure module, the first I/O file it reaches, with the path that gets there.
+fn pure_violations(
+    edges: &BTreeMap<String, BTreeSet<String>>,
+    io: &BTreeMap<String, &'static str>,
+    pure: &[&str],
+) -> Vec<String> {
+    let mut found = Vec::new();
+    for start in pure {
+        let mut seen = BTreeSet::new();
+        let mut queue = vec![vec![start.to_string()]];
+        while let Some(path) = queue.pop() {
+            let node = path.last().cloned().unwrap_or_default();
+            if !seen.insert(node.clone()) {
+                continue;
+            }
+            if let Some(marker) = io.get(&node) {
+                found.push(format!("{} (`{marker}` in {node})", path.join(" -> ")));
+                break;
+            }
+            for next in edges.get(&node).into_iter().flatten() {
+                let mut longer = path.clone();
+                longer.push(next.clone());
+                queue.push(longer);
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn the_pure_core_reaches_no_io_even_transitively() {
+    let edges = file_graph();
+    let io = io_modules();
+    assert!(
+        io.contains_key("aws::acm") && io.contains_key("state::file"),
+        "{io:?}"
+    );
+    let known: BTreeSet<String> = modules().into_iter().map(|(m, _)| m.join("::")).collect();
+    for m in PURE {
+        assert!(
+            known.contains(*m),
+            "{m} is not a module any more: update PURE"
+        );
+    }
+    let bad = pure_violations(&edges, &io, PURE);
+    assert!(
+        bad.is_empty(),
+        "a pure module reaches I/O:\n{}",
+        bad.join("\n")
+    );
+}
+
+#[test]
+fn the_pure_rule_fails_on_a_planted_violation() {
+    let mut edges = file_graph();
+    let io = io_modules();
+    // step -> rollout -> (planted) state: state/mod.rs holds the stores.
+    edges
+        .entry("rollout".to_string())
+        .or_default()
+        .insert("state".to_string());
+    let bad = pure_violations(&edges, &io, &["step"]);
+    assert_eq!(bad.len(), 1, "{bad:?}");
+    assert!(bad[0].starts_with("step -> rollout -> state"), "{bad:?}");
 }
 
 #[test]

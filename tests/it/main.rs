@@ -3,6 +3,9 @@
 //!
 //! Run one suite with `cargo test --test it ha::`, one test by its name.
 
+// A test's harness fails by panicking, and says what it saw on stderr.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stderr)]
+
 mod support;
 
 mod alerts;

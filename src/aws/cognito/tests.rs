@@ -59,7 +59,7 @@ async fn describe_reads_the_custom_domain_config() {
     let DomainView::Present(d) = view else {
         panic!("expected a domain")
     };
-    assert_eq!(d.status, "UPDATING");
+    assert_eq!(d.status, crate::model::DomainStatus::Updating);
     assert_eq!(d.managed_login_version, Some(2));
     assert_eq!(d.security_policy.as_deref(), Some("TLS_V1_2_2021"));
     assert_eq!(

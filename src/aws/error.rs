@@ -1,0 +1,84 @@
+//! How an AWS call failed, as plain data: the adapters make these from SDK errors
+//! ([`AwsError::from_sdk`]), and the rest of the crate reads them without reaching the SDK.
+
+/// A failed AWS call, with the AWS error code kept for logs and metrics.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AwsError {
+    /// The service answered with an error.
+    #[error("{operation}: {code}: {message}")]
+    Service {
+        /// The API operation.
+        operation: &'static str,
+        /// The AWS error code (`ThrottlingException`, `NotAuthorizedException`, ...).
+        code: String,
+        /// The service's message.
+        message: String,
+    },
+    /// No usable answer: connection, timeout, credentials, or an unreadable response.
+    #[error("{operation}: {detail}")]
+    Transport {
+        /// The API operation.
+        operation: &'static str,
+        /// The whole error chain.
+        detail: String,
+    },
+    /// The answer lacked something the API promises.
+    #[error("{operation}: unexpected response: {detail}")]
+    Malformed {
+        /// The API operation.
+        operation: &'static str,
+        /// What was missing.
+        detail: String,
+    },
+}
+
+impl AwsError {
+    /// A short label for metrics and summaries: the AWS error code, or the failure class.
+    pub fn metric_label(&self) -> &str {
+        match self {
+            AwsError::Service { code, .. } => code,
+            AwsError::Transport { .. } => "transport",
+            AwsError::Malformed { .. } => "malformed",
+        }
+    }
+
+    /// Whether another writer changed the resource at the same moment.
+    pub fn is_concurrent_modification(&self) -> bool {
+        matches!(self, AwsError::Service { code, .. } if code == "ConcurrentModificationException")
+    }
+
+    /// Whether the resource does not exist.
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, AwsError::Service { code, .. } if code == "ResourceNotFoundException")
+    }
+
+    /// Whether AWS refused the call for going too fast (after the SDK's own retries).
+    pub fn is_throttling(&self) -> bool {
+        matches!(self, AwsError::Service { code, .. } if matches!(code.as_str(),
+            "ThrottlingException" | "TooManyRequestsException" | "Throttling" | "RequestLimitExceeded"))
+    }
+}
+
+/// What `DescribeTable` says is wrong with the table.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TableError {
+    /// No such table.
+    #[error("DynamoDB table {table} does not exist (region {region}): create it with `cognito-cert-rotator state init -c FILE` (or deploy/dynamodb/table.yaml)")]
+    Missing {
+        /// The table.
+        table: String,
+        /// Where it was looked for.
+        region: String,
+    },
+    /// The key schema is not `pk` (S, HASH) + `sk` (S, RANGE).
+    #[error("DynamoDB table {table} has the key schema {found}; cognito-cert-rotator needs pk (string, partition key) and sk (string, sort key): use another table or create one with `state init`")]
+    WrongSchema {
+        /// The table.
+        table: String,
+        /// What it has.
+        found: String,
+    },
+    /// The call failed.
+    #[error(transparent)]
+    Aws(#[from] AwsError),
+}
