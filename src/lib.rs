@@ -29,9 +29,10 @@
 //! | [`cli`] | clap types and dispatch (only `main.rs` imports it) |
 //! | [`context`] | [`context::Context`]: config, clients, probe, state, metrics, hooks, clock |
 //! | [`config`] | YAML → raw structs → validated [`config::Config`]; includes (fleets) |
-//! | [`aws`] | narrow SDK adapters (ACM, Cognito, assumed-role accounts, rate limits) |
-//! | [`model`] | plain data the adapters produce: certificates, domains |
-//! | [`observe`] | a pass's reads and selection: [`observe::Planned`] per target |
+//! | [`aws`] | narrow SDK adapters (ACM, Cognito, DynamoDB state table and lease table, SQS, assumed-role accounts, rate limits); [`aws::error`] is their plain-data error |
+//! | [`model`] | plain data the adapters produce: certificates, domains, the certificate region and key algorithms |
+//! | [`planned`] | plain data: a target with what one pass observed and decided ([`planned::Planned`]) |
+//! | [`observe`] | a pass's reads and selection, producing [`planned::Planned`] per target |
 //! | [`select`] | PURE: eligibility and choice of a certificate |
 //! | [`step`] | PURE: each target's next step; backoff and gate rules |
 //! | [`rollout`] | PURE: canary rollout gates |
@@ -39,7 +40,8 @@
 //! | [`act`] | the swap and rollback write protocols, outcome records |
 //! | [`resume`] | settling intents, swaps and rollbacks a stop left in flight |
 //! | [`verify`] | the verification loop and verdict, on an injected clock |
-//! | [`state`] | the records ([`state::State`]) and the crash-safe file store |
+//! | [`state`] | the records ([`state::records`], plain data) and the `StateStore` seam: the crash-safe file store or the shared DynamoDB table, with the lease |
+//! | [`leader`] | taking, keeping and reporting the lease (with DynamoDB state) |
 //! | [`daemon`] | schedule, event loop, signals; no decisions of its own |
 //! | [`events`] | PURE: which SQS messages (ACM's EventBridge events) trigger a pass |
 //! | [`edge`] | what clients see: each daemon pass probes every edge (drift, expiry metrics) |
@@ -51,7 +53,10 @@
 //! | [`report`], [`status`] | what `plan`, `once` and `status` print |
 //! | [`serial`], [`human`] | serial numbers as numbers; how times and durations are written |
 //!
-//! Modules import in one direction (no cycles; `tests/it/layout.rs` checks it). Time is injected:
+//! Modules import in one direction (no cycles), and the pure decisions (`select`, `step`,
+//! `rollout`, `events`, `emf`) reach no file that does I/O, not even transitively;
+//! `tests/it/layout.rs` checks both. Errors name what failed and leave the cause to `source()`
+//! ([`error::Chain`] prints the whole chain once). Time is injected:
 //! `now` comes from a [`clock::Clock`], waits are on tokio's clock, so tests never really
 //! wait. Errors are typed (`thiserror`) in the library; `anyhow` is used only in `cli`.
 

@@ -10,6 +10,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use futures_util::StreamExt;
+use tracing::Instrument;
 use tracing::{error, info, warn};
 
 use crate::act;
@@ -210,6 +211,11 @@ async fn gating(
 }
 
 /// Decide one observed target's step and carry it out.
+#[tracing::instrument(name = "target", skip_all, fields(
+    domain = %planned.target.domain,
+    user_pool = %planned.target.user_pool_id,
+    account = %planned.target.role.as_ref().map_or("default", |r| r.role_arn.account.as_str()),
+))]
 async fn act_on(
     ctx: &Context,
     planned: Planned,
@@ -291,6 +297,17 @@ async fn record_backoff(ctx: &Context, acted: &[Acted]) {
     }
 }
 
+/// The span a verification task runs in: its log lines carry the domain and user pool even
+/// when many verifications interleave.
+pub fn verify_span(job: &VerifyJob) -> tracing::Span {
+    tracing::info_span!(
+        "verify",
+        domain = %job.target.domain,
+        user_pool = %job.target.user_pool_id,
+        renewal = job.renewal,
+    )
+}
+
 /// Verify one swap until its deadline; on failure roll back when configured; record the
 /// outcome (state, metrics, hooks). `Ok` and `Err` both carry the one-sentence detail.
 pub async fn verify_and_record(ctx: &Context, job: &VerifyJob) -> Verification {
@@ -361,10 +378,14 @@ pub async fn once(ctx: &Context, mode: Mode, wait: bool) -> Vec<(Planned, Outcom
     let mut tasks = tokio::task::JoinSet::new();
     for job in to_verify {
         let ctx = ctx.clone();
-        tasks.spawn(async move {
-            let verified = verify_and_record(&ctx, &job).await;
-            (job, verified)
-        });
+        let span = verify_span(&job);
+        tasks.spawn(
+            async move {
+                let verified = verify_and_record(&ctx, &job).await;
+                (job, verified)
+            }
+            .instrument(span),
+        );
     }
     while let Some(joined) = tasks.join_next().await {
         let Ok((job, verified)) = joined else {

@@ -8,6 +8,7 @@ use std::future::Future;
 use std::time::Duration;
 
 use tokio::sync::{mpsc, watch};
+use tracing::Instrument;
 use tracing::{info, warn};
 
 use super::event_loop::Tick;
@@ -167,13 +168,10 @@ pub async fn spawn(
     info!(queue = %events.queue_url, region = %events.region, "consuming ACM events from the queue");
     let lease = ctx.lease.clone();
     let leading = move || lease.as_ref().is_none_or(|l| l.epoch().is_some());
-    Some(tokio::spawn(consume(
-        queue,
-        leading,
-        ctx.metrics.clone(),
-        wake,
-        passes,
-    )))
+    let span = tracing::info_span!("events", queue = %events.queue_url);
+    Some(tokio::spawn(
+        consume(queue, leading, ctx.metrics.clone(), wake, passes).instrument(span),
+    ))
 }
 
 /// One long poll, then whatever else is already waiting (a burst becomes one wake-up).

@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use tokio::sync::{mpsc, watch};
 use tokio::task::AbortHandle;
+use tracing::Instrument;
 use tracing::{error, info, warn};
 
 use crate::clock::SharedClock;
@@ -78,9 +79,21 @@ impl EdgeWatcher {
             .map(|(p, _)| (p.target.clone(), p.decision.current.clone()))
             .collect();
         let (ctx, cache) = (ctx.clone(), self.cache.clone());
-        *running = Some(tokio::spawn(async move {
-            crate::edge::watch(&ctx, targets, &verifying, &cache).await;
-        }));
+        *running = Some(tokio::spawn(
+            async move {
+                crate::edge::watch(&ctx, targets, &verifying, &cache).await;
+            }
+            .instrument(tracing::info_span!("edge")),
+        ));
+    }
+
+    /// Stop the round in flight (shutdown).
+    fn stop(&self) {
+        if let Ok(mut running) = self.running.lock() {
+            if let Some(h) = running.take() {
+                h.abort();
+            }
+        }
     }
 }
 
@@ -91,12 +104,18 @@ struct Verifications(Arc<Mutex<Vec<AbortHandle>>>);
 impl Verifications {
     fn spawn(&self, ctx: &Context, job: VerifyJob) {
         let ctx = ctx.clone();
-        let handle = tokio::spawn(async move {
-            match crate::reconcile::verify_and_record(&ctx, &job).await {
-                Verification::Verified(detail) => info!(domain = %job.target.domain, "{detail}"),
-                other => error!(domain = %job.target.domain, "{}", other.describe()),
+        let span = crate::reconcile::verify_span(&job);
+        let handle = tokio::spawn(
+            async move {
+                match crate::reconcile::verify_and_record(&ctx, &job).await {
+                    Verification::Verified(detail) => {
+                        info!(domain = %job.target.domain, "{detail}")
+                    }
+                    other => error!(domain = %job.target.domain, "{}", other.describe()),
+                }
             }
-        });
+            .instrument(span),
+        );
         if let Ok(mut all) = self.0.lock() {
             all.retain(|h| !h.is_finished());
             all.push(handle.abort_handle());
@@ -139,7 +158,7 @@ pub async fn run(
             },
         ));
     }
-    if let Some(every) = notifier.watchdog_interval() {
+    let watchdog = notifier.watchdog_interval().map(|every| {
         let (n, h) = (notifier.clone(), health.clone());
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(every);
@@ -150,8 +169,8 @@ pub async fn run(
                     n.watchdog();
                 }
             }
-        });
-    }
+        })
+    });
 
     init_series(&ctx);
     let verifications = Verifications::default();
@@ -212,9 +231,14 @@ pub async fn run(
                 options.grace,
                 move |tick| async move {
                     passes.send_modify(|p| p.started += 1);
-                    if !standing_by(ctx, verifications, notifier, health, resumed).await {
-                        daemon_pass(ctx, verifications, notifier, health, edge, &tick).await;
+                    let number = passes.borrow().started;
+                    async {
+                        if !standing_by(ctx, verifications, notifier, health, resumed).await {
+                            daemon_pass(ctx, verifications, notifier, health, edge, &tick).await;
+                        }
                     }
+                    .instrument(tracing::info_span!("pass", n = number))
+                    .await;
                     passes.send_modify(|p| p.finished += 1);
                 },
             )
@@ -246,7 +270,8 @@ pub async fn run(
     notifier.stopping();
     info!("stopping: verifications in flight stay in the state and resume at the next start (or on the next leader)");
     verifications.abort_all();
-    for handle in lease_loop.into_iter().chain(consumer) {
+    edge.stop();
+    for handle in lease_loop.into_iter().chain(consumer).chain(watchdog) {
         handle.abort();
     }
     if let Some(lease) = &ctx.lease {
