@@ -29,6 +29,8 @@ use crate::step::Mode;
 use crate::verify::VerifyJob;
 
 pub mod consumer;
+mod edge_watch;
+use edge_watch::EdgeWatcher;
 mod error;
 pub mod event_loop;
 mod lead;
@@ -47,54 +49,6 @@ pub struct RunOptions {
     pub now: bool,
     /// How long an in-flight pass may take to finish on shutdown.
     pub grace: Duration,
-}
-
-/// Edge probes after each pass ([`crate::edge`]), one round at a time, in the background so
-/// they never hold up the next pass.
-#[derive(Debug, Default)]
-struct EdgeWatcher {
-    cache: Arc<crate::edge::SerialCache>,
-    running: Mutex<Option<tokio::task::JoinHandle<()>>>,
-}
-
-impl EdgeWatcher {
-    fn start(
-        &self,
-        ctx: &Context,
-        results: &[(crate::observe::Planned, crate::outcome::Outcome)],
-        verifying: std::collections::HashSet<String>,
-    ) {
-        if ctx.probe.is_none() {
-            return;
-        }
-        let Ok(mut running) = self.running.lock() else {
-            return;
-        };
-        if running.as_ref().is_some_and(|h| !h.is_finished()) {
-            tracing::debug!("the previous round of edge probes is still running; skipping one");
-            return;
-        }
-        let targets: Vec<_> = results
-            .iter()
-            .map(|(p, _)| (p.target.clone(), p.decision.current.clone()))
-            .collect();
-        let (ctx, cache) = (ctx.clone(), self.cache.clone());
-        *running = Some(tokio::spawn(
-            async move {
-                crate::edge::watch(&ctx, targets, &verifying, &cache).await;
-            }
-            .instrument(tracing::info_span!("edge")),
-        ));
-    }
-
-    /// Stop the round in flight (shutdown).
-    fn stop(&self) {
-        if let Ok(mut running) = self.running.lock() {
-            if let Some(h) = running.take() {
-                h.abort();
-            }
-        }
-    }
 }
 
 /// Verifications running in the background, so shutdown can stop them.
