@@ -20,6 +20,7 @@ use prometheus_client::registry::Registry;
 const PREFIX: &str = "cognito_cert_rotator";
 
 mod labels;
+mod register;
 pub use labels::*;
 
 /// Verification states exported as `verification_state{domain,state}` (1 = current).
@@ -107,97 +108,9 @@ impl Metrics {
             events: Family::default(),
             target_failing: Family::default(),
         };
-        registry.register(
-            "certificate_expiration_timestamp_seconds",
-            "NotAfter of the certificate the domain uses",
-            m.expiration.clone(),
-        );
-        registry.register(
-            "certificate_not_before_timestamp_seconds",
-            "NotBefore of the certificate the domain uses",
-            m.not_before.clone(),
-        );
-        registry.register(
-            "rotations",
-            "Certificate swaps, by how they ended",
-            m.rotations.clone(),
-        );
-        registry.register(
-            "renewals",
-            "In-place renewals (same ARN, new certificate) the edge was checked for, by result",
-            m.renewals.clone(),
-        );
-        registry.register(
-            "verification_state",
-            "1 for the domain's current verification state",
-            m.verification_state.clone(),
-        );
-        registry.register(
-            "last_pass_timestamp_seconds",
-            "When the last pass finished",
-            m.last_pass.clone(),
-        );
-        registry.register(
-            "pass_duration_seconds",
-            "How long a pass took",
-            m.pass_duration.clone(),
-        );
-        registry.register(
-            "aws_requests",
-            "AWS API requests (each attempt), by outcome",
-            m.aws_requests.clone(),
-        );
-        registry.register("hook_runs", "Hook runs, by result", m.hooks.clone());
-        registry.register(
-            "leader",
-            "1 while this replica holds the lease and acts (always 1 with the state file)",
-            m.leader.clone(),
-        );
-        registry.register(
-            "lease_lost",
-            "Times this replica lost the lease while leading",
-            m.lease_lost.clone(),
-        );
-        registry.register(
-            "edge_certificate_expiration_timestamp_seconds",
-            "NotAfter of the leaf certificate the domain's edge served at the last probe",
-            m.edge_expiration.clone(),
-        );
-        registry.register(
-            "edge_matches_current",
-            "1 when the edge serves the certificate the domain is configured with, 0 when not (absent while a verification runs)",
-            m.edge_matches.clone(),
-        );
-        registry.register(
-            "edge_probe_success",
-            "1 when the last TLS probe of the domain's edge completed a handshake",
-            m.edge_probe_success.clone(),
-        );
-        registry.register(
-            "managed_renewal_action_required",
-            "1 when ACM's managed renewal of the domain's certificate is PENDING_VALIDATION or FAILED inside its renewal window",
-            m.renewal_action_required.clone(),
-        );
-        registry.register(
-            "domain_setting_changed",
-            "Domain settings (Routing, SecurityPolicy, ManagedLoginVersion) found changed after a swap",
-            m.settings_changed.clone(),
-        );
-        registry.register(
-            "events",
-            "Messages of the event queue (events: sqs_queue_url), by detail type and result",
-            m.events.clone(),
-        );
-        registry.register(
-            "target_failing",
-            "1 when the domain's target failed in the last pass (AWS error, no eligible certificate, a failed verification), else 0",
-            m.target_failing.clone(),
-        );
-        registry.register(
-            "target_failures",
-            "Targets that failed in a pass or a verification, by kind of failure",
-            m.target_failures.clone(),
-        );
+        m.register_certificates(&mut registry);
+        m.register_passes(&mut registry);
+        m.register_edge(&mut registry);
         Metrics {
             registry: Arc::new(registry),
             ..m

@@ -110,69 +110,89 @@ pub fn gate(rollout: &Rollout, wanting: &[Wanting], state: &State, now: DateTime
         }
     }
     for (key, members) in groups {
-        let go_all = |out: &mut Gating| {
+        let record = if rollout.enabled() {
+            match state.rollouts.get(key) {
+                Some(r) => Some(r.clone()),
+                None => start(rollout, &members, now),
+            }
+        } else {
+            None
+        };
+        let Some(record) = record else {
             for m in &members {
                 out.gates.insert(m.domain.clone(), Gate::Go);
             }
-        };
-        if !rollout.enabled() {
-            go_all(&mut out);
             continue;
-        }
-        let record = match state.rollouts.get(key) {
-            Some(r) => r.clone(),
-            None => {
-                let canaries: Vec<&&Wanting> = if rollout.canary.is_empty() {
-                    members.iter().take(rollout.canary_count).collect()
-                } else {
-                    members
-                        .iter()
-                        .filter(|m| rollout.canary.contains(&m.domain))
-                        .collect()
-                };
-                if members.len() < 2 || canaries.is_empty() || canaries.len() == members.len() {
-                    go_all(&mut out);
-                    continue;
-                }
-                let record = RolloutRecord {
-                    canaries: canaries
-                        .iter()
-                        .map(|c| (c.domain.clone(), c.arn.clone()))
-                        .collect(),
-                    started_at: now,
-                };
-                out.records.insert(key.to_string(), Some(record.clone()));
-                record
-            }
         };
-        let statuses: Vec<(&String, &String, CanaryStatus)> = record
-            .canaries
+        if !state.rollouts.contains_key(key) {
+            out.records.insert(key.to_string(), Some(record.clone()));
+        }
+        for (domain, gate) in member_gates(&record, &members, state) {
+            out.gates.insert(domain, gate);
+        }
+    }
+    out
+}
+
+/// A new rollout of one certificate: its canaries, or `None` when there is nothing to stage
+/// (one member, no canary among them, or every member a canary).
+fn start(rollout: &Rollout, members: &[&Wanting], now: DateTime<Utc>) -> Option<RolloutRecord> {
+    let canaries: Vec<&&Wanting> = if rollout.canary.is_empty() {
+        members.iter().take(rollout.canary_count).collect()
+    } else {
+        members
             .iter()
-            .map(|(d, a)| {
-                let wants = members.iter().any(|m| &m.domain == d);
-                (d, a, canary_status(state, d, a, wants))
-            })
-            .collect();
-        let failed: Vec<String> = statuses
+            .filter(|m| rollout.canary.contains(&m.domain))
+            .collect()
+    };
+    if members.len() < 2 || canaries.is_empty() || canaries.len() == members.len() {
+        return None;
+    }
+    Some(RolloutRecord {
+        canaries: canaries
             .iter()
-            .filter_map(|(d, _, s)| match s {
-                CanaryStatus::Failed(why) => Some(format!("canary {d}: {why}")),
-                _ => None,
-            })
-            .collect();
-        let waiting: Vec<&str> = statuses
-            .iter()
-            .filter(|(_, _, s)| matches!(s, CanaryStatus::Verifying | CanaryStatus::NotStarted))
-            .map(|(d, _, _)| d.as_str())
-            .collect();
-        for m in &members {
-            let is_canary = record.canaries.contains_key(&m.domain);
+            .map(|c| (c.domain.clone(), c.arn.clone()))
+            .collect(),
+        started_at: now,
+    })
+}
+
+/// Each member's gate under a rollout: blocked by a failed canary, a canary itself, held
+/// until the canaries verify, or free to go.
+fn member_gates(
+    record: &RolloutRecord,
+    members: &[&Wanting],
+    state: &State,
+) -> Vec<(String, Gate)> {
+    let statuses: Vec<(&String, CanaryStatus)> = record
+        .canaries
+        .iter()
+        .map(|(d, a)| {
+            let wants = members.iter().any(|m| &m.domain == d);
+            (d, canary_status(state, d, a, wants))
+        })
+        .collect();
+    let failed: Vec<String> = statuses
+        .iter()
+        .filter_map(|(d, s)| match s {
+            CanaryStatus::Failed(why) => Some(format!("canary {d}: {why}")),
+            _ => None,
+        })
+        .collect();
+    let waiting: Vec<&str> = statuses
+        .iter()
+        .filter(|(_, s)| matches!(s, CanaryStatus::Verifying | CanaryStatus::NotStarted))
+        .map(|(d, _)| d.as_str())
+        .collect();
+    members
+        .iter()
+        .map(|m| {
             let gate = if !failed.is_empty() {
                 Gate::Blocked(format!(
                     "{}; the rest of the rollout waits until an operator fixes it and runs `cognito-cert-rotator forget <canary>`",
                     failed.join("; ")
                 ))
-            } else if is_canary {
+            } else if record.canaries.contains_key(&m.domain) {
                 Gate::Canary
             } else if waiting.is_empty() {
                 Gate::Go
@@ -183,10 +203,9 @@ pub fn gate(rollout: &Rollout, wanting: &[Wanting], state: &State, now: DateTime
                     waiting.join(", ")
                 ))
             };
-            out.gates.insert(m.domain.clone(), gate);
-        }
-    }
-    out
+            (m.domain.clone(), gate)
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::human::rfc3339;
-use crate::model::{Certificate, DomainStatus, DomainView};
+use crate::model::{Certificate, DomainInfo, DomainStatus, DomainView};
 
 mod eligible;
 
@@ -105,29 +105,10 @@ pub struct Observed<'a> {
 
 /// Decide what to do for one target. Pure.
 pub fn decide(req: &Requirements<'_>, obs: &Observed<'_>, now: DateTime<Utc>) -> Decision {
-    let error = Decision::error;
-    let info = match obs.domain {
-        DomainView::Missing => {
-            return error(format!(
-                "Cognito has no domain {} in this region; check the domain name and that the user pool ID names the right region",
-                req.domain
-            ))
-        }
-        DomainView::Present(info) => info,
+    let (info, current_arn) = match custom_domain(req, obs) {
+        Ok(found) => found,
+        Err(refused) => return refused,
     };
-    if info.user_pool_id != obs.user_pool_id {
-        return error(format!(
-            "domain {} belongs to user pool {}, not {} as configured; refusing to touch it",
-            req.domain, info.user_pool_id, obs.user_pool_id
-        ));
-    }
-    let Some(current_arn) = info.certificate_arn.clone() else {
-        return error(format!(
-            "{} is a prefix domain (no CustomDomainConfig), not a custom domain; nothing to rotate",
-            req.domain
-        ));
-    };
-
     let current = obs
         .certificates
         .iter()
@@ -137,33 +118,7 @@ pub fn decide(req: &Requirements<'_>, obs: &Observed<'_>, now: DateTime<Utc>) ->
         Some(c) => eligibility(req, c, now),
         None => Err(Ineligible::NotFound),
     };
-
-    let mut eligible: Vec<&Certificate> = Vec::new();
-    // Every certificate but the winner is explained: room for all of them, allocated once.
-    let mut rejected = Vec::with_capacity(obs.certificates.len());
-    for cert in obs.certificates {
-        if !covers(cert, req.domain) && cert.arn != current_arn {
-            continue;
-        }
-        match eligibility(req, cert, now) {
-            Ok(()) => eligible.push(cert),
-            Err(why) => rejected.push(Rejection {
-                arn: cert.arn.clone(),
-                reason: sentence(&why),
-            }),
-        }
-    }
-    eligible.sort_by(|a, b| preference(b, a));
-    let best = eligible.first().copied().cloned();
-    for loser in eligible.iter().skip(1) {
-        if let Some(best) = &best {
-            rejected.push(Rejection {
-                arn: loser.arn.clone(),
-                reason: lost_to(loser, best),
-            });
-        }
-    }
-
+    let (best, rejected) = rank(req, obs.certificates, &current_arn, now);
     let mut decision = Decision {
         action: Action::Keep,
         reason: String::new(),
@@ -172,7 +127,6 @@ pub fn decide(req: &Requirements<'_>, obs: &Observed<'_>, now: DateTime<Utc>) ->
         candidate: best.clone(),
         rejected,
     };
-
     let Some(best) = best else {
         decision.action = Action::Error;
         decision.reason = match current_status {
@@ -186,58 +140,142 @@ pub fn decide(req: &Requirements<'_>, obs: &Observed<'_>, now: DateTime<Utc>) ->
         };
         return decision;
     };
-
-    let rotate_reason = if best.arn == current_arn {
+    let reason = if best.arn == current_arn {
         None
     } else {
-        match (&current_status, &current) {
-            (Err(why), _) => Some(format!(
-                "the current certificate is no longer usable ({why}); {} expires at {}",
-                best.arn_tail(),
-                opt_time(best.not_after)
-            )),
-            (Ok(()), Some(cur)) if best.not_after > cur.not_after => Some(format!(
-                "{} expires at {}, later than the current certificate ({})",
-                best.arn_tail(),
-                opt_time(best.not_after),
-                opt_time(cur.not_after)
-            )),
-            _ => None,
-        }
+        rotate_reason(&best, current.as_ref(), &current_status)
     };
+    (decision.action, decision.reason) = settle(reason, &best, &current_arn, info);
+    decision
+}
 
-    match rotate_reason {
-        None if best.arn == current_arn => {
-            decision.reason = format!(
-                "the current certificate is the best eligible one (expires at {})",
-                opt_time(best.not_after)
-            );
+/// The domain as a custom domain of the configured user pool: its description and current
+/// certificate ARN, or the decision that refuses it (missing, another pool's, a prefix domain).
+fn custom_domain<'a>(
+    req: &Requirements<'_>,
+    obs: &Observed<'a>,
+) -> Result<(&'a DomainInfo, String), Decision> {
+    let error = Decision::error;
+    let info = match obs.domain {
+        DomainView::Missing => {
+            return Err(error(format!(
+                "Cognito has no domain {} in this region; check the domain name and that the user pool ID names the right region",
+                req.domain
+            )))
         }
-        None => {
-            decision.reason = format!(
-                "the current certificate is still eligible and no candidate expires later (both at {})",
-                opt_time(best.not_after)
-            );
+        DomainView::Present(info) => info,
+    };
+    if info.user_pool_id != obs.user_pool_id {
+        return Err(error(format!(
+            "domain {} belongs to user pool {}, not {} as configured; refusing to touch it",
+            req.domain, info.user_pool_id, obs.user_pool_id
+        )));
+    }
+    let Some(current_arn) = info.certificate_arn.clone() else {
+        return Err(error(format!(
+            "{} is a prefix domain (no CustomDomainConfig), not a custom domain; nothing to rotate",
+            req.domain
+        )));
+    };
+    Ok((info, current_arn))
+}
+
+/// The best eligible certificate among those covering the domain (and the current one), and
+/// why every other one lost.
+fn rank(
+    req: &Requirements<'_>,
+    certificates: &[Certificate],
+    current_arn: &str,
+    now: DateTime<Utc>,
+) -> (Option<Certificate>, Vec<Rejection>) {
+    let mut eligible: Vec<&Certificate> = Vec::new();
+    // Every certificate but the winner is explained: room for all of them, allocated once.
+    let mut rejected = Vec::with_capacity(certificates.len());
+    for cert in certificates {
+        if !covers(cert, req.domain) && cert.arn != current_arn {
+            continue;
         }
-        Some(reason) if info.status == DomainStatus::Active => {
-            decision.action = Action::Rotate;
-            decision.reason = reason;
-        }
-        Some(reason) if info.status.needs_a_person() => {
-            decision.action = Action::Error;
-            decision.reason = format!(
-                "would rotate ({reason}), but the domain's status is {}; it needs a person",
-                info.status
-            );
-        }
-        Some(reason) => {
-            decision.reason = format!(
-                "would rotate ({reason}), but the domain is {} (a change is in progress); will look again next pass",
-                info.status
-            );
+        match eligibility(req, cert, now) {
+            Ok(()) => eligible.push(cert),
+            Err(why) => rejected.push(Rejection {
+                arn: cert.arn.clone(),
+                reason: sentence(&why),
+            }),
         }
     }
-    decision
+    eligible.sort_by(|a, b| preference(b, a));
+    let best = eligible.first().copied().cloned();
+    if let Some(best) = &best {
+        for loser in eligible.iter().skip(1) {
+            rejected.push(Rejection {
+                arn: loser.arn.clone(),
+                reason: lost_to(loser, best),
+            });
+        }
+    }
+    (best, rejected)
+}
+
+/// Why `best` should replace the current certificate, if it should.
+fn rotate_reason(
+    best: &Certificate,
+    current: Option<&Certificate>,
+    current_status: &Result<(), Ineligible>,
+) -> Option<String> {
+    match (current_status, current) {
+        (Err(why), _) => Some(format!(
+            "the current certificate is no longer usable ({why}); {} expires at {}",
+            best.arn_tail(),
+            opt_time(best.not_after)
+        )),
+        (Ok(()), Some(cur)) if best.not_after > cur.not_after => Some(format!(
+            "{} expires at {}, later than the current certificate ({})",
+            best.arn_tail(),
+            opt_time(best.not_after),
+            opt_time(cur.not_after)
+        )),
+        _ => None,
+    }
+}
+
+/// The action and its reason: keep, or rotate when the domain can take a change now.
+fn settle(
+    rotate: Option<String>,
+    best: &Certificate,
+    current_arn: &str,
+    info: &DomainInfo,
+) -> (Action, String) {
+    match rotate {
+        None if best.arn == current_arn => (
+            Action::Keep,
+            format!(
+                "the current certificate is the best eligible one (expires at {})",
+                opt_time(best.not_after)
+            ),
+        ),
+        None => (
+            Action::Keep,
+            format!(
+                "the current certificate is still eligible and no candidate expires later (both at {})",
+                opt_time(best.not_after)
+            ),
+        ),
+        Some(reason) if info.status == DomainStatus::Active => (Action::Rotate, reason),
+        Some(reason) if info.status.needs_a_person() => (
+            Action::Error,
+            format!(
+                "would rotate ({reason}), but the domain's status is {}; it needs a person",
+                info.status
+            ),
+        ),
+        Some(reason) => (
+            Action::Keep,
+            format!(
+                "would rotate ({reason}), but the domain is {} (a change is in progress); will look again next pass",
+                info.status
+            ),
+        ),
+    }
 }
 
 fn sentence(why: &Ineligible) -> String {

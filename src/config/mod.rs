@@ -25,7 +25,7 @@ pub use model::{
     DEFAULT_SCHEDULE, ENV_CONFIG, ENV_CONFIG_NAME,
 };
 use position::{locate, relative_to, yaml_error};
-use raw::{RawConfig, RawState};
+use raw::{RawConfig, RawHooks, RawRates, RawState, RawVerify};
 pub use values::{
     parse_cron, Argv, CronExpr, DomainName, HostPort, HumanDuration, QueueUrl, RoleArn, TableName,
     UserPoolId,
@@ -78,37 +78,7 @@ impl Config {
             }
         };
 
-        let verify = raw.verify.unwrap_or_default();
-        let window = verify.window.map_or(Duration::from_secs(3600), |d| d.0);
-        let interval = verify.interval.map_or(Duration::from_secs(30), |d| d.0);
-        if interval > window {
-            return Err(invalid(
-                "interval",
-                None,
-                format!(
-                    "verify.interval ({}) is longer than verify.window ({}): the check would run once at most; use a shorter interval",
-                    crate::human::fmt_duration(interval),
-                    crate::human::fmt_duration(window)
-                ),
-            ));
-        }
-        let ca_file = match verify.ca_file {
-            None => None,
-            Some(file) => {
-                let resolved = relative_to(path, file);
-                if !resolved.is_file() {
-                    return Err(invalid(
-                        "ca_file",
-                        None,
-                        format!(
-                            "verify.ca_file {}: no such file (relative paths are read from the config file's folder)",
-                            resolved.display()
-                        ),
-                    ));
-                }
-                Some(resolved)
-            }
-        };
+        let verify = verify_settings(raw.verify.unwrap_or_default(), path, &invalid)?;
 
         let inherited = Inherited::root()
             .with_defaults(raw.defaults.unwrap_or_default(), &|m| {
@@ -137,62 +107,9 @@ impl Config {
             invalid(key, value, m)
         })?;
         let Seen { targets, files, .. } = seen;
-        let defaults_rates = Rates::default();
-        let raw_rates = raw.rate_limits.unwrap_or_default();
-        let rates = Rates {
-            acm_list: raw_rates
-                .acm_list_certificates
-                .map_or(defaults_rates.acm_list, |r| r.0),
-            acm_describe: raw_rates
-                .acm_describe_certificate
-                .map_or(defaults_rates.acm_describe, |r| r.0),
-            acm_tags: raw_rates
-                .acm_list_tags
-                .map_or(defaults_rates.acm_tags, |r| r.0),
-            cognito: raw_rates.cognito.map_or(defaults_rates.cognito, |r| r.0),
-        };
+        let rates = rates(raw.rate_limits.unwrap_or_default());
 
-        let state = match (raw.state, raw.state_file) {
-            (Some(_), Some(_)) => {
-                return Err(invalid(
-                    "state",
-                    None,
-                    "state: and state_file: are both set; keep state_file: for the file on this host, or state: {dynamodb: ...} for a shared table, not both".to_string(),
-                ))
-            }
-            (Some(RawState { dynamodb: None }), None) => {
-                return Err(invalid(
-                    "state",
-                    None,
-                    "state: needs dynamodb: {table: NAME} (or remove state: to keep the state file)".to_string(),
-                ))
-            }
-            (Some(RawState {
-                dynamodb: Some(d),
-            }), None) => {
-                let lease = d.lease.map_or(DEFAULT_LEASE, |l| l.0);
-                if !(Duration::from_secs(2)..=Duration::from_secs(600)).contains(&lease) {
-                    return Err(invalid(
-                        "lease",
-                        None,
-                        format!(
-                            "state.dynamodb.lease {} is out of range; give 2s to 10m (default {})",
-                            crate::human::fmt_duration(lease),
-                            crate::human::fmt_duration(DEFAULT_LEASE)
-                        ),
-                    ));
-                }
-                StateBackend::DynamoDb(DynamoSettings {
-                    table: d.table.0,
-                    region: d.region,
-                    lease,
-                })
-            }
-            (None, file) => StateBackend::File(
-                file.map_or_else(default_state_file, |f| relative_to(path, f)),
-            ),
-        };
-        let hooks = raw.hooks.unwrap_or_default();
+        let state = state_backend(raw.state, raw.state_file, path, &invalid)?;
         Ok(Config {
             path: path.to_path_buf(),
             schedule: raw
@@ -207,26 +124,139 @@ impl Config {
                     .unwrap_or_else(|| "us-east-1".to_string()),
                 queue_url: e.sqs_queue_url.url,
             }),
-            hooks: Hooks {
-                on_rotate: hooks.on_rotate.map(|h| h.0),
-                on_verified: hooks.on_verified.map(|h| h.0),
-                on_failure: hooks.on_failure.map(|h| h.0),
-                timeout: hooks.timeout.map_or(Duration::from_secs(60), |d| d.0),
-            },
-            verify: VerifySettings {
-                window,
-                interval,
-                tls: verify.tls.unwrap_or(true),
-                connect_to: verify.connect_to.map(|c| c.0),
-                ca_file,
-                on_failure: verify.on_failure.unwrap_or_default(),
-            },
+            hooks: hooks(raw.hooks.unwrap_or_default()),
+            verify,
             targets,
             concurrency,
             rollout,
             files,
             rates,
         })
+    }
+}
+
+/// A configuration error at `key` (and `value`), located in the file.
+type Invalid<'a> = dyn Fn(&str, Option<&str>, String) -> ConfigError + 'a;
+
+/// `verify:`: the window, the interval within it, and a `ca_file` that exists.
+fn verify_settings(
+    verify: RawVerify,
+    path: &Path,
+    invalid: &Invalid<'_>,
+) -> Result<VerifySettings, ConfigError> {
+    let window = verify.window.map_or(Duration::from_secs(3600), |d| d.0);
+    let interval = verify.interval.map_or(Duration::from_secs(30), |d| d.0);
+    if interval > window {
+        return Err(invalid(
+            "interval",
+            None,
+            format!(
+                "verify.interval ({}) is longer than verify.window ({}): the check would run once at most; use a shorter interval",
+                crate::human::fmt_duration(interval),
+                crate::human::fmt_duration(window)
+            ),
+        ));
+    }
+    let ca_file = match verify.ca_file {
+        None => None,
+        Some(file) => {
+            let resolved = relative_to(path, file);
+            if !resolved.is_file() {
+                return Err(invalid(
+                    "ca_file",
+                    None,
+                    format!(
+                        "verify.ca_file {}: no such file (relative paths are read from the config file's folder)",
+                        resolved.display()
+                    ),
+                ));
+            }
+            Some(resolved)
+        }
+    };
+    Ok(VerifySettings {
+        window,
+        interval,
+        tls: verify.tls.unwrap_or(true),
+        connect_to: verify.connect_to.map(|c| c.0),
+        ca_file,
+        on_failure: verify.on_failure.unwrap_or_default(),
+    })
+}
+
+/// `rate_limits:`: each request rate, or its default under the AWS quota.
+fn rates(raw_rates: RawRates) -> Rates {
+    let defaults_rates = Rates::default();
+    Rates {
+        acm_list: raw_rates
+            .acm_list_certificates
+            .map_or(defaults_rates.acm_list, |r| r.0),
+        acm_describe: raw_rates
+            .acm_describe_certificate
+            .map_or(defaults_rates.acm_describe, |r| r.0),
+        acm_tags: raw_rates
+            .acm_list_tags
+            .map_or(defaults_rates.acm_tags, |r| r.0),
+        cognito: raw_rates.cognito.map_or(defaults_rates.cognito, |r| r.0),
+    }
+}
+
+/// `state:` (a DynamoDB table with its lease) or `state_file:`, not both.
+fn state_backend(
+    state: Option<RawState>,
+    state_file: Option<PathBuf>,
+    path: &Path,
+    invalid: &Invalid<'_>,
+) -> Result<StateBackend, ConfigError> {
+    Ok(match (state, state_file) {
+        (Some(_), Some(_)) => {
+            return Err(invalid(
+                "state",
+                None,
+                "state: and state_file: are both set; keep state_file: for the file on this host, or state: {dynamodb: ...} for a shared table, not both".to_string(),
+            ))
+        }
+        (Some(RawState { dynamodb: None }), None) => {
+            return Err(invalid(
+                "state",
+                None,
+                "state: needs dynamodb: {table: NAME} (or remove state: to keep the state file)".to_string(),
+            ))
+        }
+        (Some(RawState {
+            dynamodb: Some(d),
+        }), None) => {
+            let lease = d.lease.map_or(DEFAULT_LEASE, |l| l.0);
+            if !(Duration::from_secs(2)..=Duration::from_secs(600)).contains(&lease) {
+                return Err(invalid(
+                    "lease",
+                    None,
+                    format!(
+                        "state.dynamodb.lease {} is out of range; give 2s to 10m (default {})",
+                        crate::human::fmt_duration(lease),
+                        crate::human::fmt_duration(DEFAULT_LEASE)
+                    ),
+                ));
+            }
+            StateBackend::DynamoDb(DynamoSettings {
+                table: d.table.0,
+                region: d.region,
+                lease,
+            })
+        }
+        (None, file) => StateBackend::File(
+            file.map_or_else(default_state_file, |f| relative_to(path, f)),
+        ),
+    })
+}
+
+/// `hooks:`: the argv lists and their timeout.
+fn hooks(hooks: RawHooks) -> Hooks {
+    Hooks {
+        on_rotate: hooks.on_rotate.map(|h| h.0),
+        on_verified: hooks.on_verified.map(|h| h.0),
+        on_failure: hooks.on_failure.map(|h| h.0),
+        timeout: hooks.timeout.map_or(Duration::from_secs(60), |d| d.0),
     }
 }
 

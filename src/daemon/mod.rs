@@ -25,7 +25,6 @@ use crate::metrics::http::Health;
 use crate::metrics::Metrics;
 use crate::notify::Notifier;
 use crate::outcome::Verification;
-use crate::step::Mode;
 use crate::verify::VerifyJob;
 
 pub mod consumer;
@@ -34,6 +33,7 @@ use edge_watch::EdgeWatcher;
 mod error;
 pub mod event_loop;
 mod lead;
+mod pass;
 pub mod schedule;
 pub mod signals;
 
@@ -85,7 +85,7 @@ impl Verifications {
     }
 }
 
-/// The daemon: returns the exit code.
+/// The daemon: returns the exit code once a signal (`control`) ends it.
 pub async fn run(
     config: Config,
     options: RunOptions,
@@ -94,148 +94,203 @@ pub async fn run(
     clock: SharedClock,
 ) -> Result<u8, DaemonError> {
     let metrics = Metrics::new();
-    let mut ctx = Context::build(config, metrics.clone(), None, clock.clone()).await?;
+    let ctx = Context::build(config, metrics.clone(), None, clock.clone()).await?;
     let health = Arc::new(Health::new(period(&ctx.config.schedule, clock.now())));
-    let (stop_server_tx, stop_server_rx) = tokio::sync::oneshot::channel::<()>();
-    if let Some(addr) = ctx.config.metrics_listen {
-        let listener = tokio::net::TcpListener::bind(addr)
-            .await
-            .map_err(|source| DaemonError::Listen { addr, source })?;
-        let addr = listener.local_addr().unwrap_or(addr);
-        info!(%addr, "serving /metrics and /healthz");
-        tokio::spawn(crate::metrics::http::serve(
-            listener,
-            metrics.clone(),
-            health.clone(),
-            async {
-                let _ = stop_server_rx.await;
-            },
-        ));
-    }
-    let watchdog = notifier.watchdog_interval().map(|every| {
-        let (n, h) = (notifier.clone(), health.clone());
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(every);
-            loop {
-                tick.tick().await;
-                // Only a loop that still finishes passes keeps systemd's watchdog quiet.
-                if h.healthy() {
-                    n.watchdog();
-                }
-            }
-        })
-    });
-
+    let server = serve_metrics(&ctx, &metrics, &health).await?;
+    let watchdog = spawn_watchdog(&notifier, &health);
     init_series(&ctx);
-    let verifications = Verifications::default();
-    let edge = EdgeWatcher::default();
-    let resumed_epoch = Arc::new(AtomicU64::new(0));
     // Ticks come from the schedule and, with DynamoDB state, from becoming the leader.
     let (tick_tx, mut ticks) = mpsc::channel::<Tick>(8);
-    let (passes_tx, passes_rx) = watch::channel(consumer::Passes::default());
-    let lease_loop = match &ctx.lease {
-        None => {
-            // The file backend: one host, always the leader.
-            metrics.leader.set(1);
-            for job in crate::resume::resume(&ctx).await {
-                verifications.spawn(&ctx, job);
-            }
-            None
-        }
-        Some(lease) => {
-            let (v, resumed) = (verifications.clone(), resumed_epoch.clone());
-            Some(lead::spawn(
-                lease.clone(),
-                metrics.clone(),
-                tick_tx.clone(),
-                move || {
-                    v.abort_all();
-                    // Whatever epoch comes next, its first pass resumes the stopped work.
-                    resumed.store(0, Ordering::SeqCst);
-                },
-            ))
-        }
+    let (passes, passes_rx) = watch::channel(consumer::Passes::default());
+    let mut daemon = Daemon {
+        ctx,
+        metrics,
+        notifier,
+        health,
+        verifications: Verifications::default(),
+        edge: EdgeWatcher::default(),
+        resumed_epoch: Arc::new(AtomicU64::new(0)),
+        passes,
     };
-    let consumer = consumer::spawn(&ctx, tick_tx.clone(), passes_rx).await;
-    notifier.ready();
+    let lease_loop = daemon.start_leading(&tick_tx).await;
+    let consumer = consumer::spawn(&daemon.ctx, tick_tx.clone(), passes_rx).await;
+    daemon.notifier.ready();
     info!(
-        schedule = %ctx.config.schedule,
-        targets = ctx.config.targets.len(),
-        state = %ctx.state.describe(),
+        schedule = %daemon.ctx.config.schedule,
+        targets = daemon.ctx.config.targets.len(),
+        state = %daemon.ctx.state.describe(),
         "started"
     );
     if options.now {
         let _ = tick_tx.try_send(Tick::Schedule);
     }
     loop {
-        let scheduler = schedule::start_scheduler(&ctx.config.schedule, tick_tx.clone()).await?;
+        let scheduler =
+            schedule::start_scheduler(&daemon.ctx.config.schedule, tick_tx.clone()).await?;
         let exit = {
-            let (ctx, verifications, notifier, health, resumed, edge, passes) = (
-                &ctx,
-                &verifications,
-                &notifier,
-                &health,
-                &*resumed_epoch,
-                &edge,
-                &passes_tx,
-            );
-            event_loop(
-                &mut ticks,
-                &mut control,
-                options.grace,
-                move |tick| async move {
-                    passes.send_modify(|p| p.started += 1);
-                    let number = passes.borrow().started;
-                    async {
-                        if !standing_by(ctx, verifications, notifier, health, resumed).await {
-                            daemon_pass(ctx, verifications, notifier, health, edge, &tick).await;
-                        }
-                    }
-                    .instrument(tracing::info_span!("pass", n = number))
-                    .await;
-                    passes.send_modify(|p| p.finished += 1);
-                },
-            )
+            let daemon = &daemon;
+            event_loop(&mut ticks, &mut control, options.grace, move |tick| {
+                daemon.tick(tick)
+            })
             .await
         };
         let _ = schedule::shutdown_scheduler(scheduler).await;
         match exit {
             LoopExit::Shutdown => break,
-            LoopExit::Reload => {
-                notifier.reloading();
-                match reload(&ctx, &metrics).await {
-                    Ok(new_ctx) => {
-                        info!(path = %new_ctx.config.path.display(), targets = new_ctx.config.targets.len(), "configuration reloaded");
-                        init_series(&new_ctx);
-                        ctx = new_ctx;
-                    }
-                    Err(e) => {
-                        error!(
-                            "reload failed, keeping the running configuration: {}",
-                            Chain(&e)
-                        );
-                        notifier.status(&format!("reload failed: {}", Chain(&e)));
-                    }
-                }
-                notifier.ready();
-            }
+            LoopExit::Reload => daemon.reload().await,
         }
     }
-    notifier.stopping();
-    info!("stopping: verifications in flight stay in the state and resume at the next start (or on the next leader)");
-    verifications.abort_all();
-    edge.stop();
-    for handle in lease_loop.into_iter().chain(consumer).chain(watchdog) {
-        handle.abort();
+    let tasks = lease_loop.into_iter().chain(consumer).chain(watchdog);
+    daemon.stop(tasks).await;
+    if let Some(stop_server) = server {
+        let _ = stop_server.send(());
     }
-    if let Some(lease) = &ctx.lease {
-        // A standby need not wait the lease out.
-        lease.release().await;
-        metrics.leader.set(0);
-    }
-    ctx.hooks.finish().await;
-    let _ = stop_server_tx.send(());
     Ok(crate::exit::OK)
+}
+
+/// Serve /metrics and /healthz when `metrics.listen` is set; the sender stops the server.
+async fn serve_metrics(
+    ctx: &Context,
+    metrics: &Metrics,
+    health: &Arc<Health>,
+) -> Result<Option<tokio::sync::oneshot::Sender<()>>, DaemonError> {
+    let Some(addr) = ctx.config.metrics_listen else {
+        return Ok(None);
+    };
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|source| DaemonError::Listen { addr, source })?;
+    let addr = listener.local_addr().unwrap_or(addr);
+    info!(%addr, "serving /metrics and /healthz");
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(
+        crate::metrics::http::serve(listener, metrics.clone(), health.clone(), async {
+            let _ = stopped.await;
+        })
+        .instrument(tracing::info_span!("metrics", %addr)),
+    );
+    Ok(Some(stop))
+}
+
+/// Under systemd's watchdog: ping it while passes still finish, so a stuck loop is restarted.
+fn spawn_watchdog(
+    notifier: &Arc<Notifier>,
+    health: &Arc<Health>,
+) -> Option<tokio::task::JoinHandle<()>> {
+    let every = notifier.watchdog_interval()?;
+    let (n, h) = (notifier.clone(), health.clone());
+    Some(tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        loop {
+            tick.tick().await;
+            // Only a loop that still finishes passes keeps systemd's watchdog quiet.
+            if h.healthy() {
+                n.watchdog();
+            }
+        }
+    }))
+}
+
+/// What the daemon keeps between passes; each pass, reload and the shutdown is a method.
+struct Daemon {
+    /// Config, clients, state, metrics, hooks: replaced as a whole by a reload.
+    ctx: Context,
+    /// The process's metrics (they outlive reloads).
+    metrics: Metrics,
+    /// sd_notify.
+    notifier: Arc<Notifier>,
+    /// When the last pass finished, for /healthz and the watchdog.
+    health: Arc<Health>,
+    /// Verifications running in the background.
+    verifications: Verifications,
+    /// Edge probes after each pass.
+    edge: EdgeWatcher,
+    /// The lease epoch whose takeover has resumed the previous leader's work (0: none yet).
+    resumed_epoch: Arc<AtomicU64>,
+    /// Passes started and finished, for the event consumer.
+    passes: watch::Sender<consumer::Passes>,
+}
+
+impl Daemon {
+    /// Resume what a stop left in flight (file backend: at once), or start the lease loop
+    /// (DynamoDB: the first pass of each new epoch resumes).
+    async fn start_leading(
+        &self,
+        ticks: &mpsc::Sender<Tick>,
+    ) -> Option<tokio::task::JoinHandle<()>> {
+        let Some(lease) = &self.ctx.lease else {
+            // The file backend: one host, always the leader.
+            self.metrics.leader.set(1);
+            for job in crate::resume::resume(&self.ctx).await {
+                self.verifications.spawn(&self.ctx, job);
+            }
+            return None;
+        };
+        let (v, resumed) = (self.verifications.clone(), self.resumed_epoch.clone());
+        Some(lead::spawn(
+            lease.clone(),
+            self.metrics.clone(),
+            ticks.clone(),
+            move || {
+                v.abort_all();
+                // Whatever epoch comes next, its first pass resumes the stopped work.
+                resumed.store(0, Ordering::SeqCst);
+            },
+        ))
+    }
+
+    /// One tick of the event loop: a pass, or a standby's report.
+    async fn tick(&self, tick: Tick) {
+        self.passes.send_modify(|p| p.started += 1);
+        let number = self.passes.borrow().started;
+        async {
+            if !self.standing_by().await {
+                self.pass(&tick).await;
+            }
+        }
+        .instrument(tracing::info_span!("pass", n = number))
+        .await;
+        self.passes.send_modify(|p| p.finished += 1);
+    }
+
+    /// SIGHUP: the new configuration, or the old one kept with the reason logged.
+    async fn reload(&mut self) {
+        self.notifier.reloading();
+        match reload(&self.ctx, &self.metrics).await {
+            Ok(ctx) => {
+                info!(path = %ctx.config.path.display(), targets = ctx.config.targets.len(), "configuration reloaded");
+                init_series(&ctx);
+                self.ctx = ctx;
+            }
+            Err(e) => {
+                error!(
+                    "reload failed, keeping the running configuration: {}",
+                    Chain(&e)
+                );
+                self.notifier
+                    .status(&format!("reload failed: {}", Chain(&e)));
+            }
+        }
+        self.notifier.ready();
+    }
+
+    /// Stop everything in the background and give the lease up; verifications in flight stay
+    /// in the state for the next start (or leader).
+    async fn stop(&self, tasks: impl Iterator<Item = tokio::task::JoinHandle<()>>) {
+        self.notifier.stopping();
+        info!("stopping: verifications in flight stay in the state and resume at the next start (or on the next leader)");
+        self.verifications.abort_all();
+        self.edge.stop();
+        for handle in tasks {
+            handle.abort();
+        }
+        if let Some(lease) = &self.ctx.lease {
+            // A standby need not wait the lease out.
+            lease.release().await;
+            self.metrics.leader.set(0);
+        }
+        self.ctx.hooks.finish().await;
+    }
 }
 
 /// The series the alerts rely on, at 0 before anything happens.
@@ -250,115 +305,6 @@ fn init_series(ctx: &Context) {
         crate::model::KEPT_SETTINGS,
         detail_types,
     );
-}
-
-/// With DynamoDB state: `true` when this replica stands by (it then only reports, making no
-/// ACM or Cognito call). A replica that has just become the leader first resumes what the
-/// previous leader left in flight, with the original deadlines.
-async fn standing_by(
-    ctx: &Context,
-    verifications: &Verifications,
-    notifier: &Notifier,
-    health: &Health,
-    resumed_epoch: &AtomicU64,
-) -> bool {
-    let Some(lease) = &ctx.lease else {
-        return false;
-    };
-    match lease.epoch() {
-        Some(epoch) => {
-            if resumed_epoch.swap(epoch, Ordering::SeqCst) != epoch {
-                for job in crate::resume::resume(ctx).await {
-                    verifications.spawn(ctx, job);
-                }
-            }
-            false
-        }
-        None => {
-            let who = crate::leader::who_leads(
-                &lease.current().await,
-                ctx.clock.now().timestamp_millis(),
-            );
-            let status = format!("standby: leader {who}");
-            info!("{status}");
-            notifier.status(&status);
-            // A healthy standby is healthy: its loop runs.
-            health.pass_finished();
-            true
-        }
-    }
-}
-
-/// One scheduled pass: act, hand swaps to background verification, report.
-async fn daemon_pass(
-    ctx: &Context,
-    verifications: &Verifications,
-    notifier: &Notifier,
-    health: &Health,
-    edge: &EdgeWatcher,
-    tick: &Tick,
-) {
-    let started = tokio::time::Instant::now();
-    let trigger = match tick {
-        Tick::Schedule => String::new(),
-        Tick::Events(events) => {
-            let summary = crate::events::summary(events);
-            info!("pass triggered by {summary}");
-            format!(" (triggered by {summary})")
-        }
-    };
-    // An event may bring the certificate a failing target waits for: it tries them all.
-    let mode = match tick {
-        Tick::Schedule => Mode::Daemon,
-        Tick::Events(_) => Mode::Event,
-    };
-    let result = crate::reconcile::pass(ctx, mode, ctx.clock.now()).await;
-    let failing = crate::report::log_summaries(&result.results);
-    for (planned, outcome) in &result.results {
-        ctx.metrics.set_target_failing(
-            &planned.target.domain,
-            matches!(outcome, crate::outcome::Outcome::Failed(_)),
-        );
-    }
-    for job in result.jobs {
-        verifications.spawn(ctx, job);
-    }
-    let now = ctx.clock.now();
-    ctx.metrics
-        .pass_duration
-        .observe(started.elapsed().as_secs_f64());
-    ctx.metrics.last_pass.set(now.timestamp() as f64);
-    health.pass_finished();
-    let snapshot = ctx.state.snapshot().await;
-    let in_flight: std::collections::HashSet<String> = match &snapshot {
-        Ok(s) => s
-            .domains
-            .iter()
-            .filter(|(_, r)| r.pending.is_some())
-            .map(|(d, _)| d.clone())
-            .collect(),
-        // Unknown: judge no domain's match while its verification may be running.
-        Err(_) => ctx
-            .config
-            .targets
-            .iter()
-            .map(|t| t.domain.clone())
-            .collect(),
-    };
-    let verifying = match &snapshot {
-        Ok(_) => in_flight.len().to_string(),
-        Err(e) => format!("? (state unreadable: {})", Chain(e)),
-    };
-    edge.start(ctx, &result.results, in_flight);
-    let next = next_tick(&ctx.config.schedule, now)
-        .map_or_else(|| "none".to_string(), |t| t.format("%H:%M:%SZ").to_string());
-    let role = if ctx.lease.is_some() { "leader: " } else { "" };
-    let status = format!(
-        "{role}{} domains, {verifying} verifying, {failing} failing, next pass {next}",
-        ctx.config.targets.len()
-    );
-    info!("pass finished{trigger}: {status}");
-    notifier.status(&status);
 }
 
 async fn reload(ctx: &Context, metrics: &Metrics) -> Result<Context, DaemonError> {

@@ -1,0 +1,124 @@
+//! One tick's work for the [`Daemon`]: a standby's report, or a pass that acts, hands its
+//! swaps to background verification and reports.
+
+use std::sync::atomic::Ordering;
+
+use tracing::info;
+
+use super::event_loop::Tick;
+use super::schedule::next_tick;
+use super::Daemon;
+use crate::error::Chain;
+use crate::step::Mode;
+
+impl Daemon {
+    /// With DynamoDB state: `true` when this replica stands by (it then only reports, making no
+    /// ACM or Cognito call). A replica that has just become the leader first resumes what the
+    /// previous leader left in flight, with the original deadlines.
+    pub(super) async fn standing_by(&self) -> bool {
+        let (ctx, verifications, notifier, health, resumed_epoch) = (
+            &self.ctx,
+            &self.verifications,
+            &*self.notifier,
+            &*self.health,
+            &*self.resumed_epoch,
+        );
+        let Some(lease) = &ctx.lease else {
+            return false;
+        };
+        match lease.epoch() {
+            Some(epoch) => {
+                if resumed_epoch.swap(epoch, Ordering::SeqCst) != epoch {
+                    for job in crate::resume::resume(ctx).await {
+                        verifications.spawn(ctx, job);
+                    }
+                }
+                false
+            }
+            None => {
+                let who = crate::leader::who_leads(
+                    &lease.current().await,
+                    ctx.clock.now().timestamp_millis(),
+                );
+                let status = format!("standby: leader {who}");
+                info!("{status}");
+                notifier.status(&status);
+                // A healthy standby is healthy: its loop runs.
+                health.pass_finished();
+                true
+            }
+        }
+    }
+
+    /// One scheduled pass: act, hand swaps to background verification, report.
+    pub(super) async fn pass(&self, tick: &Tick) {
+        let (ctx, verifications, notifier, health, edge) = (
+            &self.ctx,
+            &self.verifications,
+            &*self.notifier,
+            &*self.health,
+            &self.edge,
+        );
+        let started = tokio::time::Instant::now();
+        let trigger = match tick {
+            Tick::Schedule => String::new(),
+            Tick::Events(events) => {
+                let summary = crate::events::summary(events);
+                info!("pass triggered by {summary}");
+                format!(" (triggered by {summary})")
+            }
+        };
+        // An event may bring the certificate a failing target waits for: it tries them all.
+        let mode = match tick {
+            Tick::Schedule => Mode::Daemon,
+            Tick::Events(_) => Mode::Event,
+        };
+        let result = crate::reconcile::pass(ctx, mode, ctx.clock.now()).await;
+        let failing = crate::report::log_summaries(&result.results);
+        for (planned, outcome) in &result.results {
+            ctx.metrics.set_target_failing(
+                &planned.target.domain,
+                matches!(outcome, crate::outcome::Outcome::Failed(_)),
+            );
+        }
+        for job in result.jobs {
+            verifications.spawn(ctx, job);
+        }
+        let now = ctx.clock.now();
+        ctx.metrics
+            .pass_duration
+            .observe(started.elapsed().as_secs_f64());
+        ctx.metrics.last_pass.set(now.timestamp() as f64);
+        health.pass_finished();
+        let snapshot = ctx.state.snapshot().await;
+        let in_flight: std::collections::HashSet<String> = match &snapshot {
+            Ok(s) => s
+                .domains
+                .iter()
+                .filter(|(_, r)| r.pending.is_some())
+                .map(|(d, _)| d.clone())
+                .collect(),
+            // Unknown: judge no domain's match while its verification may be running.
+            Err(_) => ctx
+                .config
+                .targets
+                .iter()
+                .map(|t| t.domain.clone())
+                .collect(),
+        };
+        let verifying = match &snapshot {
+            Ok(_) => in_flight.len().to_string(),
+            Err(e) => format!("? (state unreadable: {})", Chain(e)),
+        };
+        edge.start(ctx, &result.results, in_flight);
+        let next = next_tick(&ctx.config.schedule, now)
+            .map_or_else(|| "none".to_string(), |t| t.format("%H:%M:%SZ").to_string());
+        let role = if ctx.lease.is_some() { "leader: " } else { "" };
+        let status = format!(
+            "{role}{} domains, {verifying} verifying, {failing} failing, next pass {next}",
+            ctx.config.targets.len()
+        );
+        info!("pass finished{trigger}: {status}");
+        notifier.status(&status);
+    }
+}

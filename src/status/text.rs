@@ -1,0 +1,125 @@
+//! `status` as text: the table and the notes under it.
+
+use std::fmt::Write as _;
+
+use super::{EdgeRow, StatusReport};
+
+impl StatusReport {
+    /// A table a person reads at a glance, then a line per thing to look at.
+    pub fn to_text(&self) -> String {
+        let mut out = String::new();
+        if let Some(leader) = &self.leader {
+            let _ = writeln!(out, "leader: {leader}");
+        }
+        self.table(&mut out);
+        self.notes(&mut out);
+        let _ = writeln!(
+            out,
+            "next pass: {}",
+            self.next_pass.as_deref().unwrap_or("-")
+        );
+        out
+    }
+
+    /// The aligned table: a row per target.
+    fn table(&self, out: &mut String) {
+        let header = [
+            "DOMAIN",
+            "USER POOL",
+            "CERTIFICATE",
+            "NOT AFTER",
+            "DAYS",
+            "LAST ROTATION",
+            "VERIFICATION",
+        ];
+        let rows: Vec<[String; 7]> = self
+            .targets
+            .iter()
+            .map(|t| {
+                [
+                    t.domain.clone(),
+                    t.user_pool_id.clone(),
+                    t.current_certificate_arn
+                        .as_deref()
+                        .map_or("-".to_string(), |a| crate::model::arn_tail(a).to_string()),
+                    t.not_after.clone().unwrap_or_else(|| "-".into()),
+                    t.days_left.map_or("-".into(), |d| d.to_string()),
+                    t.last_rotation.clone().unwrap_or_else(|| "-".into()),
+                    t.verification.clone(),
+                ]
+            })
+            .collect();
+        let mut widths = header.map(str::len);
+        for row in &rows {
+            for (w, cell) in widths.iter_mut().zip(row) {
+                *w = (*w).max(cell.chars().count());
+            }
+        }
+        let line = |cells: Vec<&str>, out: &mut String| {
+            let padded: Vec<String> = cells
+                .iter()
+                .zip(widths)
+                .map(|(c, w)| format!("{c:<w$}"))
+                .collect();
+            let _ = writeln!(out, "{}", padded.join("  ").trim_end());
+        };
+        line(header.to_vec(), out);
+        for row in &rows {
+            line(row.iter().map(String::as_str).collect(), out);
+        }
+    }
+
+    /// Problems, holds, denylists, the edge and failure counts, a line each.
+    fn notes(&self, out: &mut String) {
+        for t in self.targets.iter().filter(|t| !t.healthy) {
+            let _ = writeln!(
+                out,
+                "! {}: {}",
+                t.domain,
+                t.problem.as_deref().unwrap_or("unhealthy")
+            );
+        }
+        for t in &self.targets {
+            if let (Some(why), true) = (&t.held, t.healthy) {
+                let _ = writeln!(out, "~ {}: {why}", t.domain);
+            }
+            for (arn, why) in &t.denylist {
+                let _ = writeln!(
+                    out,
+                    "x {}: {} denylisted: {why}",
+                    t.domain,
+                    crate::model::arn_tail(arn)
+                );
+            }
+            if let Some(edge) = &t.edge {
+                let _ = writeln!(out, "edge {}: {}", t.domain, edge_line(edge));
+            }
+            if t.failures > 0 {
+                let _ = writeln!(
+                    out,
+                    "! {}: failed {} pass(es) in a row; the daemon retries with backoff",
+                    t.domain, t.failures
+                );
+            }
+        }
+    }
+}
+
+/// What the edge serves, in one line.
+fn edge_line(edge: &EdgeRow) -> String {
+    match (&edge.serial, edge.matches_current) {
+        (Some(serial), Some(true)) => format!(
+            "serves serial {serial} (the current certificate), expires {}",
+            edge.not_after.as_deref().unwrap_or("?")
+        ),
+        (Some(serial), Some(false)) => format!(
+            "serves serial {serial}, NOT the current certificate (drift), expires {}",
+            edge.not_after.as_deref().unwrap_or("?")
+        ),
+        (Some(serial), None) => format!(
+            "serves serial {serial}, expires {}",
+            edge.not_after.as_deref().unwrap_or("?")
+        ),
+        (None, _) => format!("probe failed: {}", edge.error.as_deref().unwrap_or("?")),
+    }
+}
