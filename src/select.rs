@@ -107,7 +107,7 @@ pub struct Observed<'a> {
 pub fn decide(req: &Requirements<'_>, obs: &Observed<'_>, now: DateTime<Utc>) -> Decision {
     let (info, current_arn) = match custom_domain(req, obs) {
         Ok(found) => found,
-        Err(refused) => return refused,
+        Err(refused) => return *refused,
     };
     let current = obs
         .certificates
@@ -154,8 +154,8 @@ pub fn decide(req: &Requirements<'_>, obs: &Observed<'_>, now: DateTime<Utc>) ->
 fn custom_domain<'a>(
     req: &Requirements<'_>,
     obs: &Observed<'a>,
-) -> Result<(&'a DomainInfo, String), Decision> {
-    let error = Decision::error;
+) -> Result<(&'a DomainInfo, String), Box<Decision>> {
+    let error = |reason| Box::new(Decision::error(reason));
     let info = match obs.domain {
         DomainView::Missing => {
             return Err(error(format!(
