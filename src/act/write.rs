@@ -128,6 +128,41 @@ fn refused(err: AwsError) -> TargetError {
     TargetError::aws(what, err)
 }
 
+/// Read the domain again right before writing to it: a decision is only as fresh as the read
+/// it was based on. The domain must still exist, belong to the target's user pool, be a custom
+/// domain and point at `expected`, so a concurrent change (a person, another rotator) is never
+/// overwritten.
+pub async fn reread_before_write(
+    cognito: &CognitoDomains,
+    target: &Target,
+    expected: Option<&str>,
+) -> Result<DomainInfo, TargetError> {
+    let fresh = cognito
+        .describe(&target.domain)
+        .await
+        .map_err(|e| TargetError::aws("cannot re-read the domain before writing", e))?;
+    let changed = |why: String| Err(TargetError::Changed(why));
+    let DomainView::Present(info) = fresh else {
+        return changed("the domain disappeared".into());
+    };
+    if info.user_pool_id != target.user_pool_id {
+        return changed(format!(
+            "domain {} belongs to user pool {}, not {}",
+            target.domain, info.user_pool_id, target.user_pool_id
+        ));
+    }
+    if info.certificate_arn.is_none() {
+        return changed("the domain is not a custom domain any more".into());
+    }
+    if info.certificate_arn.as_deref() != expected {
+        return changed(format!(
+            "the domain's certificate changed since it was read (now {})",
+            info.certificate_arn.as_deref().unwrap_or("none")
+        ));
+    }
+    Ok(info)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

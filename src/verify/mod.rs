@@ -132,35 +132,46 @@ pub async fn verify_swap(checker: Checker<'_>, job: &VerifyJob) -> Verification 
             after,
             attempts,
             last,
-        } => {
-            let trust = match &last.edge {
-                Ok(Some(Trust::Trusted)) => "chain trusted".to_string(),
-                Ok(Some(Trust::Untrusted(why))) => format!("chain NOT trusted: {why}"),
-                _ => "TLS check off".to_string(),
-            };
-            if let Ok(Some(Trust::Untrusted(why))) = &last.edge {
-                warn!(domain = %target.domain, "the edge serves the new certificate but its chain is not trusted here: {why}");
-            }
-            let since = job
-                .swapped_at
-                .and_then(|t| (checker.clock.now() - t).to_std().ok())
-                .unwrap_or(after);
-            let what = if job.renewal {
-                "the renewal was seen"
-            } else {
-                "the swap"
-            };
-            Verification::Verified(format!(
-                "verified {} after {what} ({attempts} checks); {trust}",
-                fmt_duration(since)
-            ))
-        }
+        } => Verification::Verified(verified_detail(checker, job, after, attempts, &last)),
         Waited::TimedOut { attempts, last, .. } => Verification::Failed(format!(
             "not verified by the deadline {} ({attempts} checks): {}",
             rfc3339(&job.deadline),
             last.pending()
         )),
     }
+}
+
+/// The sentence of a verified swap or renewal: how long after, in how many checks, and
+/// whether the chain is trusted (warned about when it is not).
+fn verified_detail(
+    checker: Checker<'_>,
+    job: &VerifyJob,
+    after: Duration,
+    attempts: u32,
+    last: &Observation,
+) -> String {
+    let target = &job.target;
+    let trust = match &last.edge {
+        Ok(Some(Trust::Trusted)) => "chain trusted".to_string(),
+        Ok(Some(Trust::Untrusted(why))) => format!("chain NOT trusted: {why}"),
+        _ => "TLS check off".to_string(),
+    };
+    if let Ok(Some(Trust::Untrusted(why))) = &last.edge {
+        warn!(domain = %target.domain, "the edge serves the new certificate but its chain is not trusted here: {why}");
+    }
+    let since = job
+        .swapped_at
+        .and_then(|t| (checker.clock.now() - t).to_std().ok())
+        .unwrap_or(after);
+    let what = if job.renewal {
+        "the renewal was seen"
+    } else {
+        "the swap"
+    };
+    format!(
+        "verified {} after {what} ({attempts} checks); {trust}",
+        fmt_duration(since)
+    )
 }
 
 /// One look: what Cognito says about the domain and what the edge serves.

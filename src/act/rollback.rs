@@ -1,0 +1,143 @@
+//! `verify.on_failure: rollback`: the rollback's write protocol (denylist and intent recorded
+//! first, then the write), also finished after a restart by [`crate::resume`].
+
+use tracing::{error, info};
+
+use super::write::{self, reread_before_write};
+use crate::aws::cognito::CognitoDomains;
+use crate::config::Target;
+use crate::context::Context;
+use crate::error::Chain;
+use crate::metrics::ResultLabels;
+use crate::model::{arn_tail, DomainInfo};
+use crate::state::{Denied, Phase};
+use crate::verify::VerifyJob;
+
+/// Why a rollback was not made (or failed): the new certificate stays.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct NotRolledBack(pub String);
+
+impl From<String> for NotRolledBack {
+    fn from(why: String) -> NotRolledBack {
+        NotRolledBack(why)
+    }
+}
+
+/// `verify.on_failure: rollback`: put the previous certificate back when it is still usable
+/// and the domain still points at the new one, and denylist the new one for this domain.
+/// The intent and the denylist entry are recorded before the write. `Ok` says what was done,
+/// `Err` why nothing was.
+pub async fn roll_back(ctx: &Context, job: &VerifyJob, why: &str) -> Result<String, NotRolledBack> {
+    let target = &job.target;
+    let Some(old) = job.old_arn.clone() else {
+        return Err(NotRolledBack(
+            "not rolled back: there is no previous certificate".into(),
+        ));
+    };
+    let account = ctx.account_for(target).map_err(|e| e.to_string())?;
+    let cognito = ctx.cognito_for(target).map_err(|e| e.to_string())?;
+    let mut cert = match account.acm.describe(&old).await {
+        Ok(Some(d)) => d.certificate,
+        Ok(None) => {
+            return Err(NotRolledBack(format!(
+                "not rolled back: the previous certificate {} is gone from ACM",
+                arn_tail(&old)
+            )))
+        }
+        Err(e) => {
+            return Err(NotRolledBack(format!(
+                "not rolled back: cannot read the previous certificate: {e}"
+            )))
+        }
+    };
+    let no_denied = std::collections::BTreeMap::new();
+    // The previous certificate was usually replaced *because* it was inside min_validity:
+    // for going back it only has to be usable now (issued, valid, covering the domain,
+    // served by CloudFront, tagged as required).
+    let req = crate::select::Requirements {
+        domain: &target.domain,
+        min_validity: crate::model::MinValidity::NONE,
+        require_tags: &target.require_tags,
+        denied: &no_denied,
+    };
+    if crate::select::needs(&req, &cert).tags {
+        cert.tags = Some(
+            account
+                .acm
+                .tags(&old)
+                .await
+                .map_err(|e| format!("not rolled back: cannot read its tags: {e}"))?,
+        );
+    }
+    let now = ctx.clock.now();
+    if let Err(why) = crate::select::eligibility(&req, &cert, now) {
+        return Err(NotRolledBack(format!(
+            "not rolled back: the previous certificate {} is no longer eligible ({why}); the new one stays",
+            arn_tail(&old)
+        )));
+    }
+    let info = reread_before_write(cognito, target, Some(job.new_arn.as_str()))
+        .await
+        .map_err(|e| format!("not rolled back: {e}; leaving it alone"))?;
+    let (domain, new_arn, reason) = (target.domain.clone(), job.new_arn.clone(), why.to_string());
+    ctx.state
+        .update(|s| {
+            let r = s.domains.entry(domain.clone()).or_default();
+            r.denylist.insert(
+                new_arn.clone(),
+                Denied {
+                    since: now,
+                    reason: "its swap failed verification and was rolled back".into(),
+                },
+            );
+            if let Some(p) = r.pending.as_mut() {
+                p.phase = Phase::RollingBack;
+                p.rollback_reason = Some(reason.clone());
+            }
+        })
+        .await
+        .map_err(|e| format!("not rolled back: cannot record the rollback first: {e}"))?;
+    info!(domain = %target.domain, to = %old, "rolling back: the new certificate is denylisted for this domain");
+    finish_rollback(ctx, target, cognito, &old, &job.new_arn, &info).await
+}
+
+/// The rollback's write, after its intent is recorded (also when a restart finishes it).
+/// On a refused write the denylist entry is taken back: the new certificate stays in use.
+pub async fn finish_rollback(
+    ctx: &Context,
+    target: &Target,
+    cognito: &CognitoDomains,
+    old: &str,
+    new: &str,
+    info: &DomainInfo,
+) -> Result<String, NotRolledBack> {
+    if let Err(e) = write::write_certificate(cognito, target, Some(new), old, info).await {
+        let (domain, new) = (target.domain.clone(), new.to_string());
+        let undone = ctx
+            .state
+            .update(|s| {
+                if let Some(r) = s.domains.get_mut(&domain) {
+                    r.denylist.remove(&new);
+                }
+            })
+            .await;
+        if let Err(se) = undone {
+            error!(domain = %target.domain, "cannot take back the denylist entry: {}", Chain(&se));
+        }
+        return Err(NotRolledBack(format!("rollback failed: {e}")));
+    }
+    ctx.metrics
+        .rotations
+        .get_or_create(&ResultLabels {
+            domain: target.domain.clone(),
+            result: "rolled_back".to_string(),
+        })
+        .inc();
+    Ok(format!(
+        "rolled back to the previous certificate {}; {} is denylisted for this domain until `cognito-cert-rotator forget {}`",
+        arn_tail(old),
+        arn_tail(new),
+        target.domain
+    ))
+}
