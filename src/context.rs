@@ -30,7 +30,7 @@ pub struct Context {
     pub lease: Option<Arc<Lease>>,
     /// Metrics (exported when `metrics.listen` is set).
     pub metrics: Metrics,
-    /// Event hooks.
+    /// Programs run after a swap, a verification and a failure.
     pub hooks: Arc<HookRunner>,
     /// What time it is.
     pub clock: SharedClock,
@@ -47,7 +47,7 @@ pub enum ContextError {
     StateFile {
         /// The configuration file, for the hint.
         config: String,
-        /// Why.
+        /// The store's error, shown after this message (its `source()`).
         #[source]
         source: StateError,
     },

@@ -51,13 +51,13 @@ struct Counts {
 
 fn counts(outcome: &Outcome) -> Counts {
     let verification = match outcome {
-        Outcome::Rotated { verification, .. } | Outcome::Renewed { verification, .. } => {
+        Outcome::Swapped { verification, .. } | Outcome::Renewed { verification, .. } => {
             Some(verification)
         }
         _ => None,
     };
     Counts {
-        rotations: u32::from(matches!(outcome, Outcome::Rotated { .. })),
+        rotations: u32::from(matches!(outcome, Outcome::Swapped { .. })),
         failures: u32::from(outcome.is_failure()),
         verified: u32::from(matches!(verification, Some(Verification::Verified(_)))),
         verification_failed: u32::from(matches!(verification, Some(Verification::Failed(_)))),
@@ -76,14 +76,14 @@ fn days_left(planned: &Planned, outcome: &Outcome, now: DateTime<Utc>) -> Option
     let candidate = days(planned.decision.candidate.as_ref());
     let rounded = |d: f64| (d * 100.0).round() / 100.0;
     match outcome {
-        Outcome::Rotated {
+        Outcome::Swapped {
             verification: Verification::Failed(_),
             ..
         } => match (current, candidate) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         },
-        Outcome::Rotated { .. } => candidate.or(current),
+        Outcome::Swapped { .. } => candidate.or(current),
         _ => current,
     }
     .map(rounded)

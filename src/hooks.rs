@@ -16,8 +16,8 @@ use crate::metrics::{HookLabels, Metrics};
 /// Which hook.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Event {
-    /// A swap was made.
-    Rotate,
+    /// A swap was made (`on_rotate`).
+    Swap,
     /// A swap was verified.
     Verified,
     /// A target failed.
@@ -28,7 +28,7 @@ impl Event {
     /// The config key and `CCR_EVENT` value.
     pub fn name(self) -> &'static str {
         match self {
-            Event::Rotate => "on_rotate",
+            Event::Swap => "on_rotate",
             Event::Verified => "on_verified",
             Event::Failure => "on_failure",
         }
@@ -98,7 +98,7 @@ impl HookRunner {
     /// Start the hook for `ev` in the background, if one is configured.
     pub fn fire(&self, ev: HookEvent) {
         let argv = match ev.event {
-            Event::Rotate => &self.hooks.on_rotate,
+            Event::Swap => &self.hooks.on_rotate,
             Event::Verified => &self.hooks.on_verified,
             Event::Failure => &self.hooks.on_failure,
         };

@@ -9,7 +9,7 @@ use tracing::{error, info, warn};
 
 use crate::aws::lease_table::LeaseItem;
 use crate::aws::AwsError;
-use crate::human::rfc3339;
+use crate::format::rfc3339;
 use crate::metrics::Metrics;
 use crate::state::lease::{Acquire, Lease, Renewal};
 
@@ -18,11 +18,11 @@ use crate::state::lease::{Acquire, Lease, Renewal};
 pub fn who_leads(read: &Result<Option<LeaseItem>, AwsError>, now_ms: i64) -> String {
     match read {
         Ok(Some(item)) if item.expires_ms > now_ms => {
-            format!("{} until {}", describe(item), until(item))
+            format!("{} until {}", holder(item), until(item))
         }
         Ok(Some(item)) => format!(
             "none (the last lease, {}, ran out at {})",
-            describe(item),
+            holder(item),
             until(item)
         ),
         Ok(None) => "none".to_string(),
@@ -34,7 +34,7 @@ pub fn who_leads(read: &Result<Option<LeaseItem>, AwsError>, now_ms: i64) -> Str
 #[derive(Debug, thiserror::Error)]
 pub enum LeaderError {
     /// A live holder has it.
-    #[error("not acting: the lease is held by {} until {} (another replica or task is acting); wait for it with --lease-wait DURATION", describe(.0), until(.0))]
+    #[error("not acting: the lease is held by {} until {} (another replica or task is acting); wait for it with --lease-wait DURATION", holder(.0), until(.0))]
     Held(LeaseItem),
     /// The table could not be read or written.
     #[error("cannot take the lease")]
@@ -42,7 +42,7 @@ pub enum LeaderError {
 }
 
 /// `HOLDER on HOST (epoch N)`.
-pub fn describe(item: &LeaseItem) -> String {
+pub fn holder(item: &LeaseItem) -> String {
     format!("{} on {} (epoch {})", item.holder, item.host, item.epoch)
 }
 
@@ -88,7 +88,7 @@ pub async fn take(
                 }
                 info!(
                     "the lease is held by {} until {}; waiting (--lease-wait)",
-                    describe(&item),
+                    holder(&item),
                     self::until(&item)
                 );
                 tokio::time::sleep(lease.renew_every().min(until - tokio::time::Instant::now()))
@@ -103,7 +103,7 @@ fn announce(epoch: u64, took_over: Option<&LeaseItem>) {
         Some(old) => info!(
             epoch,
             "became the leader, taking over from {} whose lease ran out at {}",
-            describe(old),
+            holder(old),
             until(old)
         ),
         None => info!(epoch, "became the leader"),
@@ -134,7 +134,7 @@ pub async fn keep(lease: &Lease, metrics: &Metrics) -> bool {
         Ok(Renewal::Renewed) => return true,
         Ok(Renewal::Lost(by)) => by.map_or_else(
             || "the lease item is gone".to_string(),
-            |item| format!("now held by {}", describe(&item)),
+            |item| format!("now held by {}", holder(&item)),
         ),
         Err(e) => {
             if lease.leading() {
@@ -160,7 +160,7 @@ pub async fn try_lead(lease: &Lease, metrics: &Metrics) -> Option<u64> {
         }
         Ok(Acquire::Held(item)) => {
             metrics.leader.set(0);
-            tracing::debug!("standby: {} leads until {}", describe(&item), until(&item));
+            tracing::debug!("standby: {} leads until {}", holder(&item), until(&item));
             None
         }
         Err(e) => {

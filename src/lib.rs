@@ -5,7 +5,7 @@
 //!
 //! **observe → decide (pure) → act → verify → record**
 //!
-//! 1. **observe** ([`observe`]) — one `ListCertificates` scan of ACM in us-east-1 per account
+//! 1. **observe** ([`plan`]: the reads of one pass, each target's [`planned::Planned`]) — one `ListCertificates` scan of ACM in us-east-1 per account
 //!    (all pages, every key type, ISSUED) serves every target; `DescribeUserPoolDomain` per
 //!    target in the user pool's own region; the candidate's serial is read and parsed.
 //! 2. **decide** — pure functions over plain data: [`select`] chooses the eligible
@@ -32,7 +32,7 @@
 //! | [`aws`] | narrow SDK adapters (ACM, Cognito, DynamoDB state table and lease table, SQS, assumed-role accounts, rate limits); [`aws::error`] is their plain-data error |
 //! | [`model`] | plain data the adapters produce: certificates, domains, the certificate region and key algorithms |
 //! | [`planned`] | plain data: a target with what one pass observed and decided ([`planned::Planned`]) |
-//! | [`observe`] | a pass's reads and selection, producing [`planned::Planned`] per target |
+//! | [`plan`] | a pass's reads (observe) and selection (decide), producing [`planned::Planned`] per target; `plan` and `status` are this module alone |
 //! | [`select`] | PURE: eligibility and choice of a certificate |
 //! | [`step`] | PURE: each target's next step; backoff and gate rules |
 //! | [`rollout`] | PURE: canary rollout gates |
@@ -51,7 +51,7 @@
 //! | [`metrics`], [`notify`], [`hooks`] | Prometheus and /healthz, sd_notify, event hooks |
 //! | [`emf`] | PURE: CloudWatch Embedded Metric Format records of a `once` pass (ECS) |
 //! | [`report`], [`status`] | what `plan`, `once` and `status` print |
-//! | [`serial`], [`human`] | serial numbers as numbers; how times and durations are written |
+//! | [`serial`], [`format`] | serial numbers as numbers; how times and durations are written |
 //!
 //! Modules import in one direction (no cycles), and the pure decisions (`select`, `step`,
 //! `rollout`, `events`, `emf`) reach no file that does I/O, not even transitively;
@@ -73,14 +73,14 @@ pub mod edge;
 pub mod emf;
 pub mod error;
 pub mod events;
+pub mod format;
 pub mod hooks;
-pub mod human;
 pub mod leader;
 pub mod metrics;
 pub mod model;
 pub mod notify;
-pub mod observe;
 pub mod outcome;
+pub mod plan;
 pub mod planned;
 pub mod reconcile;
 pub mod report;

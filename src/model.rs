@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 
-use crate::human::fmt_duration;
+use crate::format::fmt_duration;
 
 /// The only region whose certificates Cognito custom domains (CloudFront) accept.
 pub const CERTIFICATE_REGION: &str = "us-east-1";
@@ -27,7 +27,7 @@ pub fn normalize_key_algorithm(raw: &str) -> String {
 /// An ACM certificate as the decision logic sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Certificate {
-    /// The certificate ARN.
+    /// Its ARN (the certificate ID is the last segment).
     pub arn: String,
     /// `DomainName` (the subject's primary name).
     pub domain_name: String,
@@ -302,7 +302,7 @@ impl ManagedRenewal {
     }
 
     /// One sentence for reports.
-    pub fn describe(&self) -> String {
+    pub fn summary(&self) -> String {
         let reason = self
             .reason
             .as_deref()

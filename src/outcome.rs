@@ -18,22 +18,22 @@ pub enum Outcome {
         deadline: DateTime<Utc>,
     },
     /// `--dry-run`: this swap would have been made.
-    WouldRotate(String),
+    WouldSwap(String),
     /// Swapped; see how verification went.
-    Rotated {
-        /// Old ARN.
+    Swapped {
+        /// The ARN before (`None`: the domain had none).
         from: Option<String>,
-        /// New ARN.
+        /// The ARN the domain was moved onto.
         to: String,
-        /// Verification result.
+        /// How its verification went, or that it runs in the background.
         verification: Verification,
     },
     /// The domain's certificate was renewed in place (same ARN, no write); see how the edge
     /// check went.
     Renewed {
-        /// The certificate ARN.
+        /// Its ARN (the certificate ID is the last segment).
         arn: String,
-        /// Verification result.
+        /// How its verification went, or that it runs in the background.
         verification: Verification,
     },
     /// The target needs attention.
@@ -64,14 +64,14 @@ pub enum Verification {
 
 impl Verification {
     /// How it reads in a summary line.
-    pub fn describe(&self) -> String {
+    pub fn summary(&self) -> String {
         match self {
             Verification::NotRequested => {
                 "not verified (run with --wait to verify the edge)".to_string()
             }
             Verification::InBackground(deadline) => format!(
                 "verifying in the background until {}",
-                crate::human::rfc3339(deadline)
+                crate::format::rfc3339(deadline)
             ),
             Verification::Verified(s) | Verification::Failed(s) => s.clone(),
         }
@@ -86,7 +86,7 @@ impl Outcome {
             Outcome::Failed(_)
                 | Outcome::BackingOff(_)
                 | Outcome::Blocked(_)
-                | Outcome::Rotated {
+                | Outcome::Swapped {
                     verification: Verification::Failed(_),
                     ..
                 }
@@ -102,8 +102,8 @@ impl Outcome {
         match self {
             // A swap in flight leaves the domain as it is in this pass.
             Outcome::Kept(_) | Outcome::Verifying { .. } => "kept",
-            Outcome::WouldRotate(_) => "would-rotate",
-            Outcome::Rotated { verification, .. } => match verification {
+            Outcome::WouldSwap(_) => "would-rotate",
+            Outcome::Swapped { verification, .. } => match verification {
                 Verification::NotRequested => "rotated-unverified",
                 Verification::InBackground(_) => "rotated-verifying",
                 Verification::Verified(_) => "rotated-verified",

@@ -1,5 +1,5 @@
 //! The planned target: what one pass observed and decided about a target, as plain data. The
-//! pure decisions ([`crate::step`], [`crate::emf`]) read it without reaching [`crate::observe`],
+//! pure decisions ([`crate::step`], [`crate::emf`]) read it without reaching [`crate::plan`],
 //! which makes it.
 
 use crate::config::model::Target;
@@ -11,7 +11,7 @@ use crate::serial::Serial;
 /// A target with what was observed and decided about it.
 #[derive(Debug, Clone)]
 pub struct Planned {
-    /// The configured target.
+    /// The target as configured (domain, user pool, role, settings).
     pub target: Target,
     /// The decision (an `Error` action when observing failed).
     pub decision: Decision,
@@ -54,7 +54,7 @@ impl Planned {
     /// The ARN to swap to, when the decision is to rotate.
     pub fn rotate_to(&self) -> Option<&str> {
         match (&self.decision.action, &self.decision.candidate) {
-            (Action::Rotate, Some(c)) => Some(c.arn.as_str()),
+            (Action::Swap, Some(c)) => Some(c.arn.as_str()),
             _ => None,
         }
     }

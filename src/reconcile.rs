@@ -17,8 +17,9 @@ use crate::act;
 use crate::config::OnFailure;
 use crate::context::Context;
 use crate::error::TargetError;
-use crate::observe::{self, Planned};
 use crate::outcome::{Outcome, Verification};
+use crate::plan;
+use crate::planned::Planned;
 use crate::rollout::{Gate, Gating};
 use crate::state::State;
 use crate::step::{self, Mode};
@@ -72,7 +73,7 @@ pub async fn pass(ctx: &Context, mode: Mode, now: DateTime<Utc>) -> PassResult {
     // A dry run swaps nothing, so it reads no serial unless a rollout groups by serial.
     let serials = mode.writes() || ctx.config.rollout.enabled();
     if ctx.config.rollout.enabled() {
-        let planned = observe::plan_targets(ctx, &attempt, serials, now).await;
+        let planned = plan::for_targets(ctx, &attempt, serials, now).await;
         match ctx.state.snapshot().await {
             Ok(state) => {
                 let gating = gating(ctx, &planned, &state, mode, now).await;
@@ -89,10 +90,10 @@ pub async fn pass(ctx: &Context, mode: Mode, now: DateTime<Utc>) -> PassResult {
             Err(e) => acted.extend(unacted(planned, e)),
         }
     } else {
-        let groups = observe::by_account(&attempt);
+        let groups = plan::by_account(&attempt);
         let per_account =
             futures_util::future::join_all(groups.iter().map(|(key, group)| async move {
-                let planned = observe::plan_account(ctx, key, group, serials, now).await;
+                let planned = plan::account(ctx, key, group, serials, now).await;
                 match ctx.state.snapshot().await {
                     Ok(state) => {
                         futures_util::stream::iter(planned)
@@ -228,15 +229,16 @@ async fn act_on(
     let pending = record.and_then(|r| r.pending.as_ref());
     let seen = record.and_then(|r| r.seen.as_ref());
     let step = step::next_step(&planned, pending, seen, gate.as_ref(), mode);
-    let (outcome, job) = match step.report() {
-        Ok(outcome) => (outcome, None),
-        Err(step::Act::Renewal { was, now: version }) => {
+    let (outcome, job) = match step.next() {
+        step::Next::Report(outcome) => (outcome, None),
+        step::Next::Act(step::Act::Renewal { was, now: version }) => {
             match act::renewal::start(ctx, &planned, &was, &version, now).await {
                 Ok(job) => (started(&job, mode), Some(job)),
                 Err(error) => (Outcome::Failed(error), None),
             }
         }
-        Err(step::Act::Swap(order)) => match act::swap(ctx, &planned, order, now).await {
+        step::Next::Act(step::Act::Swap(order)) => match act::swap(ctx, &planned, order, now).await
+        {
             Ok(job) => (started(&job, mode), Some(job)),
             // Someone else is changing the domain: not a failure of ours; the next pass
             // re-reads the domain and decides again.
@@ -402,7 +404,7 @@ pub async fn once(ctx: &Context, mode: Mode, wait: bool) -> Vec<(Planned, Outcom
     if wait {
         // A verification task that died leaves its swap unverified: say so, do not pass.
         for (_, outcome) in &mut results {
-            if let Outcome::Rotated { verification, .. } | Outcome::Renewed { verification, .. } =
+            if let Outcome::Swapped { verification, .. } | Outcome::Renewed { verification, .. } =
                 outcome
             {
                 if *verification == Verification::NotRequested {

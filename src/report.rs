@@ -5,30 +5,30 @@
 
 use serde::Serialize;
 
-use crate::human::rfc3339;
-use crate::observe::Planned;
+use crate::format::rfc3339;
 use crate::outcome::{Outcome, Verification};
+use crate::planned::Planned;
 use crate::select::Action;
 
 /// One target of `plan --output json` (the report is `{"targets": [...]}`, one entry per
 /// target in config order). Borrows from the plan.
 #[derive(Debug, Serialize)]
 pub struct TargetReport<'a> {
-    /// The custom domain.
+    /// The custom domain, lowercase (`auth.example.com`).
     pub domain: &'a str,
     /// The configured user pool.
     pub user_pool_id: &'a str,
     /// The ARN the domain uses now.
     pub current_certificate_arn: Option<&'a str>,
-    /// Its NotAfter.
+    /// When it expires (RFC 3339), when known.
     pub current_not_after: Option<String>,
     /// The best eligible certificate.
     pub candidate_certificate_arn: Option<&'a str>,
-    /// Its NotAfter.
+    /// When it expires (RFC 3339), when known.
     pub candidate_not_after: Option<String>,
     /// rotate, keep or error.
     pub action: Action,
-    /// One sentence.
+    /// Why, in one sentence, as `plan` and the log say it.
     pub reason: &'a str,
     /// Every other matching certificate, with why it lost.
     pub rejected: Vec<RejectedReport<'a>>,
@@ -47,16 +47,16 @@ pub struct RenewalReport<'a> {
     pub reason: Option<&'a str>,
     /// True when the renewal will not happen on its own (PENDING_VALIDATION, FAILED).
     pub action_required: bool,
-    /// One sentence.
+    /// Why, in one sentence, as `plan` and the log say it.
     pub detail: String,
 }
 
 /// A certificate that was not chosen.
 #[derive(Debug, Serialize)]
 pub struct RejectedReport<'a> {
-    /// Its ARN.
+    /// Its ARN (the certificate ID is the last segment).
     pub certificate_arn: &'a str,
-    /// One sentence.
+    /// Why, in one sentence, as `plan` and the log say it.
     pub reason: &'a str,
 }
 
@@ -88,7 +88,7 @@ impl<'a> TargetReport<'a> {
                 status: &r.status,
                 reason: r.reason.as_deref(),
                 action_required: r.needs_action(),
-                detail: r.describe(),
+                detail: r.summary(),
             }),
         }
     }
@@ -164,7 +164,7 @@ impl<W: std::io::Write> PlanWriter<W> {
     pub fn target(&mut self, p: &Planned) -> std::io::Result<()> {
         let t = TargetReport::new(p);
         self.counts[match t.action {
-            Action::Rotate => 0,
+            Action::Swap => 0,
             Action::Keep => 1,
             Action::Error => 2,
         }] += 1;
@@ -219,19 +219,19 @@ fn arn_and_date(arn: Option<&str>, date: &Option<String>) -> String {
 pub fn summary_line(p: &Planned, outcome: &Outcome) -> String {
     let detail = match outcome {
         Outcome::Kept(why)
-        | Outcome::WouldRotate(why)
+        | Outcome::WouldSwap(why)
         | Outcome::Held(why)
         | Outcome::Blocked(why)
         | Outcome::BackingOff(why)
         | Outcome::Deferred(why) => why.clone(),
         Outcome::Failed(error) => error.to_string(),
         Outcome::Verifying { to, deadline } => crate::step::verifying_line(to, deadline),
-        Outcome::Rotated {
+        Outcome::Swapped {
             from,
             to,
             verification,
         } => {
-            let v = verification.describe();
+            let v = verification.summary();
             format!(
                 "{} -> {}; {v}",
                 from.as_deref().map_or("none", crate::model::arn_tail),
@@ -241,7 +241,7 @@ pub fn summary_line(p: &Planned, outcome: &Outcome) -> String {
         Outcome::Renewed { arn, verification } => format!(
             "{} renewed in place (no swap); {}",
             crate::model::arn_tail(arn),
-            verification.describe()
+            verification.summary()
         ),
     };
     format!("{}: {}: {}", p.target.domain, outcome.label(), detail)
@@ -258,7 +258,7 @@ pub fn log_summaries(results: &[(Planned, Outcome)]) -> usize {
             tracing::error!("{line}");
         } else if matches!(
             outcome,
-            Outcome::Rotated {
+            Outcome::Swapped {
                 verification: Verification::NotRequested,
                 ..
             } | Outcome::Renewed {

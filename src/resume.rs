@@ -17,7 +17,7 @@ use crate::act;
 use crate::config::Target;
 use crate::context::Context;
 use crate::error::Chain;
-use crate::human::rfc3339;
+use crate::format::rfc3339;
 use crate::model::{arn_tail, DomainView};
 use crate::outcome::Verification;
 use crate::serial::Serial;

@@ -18,7 +18,7 @@ use crate::state::records::{RolloutRecord, State, SwapResult};
 /// A target whose plan is to rotate, with nothing in flight.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Wanting {
-    /// The domain.
+    /// The custom domain that wants the certificate.
     pub domain: String,
     /// The certificate it would move to.
     pub arn: String,

@@ -9,7 +9,7 @@ use std::fmt;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::human::rfc3339;
+use crate::format::rfc3339;
 use crate::model::{Certificate, DomainInfo, DomainStatus, DomainView};
 
 mod eligible;
@@ -34,8 +34,9 @@ pub fn preference(a: &Certificate, b: &Certificate) -> Ordering {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Action {
-    /// Swap the domain onto the candidate.
-    Rotate,
+    /// Swap the domain onto the candidate (`rotate` in the plan's words).
+    #[serde(rename = "rotate")]
+    Swap,
     /// Leave the domain as it is.
     Keep,
     /// Something needs a person: no eligible certificate, wrong pool, missing domain...
@@ -45,7 +46,7 @@ pub enum Action {
 impl fmt::Display for Action {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
-            Action::Rotate => "rotate",
+            Action::Swap => "rotate",
             Action::Keep => "keep",
             Action::Error => "error",
         })
@@ -55,16 +56,16 @@ impl fmt::Display for Action {
 /// A certificate that was not chosen, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rejection {
-    /// Its ARN.
+    /// Its ARN (the certificate ID is the last segment).
     pub arn: String,
-    /// One sentence.
+    /// Why, in one sentence, as `plan` and the log say it.
     pub reason: String,
 }
 
 /// The decision for one target.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Decision {
-    /// What to do.
+    /// Keep, swap (`rotate`) or error.
     pub action: Action,
     /// One sentence a person understands.
     pub reason: String,
@@ -260,7 +261,7 @@ fn settle(
                 opt_time(best.not_after)
             ),
         ),
-        Some(reason) if info.status == DomainStatus::Active => (Action::Rotate, reason),
+        Some(reason) if info.status == DomainStatus::Active => (Action::Swap, reason),
         Some(reason) if info.status.needs_a_person() => (
             Action::Error,
             format!(

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 
 use crate::config::model::Rollout;
 use crate::error::TargetError;
-use crate::human::rfc3339;
+use crate::format::rfc3339;
 use crate::model::Certificate;
 use crate::outcome::Outcome;
 use crate::planned::Planned;
@@ -74,17 +74,17 @@ pub enum Step {
     Swap(SwapOrder),
     /// `--dry-run`: this swap would be made.
     WouldSwap {
-        /// Why.
+        /// The sentence `plan`, the log and the summary show.
         why: String,
     },
     /// Wanted, but waits for its rollout's canaries.
     Hold {
-        /// Why.
+        /// The sentence `plan`, the log and the summary show.
         why: String,
     },
     /// Wanted, but a canary of its rollout failed: an operator must act.
     Blocked {
-        /// Why.
+        /// The sentence `plan`, the log and the summary show.
         why: String,
     },
     /// The domain's certificate was renewed in place (same ARN, new validity): verify the
@@ -97,7 +97,7 @@ pub enum Step {
     },
     /// `--dry-run`: a renewal in place would be verified.
     WouldVerifyRenewal {
-        /// Why.
+        /// The sentence `plan`, the log and the summary show.
         why: String,
     },
     /// A swap is in flight: its verification decides, not this pass.
@@ -115,20 +115,29 @@ pub enum Step {
 }
 
 impl Step {
-    /// The outcome of a step that acts on nothing, or what to act on.
-    pub fn report(self) -> Result<Outcome, Act> {
-        Ok(match self {
-            Step::Swap(order) => return Err(Act::Swap(order)),
-            Step::VerifyRenewal { was, now } => return Err(Act::Renewal { was, now }),
+    /// What follows from this step: an outcome to report as it is, or something to act on.
+    pub fn next(self) -> Next {
+        Next::Report(match self {
+            Step::Swap(order) => return Next::Act(Act::Swap(order)),
+            Step::VerifyRenewal { was, now } => return Next::Act(Act::Renewal { was, now }),
             Step::WouldVerifyRenewal { why } => Outcome::Kept(why),
             Step::Keep { why } => Outcome::Kept(why),
-            Step::WouldSwap { why } => Outcome::WouldRotate(why),
+            Step::WouldSwap { why } => Outcome::WouldSwap(why),
             Step::Hold { why } => Outcome::Held(why),
             Step::Blocked { why } => Outcome::Blocked(why),
             Step::Verify { to, deadline } => Outcome::Verifying { to, deadline },
             Step::Fail { error } => Outcome::Failed(error),
         })
     }
+}
+
+/// What follows from a [`Step`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Next {
+    /// Nothing to act on: this is the target's outcome.
+    Report(Outcome),
+    /// Act first; the outcome comes from the act.
+    Act(Act),
 }
 
 /// What a step asks [`crate::act`] to do.

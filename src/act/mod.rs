@@ -21,8 +21,8 @@ use crate::error::TargetError;
 use crate::hooks::{Event, HookEvent};
 use crate::metrics::ResultLabels;
 use crate::model::{DomainInfo, DomainView};
-use crate::observe::Planned;
 use crate::outcome::Verification;
+use crate::planned::Planned;
 use crate::state::{FinishedSwap, PendingSwap, Phase, SwapResult};
 use crate::step::SwapOrder;
 use crate::verify::VerifyJob;
@@ -143,7 +143,7 @@ fn announce(ctx: &Context, planned: &Planned, order: &SwapOrder) {
     ctx.metrics
         .set_verification_state(&target.domain, "verifying");
     ctx.hooks.fire(HookEvent {
-        event: Event::Rotate,
+        event: Event::Swap,
         domain: target.domain.clone(),
         user_pool_id: target.user_pool_id.clone(),
         old_arn: from,
@@ -187,7 +187,7 @@ pub async fn record_outcome(ctx: &Context, job: &VerifyJob, verdict: Verificatio
             SwapResult::Failed,
             "failed",
             Event::Failure,
-            other.describe(),
+            other.summary(),
         ),
     };
     record_finished(ctx, job, result, &detail).await;

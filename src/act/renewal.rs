@@ -12,7 +12,7 @@ use tracing::{error, info};
 use crate::context::Context;
 use crate::error::Chain;
 use crate::error::TargetError;
-use crate::observe::Planned;
+use crate::planned::Planned;
 use crate::state::{PendingSwap, Phase, SeenCertificate};
 use crate::verify::VerifyJob;
 

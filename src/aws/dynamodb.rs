@@ -45,9 +45,9 @@ pub struct StoredItem {
 pub enum Write {
     /// Create (`expect: None`: must not exist) or replace (`Some(v)`: must be at version v).
     Put {
-        /// Sort key.
+        /// The record's sort key (`domain#NAME`, `rollout#KEY`, ...).
         key: String,
-        /// JSON.
+        /// The record, as JSON.
         body: String,
         /// The version it is read at; `None` for a new record.
         expect: Option<u64>,
@@ -56,7 +56,7 @@ pub enum Write {
     },
     /// Remove a record at version `expect`.
     Delete {
-        /// Sort key.
+        /// The record's sort key (`domain#NAME`, `rollout#KEY`, ...).
         key: String,
         /// The version it is read at.
         expect: u64,
@@ -72,7 +72,7 @@ pub enum WriteError {
     /// The lease is no longer this holder's at this epoch.
     #[error("the lease moved on: this process no longer leads")]
     Fenced,
-    /// The call failed.
+    /// The DynamoDB call failed (after the SDK's retries).
     #[error(transparent)]
     Aws(#[from] AwsError),
 }

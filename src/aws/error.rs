@@ -7,7 +7,7 @@ pub enum AwsError {
     /// The service answered with an error.
     #[error("{operation}: {code}: {message}")]
     Service {
-        /// The API operation.
+        /// The API operation (`DescribeUserPoolDomain`), named first in the message.
         operation: &'static str,
         /// The AWS error code (`ThrottlingException`, `NotAuthorizedException`, ...).
         code: String,
@@ -17,7 +17,7 @@ pub enum AwsError {
     /// No usable answer: connection, timeout, credentials, or an unreadable response.
     #[error("{operation}: {detail}")]
     Transport {
-        /// The API operation.
+        /// The API operation (`DescribeUserPoolDomain`), named first in the message.
         operation: &'static str,
         /// The whole error chain.
         detail: String,
@@ -25,7 +25,7 @@ pub enum AwsError {
     /// The answer lacked something the API promises.
     #[error("{operation}: unexpected response: {detail}")]
     Malformed {
-        /// The API operation.
+        /// The API operation (`DescribeUserPoolDomain`), named first in the message.
         operation: &'static str,
         /// What was missing.
         detail: String,
@@ -65,7 +65,7 @@ pub enum TableError {
     /// No such table.
     #[error("DynamoDB table {table} does not exist (region {region}): create it with `cognito-cert-rotator state init -c FILE` (or deploy/dynamodb/table.yaml)")]
     Missing {
-        /// The table.
+        /// The table name, as configured.
         table: String,
         /// Where it was looked for.
         region: String,
@@ -73,12 +73,12 @@ pub enum TableError {
     /// The key schema is not `pk` (S, HASH) + `sk` (S, RANGE).
     #[error("DynamoDB table {table} has the key schema {found}; cognito-cert-rotator needs pk (string, partition key) and sk (string, sort key): use another table or create one with `state init`")]
     WrongSchema {
-        /// The table.
+        /// The table name, as configured.
         table: String,
-        /// What it has.
+        /// The key schema it has, as DescribeTable gives it.
         found: String,
     },
-    /// The call failed.
+    /// The DynamoDB call failed (after the SDK's retries).
     #[error(transparent)]
     Aws(#[from] AwsError),
 }

@@ -16,7 +16,7 @@ pub const LEASE_KEY: (&str, &str) = ("lease", "leader");
 /// The lease a write is fenced on: it goes through only while this holder has this epoch.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Fence {
-    /// The holder id.
+    /// Who holds it: `PID@HOST#RANDOM`, unique per process.
     pub holder: String,
     /// The epoch it acquired.
     pub epoch: u64,

@@ -59,7 +59,7 @@ impl EventQueue {
         EventQueue::new(Client::from_conf(conf.build()), url)
     }
 
-    /// The queue URL.
+    /// The SQS queue URL it receives from.
     pub fn url(&self) -> &str {
         &self.url
     }

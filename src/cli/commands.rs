@@ -18,7 +18,7 @@ use crate::step::Mode;
 /// `validate`: the configuration as understood, or its first error.
 pub fn validate(config: &ConfigArg) -> anyhow::Result<u8> {
     let config = config.load()?;
-    print!("{}", config.describe());
+    print!("{}", config.summary());
     Ok(exit::OK)
 }
 
@@ -32,7 +32,7 @@ pub async fn plan(config: &ConfigArg, output: Output) -> anyhow::Result<u8> {
     let mut writer = PlanWriter::new(std::io::BufWriter::new(std::io::stdout().lock()), format);
     // Each target is written as soon as it is decided, and dropped.
     let mut failed = None;
-    crate::observe::plan_each(&ctx, ctx.clock.now(), &mut |p| {
+    crate::plan::each(&ctx, ctx.clock.now(), &mut |p| {
         if failed.is_none() {
             failed = writer.target(&p).err();
         }
@@ -122,7 +122,7 @@ pub async fn forget(config: &ConfigArg, domains: &[String]) -> anyhow::Result<u8
                 .collect();
         })
         .await
-        .with_context(|| format!("updating the state in {}", store.describe()))?;
+        .with_context(|| format!("updating the state in {}", store.summary()))?;
     for (domain, line) in domains.iter().zip(lines) {
         if !config.targets.iter().any(|t| &t.domain == domain) {
             println!("{domain}: note: not in the configuration");
@@ -165,12 +165,12 @@ pub async fn state_init(config: &ConfigArg) -> anyhow::Result<u8> {
 pub async fn status(config: &ConfigArg, output: Output) -> anyhow::Result<u8> {
     let ctx = context(config.load()?).await?;
     let now = ctx.clock.now();
-    let planned = crate::observe::plan(&ctx, now).await;
+    let planned = crate::plan::all(&ctx, now).await;
     let state = ctx
         .state
         .snapshot()
         .await
-        .with_context(|| format!("reading the state in {}", ctx.state.describe()))?;
+        .with_context(|| format!("reading the state in {}", ctx.state.summary()))?;
     let next = crate::daemon::next_tick(&ctx.config.schedule, now);
     let mut report =
         crate::status::StatusReport::new(&planned, &state, now, next, &ctx.config.rollout);

@@ -152,8 +152,8 @@ fn verify_settings(
             None,
             format!(
                 "verify.interval ({}) is longer than verify.window ({}): the check would run once at most; use a shorter interval",
-                crate::human::fmt_duration(interval),
-                crate::human::fmt_duration(window)
+                crate::format::fmt_duration(interval),
+                crate::format::fmt_duration(window)
             ),
         ));
     }
@@ -233,8 +233,8 @@ fn state_backend(
                     None,
                     format!(
                         "state.dynamodb.lease {} is out of range; give 2s to 10m (default {})",
-                        crate::human::fmt_duration(lease),
-                        crate::human::fmt_duration(DEFAULT_LEASE)
+                        crate::format::fmt_duration(lease),
+                        crate::format::fmt_duration(DEFAULT_LEASE)
                     ),
                 ));
             }

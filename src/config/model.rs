@@ -17,9 +17,9 @@ pub enum ConfigError {
     /// The file could not be read.
     #[error("{path}: cannot read the configuration file")]
     Read {
-        /// The file.
+        /// The file, as the configuration names it.
         path: PathBuf,
-        /// Why.
+        /// The I/O error, shown after this message (its `source()`).
         #[source]
         source: std::io::Error,
     },
@@ -29,7 +29,7 @@ pub enum ConfigError {
     /// The file was read but is wrong.
     #[error("{path}:{line}:{column}: {message}")]
     Invalid {
-        /// The file.
+        /// The file, as the configuration names it.
         path: PathBuf,
         /// 1-based line.
         line: usize,
@@ -92,7 +92,7 @@ pub struct Hooks {
 /// `events:`: the SQS queue an EventBridge rule for ACM feeds (`deploy/events/`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EventSettings {
-    /// The queue URL.
+    /// The SQS queue URL (`https://sqs.REGION.amazonaws.com/ACCOUNT/NAME`).
     pub queue_url: String,
     /// The queue's region: `region:`, else the URL's, else us-east-1 (where ACM's events
     /// for CloudFront certificates are).
@@ -118,17 +118,17 @@ pub struct Config {
     pub state: StateBackend,
     /// Where `/metrics` and `/healthz` listen; `None` = off.
     pub metrics_listen: Option<std::net::SocketAddr>,
-    /// Event hooks.
+    /// Programs run after a swap, a verification and a failure.
     pub hooks: Hooks,
     /// The SQS queue of ACM events that trigger passes (`run`); `None` = schedule only.
     pub events: Option<EventSettings>,
-    /// Verification settings.
+    /// The `verify:` block: window, interval, the TLS check, `on_failure`.
     pub verify: VerifySettings,
     /// The targets, in file order (the main file's first, then each included file's).
     pub targets: Vec<Target>,
     /// How many targets are worked on at once.
     pub concurrency: usize,
-    /// Canary rollout settings.
+    /// The `rollout:` block: canaries and their grouping.
     pub rollout: Rollout,
     /// Every file read, the main one first, with how many targets each added.
     pub files: Vec<(PathBuf, usize)>,
@@ -143,7 +143,7 @@ pub const DEFAULT_CONCURRENCY: usize = 4;
 /// Targets with equal specs share clients, credentials, rate limits and one ACM scan.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct RoleSpec {
-    /// The role.
+    /// The role ARN, which names the account.
     pub role_arn: RoleArn,
     /// `sts:ExternalId`, when the trust policy requires one.
     pub external_id: Option<String>,
@@ -228,7 +228,7 @@ pub enum StateBackend {
 /// `state.dynamodb`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DynamoSettings {
-    /// The table.
+    /// The table name, as configured.
     pub table: String,
     /// Its region; `None`: the credential chain's.
     pub region: Option<String>,
@@ -241,7 +241,7 @@ pub const DEFAULT_LEASE: Duration = Duration::from_secs(30);
 
 impl Config {
     /// What `validate` prints: the files, targets, accounts and rollout, one per line.
-    pub fn describe(&self) -> String {
+    pub fn summary(&self) -> String {
         use std::fmt::Write as _;
         let accounts: std::collections::BTreeSet<_> =
             self.targets.iter().map(|t| t.role.clone()).collect();

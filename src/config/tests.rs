@@ -512,10 +512,10 @@ fn events_take_the_queue_region_from_the_url_or_the_key() {
     assert_eq!(e.region, "eu-north-1");
     // validate says so.
     assert!(
-        c.describe()
+        c.summary()
             .contains("  events: SQS queue https://vpce-1.sqs.example/1/q (eu-north-1)\n"),
         "{}",
-        c.describe()
+        c.summary()
     );
 }
 

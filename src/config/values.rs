@@ -171,9 +171,9 @@ impl<'de> Deserialize<'de> for DomainName {
 /// A user pool ID (`eu-central-1_AbC123`) and the region it names.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UserPoolId {
-    /// The whole ID.
+    /// The whole ID, as configured (`eu-west-1_AbC123`).
     pub id: String,
-    /// The region prefix.
+    /// The region before `_`, where the pool lives and Cognito is called.
     pub region: String,
 }
 
@@ -238,7 +238,7 @@ impl fmt::Display for HostPort {
 /// An IAM role ARN (`arn:aws:iam::123456789012:role/name`), checked for shape.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct RoleArn {
-    /// The whole ARN.
+    /// The whole ARN, as configured.
     pub arn: String,
     /// The 12-digit account it is in.
     pub account: String,

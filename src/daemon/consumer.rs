@@ -16,7 +16,7 @@ use crate::aws::sqs::{EventQueue, QueueMessage, MAX_BATCH, MAX_WAIT};
 use crate::aws::AwsError;
 use crate::context::Context;
 use crate::events::{self, AcmEvent};
-use crate::human::fmt_duration;
+use crate::format::fmt_duration;
 use crate::metrics::Metrics;
 
 /// How long a received message stays hidden from other receivers: long enough for the pass

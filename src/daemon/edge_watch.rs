@@ -19,7 +19,7 @@ impl EdgeWatcher {
     pub(super) fn start(
         &self,
         ctx: &Context,
-        results: &[(crate::observe::Planned, crate::outcome::Outcome)],
+        results: &[(crate::planned::Planned, crate::outcome::Outcome)],
         verifying: std::collections::HashSet<String>,
     ) {
         if ctx.probe.is_none() {

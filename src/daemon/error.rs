@@ -15,9 +15,9 @@ pub enum DaemonError {
     /// `metrics.listen` cannot be bound.
     #[error("metrics.listen {addr}: cannot listen")]
     Listen {
-        /// The address.
+        /// The `metrics.listen` address.
         addr: std::net::SocketAddr,
-        /// Why.
+        /// The I/O error, shown after this message (its `source()`).
         #[source]
         source: std::io::Error,
     },

@@ -11,7 +11,7 @@ use tokio::sync::mpsc;
 use tracing::{info, warn};
 
 use crate::events::AcmEvent;
-use crate::human::fmt_duration;
+use crate::format::fmt_duration;
 
 /// What the outside world asks of the loop.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -65,7 +65,7 @@ impl Verifications {
                     Verification::Verified(detail) => {
                         info!(domain = %job.target.domain, "{detail}")
                     }
-                    other => error!(domain = %job.target.domain, "{}", other.describe()),
+                    other => error!(domain = %job.target.domain, "{}", other.summary()),
                 }
             }
             .instrument(span),
@@ -118,7 +118,7 @@ pub async fn run(
     info!(
         schedule = %daemon.ctx.config.schedule,
         targets = daemon.ctx.config.targets.len(),
-        state = %daemon.ctx.state.describe(),
+        state = %daemon.ctx.state.summary(),
         "started"
     );
     if options.now {

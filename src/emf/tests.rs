@@ -20,7 +20,7 @@ fn planned(domain: &str, current: i64, candidate: Option<i64>) -> Planned {
         target: target(domain),
         decision: Decision {
             action: if candidate.is_some() {
-                Action::Rotate
+                Action::Swap
             } else {
                 Action::Keep
             },
@@ -38,7 +38,7 @@ fn planned(domain: &str, current: i64, candidate: Option<i64>) -> Planned {
 }
 
 fn rotated(verification: Verification) -> Outcome {
-    Outcome::Rotated {
+    Outcome::Swapped {
         from: Some("arn:old".into()),
         to: "arn:new".into(),
         verification,

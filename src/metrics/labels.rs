@@ -5,16 +5,16 @@ use prometheus_client::encoding::EncodeLabelSet;
 /// `{domain, user_pool_id}`.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct TargetLabels {
-    /// The custom domain.
+    /// The custom domain, lowercase (`auth.example.com`).
     pub domain: String,
-    /// The user pool.
+    /// The user pool ID (`REGION_ID`): its region is where Cognito is called.
     pub user_pool_id: String,
 }
 
 /// `{domain, result}`.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ResultLabels {
-    /// The custom domain.
+    /// The custom domain, lowercase (`auth.example.com`).
     pub domain: String,
     /// verified, failed, unverified, error.
     pub result: String,
@@ -23,7 +23,7 @@ pub struct ResultLabels {
 /// `{domain, state}`.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct StateLabels {
-    /// The custom domain.
+    /// The custom domain, lowercase (`auth.example.com`).
     pub domain: String,
     /// verified, verifying, failed.
     pub state: String,
@@ -32,7 +32,7 @@ pub struct StateLabels {
 /// `target_failures_total` labels: `{domain, kind}`.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct FailureLabels {
-    /// The custom domain.
+    /// The custom domain, lowercase (`auth.example.com`).
     pub domain: String,
     /// What kind of failure (`verification`, `selection`, an AWS error code...).
     pub kind: String,
@@ -41,14 +41,14 @@ pub struct FailureLabels {
 /// `{domain}`.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct DomainLabel {
-    /// The custom domain.
+    /// The custom domain, lowercase (`auth.example.com`).
     pub domain: String,
 }
 
 /// `{domain, setting}`.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct SettingLabels {
-    /// The custom domain.
+    /// The custom domain, lowercase (`auth.example.com`).
     pub domain: String,
     /// The setting's API name (`Routing.Failover`, `ManagedLoginVersion`...).
     pub setting: String,

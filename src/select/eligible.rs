@@ -7,14 +7,14 @@ use std::fmt;
 
 use chrono::{DateTime, Utc};
 
-use crate::human::{fmt_duration, rfc3339};
+use crate::format::{fmt_duration, rfc3339};
 pub use crate::model::{normalize_key_algorithm, CERTIFICATE_REGION, CLOUDFRONT_KEY_ALGORITHMS};
 use crate::model::{Certificate, MinValidity};
 
 /// What a target needs from a certificate.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Requirements<'a> {
-    /// The custom domain.
+    /// The custom domain, lowercase (`auth.example.com`).
     pub domain: &'a str,
     /// How much validity a candidate must have left.
     pub min_validity: MinValidity,
@@ -39,9 +39,9 @@ pub enum Ineligible {
     Expired(DateTime<Utc>),
     /// Expires before now + min_validity.
     ExpiresTooSoon {
-        /// NotAfter.
+        /// When it expires.
         not_after: DateTime<Utc>,
-        /// The configured minimum.
+        /// `min_validity` as configured for the target.
         min_validity: MinValidity,
         /// What it came to for this certificate.
         required: std::time::Duration,
@@ -52,9 +52,9 @@ pub enum Ineligible {
     KeyAlgorithm(String),
     /// A required tag is missing or has another value.
     Tag {
-        /// The key.
+        /// The required tag key.
         key: String,
-        /// The required value.
+        /// The value `require_tags` asks for.
         wanted: String,
         /// What the certificate has.
         found: Option<String>,

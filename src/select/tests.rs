@@ -247,7 +247,7 @@ fn percentage_validity_picks_the_candidate_with_enough_of_its_lifetime_left() {
         },
         now(),
     );
-    assert_eq!(d.action, Action::Rotate);
+    assert_eq!(d.action, Action::Swap);
     assert_eq!(d.candidate.map(|c| c.arn), Some(b.arn));
     let lost: Vec<&str> = d.rejected.iter().map(|r| r.arn.as_str()).collect();
     assert!(lost.contains(&a.arn.as_str()), "{lost:?}");
@@ -377,7 +377,7 @@ fn latest_not_after_wins() {
     let c = cert("c", 75);
     let d = run(&domain_on(&a.arn), &[a.clone(), b.clone(), c.clone()]);
     assert_eq!(d.candidate.unwrap().arn, b.arn);
-    assert_eq!(d.action, Action::Rotate);
+    assert_eq!(d.action, Action::Swap);
     assert_eq!(d.rejected.len(), 2);
     assert!(d.rejected.iter().all(|r| r.reason.contains("before b")));
 }
@@ -456,7 +456,7 @@ fn rotates_when_a_later_certificate_exists() {
     let a = cert("a", 60);
     let b = cert("b", 90);
     let d = run(&domain_on(&a.arn), &[a.clone(), b.clone()]);
-    assert_eq!(d.action, Action::Rotate);
+    assert_eq!(d.action, Action::Swap);
     assert!(d.reason.contains("later than the current"), "{}", d.reason);
 }
 
@@ -468,7 +468,7 @@ fn rotates_when_current_is_not_eligible_any_more_even_to_an_earlier_expiry() {
     a.key_algorithm = "EC-secp384r1".into();
     let b = cert("b", 90);
     let d = run(&domain_on(&a.arn), &[a.clone(), b.clone()]);
-    assert_eq!(d.action, Action::Rotate);
+    assert_eq!(d.action, Action::Swap);
     assert!(d.reason.contains("no longer usable"));
     assert!(d
         .rejected
@@ -483,7 +483,7 @@ fn rotates_off_a_certificate_acm_no_longer_knows() {
         &domain_on("arn:aws:acm:us-east-1:1:certificate/gone"),
         std::slice::from_ref(&b),
     );
-    assert_eq!(d.action, Action::Rotate);
+    assert_eq!(d.action, Action::Swap);
     assert!(d.reason.contains("does not know"));
     assert!(d.current.is_none());
     assert_eq!(
@@ -497,7 +497,7 @@ fn rotates_off_a_certificate_inside_min_validity() {
     let a = cert("a", 10);
     let b = cert("b", 90);
     let d = run(&domain_on(&a.arn), &[a.clone(), b]);
-    assert_eq!(d.action, Action::Rotate);
+    assert_eq!(d.action, Action::Swap);
     assert!(d.reason.contains("less than the required"));
 }
 

@@ -46,7 +46,7 @@ impl DynamoStore {
         }
     }
 
-    /// The table.
+    /// The adapter of the table the records live in.
     pub fn table(&self) -> &StateTable {
         &self.table
     }

@@ -10,9 +10,9 @@ pub enum StateError {
     /// I/O on the state file.
     #[error("state file {path}")]
     Io {
-        /// The file.
+        /// The file, as the configuration names it.
         path: PathBuf,
-        /// Why.
+        /// The I/O error, shown after this message (its `source()`).
         #[source]
         source: std::io::Error,
     },

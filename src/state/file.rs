@@ -70,7 +70,7 @@ impl FileStore {
         })
     }
 
-    /// The file.
+    /// Where the state file lives (resolved against the config file's folder).
     pub fn path(&self) -> &Path {
         &self.path
     }

@@ -53,7 +53,7 @@ impl StateStore {
     }
 
     /// Where it is, for logs and messages.
-    pub fn describe(&self) -> String {
+    pub fn summary(&self) -> String {
         match self {
             StateStore::File(f) => format!("file {}", f.path().display()),
             StateStore::Dynamo(d) => format!(

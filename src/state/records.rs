@@ -36,7 +36,7 @@ pub struct RolloutRecord {
 pub struct Denied {
     /// When it was put on the list.
     pub since: DateTime<Utc>,
-    /// Why.
+    /// Why it was refused, as `status` shows it.
     pub reason: String,
 }
 
@@ -85,7 +85,7 @@ fn is_false(b: &bool) -> bool {
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SeenCertificate {
-    /// The certificate ARN.
+    /// Its ARN (the certificate ID is the last segment).
     pub arn: String,
     /// NotBefore of this version.
     pub not_before: Option<DateTime<Utc>>,
@@ -112,7 +112,7 @@ impl DomainRecord {
             .map(|(arn, d)| {
                 (
                     arn.clone(),
-                    format!("{} at {}", d.reason, crate::human::rfc3339(&d.since)),
+                    format!("{} at {}", d.reason, crate::format::rfc3339(&d.since)),
                 )
             })
             .collect()
@@ -136,13 +136,13 @@ pub enum Phase {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PendingSwap {
-    /// Where it is.
+    /// How far the swap got (intent, swapped, rolling back).
     pub phase: Phase,
-    /// The user pool.
+    /// The user pool ID (`REGION_ID`): its region is where Cognito is called.
     pub user_pool_id: String,
-    /// The certificate before.
+    /// The ARN the domain pointed at before (`None`: it had none).
     pub old_arn: Option<String>,
-    /// The certificate after.
+    /// The ARN the domain is moved onto.
     pub new_arn: String,
     /// The new certificate's serial as ACM wrote it.
     pub new_serial: Option<String>,
@@ -177,17 +177,17 @@ pub enum SwapResult {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FinishedSwap {
-    /// The certificate before.
+    /// The ARN the domain pointed at before (`None`: it had none).
     pub old_arn: Option<String>,
-    /// The certificate after.
+    /// The ARN the domain is moved onto.
     pub new_arn: String,
     /// When the swap happened.
     pub swapped_at: Option<DateTime<Utc>>,
-    /// When it ended.
+    /// When its verification ended (or it was given up).
     pub finished_at: DateTime<Utc>,
-    /// How.
+    /// How it ended: verified, failed, or not verified (`once` without `--wait`).
     pub result: SwapResult,
-    /// One sentence.
+    /// Why, in one sentence, as `plan` and the log say it.
     pub detail: String,
     /// An in-place renewal's verification, not a swap.
     #[serde(default, skip_serializing_if = "is_false")]

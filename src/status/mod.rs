@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::human::rfc3339;
+use crate::format::rfc3339;
 use crate::planned::Planned;
 use crate::rollout::Gate;
 use crate::select::Action;
@@ -14,13 +14,13 @@ mod text;
 /// One row.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct StatusRow {
-    /// The custom domain.
+    /// The custom domain, lowercase (`auth.example.com`).
     pub domain: String,
-    /// The user pool.
+    /// The user pool ID (`REGION_ID`): its region is where Cognito is called.
     pub user_pool_id: String,
     /// The certificate the domain uses.
     pub current_certificate_arn: Option<String>,
-    /// Its NotAfter.
+    /// When it expires (RFC 3339), when known.
     pub not_after: Option<String>,
     /// Whole days until NotAfter.
     pub days_left: Option<i64>,
@@ -54,7 +54,7 @@ pub struct StatusRow {
 pub struct EdgeRow {
     /// The serial of the leaf certificate served (colon hex), when the handshake worked.
     pub serial: Option<String>,
-    /// Its NotAfter.
+    /// When it expires (RFC 3339), when known.
     pub not_after: Option<String>,
     /// Whether it is the certificate the domain is configured with (None: unknown).
     pub matches_current: Option<bool>,
@@ -155,7 +155,7 @@ fn row(
         .managed_renewal
         .as_ref()
         .filter(|r| r.needs_action())
-        .map(|r| r.describe());
+        .map(|r| r.summary());
     let min_validity = p.target.min_validity.to_string();
     let problem = problem(&Signals {
         decision_error: (d.action == Action::Error).then_some(d.reason.as_str()),
@@ -188,7 +188,7 @@ fn row(
         held,
         denylist: record.map(|r| r.denied()).unwrap_or_default(),
         failures: record.map_or(0, |r| r.failures),
-        managed_renewal: p.managed_renewal.as_ref().map(|r| r.describe()),
+        managed_renewal: p.managed_renewal.as_ref().map(|r| r.summary()),
         edge: None,
     }
 }

@@ -45,12 +45,12 @@ fn planned(domain: &str, action: Action) -> Planned {
             reason: format!("{action} because"),
             current: Some(cert("arn:old")),
             current_arn: Some("arn:old".into()),
-            candidate: (action == Action::Rotate).then(|| cert("arn:new")),
+            candidate: (action == Action::Swap).then(|| cert("arn:new")),
             rejected: vec![],
         },
         error: None,
         domain: None,
-        candidate_serial: (action == Action::Rotate).then(serial),
+        candidate_serial: (action == Action::Swap).then(serial),
         managed_renewal: None,
     }
 }
@@ -87,7 +87,7 @@ const ALL_MODES: [Mode; 4] = [Mode::DryRun, Mode::Once, Mode::Daemon, Mode::Even
 fn rotate_with_a_serial_swaps_in_writing_modes() {
     for mode in [Mode::Once, Mode::Daemon, Mode::Event] {
         let step = next_step(
-            &planned("a.example.com", Action::Rotate),
+            &planned("a.example.com", Action::Swap),
             None,
             None,
             None,
@@ -106,7 +106,7 @@ fn rotate_with_a_serial_swaps_in_writing_modes() {
 
 #[test]
 fn dry_run_never_swaps_and_says_what_it_would_do() {
-    let p = planned("a.example.com", Action::Rotate);
+    let p = planned("a.example.com", Action::Swap);
     assert_eq!(
         next_step(&p, None, None, Some(&Gate::Go), Mode::DryRun),
         Step::WouldSwap {
@@ -124,7 +124,7 @@ fn dry_run_never_swaps_and_says_what_it_would_do() {
 #[test]
 fn a_canary_gate_marks_the_swap_as_canary() {
     let step = next_step(
-        &planned("a.example.com", Action::Rotate),
+        &planned("a.example.com", Action::Swap),
         None,
         None,
         Some(&Gate::Canary),
@@ -138,7 +138,7 @@ fn a_canary_gate_marks_the_swap_as_canary() {
 
 #[test]
 fn held_and_blocked_gates_stop_the_swap_in_every_mode() {
-    let p = planned("a.example.com", Action::Rotate);
+    let p = planned("a.example.com", Action::Swap);
     for mode in ALL_MODES {
         assert_eq!(
             next_step(&p, None, None, Some(&Gate::Hold("waiting".into())), mode),
@@ -179,7 +179,7 @@ fn keep_is_kept_whatever_the_gate() {
 #[test]
 fn a_swap_in_flight_is_left_to_its_verification() {
     let in_flight = pending("arn:new");
-    for action in [Action::Rotate, Action::Keep] {
+    for action in [Action::Swap, Action::Keep] {
         let step = next_step(
             &planned("a.example.com", action),
             Some(&in_flight),
@@ -199,7 +199,7 @@ fn a_swap_in_flight_is_left_to_its_verification() {
 
 #[test]
 fn an_observation_error_fails_before_anything_else() {
-    let mut p = planned("a.example.com", Action::Rotate);
+    let mut p = planned("a.example.com", Action::Swap);
     p.error = Some(throttled());
     // Even with a swap in flight and a go gate: the error is what the user must see.
     let step = next_step(
@@ -225,7 +225,7 @@ fn a_selection_error_fails_as_selection() {
 
 #[test]
 fn no_write_for_a_candidate_without_a_readable_serial() {
-    let mut p = planned("a.example.com", Action::Rotate);
+    let mut p = planned("a.example.com", Action::Swap);
     p.candidate_serial = None;
     for mode in [Mode::Once, Mode::Daemon] {
         let Step::Fail { error } = next_step(&p, None, None, Some(&Gate::Go), mode) else {
@@ -242,44 +242,47 @@ fn no_write_for_a_candidate_without_a_readable_serial() {
 }
 
 #[test]
-fn report_turns_every_step_but_swap_into_its_outcome() {
+fn next_reports_every_step_but_swap_as_its_outcome() {
     assert_eq!(
-        Step::Keep { why: "k".into() }.report(),
-        Ok(Outcome::Kept("k".into()))
+        Step::Keep { why: "k".into() }.next(),
+        Next::Report(Outcome::Kept("k".into()))
     );
     assert_eq!(
-        Step::WouldSwap { why: "w".into() }.report(),
-        Ok(Outcome::WouldRotate("w".into()))
+        Step::WouldSwap { why: "w".into() }.next(),
+        Next::Report(Outcome::WouldSwap("w".into()))
     );
     assert_eq!(
-        Step::Hold { why: "h".into() }.report(),
-        Ok(Outcome::Held("h".into()))
+        Step::Hold { why: "h".into() }.next(),
+        Next::Report(Outcome::Held("h".into()))
     );
     assert_eq!(
-        Step::Blocked { why: "b".into() }.report(),
-        Ok(Outcome::Blocked("b".into()))
+        Step::Blocked { why: "b".into() }.next(),
+        Next::Report(Outcome::Blocked("b".into()))
     );
     assert_eq!(
         Step::Verify {
             to: "arn:new".into(),
             deadline: at(2)
         }
-        .report(),
-        Ok(Outcome::Verifying {
+        .next(),
+        Next::Report(Outcome::Verifying {
             to: "arn:new".into(),
             deadline: at(2)
         })
     );
     assert_eq!(
-        Step::Fail { error: throttled() }.report(),
-        Ok(Outcome::Failed(throttled()))
+        Step::Fail { error: throttled() }.next(),
+        Next::Report(Outcome::Failed(throttled()))
     );
     let order = SwapOrder {
         to: "arn:new".into(),
         serial: serial(),
         canary: false,
     };
-    assert_eq!(Step::Swap(order.clone()).report(), Err(Act::Swap(order)));
+    assert_eq!(
+        Step::Swap(order.clone()).next(),
+        Next::Act(Act::Swap(order))
+    );
 }
 
 fn failing(failures: u32, skip_passes: u32) -> DomainRecord {
@@ -351,10 +354,10 @@ fn rollout(canary_count: usize) -> Rollout {
 
 #[test]
 fn gates_group_by_serial_and_skip_targets_in_flight_or_failing() {
-    let one = planned("one.example.com", Action::Rotate);
-    let two = planned("two.example.com", Action::Rotate);
-    let three = planned("three.example.com", Action::Rotate);
-    let mut broken = planned("four.example.com", Action::Rotate);
+    let one = planned("one.example.com", Action::Swap);
+    let two = planned("two.example.com", Action::Swap);
+    let three = planned("three.example.com", Action::Swap);
+    let mut broken = planned("four.example.com", Action::Swap);
     broken.error = Some(throttled());
     let keep = planned("five.example.com", Action::Keep);
     let mut state = State::default();
@@ -386,8 +389,8 @@ fn without_rollout_every_wanting_target_goes() {
     let gating = gates(
         &Rollout::default(),
         &[
-            planned("one.example.com", Action::Rotate),
-            planned("two.example.com", Action::Rotate),
+            planned("one.example.com", Action::Swap),
+            planned("two.example.com", Action::Swap),
         ],
         &State::default(),
         at(3),
@@ -458,15 +461,15 @@ fn the_same_arn_with_new_dates_is_a_renewal_verified_without_a_write() {
             was: was.clone(),
             now: seen("arn:old", 90)
         }
-        .report(),
-        Err(Act::Renewal { .. })
+        .next(),
+        Next::Act(Act::Renewal { .. })
     ));
 }
 
 #[test]
 fn a_swap_or_a_swap_in_flight_wins_over_verifying_a_renewal() {
     let was = seen("arn:old", 30);
-    let rotating = planned("a.example.com", Action::Rotate);
+    let rotating = planned("a.example.com", Action::Swap);
     assert!(matches!(
         next_step(&rotating, None, Some(&was), Some(&Gate::Go), Mode::Once),
         Step::Swap(_)

@@ -17,7 +17,7 @@ use crate::aws::cognito::CognitoDomains;
 use crate::aws::AwsError;
 use crate::clock::Clock;
 use crate::config::{Target, VerifySettings};
-use crate::human::{fmt_duration, rfc3339};
+use crate::format::{fmt_duration, rfc3339};
 use crate::model::{DomainStatus, DomainView};
 use crate::outcome::{Outcome, Verification};
 use crate::serial::Serial;
@@ -29,11 +29,11 @@ use probe::{ProbeError, TlsProbe, Trust};
 /// A swap to verify (made in this pass, or resumed from the state).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VerifyJob {
-    /// The target.
+    /// The configured target: its domain, user pool and settings.
     pub target: Target,
-    /// The certificate before.
+    /// The ARN the domain pointed at before (`None`: it had none).
     pub old_arn: Option<String>,
-    /// The certificate after.
+    /// The ARN the domain is moved onto.
     pub new_arn: String,
     /// Its serial: what the edge must serve. `None` only for a swap recorded without one.
     pub new_serial: Option<Serial>,
@@ -54,7 +54,7 @@ impl VerifyJob {
                 verification,
             }
         } else {
-            Outcome::Rotated {
+            Outcome::Swapped {
                 from: self.old_arn.clone(),
                 to: self.new_arn.clone(),
                 verification,
@@ -100,15 +100,15 @@ pub async fn verify_swap(checker: Checker<'_>, job: &VerifyJob) -> Verification 
     let verdict = wait_until_verified(window, checker.settings.interval, |attempt| {
         let last_note = &last_note;
         async move {
-            let obs = observe(
+            let look = look_once(
                 checker,
                 &target.domain,
                 &job.new_arn,
                 job.new_serial.as_ref(),
             )
             .await;
-            if !obs.verified() {
-                let note = obs.pending();
+            if !look.verified() {
+                let note = look.pending();
                 let changed = last_note
                     .lock()
                     .map(|mut last| {
@@ -123,7 +123,7 @@ pub async fn verify_swap(checker: Checker<'_>, job: &VerifyJob) -> Verification 
                     debug!(domain = %target.domain, attempt, "not yet: {note}");
                 }
             }
-            obs
+            look
         }
     })
     .await;
@@ -148,7 +148,7 @@ fn verified_detail(
     job: &VerifyJob,
     after: Duration,
     attempts: u32,
-    last: &Observation,
+    last: &Look,
 ) -> String {
     let target = &job.target;
     let trust = match &last.edge {
@@ -175,12 +175,7 @@ fn verified_detail(
 }
 
 /// One look: what Cognito says about the domain and what the edge serves.
-async fn observe(
-    checker: Checker<'_>,
-    domain: &str,
-    arn: &str,
-    serial: Option<&Serial>,
-) -> Observation {
+async fn look_once(checker: Checker<'_>, domain: &str, arn: &str, serial: Option<&Serial>) -> Look {
     let cognito = match checker.cognito.describe(domain).await {
         Ok(DomainView::Present(info)) => {
             if info.certificate_arn.as_deref() != Some(arn) {
@@ -206,12 +201,12 @@ async fn observe(
             Err(e) => Err(NotYet::Probe(e)),
         },
     };
-    Observation { cognito, edge }
+    Look { cognito, edge }
 }
 
 /// One look at Cognito and the edge.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Observation {
+pub struct Look {
     /// `Ok` when Cognito reports the domain ACTIVE on the new ARN; else what it reports.
     pub cognito: Result<(), NotYet>,
     /// `Ok(Some(trust))` when the edge serves the new serial, `Ok(None)` with the TLS check
@@ -250,7 +245,7 @@ pub enum NotYet {
     Probe(ProbeError),
 }
 
-impl Observation {
+impl Look {
     /// Both checks pass.
     pub fn verified(&self) -> bool {
         self.cognito.is_ok() && self.edge.is_ok()
@@ -276,19 +271,19 @@ pub enum Waited {
     Verified {
         /// Time from the start of the wait.
         after: Duration,
-        /// Looks taken.
+        /// How many looks it took, the first included.
         attempts: u32,
         /// The last observation (carries the chain-trust result).
-        last: Observation,
+        last: Look,
     },
     /// The window ran out first.
     TimedOut {
-        /// The window.
+        /// The window that ran out.
         window: Duration,
-        /// Looks taken.
+        /// How many looks it took, the first included.
         attempts: u32,
         /// The last observation: what was still wrong.
-        last: Observation,
+        last: Look,
     },
 }
 
@@ -301,7 +296,7 @@ pub async fn wait_until_verified<F, Fut>(
 ) -> Waited
 where
     F: FnMut(u32) -> Fut,
-    Fut: Future<Output = Observation>,
+    Fut: Future<Output = Look>,
 {
     let start = Instant::now();
     let deadline = start + window;

@@ -23,9 +23,9 @@ pub enum SetupError {
     /// `verify.ca_file` could not be read or holds no certificate.
     #[error("verify.ca_file {path}: {why}")]
     CaFile {
-        /// The file.
+        /// The `verify.ca_file` path, as configured.
         path: String,
-        /// Why.
+        /// What the system or the peer said.
         why: String,
     },
     /// rustls refused the configuration.
@@ -59,23 +59,23 @@ pub enum ProbeError {
     /// No TCP connection.
     #[error("cannot connect to {target}: {why}")]
     Connect {
-        /// Where.
+        /// The `host:port` connected to.
         target: String,
-        /// Why.
+        /// What the system or the peer said.
         why: String,
     },
     /// TCP, but no TLS.
     #[error("TLS handshake with {target} failed: {why}")]
     Handshake {
-        /// Where.
+        /// The `host:port` connected to.
         target: String,
-        /// Why.
+        /// What the system or the peer said.
         why: String,
     },
     /// The server sent no certificate we could read.
     #[error("{target} sent no readable certificate")]
     NoCertificate {
-        /// Where.
+        /// The `host:port` connected to.
         target: String,
     },
 }

@@ -12,15 +12,15 @@ use super::*;
 use crate::clock::TokioClock;
 use crate::model::DomainStatus;
 
-fn pending() -> Observation {
-    Observation {
+fn pending() -> Look {
+    Look {
         cognito: Err(NotYet::Status(DomainStatus::Updating)),
         edge: Err(NotYet::PointsElsewhere(Some("the old certificate".into()))),
     }
 }
 
-fn done() -> Observation {
-    Observation {
+fn done() -> Look {
+    Look {
         cognito: Ok(()),
         edge: Ok(Some(Trust::Trusted)),
     }
@@ -71,7 +71,7 @@ async fn cognito_alone_is_not_enough() {
         Duration::from_secs(60),
         Duration::from_secs(20),
         |_| async {
-            Observation {
+            Look {
                 cognito: Ok(()),
                 edge: Err(NotYet::NoSerial),
             }

@@ -1,5 +1,5 @@
-//! Observe and decide: one pass's reads of AWS and the selection over them, for every
-//! target. Writes nothing (`plan` and `status` are this module alone).
+//! Plan: observe and decide for every target — one pass's reads of AWS and the selection over
+//! them, each target's [`Planned`]. Writes nothing (`plan` and `status` are this module alone).
 //!
 //! Targets are grouped by account (default credentials, or an assumed role): one
 //! ListCertificates scan per account serves all of that account's targets, and accounts are
@@ -30,9 +30,9 @@ use crate::serial::Serial;
 /// Observe and decide for every configured target; writes nothing (`plan`, `status`).
 /// Candidate serials are read only when a rollout groups its targets by serial: nothing
 /// will be swapped, so nothing else needs them.
-pub async fn plan(ctx: &Context, now: DateTime<Utc>) -> Vec<Planned> {
+pub async fn all(ctx: &Context, now: DateTime<Utc>) -> Vec<Planned> {
     let targets: Vec<&Target> = ctx.config.targets.iter().collect();
-    plan_targets(ctx, &targets, ctx.config.rollout.enabled(), now).await
+    for_targets(ctx, &targets, ctx.config.rollout.enabled(), now).await
 }
 
 /// Targets grouped by account, each group in config order.
@@ -47,7 +47,7 @@ pub fn by_account<'t>(targets: &[&'t Target]) -> BTreeMap<AccountKey, Vec<&'t Ta
 /// Plan `targets`, every account at once; results in the order given. `serials`: read
 /// and parse the serial of each certificate about to be swapped in (one DescribeCertificate
 /// each) — needed before a swap, and by rollouts that group targets by serial.
-pub async fn plan_targets(
+pub async fn for_targets(
     ctx: &Context,
     targets: &[&Target],
     serials: bool,
@@ -57,7 +57,7 @@ pub async fn plan_targets(
     let per_account = futures_util::future::join_all(
         groups
             .iter()
-            .map(|(key, group)| plan_account(ctx, key, group, serials, now)),
+            .map(|(key, group)| account(ctx, key, group, serials, now)),
     )
     .await;
     let mut by_domain: HashMap<String, Planned> = per_account
@@ -72,8 +72,8 @@ pub async fn plan_targets(
 }
 
 /// One account: one scan, then its targets, `concurrency` at a time (`serials`: see
-/// [`plan_targets`]).
-pub async fn plan_account(
+/// [`for_targets`]).
+pub async fn account(
     ctx: &Context,
     key: &AccountKey,
     targets: &[&Target],
@@ -81,7 +81,7 @@ pub async fn plan_account(
     now: DateTime<Utc>,
 ) -> Vec<Planned> {
     let mut planned = Vec::with_capacity(targets.len());
-    plan_account_each(ctx, key, targets, serials, now, &mut |p| planned.push(p)).await;
+    account_each(ctx, key, targets, serials, now, &mut |p| planned.push(p)).await;
     planned
 }
 
@@ -89,23 +89,23 @@ pub async fn plan_account(
 /// in config order, so a large fleet's explanations are written out and dropped one by one
 /// instead of all being held at once. Targets in several accounts are collected first, to
 /// keep config order across accounts.
-pub async fn plan_each(ctx: &Context, now: DateTime<Utc>, each: &mut dyn FnMut(Planned)) {
+pub async fn each(ctx: &Context, now: DateTime<Utc>, each: &mut dyn FnMut(Planned)) {
     let targets: Vec<&Target> = ctx.config.targets.iter().collect();
     let serials = ctx.config.rollout.enabled();
     let groups = by_account(&targets);
     match groups.iter().next() {
         Some((key, group)) if groups.len() == 1 => {
-            plan_account_each(ctx, key, group, serials, now, each).await
+            account_each(ctx, key, group, serials, now, each).await
         }
-        _ => plan_targets(ctx, &targets, serials, now)
+        _ => for_targets(ctx, &targets, serials, now)
             .await
             .into_iter()
             .for_each(each),
     }
 }
 
-/// [`plan_account`], handing each target to `each` as soon as it is decided, in order.
-async fn plan_account_each(
+/// [`account`], handing each target to `each` as soon as it is decided, in order.
+async fn account_each(
     ctx: &Context,
     key: &AccountKey,
     targets: &[&Target],
@@ -162,7 +162,7 @@ async fn plan_account_each(
                 .unwrap_or_default();
             let scan = &scan.certificates;
             let details = &details;
-            async move { plan_target(ctx, account, t, scan, details, &denied, serials, now).await }
+            async move { target(ctx, account, t, scan, details, &denied, serials, now).await }
         })
         .buffered(ctx.config.concurrency.max(1));
     while let Some(planned) = decided.next().await {
@@ -173,7 +173,7 @@ async fn plan_account_each(
 /// Observe one target (its domain, the certificates that matter) and decide. A failure to
 /// observe is the target's own and never stops the others.
 #[allow(clippy::too_many_arguments)]
-async fn plan_target(
+async fn target(
     ctx: &Context,
     account: &Account,
     target: &Target,
@@ -282,7 +282,7 @@ async fn managed_renewal(
     };
     let stuck = renewal.needs_action();
     if stuck {
-        warn!(%domain, certificate = %current.arn, status = %renewal.status, reason = renewal.reason.as_deref().unwrap_or("-"), "{}", renewal.describe());
+        warn!(%domain, certificate = %current.arn, status = %renewal.status, reason = renewal.reason.as_deref().unwrap_or("-"), "{}", renewal.summary());
     }
     ctx.metrics.set_renewal_action_required(domain, stuck);
     Some(renewal)
