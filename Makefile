@@ -27,6 +27,7 @@ test: venv
 	cargo test --all-targets -- --include-ignored
 
 lint:
+	RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --quiet
 	cargo fmt --all -- --check
 	cargo clippy --all-targets -- -D warnings
 

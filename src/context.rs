@@ -10,8 +10,8 @@ use crate::clock::SharedClock;
 use crate::config::{Config, StateBackend, Target};
 use crate::error::TargetError;
 use crate::hooks::HookRunner;
+use crate::lease::{FenceSlot, Lease};
 use crate::metrics::Metrics;
-use crate::state::lease::{FenceSlot, Lease};
 use crate::state::{DynamoStore, FileStore, StateError, StateStore};
 use crate::verify::probe::{SetupError, TlsProbe};
 

@@ -40,8 +40,8 @@
 //! | [`act`] | the swap and rollback write protocols, outcome records |
 //! | [`resume`] | settling intents, swaps and rollbacks a stop left in flight |
 //! | [`verify`] | the verification loop and verdict, on an injected clock |
-//! | [`state`] | the records ([`state::records`], plain data) and the `StateStore` seam: the crash-safe file store or the shared DynamoDB table, with the lease |
-//! | [`leader`] | taking, keeping and reporting the lease (with DynamoDB state) |
+//! | [`state`] | the records ([`state::records`], plain data) and the `StateStore` seam: the crash-safe file store or the shared DynamoDB table (writes fenced on the lease) |
+//! | [`lease`] | leadership in one place (DynamoDB state): the lease rules, taking and keeping it ([`lease::hold`]), the daemon's lease loop ([`lease::run`]) |
 //! | [`daemon`] | schedule, event loop, signals; no decisions of its own |
 //! | [`events`] | PURE: which SQS messages (ACM's EventBridge events) trigger a pass |
 //! | [`edge`] | what clients see: each daemon pass probes every edge (drift, expiry metrics) |
@@ -51,7 +51,7 @@
 //! | [`metrics`], [`notify`], [`hooks`] | Prometheus and /healthz, sd_notify, event hooks |
 //! | [`emf`] | PURE: CloudWatch Embedded Metric Format records of a `once` pass (ECS) |
 //! | [`report`], [`status`] | what `plan`, `once` and `status` print |
-//! | [`serial`], [`format`] | serial numbers as numbers; how times and durations are written |
+//! | [`serial`], [`format`](mod@format) | serial numbers as numbers; how times and durations are written |
 //!
 //! Modules import in one direction (no cycles), and the pure decisions (`select`, `step`,
 //! `rollout`, `events`, `emf`) reach no file that does I/O, not even transitively;
@@ -75,7 +75,7 @@ pub mod error;
 pub mod events;
 pub mod format;
 pub mod hooks;
-pub mod leader;
+pub mod lease;
 pub mod metrics;
 pub mod model;
 pub mod notify;

@@ -1,4 +1,4 @@
-//! One pass, in one direction: **observe** ([`crate::observe`]) → **decide** each target's
+//! One pass, in one direction: **observe** ([`crate::plan`]) → **decide** each target's
 //! next step ([`crate::step`], pure) → **act** ([`crate::act`]) → hand swaps to
 //! **verification** ([`crate::verify`]) → **record** the outcome ([`crate::act::record_outcome`]).
 //!

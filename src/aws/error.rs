@@ -1,5 +1,5 @@
 //! How an AWS call failed, as plain data: the adapters make these from SDK errors
-//! ([`AwsError::from_sdk`]), and the rest of the crate reads them without reaching the SDK.
+//! (`AwsError::from_sdk`), and the rest of the crate reads them without reaching the SDK.
 
 /// A failed AWS call, with the AWS error code kept for logs and metrics.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

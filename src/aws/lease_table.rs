@@ -1,6 +1,6 @@
 //! The lease item of the state table (`pk = lease`, `sk = leader`): read it, write it on a
 //! condition, delete it. Leadership itself (when to take, renew, give up) is
-//! [`crate::state::lease`]'s.
+//! [`crate::lease`]'s.
 
 use std::collections::HashMap;
 

@@ -60,7 +60,7 @@ pub async fn once(args: OnceArgs, json_logs: bool) -> anyhow::Result<u8> {
     // needs none).
     let holding = match (&ctx.lease, dry_run) {
         (Some(lease), false) => Some(
-            crate::leader::take(lease.clone(), lease_wait.unwrap_or_default(), &ctx.metrics)
+            crate::lease::hold::take(lease.clone(), lease_wait.unwrap_or_default(), &ctx.metrics)
                 .await?,
         ),
         _ => None,
@@ -186,7 +186,7 @@ pub async fn status(config: &ConfigArg, output: Output) -> anyhow::Result<u8> {
         row.edge = look.map(|l| crate::status::EdgeRow::of(&l));
     }
     if let Some(lease) = &ctx.lease {
-        report.leader = Some(crate::leader::who_leads(
+        report.leader = Some(crate::lease::hold::who_leads(
             &lease.current().await,
             now.timestamp_millis(),
         ));

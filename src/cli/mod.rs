@@ -187,7 +187,7 @@ impl ConfigArg {
 }
 
 /// Run a parsed command line; the returned number is the exit code. Each subcommand is one
-/// function in [`commands`].
+/// function in `commands`.
 pub async fn run(cli: Cli) -> anyhow::Result<u8> {
     let json_logs = cli.log_format == LogFormat::Json;
     match cli.command {

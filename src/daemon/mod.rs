@@ -32,7 +32,7 @@ mod edge_watch;
 use edge_watch::EdgeWatcher;
 mod error;
 pub mod event_loop;
-mod lead;
+
 mod pass;
 pub mod schedule;
 pub mod signals;
@@ -227,10 +227,13 @@ impl Daemon {
             return None;
         };
         let (v, resumed) = (self.verifications.clone(), self.resumed_epoch.clone());
-        Some(lead::spawn(
+        let wake = ticks.clone();
+        Some(crate::lease::run::spawn(
             lease.clone(),
             self.metrics.clone(),
-            ticks.clone(),
+            move || {
+                let _ = wake.try_send(Tick::Schedule);
+            },
             move || {
                 v.abort_all();
                 // Whatever epoch comes next, its first pass resumes the stopped work.

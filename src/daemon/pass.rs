@@ -36,7 +36,7 @@ impl Daemon {
                 false
             }
             None => {
-                let who = crate::leader::who_leads(
+                let who = crate::lease::hold::who_leads(
                     &lease.current().await,
                     ctx.clock.now().timestamp_millis(),
                 );

@@ -9,9 +9,9 @@ use std::sync::Arc;
 use tokio::sync::Mutex;
 
 use super::error::StateError;
-use super::lease::FenceSlot;
 use super::records::{DomainRecord, RolloutRecord, State};
 use crate::aws::dynamodb::{StateTable, StoredItem, Write, WriteError};
+use crate::lease::FenceSlot;
 
 const DOMAIN: &str = "domain#";
 const ROLLOUT: &str = "rollout#";

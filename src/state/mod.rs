@@ -3,7 +3,7 @@
 //!
 //! The records are plain data ([`State`]); the rules that read them live in
 //! [`crate::step`] and [`crate::rollout`]; [`StateStore`] keeps them: a crash-safe file ([`FileStore`], the default for one host) or a
-//! DynamoDB table ([`DynamoStore`], shared by replicas, with leadership in [`lease`]).
+//! DynamoDB table ([`DynamoStore`], shared by replicas, with leadership in [`crate::lease`]).
 //! Before a swap the intent is recorded; after it, the pending verification (with its
 //! deadline); after verification, the outcome. A rollback records its intent (and the
 //! denylist entry) before its write too, so a crash at any point is finished by the next start.
@@ -11,7 +11,7 @@
 mod dynamodb;
 pub mod error;
 mod file;
-pub mod lease;
+
 pub mod records;
 
 pub use dynamodb::DynamoStore;

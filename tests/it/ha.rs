@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use cognito_cert_rotator::clock::{SharedClock, SystemClock, TokioClock};
-use cognito_cert_rotator::state::lease::{Acquire, FenceSlot, Lease};
+use cognito_cert_rotator::lease::{Acquire, FenceSlot, Lease};
 use cognito_cert_rotator::state::{DynamoStore, StateError};
 use support::{
     free_port, http_get, sample, wait_for, world, write_config, Daemon, Emulator, World, DOMAIN,

@@ -1,4 +1,8 @@
-//! Leadership on the state table: one replica acts at a time. The lease item names its
+//! Leadership, in one place (with DynamoDB state): the lease rules here, taking and keeping
+//! it in [`hold`], the daemon's renew-or-take-over loop in [`run`]; the table itself is the
+//! adapter [`crate::aws::lease_table`].
+//!
+//! One replica acts at a time. The lease item names its
 //! holder, host, expiry and epoch; the holder renews it every quarter of its duration, and a
 //! replica takes it over only once it has expired, with the epoch incremented.
 //!
@@ -17,6 +21,9 @@ use crate::aws::dynamodb::StateTable;
 use crate::aws::lease_table::{Fence, LeaseCondition, LeaseItem, LeaseTable};
 use crate::aws::AwsError;
 use crate::clock::SharedClock;
+
+pub mod hold;
+pub mod run;
 
 /// The fence this process may write under, while it is valid.
 #[derive(Debug, Default)]

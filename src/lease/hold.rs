@@ -10,8 +10,8 @@ use tracing::{error, info, warn};
 use crate::aws::lease_table::LeaseItem;
 use crate::aws::AwsError;
 use crate::format::rfc3339;
+use crate::lease::{Acquire, Lease, Renewal};
 use crate::metrics::Metrics;
-use crate::state::lease::{Acquire, Lease, Renewal};
 
 /// Who leads, for `status` and a standby's report: `HOLDER on HOST (epoch N) until T`, or
 /// why nobody does.
