@@ -243,7 +243,7 @@ async fn act_on(
             // Someone else is changing the domain: not a failure of ours; the next pass
             // re-reads the domain and decides again.
             Err(error) if error.is_concurrent_modification() => {
-                warn!(domain = %planned.target.domain, "{error}");
+                warn!("{error}");
                 (Outcome::Deferred(error.to_string()), None)
             }
             Err(error) => (Outcome::Failed(error), None),
@@ -331,17 +331,17 @@ pub async fn verify_and_record(ctx: &Context, job: &VerifyJob) -> Verification {
         Verification::Failed(why)
             if job.renewal && ctx.config.verify.on_failure == OnFailure::Rollback =>
         {
-            warn!(domain = %job.target.domain, "{}", act::renewal::NO_ROLLBACK);
+            warn!("{}", act::renewal::NO_ROLLBACK);
             Verification::Failed(format!("{why}; {}", act::renewal::NO_ROLLBACK))
         }
         Verification::Failed(why) if ctx.config.verify.on_failure == OnFailure::Rollback => {
             let rolled = match act::roll_back(ctx, job, &why).await {
                 Ok(done) => {
-                    warn!(domain = %job.target.domain, "{done}");
+                    warn!("{done}");
                     done
                 }
                 Err(not) => {
-                    error!(domain = %job.target.domain, "{not}");
+                    error!("{not}");
                     not.0
                 }
             };

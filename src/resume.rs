@@ -11,6 +11,7 @@
 //! A domain that cannot be read keeps its record for the next start. Domains no longer
 //! configured are left untouched in the state.
 
+use tracing::Instrument;
 use tracing::{error, info, warn};
 
 use crate::act;
@@ -47,21 +48,28 @@ pub async fn resume(ctx: &Context) -> Vec<VerifyJob> {
         else {
             continue;
         };
-        let job = job_of(target, &pending);
-        match pending.phase {
-            Phase::Swapped => {
-                info!(domain = %target.domain, to = %pending.new_arn, deadline = %rfc3339(&pending.deadline), "resuming the verification of an earlier swap");
-                jobs.push(job);
-            }
-            Phase::Intent => {
-                if settle_intent(ctx, target, &pending).await {
-                    jobs.push(job);
-                }
-            }
-            Phase::RollingBack => finish_rollback(ctx, target, &pending, &job).await,
+        let span = tracing::info_span!("resume", domain = %target.domain, user_pool = %target.user_pool_id);
+        if let Some(job) = settle(ctx, target, pending).instrument(span).await {
+            jobs.push(job);
         }
     }
     jobs
+}
+
+/// Settle one domain's swap in flight; the job when it still needs verifying.
+async fn settle(ctx: &Context, target: &Target, pending: PendingSwap) -> Option<VerifyJob> {
+    let job = job_of(target, &pending);
+    match pending.phase {
+        Phase::Swapped => {
+            info!(to = %pending.new_arn, deadline = %rfc3339(&pending.deadline), "resuming the verification of an earlier swap");
+            Some(job)
+        }
+        Phase::Intent => settle_intent(ctx, target, &pending).await.then_some(job),
+        Phase::RollingBack => {
+            finish_rollback(ctx, target, &pending, &job).await;
+            None
+        }
+    }
 }
 
 fn job_of(target: &Target, pending: &PendingSwap) -> VerifyJob {
@@ -92,7 +100,7 @@ async fn settle_intent(ctx: &Context, target: &Target, pending: &PendingSwap) ->
         Ok(DomainView::Present(info))
             if info.certificate_arn.as_deref() == Some(pending.new_arn.as_str()) =>
         {
-            info!(domain = %target.domain, to = %pending.new_arn, "an interrupted swap did happen; verifying it with its original deadline");
+            info!(to = %pending.new_arn, "an interrupted swap did happen; verifying it with its original deadline");
             let recorded = ctx
                 .state
                 .update(|s| {
@@ -108,20 +116,20 @@ async fn settle_intent(ctx: &Context, target: &Target, pending: &PendingSwap) ->
                 })
                 .await;
             if let Err(e) = recorded {
-                error!(domain = %target.domain, "cannot record the swap: {}", Chain(&e));
+                error!("cannot record the swap: {}", Chain(&e));
             }
             true
         }
         Ok(_) => {
-            info!(domain = %target.domain, "an interrupted swap never happened; dropping its intent and deciding afresh");
+            info!("an interrupted swap never happened; dropping its intent and deciding afresh");
             if let Err(e) = act::clear_pending(ctx, &target.domain).await {
-                error!(domain = %target.domain, "cannot update the state: {}", Chain(&e));
+                error!("cannot update the state: {}", Chain(&e));
             }
             false
         }
         Err(e) => {
             // Unknown: keep the intent (so nothing swaps on top of it) and retry later.
-            warn!(domain = %target.domain, "cannot check an interrupted swap yet: {e}");
+            warn!("cannot check an interrupted swap yet: {e}");
             false
         }
     }
@@ -142,17 +150,17 @@ async fn finish_rollback(ctx: &Context, target: &Target, pending: &PendingSwap, 
     let cognito = match ctx.cognito_for(target) {
         Ok(c) => c,
         Err(e) => {
-            warn!(domain = %target.domain, "cannot finish an interrupted rollback yet: {e}");
+            warn!("cannot finish an interrupted rollback yet: {e}");
             return;
         }
     };
     let done = match cognito.describe(&target.domain).await {
         Err(e) => {
-            warn!(domain = %target.domain, "cannot finish an interrupted rollback yet: {e}");
+            warn!("cannot finish an interrupted rollback yet: {e}");
             return;
         }
         Ok(DomainView::Present(info)) if info.certificate_arn.as_deref() == Some(old) => {
-            info!(domain = %target.domain, "an interrupted rollback did happen; recording it");
+            info!("an interrupted rollback did happen; recording it");
             Ok(format!(
                 "rolled back to the previous certificate {} (finished after a restart); {} is denylisted for this domain until `cognito-cert-rotator forget {}`",
                 arn_tail(old),
@@ -161,7 +169,7 @@ async fn finish_rollback(ctx: &Context, target: &Target, pending: &PendingSwap, 
             ))
         }
         Ok(DomainView::Present(_)) => {
-            info!(domain = %target.domain, to = %old, "finishing an interrupted rollback");
+            info!(to = %old, "finishing an interrupted rollback");
             match act::reread_before_write(cognito, target, Some(pending.new_arn.as_str())).await {
                 Ok(info) => {
                     act::finish_rollback(ctx, target, cognito, old, &pending.new_arn, &info).await
@@ -177,11 +185,11 @@ async fn finish_rollback(ctx: &Context, target: &Target, pending: &PendingSwap, 
     };
     let detail = match done {
         Ok(done) => {
-            warn!(domain = %target.domain, "{done}");
+            warn!("{done}");
             format!("{reason}; {done}")
         }
         Err(not) => {
-            error!(domain = %target.domain, "{not}");
+            error!("{not}");
             format!("{reason}; {not}")
         }
     };

@@ -69,7 +69,7 @@ pub async fn swap(
         write::write_certificate(cognito, target, from.as_deref(), &order.to, &info).await
     {
         if let Err(se) = clear_pending(ctx, &target.domain).await {
-            error!(domain = %target.domain, "cannot clear the intent: {}", Chain(&se));
+            error!("cannot clear the intent: {}", Chain(&se));
         }
         return Err(e);
     }
@@ -124,7 +124,7 @@ async fn record_swapped(ctx: &Context, domain: &str, swapped: &PendingSwap) {
         })
         .await
     {
-        error!(%domain, "swapped, but cannot record it: {}", Chain(&e));
+        error!("swapped, but cannot record it: {}", Chain(&e));
     }
 }
 
@@ -132,9 +132,7 @@ async fn record_swapped(ctx: &Context, domain: &str, swapped: &PendingSwap) {
 fn announce(ctx: &Context, planned: &Planned, order: &SwapOrder) {
     let target = &planned.target;
     let from = planned.decision.current_arn.clone();
-    info!(
-        domain = %target.domain,
-        user_pool_id = %target.user_pool_id,
+    info!(user_pool_id = %target.user_pool_id,
         from = from.as_deref().unwrap_or("none"),
         to = %order.to,
         canary = order.canary,
@@ -164,15 +162,15 @@ async fn check_settings_kept(
     match cognito.describe(&target.domain).await {
         Ok(DomainView::Present(after)) => {
             for (setting, was, now) in before.changed_settings(&after) {
-                error!(domain = %target.domain, setting, before = %was, after = %now, "the swap changed a domain setting it sent back unchanged; check the domain and restore it");
+                error!(setting, before = %was, after = %now, "the swap changed a domain setting it sent back unchanged; check the domain and restore it");
                 ctx.metrics.count_setting_changed(&target.domain, setting);
             }
         }
         Ok(DomainView::Missing) => {
-            error!(domain = %target.domain, "the domain is gone right after the swap")
+            error!("the domain is gone right after the swap")
         }
         Err(e) => {
-            tracing::warn!(domain = %target.domain, "cannot re-read the domain to check its settings after the swap: {e}")
+            tracing::warn!("cannot re-read the domain to check its settings after the swap: {e}")
         }
     }
 }
@@ -240,7 +238,7 @@ pub async fn record_finished(ctx: &Context, job: &VerifyJob, result: SwapResult,
         })
         .await;
     if let Err(e) = recorded {
-        error!(domain = %job.target.domain, "cannot record the outcome: {}", Chain(&e));
+        error!("cannot record the outcome: {}", Chain(&e));
     }
 }
 

@@ -62,9 +62,7 @@ pub async fn start(
         })
         .await
         .map_err(|e| TargetError::state("cannot record the renewal's verification", e))?;
-    info!(
-        domain = %target.domain,
-        certificate = %now.arn,
+    info!(certificate = %now.arn,
         serial = %serial,
         "{}; verifying it like a swap (no write to Cognito)",
         crate::step::renewal_line(was, now)

@@ -98,7 +98,7 @@ pub async fn roll_back(ctx: &Context, job: &VerifyJob, why: &str) -> Result<Stri
         })
         .await
         .map_err(|e| format!("not rolled back: cannot record the rollback first: {e}"))?;
-    info!(domain = %target.domain, to = %old, "rolling back: the new certificate is denylisted for this domain");
+    info!(to = %old, "rolling back: the new certificate is denylisted for this domain");
     finish_rollback(ctx, target, cognito, &old, &job.new_arn, &info).await
 }
 
@@ -123,7 +123,7 @@ pub async fn finish_rollback(
             })
             .await;
         if let Err(se) = undone {
-            error!(domain = %target.domain, "cannot take back the denylist entry: {}", Chain(&se));
+            error!("cannot take back the denylist entry: {}", Chain(&se));
         }
         return Err(NotRolledBack(format!("rollback failed: {e}")));
     }

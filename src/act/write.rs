@@ -76,10 +76,13 @@ pub async fn write_certificate(
             return Err(refused(err));
         }
         if kind == Failure::Ambiguous {
-            warn!(domain = %target.domain, attempt, "the write's answer was lost ({err}); re-reading the domain before anything else");
+            warn!(
+                attempt,
+                "the write's answer was lost ({err}); re-reading the domain before anything else"
+            );
             match points_at(cognito, &target.domain).await {
                 Ok(Some(now)) if now == to => {
-                    info!(domain = %target.domain, to = %arn_tail(to), "the domain already points at the new certificate: the write was made, not sending it again");
+                    info!(to = %arn_tail(to), "the domain already points at the new certificate: the write was made, not sending it again");
                     return Ok(());
                 }
                 Ok(now) if now.as_deref() == from => {}

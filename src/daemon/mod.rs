@@ -63,9 +63,9 @@ impl Verifications {
             async move {
                 match crate::reconcile::verify_and_record(&ctx, &job).await {
                     Verification::Verified(detail) => {
-                        info!(domain = %job.target.domain, "{detail}")
+                        info!("{detail}")
                     }
-                    other => error!(domain = %job.target.domain, "{}", other.summary()),
+                    other => error!("{}", other.summary()),
                 }
             }
             .instrument(span),

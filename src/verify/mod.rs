@@ -88,9 +88,7 @@ pub async fn verify_swap(checker: Checker<'_>, job: &VerifyJob) -> Verification 
     let window = (job.deadline - checker.clock.now())
         .to_std()
         .unwrap_or_default();
-    info!(
-        domain = %target.domain,
-        until = %rfc3339(&job.deadline),
+    info!(until = %rfc3339(&job.deadline),
         window = %fmt_duration(window),
         interval = %fmt_duration(checker.settings.interval),
         edge = %checker.probe.map_or("off".to_string(), |p| p.target(&target.domain)),
@@ -118,9 +116,9 @@ pub async fn verify_swap(checker: Checker<'_>, job: &VerifyJob) -> Verification 
                     })
                     .unwrap_or(true);
                 if changed {
-                    info!(domain = %target.domain, attempt, "not yet: {note}");
+                    info!(attempt, "not yet: {note}");
                 } else {
-                    debug!(domain = %target.domain, attempt, "not yet: {note}");
+                    debug!(attempt, "not yet: {note}");
                 }
             }
             look
@@ -150,14 +148,13 @@ fn verified_detail(
     attempts: u32,
     last: &Look,
 ) -> String {
-    let target = &job.target;
     let trust = match &last.edge {
         Ok(Some(Trust::Trusted)) => "chain trusted".to_string(),
         Ok(Some(Trust::Untrusted(why))) => format!("chain NOT trusted: {why}"),
         _ => "TLS check off".to_string(),
     };
     if let Ok(Some(Trust::Untrusted(why))) = &last.edge {
-        warn!(domain = %target.domain, "the edge serves the new certificate but its chain is not trusted here: {why}");
+        warn!("the edge serves the new certificate but its chain is not trusted here: {why}");
     }
     let since = job
         .swapped_at

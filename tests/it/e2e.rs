@@ -360,9 +360,28 @@ async fn json_logs_come_with_cloudwatch_emf_records_on_stdout() {
     ]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     // stderr: JSON log lines only; stdout: EMF records only.
-    for line in run.stderr.lines() {
-        serde_json::from_str::<serde_json::Value>(line)
-            .unwrap_or_else(|e| panic!("a log line that is not JSON ({e}): {line}"));
+    let logs: Vec<serde_json::Value> = run
+        .stderr
+        .lines()
+        .map(|line| {
+            serde_json::from_str(line)
+                .unwrap_or_else(|e| panic!("a log line that is not JSON ({e}): {line}"))
+        })
+        .collect();
+    // A target's work and its verification carry their span: the domain and user pool come
+    // with every line, so interleaved domains can be told apart.
+    for (span, what) in [
+        ("target", "swapped the certificate"),
+        ("verify", "verifying: waiting"),
+    ] {
+        let line = logs
+            .iter()
+            .find(|l| {
+                l["span"]["name"] == span && l["message"].as_str().is_some_and(|m| m.contains(what))
+            })
+            .unwrap_or_else(|| panic!("no {span} line saying {what:?}:\n{}", run.stderr));
+        assert_eq!(line["span"]["domain"], DOMAIN, "{line}");
+        assert_eq!(line["span"]["user_pool"], w.pool.as_str(), "{line}");
     }
     let records: Vec<serde_json::Value> = run
         .stdout
