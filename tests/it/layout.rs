@@ -8,6 +8,9 @@ use std::path::{Path, PathBuf};
 
 const MAX_LINES: usize = 420;
 
+/// A function longer than this composes too much in one place: split it into steps.
+const MAX_FUNCTION_LINES: usize = 85;
+
 fn src() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("src")
 }
@@ -114,6 +117,15 @@ fn parent(module: &[String]) -> Vec<String> {
     module[..module.len().saturating_sub(1)].to_vec()
 }
 
+/// The names of `module`'s own files (a folder module's children).
+fn children(known: &BTreeSet<Vec<String>>, module: &[String]) -> Vec<String> {
+    known
+        .iter()
+        .filter(|k| k.len() == module.len() + 1 && k.starts_with(module))
+        .filter_map(|k| k.last().cloned())
+        .collect()
+}
+
 /// The longest known module that `path` starts with.
 fn owner(known: &BTreeSet<Vec<String>>, path: &[String]) -> Vec<String> {
     (0..=path.len())
@@ -132,11 +144,7 @@ fn graph(depth: usize) -> BTreeMap<Vec<String>, BTreeSet<Vec<String>>> {
         if is_test_file(path) || module.is_empty() {
             continue;
         }
-        let children: Vec<String> = known
-            .iter()
-            .filter(|k| k.len() == module.len() + 1 && k.starts_with(module))
-            .filter_map(|k| k.last().cloned())
-            .collect();
+        let children = children(&known, module);
         let from: Vec<String> = module.iter().take(depth).cloned().collect();
         for r in references(module, &children, &code(path)) {
             let to: Vec<String> = owner(&known, &r).into_iter().take(depth).collect();
@@ -230,11 +238,7 @@ fn file_graph() -> BTreeMap<String, BTreeSet<String>> {
         if is_test_file(path) || module.is_empty() {
             continue;
         }
-        let children: Vec<String> = known
-            .iter()
-            .filter(|k| k.len() == module.len() + 1 && k.starts_with(module))
-            .filter_map(|k| k.last().cloned())
-            .collect();
+        let children = children(&known, module);
         for r in references(module, &children, &code(path)) {
             let to = owner(&known, &r);
             if !to.is_empty() && &to != module {
@@ -354,4 +358,57 @@ fn no_source_file_outside_tests_holds_two_jobs() {
         })
         .collect();
     assert!(long.is_empty(), "split these along their jobs: {long:?}");
+}
+
+/// Each function outside tests, with its length: from its `fn` line to the `}` at the same
+/// indent.
+fn function_lengths(text: &str) -> Vec<(String, usize)> {
+    let lines: Vec<&str> = text.lines().collect();
+    let mut out = Vec::new();
+    for (i, line) in lines.iter().enumerate() {
+        let body = line.trim_start();
+        let indent = &line[..line.len() - body.len()];
+        let body = body.strip_prefix("pub ").unwrap_or(body);
+        let body = body
+            .strip_prefix("pub(super) ")
+            .or_else(|| body.strip_prefix("pub(crate) "))
+            .unwrap_or(body);
+        let body = body.strip_prefix("async ").unwrap_or(body);
+        let Some(rest) = body.strip_prefix("fn ") else {
+            continue;
+        };
+        let name: String = rest
+            .chars()
+            .take_while(|c| c.is_alphanumeric() || *c == '_')
+            .collect();
+        let close = format!("{indent}}}");
+        if let Some(end) = lines[i + 1..].iter().position(|l| *l == close) {
+            out.push((name, end + 2));
+        }
+    }
+    out
+}
+
+#[test]
+fn no_function_outside_tests_is_longer_than_the_limit() {
+    let long: Vec<String> = modules()
+        .into_iter()
+        .filter(|(_, p)| !is_test_file(p))
+        .flat_map(|(_, p)| {
+            function_lengths(&code(&p))
+                .into_iter()
+                .filter(|(_, n)| *n > MAX_FUNCTION_LINES)
+                .map(move |(name, n)| format!("{}: {name} ({n} lines)", p.display()))
+        })
+        .collect();
+    assert!(long.is_empty(), "split these into steps: {long:?}");
+}
+
+#[test]
+fn the_function_length_reader_measures_from_fn_to_its_brace() {
+    let text = "pub async fn a() {\n    x();\n}\n\nimpl T {\n    fn b(&self) {\n        y();\n        z();\n    }\n}\n";
+    assert_eq!(
+        function_lengths(text),
+        [("a".to_string(), 3), ("b".to_string(), 4)]
+    );
 }
