@@ -68,6 +68,18 @@ pub struct Metrics {
     pub events: Family<EventLabels, Counter>,
     /// 1 when the domain's target failed in the last pass, else 0.
     pub target_failing: Family<DomainLabel, Gauge<i64, AtomicI64>>,
+    /// The /metrics endpoint's own defences: connections refused at the cap, accept errors.
+    pub http: HttpCounters,
+}
+
+/// What the metrics endpoint refused or could not accept (an attack shows here, not only as
+/// failing passes).
+#[derive(Debug, Clone, Default)]
+pub struct HttpCounters {
+    /// Connections answered 503 at once because the connection cap was reached.
+    pub refused: Counter,
+    /// accept() failures (out of descriptors, say), each followed by a pause.
+    pub accept_errors: Counter,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -107,6 +119,7 @@ impl Metrics {
             edge_probe_success: Family::default(),
             events: Family::default(),
             target_failing: Family::default(),
+            http: HttpCounters::default(),
         };
         m.register_certificates(&mut registry);
         m.register_passes(&mut registry);

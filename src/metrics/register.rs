@@ -45,8 +45,18 @@ impl Metrics {
         );
     }
 
-    /// The process: passes, AWS requests, hooks, leadership and events.
+    /// The process: passes, AWS requests, hooks, leadership, events and the endpoint itself.
     pub(super) fn register_passes(&self, registry: &mut Registry) {
+        registry.register(
+            "http_connections_refused",
+            "Connections to /metrics and /healthz answered 503 at once because the connection cap was reached",
+            self.http.refused.clone(),
+        );
+        registry.register(
+            "http_accept_errors",
+            "Failures to accept a connection to /metrics (out of descriptors, say), each followed by a pause",
+            self.http.accept_errors.clone(),
+        );
         registry.register(
             "last_pass_timestamp_seconds",
             "When the last pass finished",

@@ -14,11 +14,14 @@ async fn healthz_turns_unhealthy_when_the_loop_stalls() {
     assert!(!health.healthy());
     let m = Metrics::new();
     assert_eq!(
-        respond("/healthz", &m, &health).status(),
+        respond(&hyper::Method::GET, "/healthz", &m, &health).status(),
         StatusCode::SERVICE_UNAVAILABLE
     );
     health.pass_finished();
-    assert_eq!(respond("/healthz", &m, &health).status(), StatusCode::OK);
+    assert_eq!(
+        respond(&hyper::Method::GET, "/healthz", &m, &health).status(),
+        StatusCode::OK
+    );
 }
 
 #[test]

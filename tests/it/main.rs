@@ -19,4 +19,5 @@ mod fleet;
 mod ha;
 mod iam;
 mod layout;
+mod port;
 mod units;

@@ -291,8 +291,14 @@ pub struct Run {
 /// ACM's (to prove the binary picks regions itself), no IMDS, and AWS at `endpoint`.
 pub fn binary(args: &[&str], endpoint: &str) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_cognito-cert-rotator"));
-    cmd.args(args)
-        .env_remove("AWS_PROFILE")
+    cmd.args(args);
+    test_env(&mut cmd, endpoint);
+    cmd
+}
+
+/// The environment every run of the binary gets: the emulator as AWS, no ambient settings.
+pub fn test_env(cmd: &mut Command, endpoint: &str) {
+    cmd.env_remove("AWS_PROFILE")
         .env_remove("NOTIFY_SOCKET")
         .env_remove("CCR_CONFIG_YAML")
         .env("AWS_ENDPOINT_URL", endpoint)
@@ -302,7 +308,6 @@ pub fn binary(args: &[&str], endpoint: &str) -> Command {
         .env("AWS_EC2_METADATA_DISABLED", "true")
         .env("NO_COLOR", "1")
         .env("RUST_LOG", "info");
-    cmd
 }
 
 /// Run [`binary`] to the end; `env` adds or overrides variables.

@@ -25,8 +25,23 @@ pub struct Daemon {
 impl Daemon {
     /// Start the binary with `args` against `endpoint`, logging to a file in `dir`.
     pub fn start(dir: &Path, args: &[&str], endpoint: &str, env: &[(&str, &str)]) -> Daemon {
+        Daemon::spawn(dir, binary(args, endpoint), env)
+    }
+
+    /// [`Daemon::start`] under an open-file limit of `nofile` (soft and hard), through
+    /// util-linux's `prlimit`.
+    pub fn start_with_nofile(dir: &Path, args: &[&str], endpoint: &str, nofile: u32) -> Daemon {
+        let mut cmd = Command::new("prlimit");
+        cmd.arg(format!("--nofile={nofile}:{nofile}"))
+            .arg("--")
+            .arg(env!("CARGO_BIN_EXE_cognito-cert-rotator"))
+            .args(args);
+        super::test_env(&mut cmd, endpoint);
+        Daemon::spawn(dir, cmd, &[])
+    }
+
+    fn spawn(dir: &Path, mut cmd: Command, env: &[(&str, &str)]) -> Daemon {
         let log = dir.join(format!("daemon-{}.log", rand_suffix()));
-        let mut cmd = binary(args, endpoint);
         cmd.stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log).unwrap());
@@ -64,6 +79,38 @@ impl Daemon {
             );
             std::thread::sleep(Duration::from_millis(50));
         }
+    }
+
+    /// The process ID (prlimit execs the binary, so it is the binary's too).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// A line of /proc/PID/status (`VmRSS`, ...) as its number (kB for sizes).
+    pub fn proc_status(&self, key: &str) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).unwrap();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("{key}:")))
+            .and_then(|v| v.split_whitespace().next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("{key} in /proc/PID/status"))
+    }
+
+    /// CPU time used so far (user + system), in clock ticks (1/100 s).
+    pub fn cpu_ticks(&self) -> u64 {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid())).unwrap();
+        // After the ")" closing the command name: state is field 3, utime 14, stime 15.
+        let after = &stat[stat.rfind(')').unwrap() + 2..];
+        let fields: Vec<&str> = after.split_whitespace().collect();
+        fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap()
+    }
+
+    /// Descriptors open now.
+    pub fn open_fds(&self) -> usize {
+        std::fs::read_dir(format!("/proc/{}/fd", self.pid()))
+            .map(|d| d.count())
+            .unwrap_or(0)
     }
 
     /// The log so far.
