@@ -83,6 +83,26 @@ fn the_timer_spreads_a_fleet_over_a_randomized_delay() {
 }
 
 #[test]
+fn the_daemon_keeps_descriptors_beyond_the_metrics_cap_and_a_memory_bound() {
+    let unit = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("systemd/cognito-cert-rotator.service"),
+    )
+    .unwrap();
+    let value = |key: &str| {
+        unit.lines()
+            .find_map(|l| l.trim().strip_prefix(key))
+            .unwrap_or_else(|| panic!("the daemon unit sets {key}"))
+            .trim()
+            .to_string()
+    };
+    let nofile: usize = value("LimitNOFILE=").parse().unwrap();
+    let cap = cognito_cert_rotator::metrics::http::connection_cap(Some(nofile as u64));
+    // The endpoint's share stays small: most descriptors are left for the real work.
+    assert!(cap * 8 <= nofile, "cap {cap} of {nofile}");
+    assert!(value("MemoryMax=").ends_with('M'), "MemoryMax in MiB");
+}
+
+#[test]
 #[ignore = "needs systemd-analyze; `make test` runs it"]
 fn services_are_hardened_to_exposure_1_2_or_less() {
     require_systemd_analyze();
