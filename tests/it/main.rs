@@ -20,4 +20,5 @@ mod ha;
 mod iam;
 mod layout;
 mod port;
+mod system;
 mod units;

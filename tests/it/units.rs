@@ -37,7 +37,7 @@ fn staged() -> tempfile::TempDir {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("systemd");
     for unit in UNITS {
         let text = std::fs::read_to_string(src.join(unit)).unwrap().replace(
-            "/usr/local/bin/cognito-cert-rotator",
+            "/usr/bin/cognito-cert-rotator",
             env!("CARGO_BIN_EXE_cognito-cert-rotator"),
         );
         std::fs::write(dir.path().join(unit), text).unwrap();

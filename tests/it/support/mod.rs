@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 
 use aws_sdk_acm::primitives::Blob;
+pub mod container;
 mod process;
 
 // Not every test file uses every helper.
