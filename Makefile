@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 STAMP := $(VENV)/.installed
 
-.PHONY: all build test lint fmt demo venv clean release check-iam bench
+.PHONY: all build test lint fmt demo venv clean release check-iam bench deb deb-tools
 
 all: build
 
@@ -23,7 +23,7 @@ build:
 # paused-time verification) and end-to-end tests on the emulator and the TLS edge.
 # Tests that need systemd-analyze, root or setpriv are #[ignore]d for a plain `cargo test`;
 # here they run, and fail saying what to install where a tool is missing.
-test: venv
+test: venv deb-tools
 	cargo test --all-targets -- --include-ignored
 
 lint:
@@ -41,6 +41,14 @@ check-iam:
 release:
 	cargo build --release --bin cognito-cert-rotator
 	@ls -l target/release/cognito-cert-rotator | awk '{printf "target/release/cognito-cert-rotator: %.1f MiB (%d bytes)\n", $$5/1048576, $$5}'
+
+# The Debian package: target/debian/cognito-cert-rotator_<version>_<arch>.deb (release build).
+CARGO_DEB_VERSION := 3.8.0
+deb-tools:
+	@command -v cargo-deb >/dev/null || cargo install cargo-deb --version $(CARGO_DEB_VERSION) --locked
+deb: deb-tools
+	cargo deb
+	@ls target/debian/*.deb
 
 demo: venv
 	@scripts/demo.sh
