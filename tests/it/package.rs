@@ -136,7 +136,7 @@ async fn the_package_passes_lintian_installs_into_fresh_debian_starts_when_enabl
     std::fs::write(
         setup_dir.join("config.yaml"),
         format!(
-            "schedule: \"*/2 * * * * *\"\nverify:\n  window: 30s\n  interval: 300ms\n  connect_to: {}\n  ca_file: /etc/cognito-cert-rotator/ca.pem\ndomains:\n  - domain: {DOMAIN}\n    user_pool_id: {}\n",
+            "schedule: \"*/2 * * * * *\"\nverify:\n  window: 30s\n  interval: 300ms\n  connect_to: {}\n  ca_file: /etc/ssl/ccr-test-ca.pem\ndomains:\n  - domain: {DOMAIN}\n    user_pool_id: {}\n",
             w.emu.edge, w.pool
         ),
     )
@@ -174,7 +174,8 @@ async fn the_package_passes_lintian_installs_into_fresh_debian_starts_when_enabl
         "inactive"
     );
     let (code, out) = c.run(
-        "cp /root/setup/config.yaml /root/setup/aws.env /root/setup/ca.pem /etc/cognito-cert-rotator/ \
+        "cp /root/setup/config.yaml /root/setup/aws.env /etc/cognito-cert-rotator/ \
+         && cp /root/setup/ca.pem /etc/ssl/ccr-test-ca.pem \
          && systemctl enable --now cognito-cert-rotator",
     );
     assert_eq!(code, 0, "enable --now: {out}");
