@@ -68,6 +68,8 @@ pub struct Metrics {
     pub events: Family<EventLabels, Counter>,
     /// 1 when the domain's target failed in the last pass, else 0.
     pub target_failing: Family<DomainLabel, Gauge<i64, AtomicI64>>,
+    /// Domains found moved off the rotator's certificate outside it (held until `forget`).
+    pub external_changes: Family<DomainLabel, Counter>,
     /// The /metrics endpoint's own defences: connections refused at the cap, accept errors.
     pub http: HttpCounters,
 }
@@ -119,6 +121,7 @@ impl Metrics {
             edge_probe_success: Family::default(),
             events: Family::default(),
             target_failing: Family::default(),
+            external_changes: Family::default(),
             http: HttpCounters::default(),
         };
         m.register_certificates(&mut registry);
@@ -150,6 +153,9 @@ impl Metrics {
             for r in ["verified", "failed"] {
                 let _ = self.renewals.get_or_create(&result(r));
             }
+            let _ = self.external_changes.get_or_create(&DomainLabel {
+                domain: domain.to_string(),
+            });
             for setting in settings {
                 let _ = self.settings_changed.get_or_create(&SettingLabels {
                     domain: domain.to_string(),
@@ -244,6 +250,15 @@ impl Metrics {
             .get_or_create(&SettingLabels {
                 domain: domain.to_string(),
                 setting: setting.to_string(),
+            })
+            .inc();
+    }
+
+    /// Count a domain found moved off the rotator's certificate outside it.
+    pub fn count_external_change(&self, domain: &str) {
+        self.external_changes
+            .get_or_create(&DomainLabel {
+                domain: domain.to_string(),
             })
             .inc();
     }

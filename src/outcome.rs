@@ -44,6 +44,10 @@ pub enum Outcome {
     Blocked(String),
     /// Failed in earlier passes and skipped in this one (the daemon's backoff).
     BackingOff(String),
+    /// Not swapped: the domain was moved off the rotator's certificate outside the rotator
+    /// (Terraform, CloudFormation, a person), and swapping it back would flap. Needs an
+    /// operator (`forget`), so it counts as a failure.
+    ExternalChange(String),
     /// Not swapped in this pass because someone else is changing the domain
     /// (`ConcurrentModificationException`); the next pass re-reads it and tries again.
     Deferred(String),
@@ -84,6 +88,7 @@ impl Outcome {
         matches!(
             self,
             Outcome::Failed(_)
+                | Outcome::ExternalChange(_)
                 | Outcome::BackingOff(_)
                 | Outcome::Blocked(_)
                 | Outcome::Swapped {
@@ -120,6 +125,7 @@ impl Outcome {
             Outcome::Blocked(_) => "blocked",
             Outcome::BackingOff(_) => "backing-off",
             Outcome::Deferred(_) => "deferred",
+            Outcome::ExternalChange(_) => "external-change",
         }
     }
 }

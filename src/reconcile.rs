@@ -2,28 +2,26 @@
 //! next step ([`crate::step`], pure) → **act** ([`crate::act`]) → hand swaps to
 //! **verification** ([`crate::verify`]) → **record** the outcome ([`crate::act::record_outcome`]).
 //!
-//! [`pass`] returns typed [`Outcome`]s and the swaps made; [`once`] is `once [--wait]`
+//! [`pass`] returns typed [`Outcome`]s and the swaps made; [`verification::once`] is `once [--wait]`
 //! (resume, pass, verify); the daemon calls [`pass`] on its schedule and
-//! [`verify_and_record`] per swap.
+//! [`verification::verify_and_record`] per swap.
 
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use futures_util::StreamExt;
-use tracing::Instrument;
 use tracing::{error, info, warn};
 
 use crate::act;
-use crate::config::OnFailure;
 use crate::context::Context;
-use crate::error::TargetError;
+use crate::error::{Chain, TargetError};
 use crate::outcome::{Outcome, Verification};
 use crate::plan;
 use crate::planned::Planned;
 use crate::rollout::{Gate, Gating};
 use crate::state::State;
 use crate::step::{self, Mode};
-use crate::verify::{self, Checker, VerifyJob};
+use crate::verify::VerifyJob;
 
 /// What one pass did.
 #[derive(Debug, Clone)]
@@ -226,6 +224,29 @@ async fn act_on(
     now: DateTime<Utc>,
 ) -> Acted {
     let record = state.domains.get(&planned.target.domain);
+    match step::external::external_change(&planned, record, now) {
+        step::external::Moved::Hold { change, new, why } => {
+            return hold_external(ctx, planned, change, new, why, mode).await;
+        }
+        step::external::Moved::SwapAnyway { why } => warn!("{why}"),
+        step::external::Moved::No => {
+            if record.is_some_and(|r| r.external.is_some()) && mode.writes() {
+                // Moved again (back onto the rotator's, say): the hold is over.
+                let domain = planned.target.domain.clone();
+                let cleared = ctx
+                    .state
+                    .update(|s| {
+                        if let Some(r) = s.domains.get_mut(&domain) {
+                            r.external = None;
+                        }
+                    })
+                    .await;
+                if let Err(e) = cleared {
+                    warn!("cannot clear the external-change hold: {}", Chain(&e));
+                }
+            }
+        }
+    }
     let pending = record.and_then(|r| r.pending.as_ref());
     let seen = record.and_then(|r| r.seen.as_ref());
     let step = step::next_step(&planned, pending, seen, gate.as_ref(), mode);
@@ -299,121 +320,44 @@ async fn record_backoff(ctx: &Context, acted: &[Acted]) {
     }
 }
 
-/// The span a verification task runs in: its log lines carry the domain and user pool even
-/// when many verifications interleave.
-pub fn verify_span(job: &VerifyJob) -> tracing::Span {
-    tracing::info_span!(
-        "verify",
-        domain = %job.target.domain,
-        user_pool = %job.target.user_pool_id,
-        renewal = job.renewal,
-    )
-}
-
-/// Verify one swap until its deadline; on failure roll back when configured; record the
-/// outcome (state, metrics, hooks). `Ok` and `Err` both carry the one-sentence detail.
-pub async fn verify_and_record(ctx: &Context, job: &VerifyJob) -> Verification {
-    ctx.metrics
-        .set_verification_state(&job.target.domain, "verifying");
-    let verdict = match ctx.cognito_for(&job.target) {
-        Ok(cognito) => {
-            let checker = Checker {
-                cognito,
-                probe: ctx.probe.as_ref(),
-                settings: &ctx.config.verify,
-                clock: ctx.clock.as_ref(),
-            };
-            verify::verify_swap(checker, job).await
-        }
-        Err(e) => Verification::Failed(e.to_string()),
-    };
-    let verdict = match verdict {
-        Verification::Failed(why)
-            if job.renewal && ctx.config.verify.on_failure == OnFailure::Rollback =>
-        {
-            warn!("{}", act::renewal::NO_ROLLBACK);
-            Verification::Failed(format!("{why}; {}", act::renewal::NO_ROLLBACK))
-        }
-        Verification::Failed(why) if ctx.config.verify.on_failure == OnFailure::Rollback => {
-            let rolled = match act::roll_back(ctx, job, &why).await {
-                Ok(done) => {
-                    warn!("{done}");
-                    done
-                }
-                Err(not) => {
-                    error!("{not}");
-                    not.0
-                }
-            };
-            Verification::Failed(format!("{why}; {rolled}"))
-        }
-        other => other,
-    };
-    act::record_outcome(ctx, job, verdict).await
-}
-
-/// `once`: settle what the state holds, make one pass, and — with `wait` — verify every swap
-/// (new and resumed) concurrently. Returns each target with its outcome.
-pub async fn once(ctx: &Context, mode: Mode, wait: bool) -> Vec<(Planned, Outcome)> {
-    let resumed = if mode.writes() {
-        crate::resume::resume(ctx).await
-    } else {
-        Vec::new()
-    };
-    let PassResult { mut results, jobs } = pass(ctx, mode, ctx.clock.now()).await;
-    let mut to_verify = Vec::new();
-    if wait {
-        to_verify.extend(resumed);
-        to_verify.extend(jobs);
-    } else {
-        for job in &jobs {
-            act::record_finished(
-                ctx,
-                job,
-                crate::state::SwapResult::Unverified,
-                "not verified (run without --wait)",
-            )
+/// A domain moved off the rotator's certificate outside it: no swap. Found in this pass (and
+/// acting), it is recorded, logged with both ARNs, counted and reported to `on_failure` once.
+async fn hold_external(
+    ctx: &Context,
+    planned: Planned,
+    change: crate::state::ExternalChange,
+    new: bool,
+    why: String,
+    mode: Mode,
+) -> Acted {
+    if new && mode.writes() {
+        error!(ours = %change.ours, found = %change.found, "{why}");
+        ctx.metrics.count_external_change(&planned.target.domain);
+        let (domain, record) = (planned.target.domain.clone(), change.clone());
+        let stored = ctx
+            .state
+            .update(|s| {
+                s.domains.entry(domain.clone()).or_default().external = Some(record.clone())
+            })
             .await;
+        if let Err(e) = stored {
+            error!("cannot record the external change: {}", Chain(&e));
         }
-        // Resumed verifications need --wait too; they stay in the state.
+        ctx.hooks.fire(crate::hooks::HookEvent {
+            event: crate::hooks::Event::Failure,
+            domain: planned.target.domain.clone(),
+            user_pool_id: planned.target.user_pool_id.clone(),
+            old_arn: Some(change.ours.clone()),
+            new_arn: Some(change.found.clone()),
+            reason: why.clone(),
+            renewal: false,
+        });
     }
-    let mut tasks = tokio::task::JoinSet::new();
-    for job in to_verify {
-        let ctx = ctx.clone();
-        let span = verify_span(&job);
-        tasks.spawn(
-            async move {
-                let verified = verify_and_record(&ctx, &job).await;
-                (job, verified)
-            }
-            .instrument(span),
-        );
+    Acted {
+        planned,
+        outcome: Outcome::ExternalChange(why),
+        job: None,
     }
-    while let Some(joined) = tasks.join_next().await {
-        let Ok((job, verified)) = joined else {
-            continue;
-        };
-        let verification = verified;
-        if let Some((_, outcome)) = results
-            .iter_mut()
-            .find(|(p, _)| p.target.domain == job.target.domain)
-        {
-            *outcome = job.outcome(verification);
-        }
-    }
-    if wait {
-        // A verification task that died leaves its swap unverified: say so, do not pass.
-        for (_, outcome) in &mut results {
-            if let Outcome::Swapped { verification, .. } | Outcome::Renewed { verification, .. } =
-                outcome
-            {
-                if *verification == Verification::NotRequested {
-                    *verification =
-                        Verification::Failed("the verification task stopped early".into());
-                }
-            }
-        }
-    }
-    ctx.hooks.finish().await;
-    results
 }
+
+pub mod verification;

@@ -36,6 +36,9 @@ pub struct TargetReport<'a> {
     /// inside its renewal window.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub managed_renewal: Option<RenewalReport<'a>>,
+    /// The domain was moved off the rotator's certificate outside it: what the rotator does.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub external_change: Option<&'a str>,
 }
 
 /// `RenewalSummary` of the current certificate.
@@ -90,6 +93,7 @@ impl<'a> TargetReport<'a> {
                 action_required: r.needs_action(),
                 detail: r.summary(),
             }),
+            external_change: None,
         }
     }
 
@@ -111,6 +115,9 @@ impl<'a> TargetReport<'a> {
             self.action.to_string().to_uppercase(),
             self.reason
         )?;
+        if let Some(e) = self.external_change {
+            writeln!(out, "  external:  {e}")?;
+        }
         if let Some(r) = &self.managed_renewal {
             let mark = if r.action_required {
                 "ACTION NEEDED: "
@@ -160,9 +167,10 @@ impl<W: std::io::Write> PlanWriter<W> {
         }
     }
 
-    /// Write one target.
-    pub fn target(&mut self, p: &Planned) -> std::io::Result<()> {
-        let t = TargetReport::new(p);
+    /// Write one target; `external` says what an external change means for it, if any.
+    pub fn target(&mut self, p: &Planned, external: Option<&str>) -> std::io::Result<()> {
+        let mut t = TargetReport::new(p);
+        t.external_change = external;
         self.counts[match t.action {
             Action::Swap => 0,
             Action::Keep => 1,
@@ -223,7 +231,8 @@ pub fn summary_line(p: &Planned, outcome: &Outcome) -> String {
         | Outcome::Held(why)
         | Outcome::Blocked(why)
         | Outcome::BackingOff(why)
-        | Outcome::Deferred(why) => why.clone(),
+        | Outcome::Deferred(why)
+        | Outcome::ExternalChange(why) => why.clone(),
         Outcome::Failed(error) => error.to_string(),
         Outcome::Verifying { to, deadline } => crate::step::verifying_line(to, deadline),
         Outcome::Swapped {
@@ -290,7 +299,7 @@ mod tests {
         let mut out = Vec::new();
         let mut w = PlanWriter::new(&mut out, format);
         for p in plan {
-            w.target(p).unwrap();
+            w.target(p, None).unwrap();
         }
         w.finish().unwrap();
         String::from_utf8(out).unwrap()

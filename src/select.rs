@@ -77,6 +77,9 @@ pub struct Decision {
     pub candidate: Option<Certificate>,
     /// Every other certificate that covers the domain, with the reason it lost.
     pub rejected: Vec<Rejection>,
+    /// Why the current certificate is no longer usable (gone, expired, inside min_validity,
+    /// not ISSUED...), when it is not.
+    pub current_unusable: Option<String>,
 }
 
 impl Decision {
@@ -89,6 +92,7 @@ impl Decision {
             current_arn: None,
             candidate: None,
             rejected: Vec::new(),
+            current_unusable: None,
         }
     }
 }
@@ -127,6 +131,7 @@ pub fn decide(req: &Requirements<'_>, obs: &Observed<'_>, now: DateTime<Utc>) ->
         current_arn: Some(current_arn.clone()),
         candidate: best.clone(),
         rejected,
+        current_unusable: current_status.as_ref().err().map(|why| why.to_string()),
     };
     let Some(best) = best else {
         decision.action = Action::Error;

@@ -15,6 +15,8 @@ use crate::rollout::{Gate, Gating, Wanting};
 use crate::serial::Serial;
 use crate::state::records::{DomainRecord, PendingSwap, SeenCertificate, State};
 
+pub mod external;
+
 /// How a pass may act.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {

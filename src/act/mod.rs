@@ -106,6 +106,8 @@ async fn record_intent(
         .update(|s| {
             let r = s.domains.entry(planned.target.domain.clone()).or_default();
             r.pending = Some(intent.clone());
+            // A swap (also one made despite an external change) ends any hold.
+            r.external = None;
             if seen.is_some() {
                 r.seen.clone_from(&seen);
             }

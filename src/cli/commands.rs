@@ -30,11 +30,20 @@ pub async fn plan(config: &ConfigArg, output: Output) -> anyhow::Result<u8> {
         Output::Text => crate::report::Format::Text,
     };
     let mut writer = PlanWriter::new(std::io::BufWriter::new(std::io::stdout().lock()), format);
+    // External changes are judged against the state; a plan that cannot read it still plans.
+    let state = ctx.state.snapshot().await.unwrap_or_default();
+    let now = ctx.clock.now();
     // Each target is written as soon as it is decided, and dropped.
     let mut failed = None;
-    crate::plan::each(&ctx, ctx.clock.now(), &mut |p| {
+    crate::plan::each(&ctx, now, &mut |p| {
+        let record = state.domains.get(&p.target.domain);
+        let external = match crate::step::external::external_change(&p, record, now) {
+            crate::step::external::Moved::Hold { why, .. }
+            | crate::step::external::Moved::SwapAnyway { why } => Some(why),
+            crate::step::external::Moved::No => None,
+        };
         if failed.is_none() {
-            failed = writer.target(&p).err();
+            failed = writer.target(&p, external.as_deref()).err();
         }
     })
     .await;
@@ -71,7 +80,7 @@ pub async fn once(args: OnceArgs, json_logs: bool) -> anyhow::Result<u8> {
         warn!("rollout: is set but --wait is not: a canary swapped now is not verified, so the rest of its rollout stays blocked; use --wait (or the daemon)");
     }
     let mode = if dry_run { Mode::DryRun } else { Mode::Once };
-    let results = crate::reconcile::once(&ctx, mode, wait).await;
+    let results = crate::reconcile::verification::once(&ctx, mode, wait).await;
     if let Some(holding) = holding {
         holding.release().await;
     }

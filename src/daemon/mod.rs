@@ -1,7 +1,7 @@
 //! `run`: the resident daemon. It makes no decisions of its own: it takes ticks from the
 //! schedule ([`schedule`]) one at a time ([`event_loop()`]), runs [`crate::reconcile::pass`]
 //! for each, and verifies each swap in its own task across passes
-//! ([`crate::reconcile::verify_and_record`]).
+//! ([`crate::reconcile::verification::verify_and_record`]).
 //!
 //! Signals arrive as [`Control`] messages ([`signals`]), so tests drive the loop with their
 //! own channel and paused time. SIGTERM/SIGINT: stop taking ticks, give an in-flight pass
@@ -58,10 +58,10 @@ struct Verifications(Arc<Mutex<Vec<AbortHandle>>>);
 impl Verifications {
     fn spawn(&self, ctx: &Context, job: VerifyJob) {
         let ctx = ctx.clone();
-        let span = crate::reconcile::verify_span(&job);
+        let span = crate::reconcile::verification::verify_span(&job);
         let handle = tokio::spawn(
             async move {
-                match crate::reconcile::verify_and_record(&ctx, &job).await {
+                match crate::reconcile::verification::verify_and_record(&ctx, &job).await {
                     Verification::Verified(detail) => {
                         info!("{detail}")
                     }

@@ -29,6 +29,7 @@ fn planned(domain: &str, current: i64, candidate: Option<i64>) -> Planned {
             current_arn: Some("arn:old".into()),
             candidate: candidate.map(|d| cert("arn:new", d)),
             rejected: vec![],
+            current_unusable: None,
         },
         error: None,
         domain: None,

@@ -93,6 +93,11 @@ impl Metrics {
     /// What the edge serves and what changed around a swap.
     pub(super) fn register_edge(&self, registry: &mut Registry) {
         registry.register(
+            "external_changes",
+            "Domains found moved off the rotator's certificate outside it (Terraform, CloudFormation, a person); held until `forget`",
+            self.external_changes.clone(),
+        );
+        registry.register(
             "edge_certificate_expiration_timestamp_seconds",
             "NotAfter of the leaf certificate the domain's edge served at the last probe",
             self.edge_expiration.clone(),

@@ -70,6 +70,22 @@ pub struct DomainRecord {
     /// dates is an in-place renewal (ACM managed renewal, or a re-import) to verify.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seen: Option<SeenCertificate>,
+    /// The domain was found moved, outside the rotator, off the certificate the rotator had put
+    /// there (Terraform, CloudFormation, a person): it is held, no swap, until `forget`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external: Option<ExternalChange>,
+}
+
+/// A change to the domain's certificate that the rotator did not make.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExternalChange {
+    /// The certificate the rotator had put there (its last verified swap).
+    pub ours: String,
+    /// The certificate the domain was found on.
+    pub found: String,
+    /// When it was first found.
+    pub since: DateTime<Utc>,
 }
 
 fn is_zero(n: &u32) -> bool {
@@ -210,6 +226,14 @@ pub fn forget(state: &mut State, domain: &str) -> String {
         .is_some_and(|l| l.result != SwapResult::Verified)
     {
         cleared.push("the failed last swap".to_string());
+        r.last = None;
+    }
+    if let Some(external) = r.external.take() {
+        cleared.push(format!(
+            "the hold after an external change (to {}); the domain is handed back to the rotator",
+            external.found.rsplit('/').next().unwrap_or(&external.found)
+        ));
+        // The rotator no longer claims the certificate it had put there.
         r.last = None;
     }
     if r.failures > 0 || r.skip_passes > 0 {

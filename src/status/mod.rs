@@ -157,8 +157,18 @@ fn row(
         .filter(|r| r.needs_action())
         .map(|r| r.summary());
     let min_validity = p.target.min_validity.to_string();
+    let external = record.and_then(|r| r.external.as_ref()).map(|e| {
+        format!(
+            "external change: moved outside the rotator from {} onto {} (found {}); held, no swap, until `cognito-cert-rotator forget {}`",
+            crate::model::arn_tail(&e.ours),
+            crate::model::arn_tail(&e.found),
+            rfc3339(&e.since),
+            p.target.domain
+        )
+    });
     let problem = problem(&Signals {
         decision_error: (d.action == Action::Error).then_some(d.reason.as_str()),
+        external_change: external.as_deref(),
         blocked: held.as_deref().filter(|_| blocked),
         verification_failed: verification_failed.then_some(verification.as_str()),
         renewal_action: renewal.as_deref(),
@@ -217,6 +227,8 @@ fn verification_of(record: Option<&DomainRecord>) -> (String, bool) {
 pub struct Signals<'a> {
     /// Observing or deciding failed: why.
     pub decision_error: Option<&'a str>,
+    /// The domain was moved off the rotator's certificate outside it and is held: what.
+    pub external_change: Option<&'a str>,
     /// A failed canary blocks its rollout: why.
     pub blocked: Option<&'a str>,
     /// The last swap failed verification: the verification line.
@@ -232,6 +244,7 @@ pub struct Signals<'a> {
 pub fn problem(s: &Signals<'_>) -> Option<String> {
     if let Some(why) = s
         .decision_error
+        .or(s.external_change)
         .or(s.blocked)
         .or(s.verification_failed)
         .or(s.renewal_action)

@@ -19,6 +19,10 @@ fn each_signal_alone_is_a_problem_that_says_why() {
             ..Signals::default()
         },
         Signals {
+            external_change: Some("external change: moved"),
+            ..Signals::default()
+        },
+        Signals {
             verification_failed: Some("failed: not verified"),
             ..Signals::default()
         },
@@ -33,6 +37,7 @@ fn each_signal_alone_is_a_problem_that_says_why() {
         [
             Some("no eligible certificate".to_string()),
             Some("canary failed".to_string()),
+            Some("external change: moved".to_string()),
             Some("failed: not verified".to_string()),
             Some("ACM's managed renewal is FAILED".to_string()),
         ]
@@ -51,6 +56,7 @@ fn each_signal_alone_is_a_problem_that_says_why() {
 fn the_most_urgent_signal_is_the_one_reported() {
     let all = Signals {
         decision_error: Some("decision"),
+        external_change: Some("external"),
         blocked: Some("blocked"),
         verification_failed: Some("verification"),
         renewal_action: Some("renewal"),
@@ -61,7 +67,12 @@ fn the_most_urgent_signal_is_the_one_reported() {
         decision_error: None,
         ..all
     };
-    assert_eq!(problem(&no_decision).as_deref(), Some("blocked"));
+    assert_eq!(problem(&no_decision).as_deref(), Some("external"));
+    let no_external = Signals {
+        external_change: None,
+        ..no_decision
+    };
+    assert_eq!(problem(&no_external).as_deref(), Some("blocked"));
     let only_late = Signals {
         expiring_within: Some("30d"),
         renewal_action: Some("renewal"),

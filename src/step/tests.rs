@@ -47,6 +47,7 @@ fn planned(domain: &str, action: Action) -> Planned {
             current_arn: Some("arn:old".into()),
             candidate: (action == Action::Swap).then(|| cert("arn:new")),
             rejected: vec![],
+            current_unusable: None,
         },
         error: None,
         domain: None,

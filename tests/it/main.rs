@@ -15,6 +15,7 @@ mod e2e;
 mod ecs;
 mod errors;
 mod events;
+mod external;
 mod fidelity;
 mod fleet;
 mod ha;

@@ -1,0 +1,132 @@
+//! After the swap: each verification with its rollback and record, in its own span, and
+//! `once`, which makes one pass and (with `--wait`) waits for its verifications.
+
+use tracing::{error, warn, Instrument};
+
+use super::{pass, PassResult};
+use crate::act;
+use crate::config::OnFailure;
+use crate::context::Context;
+use crate::outcome::{Outcome, Verification};
+use crate::planned::Planned;
+use crate::step::Mode;
+use crate::verify::{self, Checker, VerifyJob};
+
+/// The span a verification task runs in: its log lines carry the domain and user pool even
+/// when many verifications interleave.
+pub fn verify_span(job: &VerifyJob) -> tracing::Span {
+    tracing::info_span!(
+        "verify",
+        domain = %job.target.domain,
+        user_pool = %job.target.user_pool_id,
+        renewal = job.renewal,
+    )
+}
+
+/// Verify one swap until its deadline; on failure roll back when configured; record the
+/// outcome (state, metrics, hooks); the [`Verification`] carries the one-sentence detail.
+pub async fn verify_and_record(ctx: &Context, job: &VerifyJob) -> Verification {
+    ctx.metrics
+        .set_verification_state(&job.target.domain, "verifying");
+    let verdict = match ctx.cognito_for(&job.target) {
+        Ok(cognito) => {
+            let checker = Checker {
+                cognito,
+                probe: ctx.probe.as_ref(),
+                settings: &ctx.config.verify,
+                clock: ctx.clock.as_ref(),
+            };
+            verify::verify_swap(checker, job).await
+        }
+        Err(e) => Verification::Failed(e.to_string()),
+    };
+    let verdict = match verdict {
+        Verification::Failed(why)
+            if job.renewal && ctx.config.verify.on_failure == OnFailure::Rollback =>
+        {
+            warn!("{}", act::renewal::NO_ROLLBACK);
+            Verification::Failed(format!("{why}; {}", act::renewal::NO_ROLLBACK))
+        }
+        Verification::Failed(why) if ctx.config.verify.on_failure == OnFailure::Rollback => {
+            let rolled = match act::roll_back(ctx, job, &why).await {
+                Ok(done) => {
+                    warn!("{done}");
+                    done
+                }
+                Err(not) => {
+                    error!("{not}");
+                    not.0
+                }
+            };
+            Verification::Failed(format!("{why}; {rolled}"))
+        }
+        other => other,
+    };
+    act::record_outcome(ctx, job, verdict).await
+}
+
+/// `once`: settle what the state holds, make one pass, and — with `wait` — verify every swap
+/// (new and resumed) concurrently. Returns each target with its outcome.
+pub async fn once(ctx: &Context, mode: Mode, wait: bool) -> Vec<(Planned, Outcome)> {
+    let resumed = if mode.writes() {
+        crate::resume::resume(ctx).await
+    } else {
+        Vec::new()
+    };
+    let PassResult { mut results, jobs } = pass(ctx, mode, ctx.clock.now()).await;
+    let mut to_verify = Vec::new();
+    if wait {
+        to_verify.extend(resumed);
+        to_verify.extend(jobs);
+    } else {
+        for job in &jobs {
+            act::record_finished(
+                ctx,
+                job,
+                crate::state::SwapResult::Unverified,
+                "not verified (run without --wait)",
+            )
+            .await;
+        }
+        // Resumed verifications need --wait too; they stay in the state.
+    }
+    let mut tasks = tokio::task::JoinSet::new();
+    for job in to_verify {
+        let ctx = ctx.clone();
+        let span = verify_span(&job);
+        tasks.spawn(
+            async move {
+                let verified = verify_and_record(&ctx, &job).await;
+                (job, verified)
+            }
+            .instrument(span),
+        );
+    }
+    while let Some(joined) = tasks.join_next().await {
+        let Ok((job, verified)) = joined else {
+            continue;
+        };
+        let verification = verified;
+        if let Some((_, outcome)) = results
+            .iter_mut()
+            .find(|(p, _)| p.target.domain == job.target.domain)
+        {
+            *outcome = job.outcome(verification);
+        }
+    }
+    if wait {
+        // A verification task that died leaves its swap unverified: say so, do not pass.
+        for (_, outcome) in &mut results {
+            if let Outcome::Swapped { verification, .. } | Outcome::Renewed { verification, .. } =
+                outcome
+            {
+                if *verification == Verification::NotRequested {
+                    *verification =
+                        Verification::Failed("the verification task stopped early".into());
+                }
+            }
+        }
+    }
+    ctx.hooks.finish().await;
+    results
+}
