@@ -24,7 +24,7 @@ async fn apply(w: &World, arn: &str) {
         .unwrap();
 }
 
-fn config(w: &World, min_validity: &str, hook: &std::path::Path) -> String {
+fn config_file(w: &World, min_validity: &str, hook: &std::path::Path) -> String {
     write_config(
         w.dir.path(),
         &format!(
@@ -43,7 +43,7 @@ fn config(w: &World, min_validity: &str, hook: &std::path::Path) -> String {
 async fn terraform_putting_the_old_certificate_back_is_held_until_forget() {
     let w = world(&[]).await;
     let hook = w.dir.path().join("failures.log");
-    let config = config(&w, "30d", &hook);
+    let config = config_file(&w, "30d", &hook);
     let first = w.emu.run(&["once", "--wait", "-c", &config]);
     assert_eq!(first.code, 0, "{}", first.stderr);
     assert_eq!(w.emu.count("UpdateUserPoolDomain"), 1);
@@ -51,7 +51,7 @@ async fn terraform_putting_the_old_certificate_back_is_held_until_forget() {
     // Terraform's next apply puts its (older, still usable) certificate back.
     let old = w.old.arn.clone();
     // The old one has 20 days: usable with min_validity 10d, so this run uses that.
-    let config = config(&w, "10d", &hook);
+    let config = config_file(&w, "10d", &hook);
     apply(&w, &old).await;
     let writes = w.emu.count("UpdateUserPoolDomain");
     let held = w.emu.run(&["once", "--wait", "-c", &config]);
@@ -107,7 +107,7 @@ async fn terraform_putting_the_old_certificate_back_is_held_until_forget() {
 async fn moved_onto_an_unusable_certificate_is_swapped_anyway_and_a_better_one_is_kept() {
     let w = world(&[]).await;
     let hook = w.dir.path().join("failures.log");
-    let config = config(&w, "30d", &hook);
+    let config = config_file(&w, "30d", &hook);
     assert_eq!(w.emu.run(&["once", "--wait", "-c", &config]).code, 0);
     // Put back on the old one (20 days), inside min_validity (30d): unusable, swapped anyway.
     apply(&w, &w.old.arn).await;
