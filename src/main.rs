@@ -36,8 +36,9 @@ fn main() -> ExitCode {
 
 fn init_tracing(format: LogFormat) {
     // The SDK is chatty at info; its warnings still show.
-    let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new("info,aws_config=warn,aws_smithy_runtime=warn"));
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        EnvFilter::new("info,aws_config=warn,aws_smithy_runtime=warn,tokio_cron_scheduler=warn")
+    });
     // Colour only for a person at a terminal: journald, ECS/CloudWatch and redirected output
     // would store the escape codes as text.
     let builder = tracing_subscriber::fmt()

@@ -323,10 +323,20 @@ impl ManagedRenewal {
 pub const MANAGED_RENEWAL_WINDOW: chrono::Duration = chrono::Duration::days(60);
 
 impl Certificate {
+    /// Whether ACM lists it as ISSUED (the only status a domain can use).
+    pub fn is_issued(&self) -> bool {
+        self.status == "ISSUED"
+    }
+
+    /// Whether ACM issued it (and so renews it itself), rather than it being imported.
+    pub fn is_amazon_issued(&self) -> bool {
+        self.cert_type == "AMAZON_ISSUED"
+    }
+
     /// Whether ACM renews this certificate itself and it is inside its renewal window at
     /// `now`: only then is its `RenewalSummary` worth a DescribeCertificate.
     pub fn in_managed_renewal(&self, now: DateTime<Utc>) -> bool {
-        self.cert_type == "AMAZON_ISSUED"
+        self.is_amazon_issued()
             && self
                 .not_after
                 .is_some_and(|t| t - now <= MANAGED_RENEWAL_WINDOW)

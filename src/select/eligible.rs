@@ -213,7 +213,7 @@ pub fn eligibility(
     if let Some(why) = req.denied.get(&cert.arn) {
         return Err(Ineligible::Denied(why.clone()));
     }
-    if cert.status != "ISSUED" {
+    if !cert.is_issued() {
         return Err(Ineligible::Status(cert.status.to_string()));
     }
     match cert.region() {

@@ -146,6 +146,7 @@ async fn the_daemon_unit_rotates_and_verifies_under_its_hardening_reloads_and_st
     assert_eq!(c.show("cognito-cert-rotator", "Result"), "success");
     assert_eq!(c.show("cognito-cert-rotator", "NRestarts"), "0");
     let journal = c.journal("cognito-cert-rotator");
+    eprintln!("--- journal of cognito-cert-rotator.service:\n{journal}");
     no_crash_in(&journal);
     assert!(
         journal.contains("rotated-verifying") || journal.contains("swapped the certificate"),
@@ -189,6 +190,10 @@ async fn the_watchdog_stays_quiet_while_passes_finish_and_restarts_a_stalled_dae
                 >= 1
         },
     );
+    let system = c
+        .run("journalctl --no-pager -o short-monotonic -u cognito-cert-rotator")
+        .1;
+    eprintln!("--- the watchdog acting:\n{system}");
     assert!(
         c.run("journalctl --no-pager -o cat")
             .1
