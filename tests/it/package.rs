@@ -89,6 +89,7 @@ async fn the_package_passes_lintian_installs_into_fresh_debian_starts_when_enabl
         "./usr/lib/systemd/system/cognito-cert-rotator-once.timer",
         "./etc/cognito-cert-rotator/config.yaml",
         "./usr/share/doc/cognito-cert-rotator/README.md",
+        "./usr/share/doc/cognito-cert-rotator/docs/troubleshooting.md",
         "./usr/share/doc/cognito-cert-rotator/iam/policy.json",
         "./usr/share/doc/cognito-cert-rotator/prometheus/alerts.yaml",
         "./usr/share/doc/cognito-cert-rotator/grafana/cognito-cert-rotator.json",
