@@ -42,6 +42,14 @@ pub enum LeaseCondition {
     Absent,
     /// Exactly this holder and epoch (as read).
     Is(Fence),
+    /// This holder and epoch, and still expired at `now_ms`: a takeover. A holder that renewed
+    /// in the meantime (its expiry moved past `now_ms`) keeps its lease.
+    Expired {
+        /// The holder and epoch read.
+        fence: Fence,
+        /// The taker's time, Unix milliseconds.
+        now_ms: i64,
+    },
 }
 
 /// The lease item's adapter.
@@ -108,6 +116,11 @@ impl LeaseTable {
                 .condition_expression("holder = :holder AND epoch = :epoch")
                 .expression_attribute_values(":holder", s(&f.holder))
                 .expression_attribute_values(":epoch", n(f.epoch)),
+            LeaseCondition::Expired { fence, now_ms } => put
+                .condition_expression("holder = :holder AND epoch = :epoch AND expires_ms <= :now")
+                .expression_attribute_values(":holder", s(&fence.holder))
+                .expression_attribute_values(":epoch", n(fence.epoch))
+                .expression_attribute_values(":now", AttributeValue::N(now_ms.to_string())),
         };
         match put.send().await {
             Ok(_) => Ok(true),

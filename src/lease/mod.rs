@@ -180,12 +180,17 @@ impl Lease {
                     None,
                 ),
                 Some(h) if h.expires_ms > now_ms => return Ok(Acquire::Held(h.clone())),
+                // A takeover only while the lease is still expired: a holder that renewed it
+                // between this read and the write keeps it.
                 Some(h) => (
                     h.epoch + 1,
-                    LeaseCondition::Is(Fence {
-                        holder: h.holder.clone(),
-                        epoch: h.epoch,
-                    }),
+                    LeaseCondition::Expired {
+                        fence: Fence {
+                            holder: h.holder.clone(),
+                            epoch: h.epoch,
+                        },
+                        now_ms,
+                    },
                     Some(h.clone()),
                 ),
             };

@@ -608,3 +608,56 @@ async fn forget_clears_a_denylist_in_the_table_beside_the_records_it_leaves() {
     assert_eq!(record["denylist"], serde_json::Value::Null, "{record}");
     assert_eq!(record["failures"], serde_json::Value::Null, "{record}");
 }
+
+#[tokio::test]
+async fn a_takeover_never_overwrites_a_lease_renewed_after_it_was_read() {
+    use cognito_cert_rotator::aws::lease_table::{Fence, LeaseCondition, LeaseItem};
+    let (w, _config) = ha_world(&[]).await;
+    let leases = table(&w.emu).leases(Duration::from_secs(5));
+    let now = chrono::Utc::now().timestamp_millis();
+    let item = |holder: &str, expires_ms: i64, epoch: u64| LeaseItem {
+        holder: holder.to_string(),
+        host: "h".to_string(),
+        expires_ms,
+        epoch,
+    };
+    let a = Fence {
+        holder: "a".to_string(),
+        epoch: 1,
+    };
+    // A's lease ran out; B reads it and is about to take it over.
+    assert!(leases
+        .put_lease(&item("a", now - 1_000, 1), &LeaseCondition::Absent)
+        .await
+        .unwrap());
+    // Meanwhile A renews it (same holder and epoch, a later expiry).
+    assert!(leases
+        .put_lease(&item("a", now + 30_000, 1), &LeaseCondition::Is(a.clone()))
+        .await
+        .unwrap());
+    // B's takeover, conditioned on what it read and on the lease being expired, is refused.
+    let took = leases
+        .put_lease(
+            &item("b", now + 30_000, 2),
+            &LeaseCondition::Expired {
+                fence: a.clone(),
+                now_ms: now,
+            },
+        )
+        .await
+        .unwrap();
+    assert!(!took, "a renewed lease was overwritten");
+    assert_eq!(leases.lease().await.unwrap().unwrap().holder, "a");
+    // Once it has really run out, the takeover goes through.
+    assert!(leases
+        .put_lease(
+            &item("b", now + 60_000, 2),
+            &LeaseCondition::Expired {
+                fence: a,
+                now_ms: now + 31_000,
+            },
+        )
+        .await
+        .unwrap());
+    assert_eq!(leases.lease().await.unwrap().unwrap().holder, "b");
+}
