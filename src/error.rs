@@ -106,6 +106,12 @@ impl TargetError {
         matches!(self, TargetError::Aws { error, .. } if error.is_concurrent_modification())
     }
 
+    /// A state write the lease's fence refused: this replica no longer leads. Not a failure
+    /// of the target: the leader acts on it.
+    pub fn is_not_leading(&self) -> bool {
+        matches!(self, TargetError::State { error, .. } if matches!(*error.0, StateError::NotLeader))
+    }
+
     /// The `kind` label of a failed verification.
     pub const VERIFICATION: &'static str = "verification";
 
@@ -143,6 +149,21 @@ mod tests {
             e.to_string(),
             "cannot read the domain: DescribeUserPoolDomain: ThrottlingException: Rate exceeded"
         );
+    }
+
+    #[test]
+    fn a_write_the_fence_refused_is_not_leading_and_other_state_errors_are_failures() {
+        let fenced = TargetError::state(
+            "not swapping: cannot record the intent",
+            StateError::NotLeader,
+        );
+        assert!(fenced.is_not_leading());
+        let contended = TargetError::state(
+            "not swapping: cannot record the intent",
+            StateError::Contended(5),
+        );
+        assert!(!contended.is_not_leading());
+        assert!(!TargetError::Selection("x".into()).is_not_leading());
     }
 
     #[test]

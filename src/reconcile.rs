@@ -263,6 +263,13 @@ async fn act_on(
             Ok(job) => (started(&job, mode), Some(job)),
             // Someone else is changing the domain: not a failure of ours; the next pass
             // re-reads the domain and decides again.
+            Err(error) if error.is_not_leading() => {
+                tracing::debug!("{error}");
+                (
+                    Outcome::Deferred("not leading any more: the leader acts on it".to_string()),
+                    None,
+                )
+            }
             Err(error) if error.is_concurrent_modification() => {
                 warn!("{error}");
                 (Outcome::Deferred(error.to_string()), None)

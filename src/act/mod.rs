@@ -190,7 +190,11 @@ pub async fn record_outcome(ctx: &Context, job: &VerifyJob, verdict: Verificatio
             other.summary(),
         ),
     };
-    record_finished(ctx, job, result, &detail).await;
+    if !record_finished(ctx, job, result, &detail).await {
+        // Not recorded under the lease: the swap stays in flight for whoever leads, which
+        // verifies and reports it. Nothing is counted or fired twice.
+        return verdict;
+    }
     let counter = if job.renewal {
         &ctx.metrics.renewals
     } else {
@@ -221,7 +225,13 @@ pub async fn record_outcome(ctx: &Context, job: &VerifyJob, verdict: Verificatio
 }
 
 /// Record how a swap ended: it leaves the in-flight slot and becomes the domain's last swap.
-pub async fn record_finished(ctx: &Context, job: &VerifyJob, result: SwapResult, detail: &str) {
+/// `false` when it could not be recorded (then nothing else may be done with the outcome).
+pub async fn record_finished(
+    ctx: &Context,
+    job: &VerifyJob,
+    result: SwapResult,
+    detail: &str,
+) -> bool {
     let finished = FinishedSwap {
         old_arn: job.old_arn.clone(),
         new_arn: job.new_arn.clone(),
@@ -239,8 +249,16 @@ pub async fn record_finished(ctx: &Context, job: &VerifyJob, result: SwapResult,
             r.last = Some(finished.clone());
         })
         .await;
-    if let Err(e) = recorded {
-        error!("cannot record the outcome: {}", Chain(&e));
+    match recorded {
+        Ok(()) => true,
+        Err(crate::state::StateError::NotLeader) => {
+            tracing::debug!("not leading any more: the outcome is left to the leader");
+            false
+        }
+        Err(e) => {
+            error!("cannot record the outcome: {}", Chain(&e));
+            false
+        }
     }
 }
 
