@@ -9,11 +9,10 @@
 //! SIGHUP: reload the config; a bad one is reported and the old one keeps running.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::{mpsc, watch};
-use tokio::task::AbortHandle;
 use tracing::Instrument;
 use tracing::{error, info, warn};
 
@@ -24,12 +23,12 @@ use crate::error::Chain;
 use crate::metrics::http::Health;
 use crate::metrics::Metrics;
 use crate::notify::Notifier;
-use crate::outcome::Verification;
-use crate::verify::VerifyJob;
 
 pub mod consumer;
 mod edge_watch;
+mod verifications;
 use edge_watch::EdgeWatcher;
+use verifications::Verifications;
 mod error;
 pub mod event_loop;
 
@@ -49,40 +48,6 @@ pub struct RunOptions {
     pub now: bool,
     /// How long an in-flight pass may take to finish on shutdown.
     pub grace: Duration,
-}
-
-/// Verifications running in the background, so shutdown can stop them.
-#[derive(Debug, Clone, Default)]
-struct Verifications(Arc<Mutex<Vec<AbortHandle>>>);
-
-impl Verifications {
-    fn spawn(&self, ctx: &Context, job: VerifyJob) {
-        let ctx = ctx.clone();
-        let span = crate::reconcile::verification::verify_span(&job);
-        let handle = tokio::spawn(
-            async move {
-                match crate::reconcile::verification::verify_and_record(&ctx, &job).await {
-                    Verification::Verified(detail) => {
-                        info!("{detail}")
-                    }
-                    other => error!("{}", other.summary()),
-                }
-            }
-            .instrument(span),
-        );
-        if let Ok(mut all) = self.0.lock() {
-            all.retain(|h| !h.is_finished());
-            all.push(handle.abort_handle());
-        }
-    }
-
-    fn abort_all(&self) {
-        if let Ok(mut all) = self.0.lock() {
-            for h in all.drain(..) {
-                h.abort();
-            }
-        }
-    }
 }
 
 /// The daemon: returns the exit code once a signal (`control`) ends it.
