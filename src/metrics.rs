@@ -70,6 +70,8 @@ pub struct Metrics {
     pub target_failing: Family<DomainLabel, Gauge<i64, AtomicI64>>,
     /// Domains found moved off the rotator's certificate outside it (held until `forget`).
     pub external_changes: Family<DomainLabel, Counter>,
+    /// This host's clock minus AWS's (the `Date` of the last AWS answer), in seconds.
+    pub clock_skew: Gauge<f64, AtomicU64>,
     /// The /metrics endpoint's own defences: connections refused at the cap, accept errors.
     pub http: HttpCounters,
 }
@@ -122,6 +124,7 @@ impl Metrics {
             events: Family::default(),
             target_failing: Family::default(),
             external_changes: Family::default(),
+            clock_skew: Gauge::default(),
             http: HttpCounters::default(),
         };
         m.register_certificates(&mut registry);
@@ -286,6 +289,7 @@ impl Metrics {
         AwsRequestCounter {
             requests: self.aws_requests.clone(),
             account: account.to_string(),
+            skew: self.clock_skew.clone(),
         }
     }
 }
@@ -295,6 +299,14 @@ impl Metrics {
 pub struct AwsRequestCounter {
     requests: Family<AwsLabels, Counter>,
     account: String,
+    skew: Gauge<f64, AtomicU64>,
+}
+
+/// This host's time minus the time in an HTTP `Date` header, in seconds (the header has whole
+/// seconds, so ±1 s is noise).
+pub fn skew_seconds(now: chrono::DateTime<chrono::Utc>, date_header: &str) -> Option<f64> {
+    let theirs = chrono::DateTime::parse_from_rfc2822(date_header).ok()?;
+    Some((now - theirs.with_timezone(&chrono::Utc)).num_milliseconds() as f64 / 1000.0)
 }
 
 impl Intercept for AwsRequestCounter {
@@ -311,6 +323,15 @@ impl Intercept for AwsRequestCounter {
         let (service, operation) = cfg
             .load::<Metadata>()
             .map_or(("unknown", "unknown"), |m| (m.service(), m.name()));
+        // Every answer's Date says how far this host's clock is from AWS's: the lease's expiry
+        // is wall-clock time compared across hosts.
+        if let Some(date) = context.response().and_then(|r| r.headers().get("date")) {
+            if let Some(skew) =
+                skew_seconds(crate::clock::Clock::now(&crate::clock::SystemClock), date)
+            {
+                self.skew.set(skew);
+            }
+        }
         let outcome = match context.response() {
             None => "transport_error",
             Some(r) => {

@@ -150,8 +150,25 @@ pub async fn keep(lease: &Lease, metrics: &Metrics) -> bool {
     false
 }
 
+/// Whether a host whose clock is `skew_seconds` off AWS's may lead with a lease of `lease`:
+/// not when the skew, less the `Date` header's one-second resolution, exceeds a quarter of
+/// the lease (other replicas would see its lease expire at another time than it does).
+pub fn skew_allows_leading(skew_seconds: f64, lease: Duration) -> bool {
+    (skew_seconds.abs() - 1.0) <= lease.as_secs_f64() / 4.0
+}
+
 /// One attempt to lead, for a standby; the epoch when it now leads.
 pub async fn try_lead(lease: &Lease, metrics: &Metrics) -> Option<u64> {
+    let skew = metrics.clock_skew.get();
+    if !skew_allows_leading(skew, lease.duration()) {
+        metrics.leader.set(0);
+        warn!(
+            skew_seconds = skew,
+            "refusing to lead: this host's clock is {skew:.1} s off AWS's, more than a quarter of the {} s lease; fix its time sync (chrony, NTP)",
+            lease.duration().as_secs()
+        );
+        return None;
+    }
     match lease.try_acquire().await {
         Ok(Acquire::Acquired { epoch, took_over }) => {
             announce(epoch, took_over.as_ref());
@@ -168,5 +185,23 @@ pub async fn try_lead(lease: &Lease, metrics: &Metrics) -> Option<u64> {
             warn!("standby: cannot read the lease: {e}");
             None
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_replica_refuses_to_lead_past_a_quarter_of_the_lease_of_clock_skew() {
+        let lease = Duration::from_secs(30);
+        // 7.5 s is a quarter; the Date header's second of resolution is allowed on top.
+        assert!(skew_allows_leading(0.0, lease));
+        assert!(skew_allows_leading(-8.4, lease));
+        assert!(skew_allows_leading(8.4, lease));
+        assert!(!skew_allows_leading(8.6, lease));
+        assert!(!skew_allows_leading(-30.0, lease));
+        // A short lease tolerates little.
+        assert!(!skew_allows_leading(2.0, Duration::from_secs(2)));
     }
 }

@@ -124,6 +124,11 @@ impl Lease {
     }
 
     /// How often the holder renews (and a standby tries to take over).
+    pub fn duration(&self) -> Duration {
+        self.duration
+    }
+
+    /// How often the holder renews.
     pub fn renew_every(&self) -> Duration {
         self.duration / 4
     }

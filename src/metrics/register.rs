@@ -48,6 +48,11 @@ impl Metrics {
     /// The process: passes, AWS requests, hooks, leadership, events and the endpoint itself.
     pub(super) fn register_passes(&self, registry: &mut Registry) {
         registry.register(
+            "clock_skew_seconds",
+            "This host's clock minus AWS's, from the Date of the last AWS answer (whole seconds: +-1 s is noise); past a quarter of the lease, a replica refuses to lead",
+            self.clock_skew.clone(),
+        );
+        registry.register(
             "http_connections_refused",
             "Connections to /metrics and /healthz answered 503 at once because the connection cap was reached",
             self.http.refused.clone(),

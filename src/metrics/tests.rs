@@ -51,3 +51,20 @@ fn metrics_use_the_documented_names() {
     assert!(text.contains("# TYPE cognito_cert_rotator_pass_duration_seconds histogram"));
     assert!(text.ends_with("# EOF\n"));
 }
+
+#[test]
+fn clock_skew_is_read_from_an_http_date() {
+    use chrono::TimeZone;
+    let now = chrono::Utc
+        .with_ymd_and_hms(2026, 12, 1, 20, 0, 10)
+        .unwrap();
+    assert_eq!(
+        skew_seconds(now, "Tue, 01 Dec 2026 20:00:00 GMT"),
+        Some(10.0)
+    );
+    assert_eq!(
+        skew_seconds(now, "Tue, 01 Dec 2026 20:00:15 GMT"),
+        Some(-5.0)
+    );
+    assert_eq!(skew_seconds(now, "yesterday"), None);
+}
