@@ -261,21 +261,7 @@ async fn sigterm_during_verification_exits_0_and_keeps_the_swap_in_the_state_fil
 async fn an_interrupted_intent_whose_swap_happened_is_verified_not_repeated() {
     let w = world(&[]).await;
     // The process died right after UpdateUserPoolDomain, before recording the swap.
-    w.emu
-        .cognito(REGION)
-        .update_user_pool_domain()
-        .domain(DOMAIN)
-        .user_pool_id(&w.pool)
-        .managed_login_version(2)
-        .custom_domain_config(
-            aws_sdk_cognitoidentityprovider::types::CustomDomainConfigType::builder()
-                .certificate_arn(&w.new.arn)
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap();
+    w.move_domain(&w.new.arn).await;
     write_intent(w.dir.path(), &w, 120);
     let config = w.config("20s", "");
     let run = w

@@ -5,25 +5,6 @@
 
 use crate::support::{domain_state, import, world, write_config, Leaf, World, DOMAIN, REGION};
 
-/// Move the domain onto `arn` as Terraform's apply would (UpdateUserPoolDomain, not us).
-async fn apply(w: &World, arn: &str) {
-    w.emu
-        .cognito(REGION)
-        .update_user_pool_domain()
-        .domain(DOMAIN)
-        .user_pool_id(&w.pool)
-        .managed_login_version(2)
-        .custom_domain_config(
-            aws_sdk_cognitoidentityprovider::types::CustomDomainConfigType::builder()
-                .certificate_arn(arn)
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap();
-}
-
 fn config_file(w: &World, min_validity: &str, hook: &std::path::Path) -> String {
     write_config(
         w.dir.path(),
@@ -52,7 +33,7 @@ async fn terraform_putting_the_old_certificate_back_is_held_until_forget() {
     let old = w.old.arn.clone();
     // The old one has 20 days: usable with min_validity 10d, so this run uses that.
     let config = config_file(&w, "10d", &hook);
-    apply(&w, &old).await;
+    w.move_domain(&old).await;
     let writes = w.emu.count("UpdateUserPoolDomain");
     let held = w.emu.run(&["once", "--wait", "-c", &config]);
     assert_eq!(held.code, 1, "held: an operator is needed\n{}", held.stderr);
@@ -110,7 +91,7 @@ async fn moved_onto_an_unusable_certificate_is_swapped_anyway_and_a_better_one_i
     let config = config_file(&w, "30d", &hook);
     assert_eq!(w.emu.run(&["once", "--wait", "-c", &config]).code, 0);
     // Put back on the old one (20 days), inside min_validity (30d): unusable, swapped anyway.
-    apply(&w, &w.old.arn).await;
+    w.move_domain(&w.old.arn).await;
     let run = w.emu.run(&["once", "--wait", "-c", &config]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(run.stderr.contains("no longer usable"), "{}", run.stderr);
@@ -120,7 +101,7 @@ async fn moved_onto_an_unusable_certificate_is_swapped_anyway_and_a_better_one_i
     );
     // A person moves it onto a better certificate: kept, no hold.
     let better = import(&w.emu, &w.ca, Leaf::new(DOMAIN, 150, 0x0c0d_0e01)).await;
-    apply(&w, &better.arn).await;
+    w.move_domain(&better.arn).await;
     let writes = w.emu.count("UpdateUserPoolDomain");
     let kept = w.emu.run(&["once", "--wait", "-c", &config]);
     assert_eq!(kept.code, 0, "{}", kept.stderr);

@@ -133,23 +133,12 @@ async fn the_package_passes_lintian_installs_into_fresh_debian_starts_when_enabl
 
     // Installed into a fresh Debian with its own systemd.
     let setup_dir = w.dir.path().join("setup");
-    std::fs::create_dir_all(&setup_dir).unwrap();
-    std::fs::write(
-        setup_dir.join("config.yaml"),
-        format!(
-            "schedule: \"*/2 * * * * *\"\nverify:\n  window: 30s\n  interval: 300ms\n  connect_to: {}\n  ca_file: /etc/ssl/ccr-test-ca.pem\ndomains:\n  - domain: {DOMAIN}\n    user_pool_id: {}\n",
-            w.emu.edge, w.pool
-        ),
-    )
-    .unwrap();
-    std::fs::write(
-        setup_dir.join("aws.env"),
-        format!(
-            "AWS_ENDPOINT_URL={}\nAWS_ACCESS_KEY_ID=test\nAWS_SECRET_ACCESS_KEY=test\nAWS_REGION=ap-southeast-2\nAWS_EC2_METADATA_DISABLED=true\n",
-            w.emu.endpoint
-        ),
-    )
-    .unwrap();
+    w.unit_files(
+        &setup_dir,
+        "*/2 * * * * *",
+        &w.emu.endpoint,
+        "/etc/ssl/ccr-test-ca.pem",
+    );
     std::fs::copy(&w.ca_file, setup_dir.join("ca.pem")).unwrap();
     let setup = Setup {
         binds: vec![

@@ -99,11 +99,7 @@ async fn slow_clients_past_the_file_limit_do_not_stop_a_rotation() {
 async fn fat_unfinished_headers_cost_bounded_memory_and_other_methods_get_405() {
     let w = world(&[]).await;
     let port = free_port();
-    let config = config(&w, "0 0 0 1 1 *", port);
-    let d = w_start(&w, &config);
-    wait_for("the endpoint", Duration::from_secs(20), || {
-        d.log().contains("serving /metrics")
-    });
+    let d = serving(&w, port);
     let before = d.proc_status("VmRSS");
     // 300 connections, each sending 390 KB of a header that never ends.
     let header = format!("GET /metrics HTTP/1.1\r\nX-Fat: {}", "a".repeat(390_000));
@@ -145,19 +141,21 @@ async fn fat_unfinished_headers_cost_bounded_memory_and_other_methods_get_405() 
     });
 }
 
-fn w_start(w: &World, config: &str) -> Daemon {
-    Daemon::start(w.dir.path(), &["run", "-c", config], &w.emu.endpoint, &[])
+/// A daemon with no pass due (a yearly schedule), once its endpoint serves on `port`.
+fn serving(w: &World, port: u16) -> Daemon {
+    let config = config(w, "0 0 0 1 1 *", port);
+    let d = Daemon::start(w.dir.path(), &["run", "-c", &config], &w.emu.endpoint, &[]);
+    wait_for("the endpoint", Duration::from_secs(20), || {
+        d.log().contains("serving /metrics")
+    });
+    d
 }
 
 #[tokio::test]
 async fn accept_failing_backs_off_instead_of_spinning() {
     let w = world(&[]).await;
     let port = free_port();
-    let config = config(&w, "0 0 0 1 1 *", port);
-    let d = w_start(&w, &config);
-    wait_for("the endpoint", Duration::from_secs(20), || {
-        d.log().contains("serving /metrics")
-    });
+    let d = serving(&w, port);
     // No descriptor left: every accept() fails with EMFILE while a client waits.
     let pid = d.pid().to_string();
     let limit = |soft: usize| {

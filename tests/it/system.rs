@@ -23,22 +23,7 @@ const UNITS: [&str; 3] = [
 /// binary laid over `/usr/bin` as the package installs it.
 fn setup(w: &World, schedule: &str, endpoint: &str, dropin: Option<&str>) -> Setup {
     let etc = w.dir.path().join("etc");
-    std::fs::create_dir_all(&etc).unwrap();
-    std::fs::write(
-        etc.join("config.yaml"),
-        format!(
-            "schedule: \"{schedule}\"\nverify:\n  window: 30s\n  interval: 300ms\n  connect_to: {}\n  ca_file: /etc/cognito-cert-rotator/ca.pem\ndomains:\n  - domain: {DOMAIN}\n    user_pool_id: {}\n",
-            w.emu.edge, w.pool
-        ),
-    )
-    .unwrap();
-    std::fs::write(
-        etc.join("aws.env"),
-        format!(
-            "AWS_ENDPOINT_URL={endpoint}\nAWS_ACCESS_KEY_ID=test\nAWS_SECRET_ACCESS_KEY=test\nAWS_REGION=ap-southeast-2\nAWS_EC2_METADATA_DISABLED=true\n"
-        ),
-    )
-    .unwrap();
+    w.unit_files(&etc, schedule, endpoint, "/etc/cognito-cert-rotator/ca.pem");
     let usr = w.dir.path().join("usr");
     std::fs::create_dir_all(usr.join("bin")).unwrap();
     std::fs::copy(

@@ -583,6 +583,47 @@ pub struct World {
 }
 
 impl World {
+    /// Move the domain onto `arn` behind the rotator's back (a person, Terraform's apply, a
+    /// process that died right after its write): UpdateUserPoolDomain straight to the emulator.
+    pub async fn move_domain(&self, arn: &str) {
+        self.emu
+            .cognito(REGION)
+            .update_user_pool_domain()
+            .domain(DOMAIN)
+            .user_pool_id(&self.pool)
+            .managed_login_version(2)
+            .custom_domain_config(
+                aws_sdk_cognitoidentityprovider::types::CustomDomainConfigType::builder()
+                    .certificate_arn(arn)
+                    .build()
+                    .unwrap(),
+            )
+            .send()
+            .await
+            .unwrap();
+    }
+
+    /// The files a host gives the shipped units in `dir`: `config.yaml` on `schedule`
+    /// (verifying at the test edge with the CA at `ca_inside`) and `aws.env` naming `endpoint`.
+    pub fn unit_files(&self, dir: &Path, schedule: &str, endpoint: &str, ca_inside: &str) {
+        std::fs::create_dir_all(dir).unwrap();
+        std::fs::write(
+            dir.join("config.yaml"),
+            format!(
+                "schedule: \"{schedule}\"\nverify:\n  window: 30s\n  interval: 300ms\n  connect_to: {}\n  ca_file: {ca_inside}\ndomains:\n  - domain: {DOMAIN}\n    user_pool_id: {}\n",
+                self.emu.edge, self.pool
+            ),
+        )
+        .unwrap();
+        std::fs::write(
+            dir.join("aws.env"),
+            format!(
+                "AWS_ENDPOINT_URL={endpoint}\nAWS_ACCESS_KEY_ID=test\nAWS_SECRET_ACCESS_KEY=test\nAWS_REGION=ap-southeast-2\nAWS_EC2_METADATA_DISABLED=true\n"
+            ),
+        )
+        .unwrap();
+    }
+
     /// A daemon config on `schedule` consuming `queue`, metrics on `port`, verifying at the
     /// edge with a 30 s window.
     pub fn events_config(&self, schedule: &str, queue: &str, port: u16) -> PathBuf {
