@@ -75,6 +75,7 @@ pub async fn run(
         verifications: Verifications::default(),
         edge: EdgeWatcher::default(),
         resumed_epoch: Arc::new(AtomicU64::new(0)),
+        lease_lost: Arc::new(tokio::sync::Notify::new()),
         passes,
     };
     let lease_loop = daemon.start_leading(&tick_tx).await;
@@ -172,6 +173,8 @@ struct Daemon {
     edge: EdgeWatcher,
     /// The lease epoch whose takeover has resumed the previous leader's work (0: none yet).
     resumed_epoch: Arc<AtomicU64>,
+    /// Told when the lease is lost, so the pass in flight stops at once.
+    lease_lost: Arc<tokio::sync::Notify>,
     /// Passes started and finished, for the event consumer.
     passes: watch::Sender<consumer::Passes>,
 }
@@ -192,6 +195,7 @@ impl Daemon {
             return None;
         };
         let (v, resumed) = (self.verifications.clone(), self.resumed_epoch.clone());
+        let lost = self.lease_lost.clone();
         let wake = ticks.clone();
         Some(crate::lease::run::spawn(
             lease.clone(),
@@ -201,6 +205,8 @@ impl Daemon {
             },
             move || {
                 v.abort_all();
+                // The pass in flight stops too: it acts no further without the lease.
+                lost.notify_waiters();
                 // Whatever epoch comes next, its first pass resumes the stopped work.
                 resumed.store(0, Ordering::SeqCst);
             },
@@ -211,13 +217,20 @@ impl Daemon {
     async fn tick(&self, tick: Tick) {
         self.passes.send_modify(|p| p.started += 1);
         let number = self.passes.borrow().started;
-        async {
+        let work = async {
             if !self.standing_by().await {
                 self.pass(&tick).await;
             }
+        };
+        if !unless_lost(work, &self.lease_lost)
+            .instrument(tracing::info_span!("pass", n = number))
+            .await
+        {
+            // Stopping mid-pass is what a crash is, and is settled the same way: an intent
+            // without its write, or a write without its record, is resolved by the next
+            // leader's resume (which re-reads the domain first).
+            warn!("lost the lease during the pass: it stops here, and the next leader settles what it left");
         }
-        .instrument(tracing::info_span!("pass", n = number))
-        .await;
         self.passes.send_modify(|p| p.finished += 1);
     }
 
@@ -287,4 +300,50 @@ async fn reload(ctx: &Context, metrics: &Metrics) -> Result<Context, DaemonError
         warn!("metrics.listen changed; the new address takes effect at the next restart");
     }
     Ok(Context::build(config, metrics.clone(), Some(ctx), ctx.clock.clone()).await?)
+}
+
+/// Run `work` unless `lost` is told first; `false` when it was cut short.
+async fn unless_lost(
+    work: impl std::future::Future<Output = ()>,
+    lost: &tokio::sync::Notify,
+) -> bool {
+    let told = lost.notified();
+    tokio::pin!(told);
+    // Registered before `work` first runs, so a loss during its first step is not missed.
+    told.as_mut().enable();
+    tokio::select! {
+        () = work => true,
+        () = told => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn losing_the_lease_ends_the_pass_in_flight_at_once() {
+        let lost = Arc::new(tokio::sync::Notify::new());
+        let acted = Arc::new(AtomicU64::new(0));
+        let (l, a) = (lost.clone(), acted.clone());
+        let pass = tokio::spawn(async move {
+            unless_lost(
+                async {
+                    tokio::time::sleep(Duration::from_secs(10)).await;
+                    // The write this pass would make after its long wait.
+                    a.fetch_add(1, Ordering::SeqCst);
+                },
+                &l,
+            )
+            .await
+        });
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        lost.notify_waiters();
+        assert!(!pass.await.unwrap(), "the pass ran on without the lease");
+        tokio::time::sleep(Duration::from_secs(20)).await;
+        assert_eq!(acted.load(Ordering::SeqCst), 0);
+        // A pass with no loss runs to its end.
+        let done = unless_lost(async {}, &lost).await;
+        assert!(done);
+    }
 }
