@@ -8,23 +8,7 @@ use std::sync::Arc;
 use crate::aws::error::AwsError;
 use crate::state::error::StateError;
 
-/// An error and every cause below it, `what failed: why: root cause`, for a log line or a
-/// message that prints one `Display`. Each error in this crate names what failed and leaves
-/// its cause to `source()` (as uv's errors do), so printing through `Chain` (or anyhow's
-/// `{:#}`) shows each cause exactly once.
-pub struct Chain<'a>(pub &'a (dyn std::error::Error + 'static));
-
-impl fmt::Display for Chain<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.0)?;
-        let mut cause = self.0.source();
-        while let Some(e) = cause {
-            write!(f, ": {e}")?;
-            cause = e.source();
-        }
-        Ok(())
-    }
-}
+pub use crate::format::Chain;
 
 /// A [`StateError`] that failed a target: shared by every target of the pass it stopped (the
 /// error is not `Clone`), shown with its causes, compared by what it says.

@@ -1,6 +1,7 @@
-//! How times and durations are written for people: one format for every log line, report
-//! and state file, so `status`, `plan` and the logs agree.
+//! How times, durations and error chains are written for people: one format for every log
+//! line, report and state file, so `status`, `plan` and the logs agree.
 
+use std::fmt;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -20,6 +21,33 @@ pub fn rfc3339(t: &DateTime<Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
+/// An error and every cause below it, `what failed: why: root cause`, for a log line or a
+/// message that prints one `Display`. Each error in this crate names what failed and leaves
+/// its cause to `source()` (as uv's errors do), so printing through `Chain` (or anyhow's
+/// `{:#}`) shows each cause exactly once.
+pub struct Chain<'a>(pub &'a (dyn std::error::Error + 'static));
+
+impl fmt::Display for Chain<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut last = String::new();
+        let mut next = Some(self.0);
+        while let Some(e) = next {
+            let text = e.to_string();
+            // Other crates' wrappers (the SDK's) often repeat their cause's text: keep each
+            // piece once.
+            if !text.is_empty() && !last.contains(&text) {
+                if !last.is_empty() {
+                    f.write_str(": ")?;
+                }
+                f.write_str(&text)?;
+                last = text;
+            }
+            next = e.source();
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -37,5 +65,41 @@ mod tests {
             .unwrap()
             .with_timezone(&Utc);
         assert_eq!(rfc3339(&t), "2026-11-24T11:00:00Z");
+    }
+
+    #[derive(Debug)]
+    struct Layer(&'static str, Option<Box<Layer>>);
+
+    impl fmt::Display for Layer {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str(self.0)
+        }
+    }
+
+    impl std::error::Error for Layer {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            self.1.as_deref().map(|l| l as _)
+        }
+    }
+
+    #[test]
+    fn an_error_chain_shows_each_cause_once() {
+        let root = Layer("No such file (os error 2)", None);
+        let read = Layer("config.yaml: cannot read", Some(Box::new(root)));
+        assert_eq!(
+            Chain(&read).to_string(),
+            "config.yaml: cannot read: No such file (os error 2)"
+        );
+        // A wrapper that repeats its cause's text (the SDK's do), and an empty one.
+        let io = Layer("connection refused", None);
+        let empty = Layer("", Some(Box::new(io)));
+        let wrapper = Layer(
+            "dispatch failure: connection refused",
+            Some(Box::new(empty)),
+        );
+        assert_eq!(
+            Chain(&wrapper).to_string(),
+            "dispatch failure: connection refused"
+        );
     }
 }

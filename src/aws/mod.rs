@@ -57,20 +57,11 @@ impl AwsError {
 /// `outer: inner: innermost`, each cause once, without the Debug dump
 /// `DisplayErrorContext` appends (unreadable in a one-line log or status).
 fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut parts: Vec<String> = Vec::new();
-    let mut next = Some(err);
-    while let Some(e) = next {
-        let text = e.to_string();
-        // Wrappers often repeat their cause's text; keep each piece once.
-        if !text.is_empty() && !parts.last().is_some_and(|p| p.contains(&text)) {
-            parts.push(text);
-        }
-        next = e.source();
-    }
-    if parts.is_empty() {
+    let text = crate::format::Chain(err).to_string();
+    if text.is_empty() {
         DisplayErrorContext(err).to_string()
     } else {
-        parts.join(": ")
+        text
     }
 }
 
