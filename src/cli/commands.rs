@@ -37,13 +37,9 @@ pub async fn plan(config: &ConfigArg, output: Output) -> anyhow::Result<u8> {
     let mut failed = None;
     crate::plan::each(&ctx, now, &mut |p| {
         let record = state.domains.get(&p.target.domain);
-        let external = match crate::step::external::external_change(&p, record, now) {
-            crate::step::external::Moved::Hold { why, .. }
-            | crate::step::external::Moved::SwapAnyway { why } => Some(why),
-            crate::step::external::Moved::No => None,
-        };
+        let moved = crate::step::external::external_change(&p, record, now);
         if failed.is_none() {
-            failed = writer.target(&p, external.as_deref()).err();
+            failed = writer.target(&p, moved.why()).err();
         }
     })
     .await;

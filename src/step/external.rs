@@ -33,6 +33,16 @@ pub enum Moved {
     },
 }
 
+impl Moved {
+    /// What the external change means for the domain, in a sentence; `None` without one.
+    pub fn why(&self) -> Option<&str> {
+        match self {
+            Moved::No => None,
+            Moved::Hold { why, .. } | Moved::SwapAnyway { why } => Some(why),
+        }
+    }
+}
+
 /// Whether `planned`'s domain was moved off the rotator's certificate by someone else.
 pub fn external_change(
     planned: &Planned,

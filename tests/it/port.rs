@@ -8,22 +8,15 @@ use std::process::Command;
 use std::time::Duration;
 
 use crate::support::{
-    domain_state, free_port, http_get, import, sample, wait_for, world, write_config, Daemon, Leaf,
-    World, DOMAIN, REGION,
+    domain_state, free_port, http_get, import, sample, wait_for, world, Daemon, Leaf, World,
+    DOMAIN, REGION,
 };
 
 /// A daemon config: `schedule`, metrics on `port`, verification at the edge.
 fn config(w: &World, schedule: &str, port: u16) -> String {
-    let path = write_config(
-        w.dir.path(),
-        &format!(
-            "schedule: \"{schedule}\"\nmetrics:\n  listen: 127.0.0.1:{port}\nverify:\n  window: 30s\n  interval: 300ms\n  connect_to: {}\n  ca_file: {}\ndomains:\n  - domain: {DOMAIN}\n    user_pool_id: {}\n",
-            w.emu.edge,
-            w.ca_file.display(),
-            w.pool
-        ),
-    );
-    path.to_string_lossy().into_owned()
+    w.daemon_config(schedule, &format!("metrics:\n  listen: 127.0.0.1:{port}\n"))
+        .to_string_lossy()
+        .into_owned()
 }
 
 fn last_swap(w: &World) -> serde_json::Value {

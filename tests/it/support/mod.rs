@@ -627,10 +627,19 @@ impl World {
     /// A daemon config on `schedule` consuming `queue`, metrics on `port`, verifying at the
     /// edge with a 30 s window.
     pub fn events_config(&self, schedule: &str, queue: &str, port: u16) -> PathBuf {
+        self.daemon_config(
+            schedule,
+            &format!("events:\n  sqs_queue_url: {queue}\nmetrics:\n  listen: 127.0.0.1:{port}\n"),
+        )
+    }
+
+    /// A daemon config on `schedule` with `extra` top-level keys, verifying at the edge (with
+    /// the test CA) in a 30 s window.
+    pub fn daemon_config(&self, schedule: &str, extra: &str) -> PathBuf {
         write_config(
             self.dir.path(),
             &format!(
-                "schedule: \"{schedule}\"\nevents:\n  sqs_queue_url: {queue}\nmetrics:\n  listen: 127.0.0.1:{port}\nverify:\n  window: 30s\n  interval: 300ms\n  connect_to: {}\n  ca_file: {}\ndomains:\n  - domain: {DOMAIN}\n    user_pool_id: {}\n",
+                "schedule: \"{schedule}\"\n{extra}verify:\n  window: 30s\n  interval: 300ms\n  connect_to: {}\n  ca_file: {}\ndomains:\n  - domain: {DOMAIN}\n    user_pool_id: {}\n",
                 self.emu.edge,
                 self.ca_file.display(),
                 self.pool
