@@ -16,21 +16,15 @@ impl Daemon {
     /// ACM or Cognito call). A replica that has just become the leader first resumes what the
     /// previous leader left in flight, with the original deadlines.
     pub(super) async fn standing_by(&self) -> bool {
-        let (ctx, verifications, notifier, health, resumed_epoch) = (
-            &self.ctx,
-            &self.verifications,
-            &*self.notifier,
-            &*self.health,
-            &*self.resumed_epoch,
-        );
+        let ctx = &self.ctx;
         let Some(lease) = &ctx.lease else {
             return false;
         };
         match lease.epoch() {
             Some(epoch) => {
-                if resumed_epoch.swap(epoch, Ordering::SeqCst) != epoch {
+                if self.resumed_epoch.swap(epoch, Ordering::SeqCst) != epoch {
                     for job in crate::resume::resume(ctx).await {
-                        verifications.spawn(ctx, job);
+                        self.verifications.spawn(ctx, job);
                     }
                 }
                 false
@@ -42,9 +36,9 @@ impl Daemon {
                 );
                 let status = format!("standby: leader {who}");
                 info!("{status}");
-                notifier.status(&status);
+                self.notifier.status(&status);
                 // A healthy standby is healthy: its loop runs.
-                health.pass_finished();
+                self.health.pass_finished();
                 true
             }
         }
@@ -52,13 +46,7 @@ impl Daemon {
 
     /// One scheduled pass: act, hand swaps to background verification, report.
     pub(super) async fn pass(&self, tick: &Tick) {
-        let (ctx, verifications, notifier, health, edge) = (
-            &self.ctx,
-            &self.verifications,
-            &*self.notifier,
-            &*self.health,
-            &self.edge,
-        );
+        let ctx = &self.ctx;
         let started = tokio::time::Instant::now();
         let trigger = match tick {
             Tick::Schedule => String::new(),
@@ -82,14 +70,14 @@ impl Daemon {
             );
         }
         for job in result.jobs {
-            verifications.spawn(ctx, job);
+            self.verifications.spawn(ctx, job);
         }
         let now = ctx.clock.now();
         ctx.metrics
             .pass_duration
             .observe(started.elapsed().as_secs_f64());
         ctx.metrics.last_pass.set(now.timestamp() as f64);
-        health.pass_finished();
+        self.health.pass_finished();
         let snapshot = ctx.state.snapshot().await;
         let in_flight: std::collections::HashSet<String> = match &snapshot {
             Ok(s) => s
@@ -110,7 +98,7 @@ impl Daemon {
             Ok(_) => in_flight.len().to_string(),
             Err(e) => format!("? (state unreadable: {})", Chain(e)),
         };
-        edge.start(ctx, &result.results, in_flight);
+        self.edge.start(ctx, &result.results, in_flight);
         let next = next_tick(&ctx.config.schedule, now)
             .map_or_else(|| "none".to_string(), |t| t.format("%H:%M:%SZ").to_string());
         let role = if ctx.lease.is_some() { "leader: " } else { "" };
@@ -119,6 +107,6 @@ impl Daemon {
             ctx.config.targets.len()
         );
         info!("pass finished{trigger}: {status}");
-        notifier.status(&status);
+        self.notifier.status(&status);
     }
 }
