@@ -10,10 +10,12 @@ use crate::clock::SharedClock;
 use crate::config::{Config, StateBackend, Target};
 use crate::error::TargetError;
 use crate::hooks::HookRunner;
+use crate::lease::guard::LeaseGuard;
 use crate::lease::{FenceSlot, Lease};
 use crate::metrics::Metrics;
 use crate::state::{DynamoStore, FileStore, StateError, StateStore};
 use crate::verify::probe::{SetupError, TlsProbe};
+use aws_smithy_runtime_api::client::interceptors::SharedInterceptor;
 
 /// Clients and configuration for passes.
 #[derive(Debug, Clone)]
@@ -34,6 +36,18 @@ pub struct Context {
     pub hooks: Arc<HookRunner>,
     /// What time it is.
     pub clock: SharedClock,
+    /// With a lease and [`Work::Acting`]: the fence in front of every ACM, Cognito and SQS
+    /// request (work runs under [`crate::lease::guard::under`] its epoch).
+    pub guard: Option<LeaseGuard>,
+}
+
+/// What a command does with AWS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Work {
+    /// `run`, `once`: with a lease, no ACM, Cognito or SQS request leaves without it.
+    Acting,
+    /// `plan`, `status`, a dry run: reads only, no lease needed.
+    ReadOnly,
 }
 
 /// A context could not be built.
@@ -122,6 +136,7 @@ impl Context {
         metrics: Metrics,
         previous: Option<&Context>,
         clock: SharedClock,
+        work: Work,
     ) -> Result<Context, ContextError> {
         let probe = if config.verify.tls {
             Some(TlsProbe::new(&config.verify)?)
@@ -129,7 +144,6 @@ impl Context {
             None
         };
         let sdk = crate::aws::load_sdk_config().await;
-        let accounts = Accounts::build(&sdk, &config.targets, config.rates, &metrics).await;
         let (state, lease) = match previous {
             Some(p) if p.config.state == config.state => (p.state.clone(), p.lease.clone()),
             _ => {
@@ -138,7 +152,20 @@ impl Context {
                 (Arc::new(store), lease.map(Arc::new))
             }
         };
+        let guard = match work {
+            Work::Acting => lease.as_ref().map(|l| l.guard()),
+            Work::ReadOnly => None,
+        };
+        let accounts = Accounts::build(
+            &sdk,
+            &config.targets,
+            config.rates,
+            &metrics,
+            guard.clone().map(SharedInterceptor::new).as_ref(),
+        )
+        .await;
         Ok(Context {
+            guard,
             accounts,
             probe,
             state,

@@ -90,10 +90,14 @@ impl TargetError {
         matches!(self, TargetError::Aws { error, .. } if error.is_concurrent_modification())
     }
 
-    /// A state write the lease's fence refused: this replica no longer leads. Not a failure
-    /// of the target: the leader acts on it.
+    /// A state write the lease's fence refused, or an AWS request the lease guard did not
+    /// send: this replica no longer leads. Not a failure of the target: the leader acts on it.
     pub fn is_not_leading(&self) -> bool {
-        matches!(self, TargetError::State { error, .. } if matches!(*error.0, StateError::NotLeader))
+        match self {
+            TargetError::State { error, .. } => matches!(*error.0, StateError::NotLeader),
+            TargetError::Aws { error, .. } => error.is_not_leading(),
+            _ => false,
+        }
     }
 
     /// The `kind` label of a failed verification.

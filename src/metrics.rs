@@ -294,6 +294,15 @@ impl Metrics {
     }
 }
 
+/// Marks a request the lease guard stopped before it was sent, so the counter records it as
+/// `outcome="not_leading"` rather than a transport error.
+#[derive(Debug, Clone, Copy)]
+pub struct NotSent;
+
+impl aws_smithy_types::config_bag::Storable for NotSent {
+    type Storer = aws_smithy_types::config_bag::StoreReplace<Self>;
+}
+
 /// Counts AWS request attempts by service, operation and outcome.
 #[derive(Clone, Debug)]
 pub struct AwsRequestCounter {
@@ -332,7 +341,10 @@ impl Intercept for AwsRequestCounter {
                 self.skew.set(skew);
             }
         }
+        let refused = cfg.load::<NotSent>().is_some();
         let outcome = match context.response() {
+            // Stopped by the lease guard: never sent.
+            None if refused => "not_leading",
             None => "transport_error",
             Some(r) => {
                 let status = r.status().as_u16();

@@ -263,19 +263,21 @@ async fn act_on(
             Ok(job) => (started(&job, mode), Some(job)),
             // Someone else is changing the domain: not a failure of ours; the next pass
             // re-reads the domain and decides again.
-            Err(error) if error.is_not_leading() => {
-                tracing::debug!("{error}");
-                (
-                    Outcome::Deferred("not leading any more: the leader acts on it".to_string()),
-                    None,
-                )
-            }
             Err(error) if error.is_concurrent_modification() => {
                 warn!("{error}");
                 (Outcome::Deferred(error.to_string()), None)
             }
             Err(error) => (Outcome::Failed(error), None),
         },
+    };
+    let outcome = match outcome {
+        // A request the lease guard did not send, or a state write the fence refused: this
+        // replica no longer leads. Not a failure (no hook, no backoff): the leader acts on it.
+        Outcome::Failed(error) if error.is_not_leading() => {
+            tracing::debug!("{error}");
+            Outcome::Deferred("not leading any more: the leader acts on it".to_string())
+        }
+        other => other,
     };
     if let Outcome::Failed(why) = &outcome {
         ctx.hooks.fire(crate::hooks::HookEvent {

@@ -39,6 +39,8 @@ pub fn classify(e: &AwsError) -> Failure {
     match e {
         _ if e.is_throttling() => Failure::NotApplied,
         AwsError::Transport { .. } | AwsError::Malformed { .. } => Failure::Ambiguous,
+        // Never sent: nothing to look for, and nothing to send again without the lease.
+        AwsError::NotLeading { .. } => Failure::Final,
         AwsError::Service { code, .. } => match code.as_str() {
             "InternalErrorException"
             | "InternalFailure"

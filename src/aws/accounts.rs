@@ -13,9 +13,10 @@ use aws_credential_types::provider::SharedCredentialsProvider;
 use super::acm::Acm;
 use super::cognito::{CognitoDomains, CognitoRegions};
 use super::limit::{AccountLimits, Rates};
-use super::AwsError;
+use super::{AwsError, Interceptors};
 use crate::config::{RoleSpec, Target};
 use crate::metrics::Metrics;
+use aws_smithy_runtime_api::client::interceptors::SharedInterceptor;
 
 /// The session name the rotator's assumed-role sessions carry (visible in CloudTrail).
 pub const SESSION_NAME: &str = "cognito-cert-rotator";
@@ -66,6 +67,7 @@ impl Accounts {
         targets: &[Target],
         rates: Rates,
         metrics: &Metrics,
+        guard: Option<&SharedInterceptor>,
     ) -> Accounts {
         let mut keys: BTreeMap<AccountKey, Vec<&str>> = BTreeMap::new();
         for t in targets {
@@ -81,10 +83,13 @@ impl Accounts {
             };
             let label = label(&key);
             let limits = Arc::new(AccountLimits::new(rates));
-            let counter = metrics.interceptor(&label);
+            let interceptors = Interceptors {
+                counter: Some(metrics.interceptor(&label)),
+                guard: guard.cloned(),
+            };
             let account = Account {
-                acm: Acm::from_sdk_config(&sdk, Some(counter.clone()), limits.clone()),
-                cognito: CognitoRegions::from_sdk_config(&sdk, regions, Some(counter), limits),
+                acm: Acm::from_sdk_config(&sdk, &interceptors, limits.clone()),
+                cognito: CognitoRegions::from_sdk_config(&sdk, regions, &interceptors, limits),
                 label,
             };
             by_key.insert(key, Arc::new(account));

@@ -11,8 +11,8 @@ use aws_sdk_acm::Client;
 use std::sync::Arc;
 
 use super::limit::AccountLimits;
+use super::Interceptors;
 use super::{to_chrono, AwsError};
-use crate::metrics::AwsRequestCounter;
 use crate::model::{
     label, normalize_key_algorithm, Certificate, ManagedRenewal, CERTIFICATE_REGION,
 };
@@ -95,14 +95,12 @@ impl Acm {
     /// A client for us-east-1 from the shared configuration, whatever its default region.
     pub fn from_sdk_config(
         sdk: &SdkConfig,
-        counter: Option<AwsRequestCounter>,
+        interceptors: &Interceptors,
         limits: Arc<AccountLimits>,
     ) -> Acm {
         let mut conf = aws_sdk_acm::config::Builder::from(sdk)
             .region(aws_config::Region::new(CERTIFICATE_REGION));
-        if let Some(counter) = counter {
-            conf = conf.interceptor(counter);
-        }
+        conf.set_interceptors(interceptors.shared());
         let conf = conf.build();
         Acm::with_limits(Client::from_conf(conf), limits)
     }

@@ -11,7 +11,7 @@ use aws_sdk_cognitoidentityprovider::Client;
 
 use super::limit::{AccountLimits, RateLimiter};
 use super::AwsError;
-use crate::metrics::AwsRequestCounter;
+use super::Interceptors;
 use crate::model::{DomainInfo, DomainView, Failover};
 
 /// The Cognito adapter for one region.
@@ -146,7 +146,7 @@ impl CognitoRegions {
     pub fn from_sdk_config<'a>(
         sdk: &SdkConfig,
         regions: impl IntoIterator<Item = &'a str>,
-        counter: Option<AwsRequestCounter>,
+        interceptors: &Interceptors,
         limits: Arc<AccountLimits>,
     ) -> CognitoRegions {
         let mut by_region = HashMap::new();
@@ -154,9 +154,7 @@ impl CognitoRegions {
             by_region.entry(region.to_string()).or_insert_with(|| {
                 let mut conf = aws_sdk_cognitoidentityprovider::config::Builder::from(sdk)
                     .region(aws_config::Region::new(region.to_string()));
-                if let Some(counter) = counter.clone() {
-                    conf = conf.interceptor(counter);
-                }
+                conf.set_interceptors(interceptors.shared());
                 let conf = conf.build();
                 // Cognito quotas are per account and per region: one limiter per region.
                 CognitoDomains::with_limiter(Client::from_conf(conf), limits.cognito_region())

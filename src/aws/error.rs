@@ -22,6 +22,15 @@ pub enum AwsError {
         /// The whole error chain.
         detail: String,
     },
+    /// Not sent: this process no longer leads at the epoch the work began under (the lease
+    /// guard stopped it before it left).
+    #[error("{operation}: {reason}")]
+    NotLeading {
+        /// The API operation that was not sent.
+        operation: &'static str,
+        /// Why.
+        reason: NotLeading,
+    },
     /// The answer lacked something the API promises.
     #[error("{operation}: unexpected response: {detail}")]
     Malformed {
@@ -39,12 +48,18 @@ impl AwsError {
             AwsError::Service { code, .. } => code,
             AwsError::Transport { .. } => "transport",
             AwsError::Malformed { .. } => "malformed",
+            AwsError::NotLeading { .. } => "not_leading",
         }
     }
 
     /// Whether another writer changed the resource at the same moment.
     pub fn is_concurrent_modification(&self) -> bool {
         matches!(self, AwsError::Service { code, .. } if code == "ConcurrentModificationException")
+    }
+
+    /// Whether the lease guard kept the request from being sent.
+    pub fn is_not_leading(&self) -> bool {
+        matches!(self, AwsError::NotLeading { .. })
     }
 
     /// Whether the resource does not exist.
@@ -57,6 +72,25 @@ impl AwsError {
         matches!(self, AwsError::Service { code, .. } if matches!(code.as_str(),
             "ThrottlingException" | "TooManyRequestsException" | "Throttling" | "RequestLimitExceeded"))
     }
+}
+
+/// Why the lease guard ([`crate::lease::guard`]) did not send a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum NotLeading {
+    /// The lease is not trusted now (lost, expired by the monotonic clock, never taken).
+    #[error("not sent: this process does not hold the lease")]
+    NoLease,
+    /// The process leads again, but at a later epoch than the work began under.
+    #[error("not sent: this work began under lease epoch {started}, and the lease is now at epoch {now}")]
+    EpochMoved {
+        /// The epoch the work started under.
+        started: u64,
+        /// The epoch the process leads at now.
+        now: u64,
+    },
+    /// Acting work that was not started under any epoch (a bug: refused rather than risked).
+    #[error("not sent: acting work outside any lease epoch")]
+    NoEpoch,
 }
 
 /// What `DescribeTable` says is wrong with the table.

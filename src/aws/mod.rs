@@ -20,6 +20,10 @@ use aws_config::environment::region::EnvironmentVariableRegionProvider;
 use aws_config::meta::region::RegionProviderChain;
 pub use error::{AwsError, TableError};
 
+use crate::metrics::AwsRequestCounter;
+use aws_smithy_runtime_api::client::interceptors::SharedInterceptor;
+use error::NotLeading;
+
 use aws_config::profile::ProfileFileRegionProvider;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
@@ -46,12 +50,27 @@ impl AwsError {
                     message: inner.message().unwrap_or("(no message)").to_string(),
                 }
             }
-            _ => AwsError::Transport {
-                operation,
-                detail: error_chain(&err),
+            _ => match refused_by_guard(&err) {
+                Some(reason) => AwsError::NotLeading { operation, reason },
+                None => AwsError::Transport {
+                    operation,
+                    detail: error_chain(&err),
+                },
             },
         }
     }
+}
+
+/// The lease guard's refusal, when that is what stopped the request.
+fn refused_by_guard(err: &(dyn std::error::Error + 'static)) -> Option<NotLeading> {
+    let mut cause = Some(err);
+    while let Some(e) = cause {
+        if let Some(refused) = e.downcast_ref::<NotLeading>() {
+            return Some(*refused);
+        }
+        cause = e.source();
+    }
+    None
 }
 
 /// `outer: inner: innermost`, each cause once, without the Debug dump
@@ -86,6 +105,34 @@ pub async fn load_sdk_config() -> SdkConfig {
         )
         .load()
         .await
+}
+
+/// What each request of a client passes through: the request counter, and for an acting
+/// process with a lease the lease guard ([`crate::lease::guard::LeaseGuard`]), after the
+/// counter so a refusal is counted.
+#[derive(Debug, Clone, Default)]
+pub struct Interceptors {
+    /// Counts attempts into `aws_requests_total`.
+    pub counter: Option<AwsRequestCounter>,
+    /// Stops requests of work that no longer holds the lease.
+    pub guard: Option<SharedInterceptor>,
+}
+
+impl Interceptors {
+    /// Only the counter.
+    pub fn counting(counter: AwsRequestCounter) -> Interceptors {
+        Interceptors {
+            counter: Some(counter),
+            guard: None,
+        }
+    }
+
+    /// Both, as the SDK takes them.
+    pub fn shared(&self) -> Vec<SharedInterceptor> {
+        let counter = self.counter.clone().map(SharedInterceptor::new);
+        let guard = self.guard.clone();
+        counter.into_iter().chain(guard).collect()
+    }
 }
 
 pub(crate) fn to_chrono(

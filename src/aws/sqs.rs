@@ -9,7 +9,7 @@ use aws_sdk_sqs::types::DeleteMessageBatchRequestEntry;
 use aws_sdk_sqs::Client;
 
 use super::AwsError;
-use crate::metrics::AwsRequestCounter;
+use super::Interceptors;
 
 /// The longest long poll SQS allows.
 pub const MAX_WAIT: Duration = Duration::from_secs(20);
@@ -49,13 +49,11 @@ impl EventQueue {
         sdk: &SdkConfig,
         url: &str,
         region: &str,
-        counter: Option<AwsRequestCounter>,
+        interceptors: &Interceptors,
     ) -> EventQueue {
         let mut conf = aws_sdk_sqs::config::Builder::from(sdk)
             .region(aws_config::Region::new(region.to_string()));
-        if let Some(counter) = counter {
-            conf = conf.interceptor(counter);
-        }
+        conf.set_interceptors(interceptors.shared());
         EventQueue::new(Client::from_conf(conf.build()), url)
     }
 

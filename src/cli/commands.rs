@@ -9,7 +9,7 @@ use tracing::{info, warn};
 use super::{ConfigArg, OnceArgs, Output};
 use crate::clock::{SharedClock, SystemClock};
 use crate::config::{Config, StateBackend};
-use crate::context::{open_state, Context, Writes};
+use crate::context::{open_state, Context, Work, Writes};
 use crate::exit;
 use crate::metrics::Metrics;
 use crate::report::PlanWriter;
@@ -24,7 +24,7 @@ pub fn validate(config: &ConfigArg) -> anyhow::Result<u8> {
 
 /// `plan`: every target's decision, written as soon as it is made.
 pub async fn plan(config: &ConfigArg, output: Output) -> anyhow::Result<u8> {
-    let ctx = context(config.load()?).await?;
+    let ctx = context(config.load()?, Work::ReadOnly).await?;
     let format = match output {
         Output::Json => crate::report::Format::Json,
         Output::Text => crate::report::Format::Text,
@@ -60,7 +60,12 @@ pub async fn once(args: OnceArgs, json_logs: bool) -> anyhow::Result<u8> {
         lease_wait,
         emf_namespace,
     } = args;
-    let ctx = context(config.load()?).await?;
+    let work = if dry_run {
+        Work::ReadOnly
+    } else {
+        Work::Acting
+    };
+    let ctx = context(config.load()?, work).await?;
     // With DynamoDB state, act only while holding the lease (a dry run writes nothing and
     // needs none).
     let holding = match (&ctx.lease, dry_run) {
@@ -76,7 +81,13 @@ pub async fn once(args: OnceArgs, json_logs: bool) -> anyhow::Result<u8> {
         warn!("rollout: is set but --wait is not: a canary swapped now is not verified, so the rest of its rollout stays blocked; use --wait (or the daemon)");
     }
     let mode = if dry_run { Mode::DryRun } else { Mode::Once };
-    let results = crate::reconcile::verification::once(&ctx, mode, wait).await;
+    // The pass is work of the epoch taken: nothing is sent once the lease is lost.
+    let epoch = ctx.lease.as_ref().and_then(|l| l.epoch());
+    let results = crate::lease::guard::carry_epoch(
+        epoch,
+        crate::reconcile::verification::once(&ctx, mode, wait),
+    )
+    .await;
     if let Some(holding) = holding {
         holding.release().await;
     }
@@ -168,7 +179,7 @@ pub async fn state_init(config: &ConfigArg) -> anyhow::Result<u8> {
 
 /// `status`: every target's health, the edge, and who leads; exit 1 when any is unhealthy.
 pub async fn status(config: &ConfigArg, output: Output) -> anyhow::Result<u8> {
-    let ctx = context(config.load()?).await?;
+    let ctx = context(config.load()?, Work::ReadOnly).await?;
     let now = ctx.clock.now();
     let planned = crate::plan::all(&ctx, now).await;
     let state = ctx
@@ -216,6 +227,6 @@ fn clock() -> SharedClock {
 }
 
 /// Build the clients, probe, state store, metrics and hooks for a configuration.
-async fn context(config: Config) -> anyhow::Result<Context> {
-    Ok(Context::build(config, Metrics::new(), None, clock()).await?)
+async fn context(config: Config, work: Work) -> anyhow::Result<Context> {
+    Ok(Context::build(config, Metrics::new(), None, clock(), work).await?)
 }

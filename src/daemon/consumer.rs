@@ -17,6 +17,7 @@ use crate::aws::AwsError;
 use crate::context::Context;
 use crate::events::{self, AcmEvent};
 use crate::format::fmt_duration;
+use crate::lease::guard::under;
 use crate::metrics::Metrics;
 
 /// How long a received message stays hidden from other receivers: long enough for the pass
@@ -82,21 +83,23 @@ impl Backoff {
     }
 }
 
-/// Consume until `wake` closes. `leading` says whether this replica may act now.
+/// Consume until `wake` closes. `leading` is the lease epoch this replica acts under now
+/// (`None`: it stands by); each queue request goes out as work of that epoch, so the lease
+/// guard stops it once the replica no longer leads.
 pub async fn consume<Q: Inbox>(
     queue: Q,
-    leading: impl Fn() -> bool + Send,
+    leading: impl Fn() -> Option<u64> + Send,
     metrics: Metrics,
     wake: mpsc::Sender<Tick>,
     mut passes: watch::Receiver<Passes>,
 ) {
     let mut backoff = Backoff::default();
     loop {
-        if !leading() {
+        let Some(epoch) = leading() else {
             tokio::time::sleep(STANDBY_CHECK).await;
             continue;
-        }
-        let batch = match gather(&queue).await {
+        };
+        let batch = match under(epoch, gather(&queue)).await {
             Ok(batch) => {
                 backoff.reset();
                 batch
@@ -112,7 +115,7 @@ pub async fn consume<Q: Inbox>(
                 continue;
             }
         };
-        let answered = sort(&queue, batch, &metrics).await;
+        let answered = under(epoch, sort(&queue, batch, &metrics)).await;
         if answered.is_empty() {
             continue;
         }
@@ -135,8 +138,8 @@ pub async fn consume<Q: Inbox>(
                 continue;
             }
         }
-        let result = if leading() {
-            remove(&queue, &messages).await;
+        let result = if let Some(now) = leading() {
+            under(now, remove(&queue, &messages)).await;
             "handled"
         } else {
             info!(
@@ -163,11 +166,18 @@ pub async fn spawn(
         &sdk,
         &events.queue_url,
         &events.region,
-        Some(ctx.metrics.interceptor("events")),
+        &crate::aws::Interceptors {
+            counter: Some(ctx.metrics.interceptor("events")),
+            guard: ctx
+                .guard
+                .clone()
+                .map(aws_smithy_runtime_api::client::interceptors::SharedInterceptor::new),
+        },
     );
     info!(queue = %events.queue_url, region = %events.region, "consuming ACM events from the queue");
     let lease = ctx.lease.clone();
-    let leading = move || lease.as_ref().is_none_or(|l| l.epoch().is_some());
+    // The file backend always leads (and has no guard, so its epoch is never checked).
+    let leading = move || lease.as_ref().map_or(Some(0), |l| l.epoch());
     let span = tracing::info_span!("events", queue = %events.queue_url);
     Some(tokio::spawn(
         consume(queue, leading, ctx.metrics.clone(), wake, passes).instrument(span),

@@ -37,12 +37,12 @@ impl EdgeWatcher {
             .map(|(p, _)| (p.target.clone(), p.decision.current.clone()))
             .collect();
         let (ctx, cache) = (ctx.clone(), self.cache.clone());
-        *running = Some(tokio::spawn(
+        *running = Some(tokio::spawn(crate::lease::guard::carry(
             async move {
                 crate::edge::watch(&ctx, targets, &verifying, &cache).await;
             }
             .instrument(tracing::info_span!("edge")),
-        ));
+        )));
     }
 
     /// Stop the round in flight (shutdown).

@@ -18,7 +18,7 @@ use tracing::{error, info, warn};
 
 use crate::clock::SharedClock;
 use crate::config::Config;
-use crate::context::Context;
+use crate::context::{Context, Work};
 use crate::error::Chain;
 use crate::metrics::http::Health;
 use crate::metrics::Metrics;
@@ -59,7 +59,7 @@ pub async fn run(
     clock: SharedClock,
 ) -> Result<u8, DaemonError> {
     let metrics = Metrics::new();
-    let ctx = Context::build(config, metrics.clone(), None, clock.clone()).await?;
+    let ctx = Context::build(config, metrics.clone(), None, clock.clone(), Work::Acting).await?;
     let health = Arc::new(Health::new(period(&ctx.config.schedule, clock.now())));
     let server = serve_metrics(&ctx, &metrics, &health).await?;
     let watchdog = spawn_watchdog(&notifier, &health);
@@ -217,11 +217,15 @@ impl Daemon {
     async fn tick(&self, tick: Tick) {
         self.passes.send_modify(|p| p.started += 1);
         let number = self.passes.borrow().started;
+        // The epoch this tick works under, read once: every request of the pass (and of the
+        // verifications it starts) goes out only while this replica still leads at it.
+        let epoch = self.ctx.lease.as_ref().and_then(|l| l.epoch());
         let work = async {
-            if !self.standing_by().await {
+            if !self.standing_by(epoch).await {
                 self.pass(&tick).await;
             }
         };
+        let work = crate::lease::guard::carry_epoch(epoch, work);
         if !unless_lost(work, &self.lease_lost)
             .instrument(tracing::info_span!("pass", n = number))
             .await
@@ -299,7 +303,14 @@ async fn reload(ctx: &Context, metrics: &Metrics) -> Result<Context, DaemonError
     if config.metrics_listen != ctx.config.metrics_listen {
         warn!("metrics.listen changed; the new address takes effect at the next restart");
     }
-    Ok(Context::build(config, metrics.clone(), Some(ctx), ctx.clock.clone()).await?)
+    Ok(Context::build(
+        config,
+        metrics.clone(),
+        Some(ctx),
+        ctx.clock.clone(),
+        Work::Acting,
+    )
+    .await?)
 }
 
 /// Run `work` unless `lost` is told first; `false` when it was cut short.

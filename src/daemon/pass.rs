@@ -15,12 +15,13 @@ impl Daemon {
     /// With DynamoDB state: `true` when this replica stands by (it then only reports, making no
     /// ACM or Cognito call). A replica that has just become the leader first resumes what the
     /// previous leader left in flight, with the original deadlines.
-    pub(super) async fn standing_by(&self) -> bool {
+    /// `leading` is the epoch this replica leads at, read once for the tick.
+    pub(super) async fn standing_by(&self, leading: Option<u64>) -> bool {
         let ctx = &self.ctx;
         let Some(lease) = &ctx.lease else {
             return false;
         };
-        match lease.epoch() {
+        match leading {
             Some(epoch) => {
                 if self.resumed_epoch.swap(epoch, Ordering::SeqCst) != epoch {
                     for job in crate::resume::resume(ctx).await {

@@ -29,7 +29,9 @@ impl Verifications {
             }
         }
         .instrument(span);
-        if !self.start(&domain, task) {
+        // Work of the epoch it was started under: the lease guard stops its requests once
+        // this replica no longer leads at that epoch.
+        if !self.start(&domain, crate::lease::guard::carry(task)) {
             debug!(%domain, "a verification of this domain is already running");
         }
     }

@@ -22,6 +22,7 @@ use crate::aws::lease_table::{Fence, LeaseCondition, LeaseItem, LeaseTable};
 use crate::aws::AwsError;
 use crate::clock::SharedClock;
 
+pub mod guard;
 pub mod hold;
 pub mod run;
 
@@ -52,13 +53,13 @@ impl FenceSlot {
             .unwrap_or_default()
     }
 
-    fn set(&self, fence: Fence, until: Instant) {
+    pub(crate) fn set(&self, fence: Fence, until: Instant) {
         if let Ok(mut held) = self.held.lock() {
             *held = Some((fence, until));
         }
     }
 
-    fn clear(&self) {
+    pub(crate) fn clear(&self) {
         if let Ok(mut held) = self.held.lock() {
             *held = None;
         }
@@ -143,6 +144,11 @@ impl Lease {
         self.slot.remaining()
     }
 
+    /// The guard to put in front of every ACM, Cognito and SQS client of an acting process.
+    pub fn guard(&self) -> guard::LeaseGuard {
+        guard::LeaseGuard::new(self.slot.clone())
+    }
+
     /// The epoch this process leads at.
     pub fn epoch(&self) -> Option<u64> {
         self.slot.current().map(|f| f.epoch)
@@ -176,8 +182,15 @@ impl Lease {
             let now_ms = self.clock.now().timestamp_millis();
             let (epoch, condition, took_over) = match &current {
                 None => (1, LeaseCondition::Absent, None),
+                // Our own lease: kept at its epoch while still trusted; re-taken after the
+                // trust ran out (a pause, a partition) at the next epoch, so work begun
+                // before the gap can send nothing more (see `guard`).
                 Some(h) if h.holder == self.holder => (
-                    h.epoch,
+                    if self.epoch() == Some(h.epoch) {
+                        h.epoch
+                    } else {
+                        h.epoch + 1
+                    },
                     LeaseCondition::Is(Fence {
                         holder: h.holder.clone(),
                         epoch: h.epoch,

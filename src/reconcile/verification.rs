@@ -94,13 +94,14 @@ pub async fn once(ctx: &Context, mode: Mode, wait: bool) -> Vec<(Planned, Outcom
     for job in to_verify {
         let ctx = ctx.clone();
         let span = verify_span(&job);
-        tasks.spawn(
+        // Work of the pass's lease epoch, like the pass itself.
+        tasks.spawn(crate::lease::guard::carry(
             async move {
                 let verified = verify_and_record(&ctx, &job).await;
                 (job, verified)
             }
             .instrument(span),
-        );
+        ));
     }
     while let Some(joined) = tasks.join_next().await {
         let Ok((job, verified)) = joined else {

@@ -661,3 +661,24 @@ async fn a_takeover_never_overwrites_a_lease_renewed_after_it_was_read() {
         .unwrap());
     assert_eq!(leases.lease().await.unwrap().unwrap().holder, "b");
 }
+
+#[tokio::test]
+async fn a_lease_retaken_after_its_trust_ran_out_moves_to_the_next_epoch() {
+    let (w, _config) = ha_world(&[]).await;
+    let slot = Arc::new(FenceSlot::default());
+    let clock: SharedClock = Arc::new(SystemClock);
+    let lease = Lease::new(table(&w.emu), Duration::from_secs(2), slot, clock);
+    let epoch = |a: Acquire| match a {
+        Acquire::Acquired { epoch, .. } => epoch,
+        Acquire::Held(item) => panic!("held by {item:?}"),
+    };
+    assert_eq!(epoch(lease.try_acquire().await.unwrap()), 1);
+    // Taken again while still trusted: the same epoch (work in flight goes on).
+    assert_eq!(epoch(lease.try_acquire().await.unwrap()), 1);
+    // Paused past its trust (three quarters of the lease), though the item is still its own:
+    // re-taken at the next epoch, so work begun before the pause sends nothing more.
+    tokio::time::sleep(Duration::from_millis(1_600)).await;
+    assert_eq!(lease.epoch(), None);
+    assert_eq!(epoch(lease.try_acquire().await.unwrap()), 2);
+    assert_eq!(lease.epoch(), Some(2));
+}

@@ -193,3 +193,64 @@ async fn update_errors_keep_the_aws_code() {
     assert_eq!(err.metric_label(), "NotAuthorizedException");
     assert!(!err.is_throttling());
 }
+
+#[tokio::test]
+async fn the_lease_guard_sends_only_work_of_the_epoch_this_process_leads_at() {
+    use crate::aws::lease_table::Fence;
+    use crate::lease::guard::{under, LeaseGuard, NotLeading};
+    use crate::lease::FenceSlot;
+
+    // An HTTP answer (not a modeled one), so only a request actually transmitted gets it.
+    let rule = mock!(Client::describe_user_pool_domain).then_http_response(|| {
+        aws_smithy_runtime_api::http::Response::new(
+            aws_smithy_runtime_api::http::StatusCode::try_from(200).unwrap(),
+            aws_smithy_types::body::SdkBody::from(r#"{"DomainDescription":{}}"#),
+        )
+    });
+    let slot = Arc::new(FenceSlot::default());
+    let guard = LeaseGuard::new(slot.clone());
+    let client = mock_client!(
+        aws_sdk_cognitoidentityprovider,
+        RuleMode::MatchAny,
+        [&rule],
+        |conf| conf.interceptor(guard.clone())
+    );
+    let cognito = CognitoDomains::new(client);
+    let refused = |r: Result<DomainView, AwsError>| match r {
+        Err(AwsError::NotLeading { operation, reason }) => {
+            assert_eq!(operation, "DescribeUserPoolDomain");
+            reason
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    };
+    // Never led: nothing goes out.
+    let never = under(3, cognito.describe("auth.example.com")).await;
+    assert_eq!(refused(never), NotLeading::NoLease);
+    let fence = Fence {
+        holder: "me".into(),
+        epoch: 3,
+    };
+    slot.set(
+        fence,
+        tokio::time::Instant::now() + std::time::Duration::from_secs(60),
+    );
+    // Work of the epoch it leads at goes out.
+    under(3, cognito.describe("auth.example.com"))
+        .await
+        .unwrap();
+    // Work begun under an earlier epoch does not, though the process leads again.
+    let stale = under(2, cognito.describe("auth.example.com")).await;
+    assert_eq!(
+        refused(stale),
+        NotLeading::EpochMoved { started: 2, now: 3 }
+    );
+    // Acting work outside any epoch is refused rather than risked.
+    assert_eq!(
+        refused(cognito.describe("auth.example.com").await),
+        NotLeading::NoEpoch
+    );
+    // Once the lease is lost, nothing more.
+    slot.clear();
+    let lost = under(3, cognito.describe("auth.example.com")).await;
+    assert_eq!(refused(lost), NotLeading::NoLease);
+}

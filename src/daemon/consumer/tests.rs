@@ -105,7 +105,7 @@ async fn lead_for(
 ) {
     let task = tokio::spawn(consume(
         queue.clone(),
-        || true,
+        || Some(1),
         metrics.clone(),
         wake,
         passes,
@@ -211,7 +211,7 @@ async fn a_standby_does_not_receive() {
     let l = leading.clone();
     let task = tokio::spawn(consume(
         queue.clone(),
-        move || l.load(Ordering::SeqCst),
+        move || l.load(Ordering::SeqCst).then_some(1),
         Metrics::new(),
         wake,
         passes,
@@ -235,7 +235,7 @@ async fn a_replica_that_stops_leading_leaves_the_events_for_the_next_leader() {
     let metrics = Metrics::new();
     let task = tokio::spawn(consume(
         queue.clone(),
-        move || l.load(Ordering::SeqCst),
+        move || l.load(Ordering::SeqCst).then_some(1),
         metrics.clone(),
         wake,
         passes,
@@ -267,7 +267,7 @@ async fn queue_errors_back_off_and_a_good_receive_resets_the_backoff() {
     let times = Arc::new(Mutex::new(Vec::new()));
     let t = times.clone();
     let q = queue.clone();
-    let task = tokio::spawn(consume(q, || true, Metrics::new(), wake, passes));
+    let task = tokio::spawn(consume(q, || Some(1), Metrics::new(), wake, passes));
     // Record when each receive happened.
     let watcher = tokio::spawn(async move {
         let mut n = 0;
