@@ -115,8 +115,20 @@ async fn settle_intent(ctx: &Context, target: &Target, pending: &PendingSwap) ->
                     }
                 })
                 .await;
-            if let Err(e) = recorded {
-                error!("cannot record the swap: {}", Chain(&e));
+            match recorded {
+                // Recorded under this leader's lease: the swap's on_rotate fires here, once
+                // (the replica that wrote it fires it only when it recorded it).
+                Ok(()) => ctx.hooks.fire(crate::hooks::HookEvent {
+                    event: crate::hooks::Event::Swap,
+                    domain: target.domain.clone(),
+                    user_pool_id: target.user_pool_id.clone(),
+                    old_arn: pending.old_arn.clone(),
+                    new_arn: Some(pending.new_arn.clone()),
+                    reason: "an interrupted swap did happen (recorded after a restart or failover)"
+                        .to_string(),
+                    renewal: pending.renewal,
+                }),
+                Err(e) => error!("cannot record the swap: {}", Chain(&e)),
             }
             true
         }

@@ -11,7 +11,7 @@
 //! Nothing is swapped twice, and no swap or rollback is forgotten.
 
 use chrono::{DateTime, Utc};
-use tracing::{error, info};
+use tracing::{debug, error, info, warn};
 
 use crate::aws::cognito::CognitoDomains;
 use crate::config::Target;
@@ -23,7 +23,7 @@ use crate::metrics::ResultLabels;
 use crate::model::{DomainInfo, DomainView};
 use crate::outcome::Verification;
 use crate::planned::Planned;
-use crate::state::{FinishedSwap, PendingSwap, Phase, SwapResult};
+use crate::state::{FinishedSwap, PendingSwap, Phase, StateError, SwapResult};
 use crate::step::SwapOrder;
 use crate::verify::VerifyJob;
 
@@ -68,8 +68,11 @@ pub async fn swap(
     if let Err(e) =
         write::write_certificate(cognito, target, from.as_deref(), &order.to, &info).await
     {
-        if let Err(se) = clear_pending(ctx, &target.domain).await {
-            error!("cannot clear the intent: {}", Chain(&se));
+        match clear_pending(ctx, &target.domain).await {
+            Ok(()) => {}
+            // Not leading: the next leader re-reads the domain and settles the intent.
+            Err(StateError::NotLeader) => debug!("the intent stays for the next leader"),
+            Err(se) => error!("cannot clear the intent: {}", Chain(&se)),
         }
         return Err(e);
     }
@@ -77,8 +80,12 @@ pub async fn swap(
     check_settings_kept(ctx, cognito, target, &info).await;
     pending.phase = Phase::Swapped;
     pending.swapped_at = Some(swapped_at);
-    record_swapped(ctx, &target.domain, &pending).await;
-    announce(ctx, planned, &order);
+    // The hook fires only for a swap recorded under the lease; one the fence refused is
+    // recorded, and its hook fired, by the next leader's resume.
+    let recorded = record_swapped(ctx, &target.domain, &pending).await;
+    announce(ctx, planned, &order, recorded.is_ok());
+    // Not leading: no verification here either; the next leader's resume starts it.
+    recorded?;
     Ok(VerifyJob {
         target: target.clone(),
         old_arn: from,
@@ -117,21 +124,38 @@ async fn record_intent(
 }
 
 /// Record that the write was made; a failure is logged (the intent is recorded, so a
-/// restart still finds and verifies this swap).
-async fn record_swapped(ctx: &Context, domain: &str, swapped: &PendingSwap) {
-    if let Err(e) = ctx
+/// restart still finds and verifies this swap). `false` when the fence refused the record:
+/// this replica no longer leads, and the next leader's resume records the swap.
+async fn record_swapped(
+    ctx: &Context,
+    domain: &str,
+    swapped: &PendingSwap,
+) -> Result<(), TargetError> {
+    match ctx
         .state
         .update(|s| {
             s.domains.entry(domain.to_string()).or_default().pending = Some(swapped.clone())
         })
         .await
     {
-        error!("swapped, but cannot record it: {}", Chain(&e));
+        Ok(()) => Ok(()),
+        Err(StateError::NotLeader) => {
+            warn!("swapped, but this replica no longer leads: the next leader records the swap, fires on_rotate and verifies it");
+            Err(TargetError::state(
+                "swapped, but not recorded",
+                StateError::NotLeader,
+            ))
+        }
+        Err(e) => {
+            error!("swapped, but cannot record it: {}", Chain(&e));
+            Ok(())
+        }
     }
 }
 
-/// Say that the swap was made: the log, the verification metric, the `on_rotate` hook.
-fn announce(ctx: &Context, planned: &Planned, order: &SwapOrder) {
+/// Say that the swap was made: the log, the verification metric, and (when `fire`) the
+/// `on_rotate` hook.
+fn announce(ctx: &Context, planned: &Planned, order: &SwapOrder, fire: bool) {
     let target = &planned.target;
     let from = planned.decision.current_arn.clone();
     info!(user_pool_id = %target.user_pool_id,
@@ -142,6 +166,9 @@ fn announce(ctx: &Context, planned: &Planned, order: &SwapOrder) {
     );
     ctx.metrics
         .set_verification_state(&target.domain, "verifying");
+    if !fire {
+        return;
+    }
     ctx.hooks.fire(HookEvent {
         event: Event::Swap,
         domain: target.domain.clone(),
@@ -251,7 +278,7 @@ pub async fn record_finished(
         .await;
     match recorded {
         Ok(()) => true,
-        Err(crate::state::StateError::NotLeader) => {
+        Err(StateError::NotLeader) => {
             tracing::debug!("not leading any more: the outcome is left to the leader");
             false
         }
@@ -263,7 +290,7 @@ pub async fn record_finished(
 }
 
 /// Drop the swap in flight for `domain` (an intent whose write failed or never happened).
-pub async fn clear_pending(ctx: &Context, domain: &str) -> Result<(), crate::state::StateError> {
+pub async fn clear_pending(ctx: &Context, domain: &str) -> Result<(), StateError> {
     ctx.state
         .update(|s| {
             if let Some(r) = s.domains.get_mut(domain) {
