@@ -24,5 +24,6 @@ mod iam;
 mod layout;
 mod package;
 mod port;
+mod soak;
 mod system;
 mod units;

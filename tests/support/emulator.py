@@ -45,7 +45,15 @@ chosen operations and accounts: POST /_fault with a JSON rule
    "delay": seconds (slow: then forward; hang: then drop the connection, never forwarding)}
 ("lose-answer" forwards the request, so AWS acts on it, then resets the connection instead of
 returning the answer: the client cannot know whether its call happened.)
+A rule with "probability": P and "kinds": [...] instead of "kind" injects, on each matching
+request, one of those kinds with probability P (drawn from a generator seeded by POST
+/_seed {"seed": N}, so a run can be replayed).
 DELETE /_fault clears the rules; GET /_fault returns how many faults were injected by kind;
+GET /_journal returns every request the proxy saw, in order: {"t": its arrival (Unix seconds),
+"op", "key" (the signing access key ID: one per replica in the soak), "fault" (the kind
+injected, or null), "status" (AWS's status when forwarded, null otherwise), and for the lease
+item's PutItem/DeleteItem "lease": {"holder", "epoch"}, for UpdateUserPoolDomain "update":
+{"domain", "arn"}}. DELETE /_journal clears it.
 GET /_calls returns the calls the proxy forwarded, by operation (what one client behind it made).
 
 Prints one JSON line {"endpoint": ..., "edge": ...} when ready; runs until stdin closes or
@@ -56,6 +64,7 @@ import argparse
 import json
 import logging
 import os
+import random
 import signal
 import socket
 import stat
@@ -504,6 +513,8 @@ class FaultProxy:
         self.rules = []
         self.injected = {}
         self.forwarded = {}
+        self.journal = []
+        self.rng = random.Random(0)
         self.lock = threading.Lock()
         self.sock = socket.create_server(("127.0.0.1", port))
         self.port = self.sock.getsockname()[1]
@@ -539,6 +550,10 @@ class FaultProxy:
                 if rule.get("skip", 0) > 0:
                     rule["skip"] -= 1
                     continue
+                if "probability" in rule:
+                    if self.rng.random() >= rule["probability"]:
+                        continue
+                    rule = dict(rule, kind=self.rng.choice(rule["kinds"]))
                 if rule.get("times", -1) > 0:
                     rule["times"] -= 1
                 self.injected[rule["kind"]] = self.injected.get(rule["kind"], 0) + 1
@@ -549,6 +564,13 @@ class FaultProxy:
         with self.lock:
             if path.startswith("/_calls"):
                 return json.dumps(self.forwarded).encode()
+            if path.startswith("/_seed"):
+                self.rng.seed(json.loads(body)["seed"])
+                return b"{}"
+            if path.startswith("/_journal"):
+                if method == "DELETE":
+                    self.journal.clear()
+                return json.dumps(self.journal).encode()
             if method == "POST":
                 self.rules.append(json.loads(body))
             elif method == "DELETE":
@@ -568,7 +590,7 @@ class FaultProxy:
                 start, headers, body = request
                 method, path, _ = start.split(" ", 2)
                 close = any(n.lower() == "connection" and v.lower() == "close" for n, v in headers)
-                if path.startswith("/_fault") or path.startswith("/_calls"):
+                if path.startswith(("/_fault", "/_calls", "/_seed", "/_journal")):
                     self._send(conn, 200, [("Content-Type", "application/json")], self._control(method, body, path))
                     if close:
                         return
@@ -577,6 +599,7 @@ class FaultProxy:
                 operation = target.rsplit(".", 1)[-1] if target else ""
                 account = account_of(next((v for n, v in headers if n.lower() == "authorization"), ""))
                 rule = self._match(operation, account) if operation else None
+                entry = self._journal_entry(operation, headers, body, rule)
                 if rule is not None and rule["kind"] == "reset":
                     # RST instead of FIN: the client sees "connection reset by peer".
                     conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
@@ -605,6 +628,8 @@ class FaultProxy:
                 upstream.request(method, path, body=body, headers={n: v for n, v in headers if n.lower() not in hop})
                 response = upstream.getresponse()
                 data = response.read()
+                if entry is not None:
+                    entry["status"] = response.status
                 if rule is not None and rule["kind"] == "lose-answer":
                     conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
                     return
@@ -620,6 +645,33 @@ class FaultProxy:
             except OSError:
                 pass
             upstream.close()
+
+    def _journal_entry(self, operation, headers, body, rule):
+        """Append this request to the journal; the entry, to complete with AWS's status."""
+        if not operation:
+            return None
+        auth = next((v for n, v in headers if n.lower() == "authorization"), "")
+        key = auth.split("Credential=", 1)[1].split("/", 1)[0] if "Credential=" in auth else None
+        entry = {"t": time.time(), "op": operation, "key": key, "fault": rule["kind"] if rule else None, "status": None}
+        try:
+            request = json.loads(body or b"{}")
+        except ValueError:
+            request = {}
+        if operation in ("PutItem", "DeleteItem"):
+            item = request.get("Item") or request.get("Key") or {}
+            if item.get("pk", {}).get("S") == "lease":
+                entry["lease"] = {
+                    "holder": item.get("holder", {}).get("S"),
+                    "epoch": int(item.get("epoch", {}).get("N", "0")),
+                }
+        if operation == "UpdateUserPoolDomain":
+            entry["update"] = {
+                "domain": request.get("Domain"),
+                "arn": (request.get("CustomDomainConfig") or {}).get("CertificateArn"),
+            }
+        with self.lock:
+            self.journal.append(entry)
+        return entry
 
     @staticmethod
     def _send(conn, status, headers, body):

@@ -70,7 +70,7 @@ impl Emulator {
     }
 
     /// One HTTP request to `base` (the endpoint or the proxy); returns the body.
-    fn http(base: &str, method: &str, path: &str, body: &str) -> String {
+    pub fn http(base: &str, method: &str, path: &str, body: &str) -> String {
         let addr = base.trim_start_matches("http://");
         let mut stream = TcpStream::connect(addr).expect("connect to the emulator");
         write!(
@@ -104,6 +104,22 @@ impl Emulator {
     /// Calls the fault proxy forwarded (those of the clients pointed at it), by operation.
     pub fn proxy_calls(&self) -> BTreeMap<String, u64> {
         serde_json::from_str(&Emulator::http(&self.proxy, "GET", "/_calls", "")).unwrap()
+    }
+
+    /// Seed the proxy's fault generator and clear its journal (see emulator.py).
+    pub fn seed_proxy(&self, seed: u64) {
+        Emulator::http(
+            &self.proxy,
+            "POST",
+            "/_seed",
+            &format!("{{\"seed\": {seed}}}"),
+        );
+        Emulator::http(&self.proxy, "DELETE", "/_journal", "");
+    }
+
+    /// Every request the proxy saw, in order of arrival (see emulator.py).
+    pub fn journal(&self) -> Vec<serde_json::Value> {
+        serde_json::from_str(&Emulator::http(&self.proxy, "GET", "/_journal", "")).unwrap()
     }
 
     /// Drop every fault rule.
