@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 STAMP := $(VENV)/.installed
 
-.PHONY: all build test lint fmt demo venv clean release check-iam bench deb deb-tools
+.PHONY: all build test lint fmt demo venv clean release check-iam bench deb deb-tools soak
 
 all: build
 
@@ -25,6 +25,15 @@ build:
 # here they run, and fail saying what to install where a tool is missing.
 test: venv deb-tools
 	cargo test --all-targets -- --include-ignored
+
+# The HA soak (tests/it/soak.rs), longer than the 20 s run in `make test`, with a fresh seed
+# printed first; `make soak SOAK_SEED=N` replays a run. Full output in target/soak.log.
+SOAK_SECONDS ?= 80
+soak: venv
+	@set -o pipefail; CCR_SOAK_SECONDS=$(SOAK_SECONDS) $(if $(SOAK_SEED),CCR_SOAK_SEED=$(SOAK_SEED)) \
+	  cargo test --test it soak:: -- --nocapture 2>&1 | tee target/soak.log \
+	  | grep -E -A 6 '^soak:|^test result|panicked at' | grep -v -E '^[0-9]{4}-[0-9]{2}-[0-9]{2}T|^--- daemon log' \
+	  || { echo "soak failed: see target/soak.log"; exit 1; }
 
 lint:
 	RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --quiet

@@ -41,7 +41,7 @@
 //! | [`resume`] | settling intents, swaps and rollbacks a stop left in flight |
 //! | [`verify`] | the verification loop and verdict, on an injected clock |
 //! | [`state`] | the records ([`state::records`], plain data) and the `StateStore` seam: the crash-safe file store or the shared DynamoDB table (writes fenced on the lease) |
-//! | [`lease`] | leadership in one place (DynamoDB state): the lease rules, taking and keeping it ([`lease::hold`]), the daemon's lease loop ([`lease::run`]) |
+//! | [`lease`] | leadership in one place (DynamoDB state): the lease rules, taking and keeping it ([`lease::hold`]), the daemon's lease loop ([`lease::run`]), the request guard ([`lease::guard`]) |
 //! | [`daemon`] | schedule, event loop, signals; no decisions of its own |
 //! | [`events`] | PURE: which SQS messages (ACM's EventBridge events) trigger a pass |
 //! | [`edge`] | what clients see: each daemon pass probes every edge (drift, expiry metrics) |
