@@ -133,16 +133,18 @@ mod tests {
 
     #[tokio::test]
     async fn spawned_work_keeps_the_epoch_of_the_work_that_spawned_it() {
-        let spawned = under(5, async { tokio::spawn(carry(async { started_under() })) })
-            .await
-            .await
-            .unwrap();
+        let spawned = under(5, async {
+            tokio::spawn(carry(async { started_under() }))
+                .await
+                .unwrap()
+        })
+        .await;
         assert_eq!(spawned, Some(5));
         // A plain spawn would have lost it (and the guard would refuse its requests).
-        let plain = under(5, async { tokio::spawn(async { started_under() }) })
-            .await
-            .await
-            .unwrap();
+        let plain = under(5, async {
+            tokio::spawn(async { started_under() }).await.unwrap()
+        })
+        .await;
         assert_eq!(plain, None);
     }
 }

@@ -208,7 +208,7 @@ async fn replicas_under_kills_pauses_and_faults_keep_every_invariant() {
 /// The slot of the replica whose process holds the lease now.
 async fn leader_slot(emu: &Emulator, replicas: &[Replica]) -> Option<usize> {
     let item = emu.lease_item(TABLE).await;
-    let pid: u32 = item.get("holder")?.rsplitn(3, '-').nth(1)?.parse().ok()?;
+    let pid: u32 = item.get("holder")?.rsplit('-').nth(1)?.parse().ok()?;
     replicas.iter().position(|r| r.daemon.pid() == pid)
 }
 
