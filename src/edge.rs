@@ -23,7 +23,8 @@ use crate::context::Context;
 use crate::model::Certificate;
 use crate::serial::Serial;
 use crate::state::SeenCertificate;
-use crate::verify::probe::{Handshake, ProbeError};
+use crate::verify::edges::Split;
+use crate::verify::probe::{EdgeSample, Handshake, ProbeError};
 
 /// Probes at once.
 const CONCURRENCY: usize = 16;
@@ -63,22 +64,39 @@ impl SerialCache {
     }
 }
 
-/// One look at a domain's edge.
+/// One look at a domain's edge: a handshake with each of its addresses.
 #[derive(Debug, Clone)]
 pub struct EdgeLook {
-    /// The handshake, or why there was none.
+    /// The first handshake that worked (else the first failure): what the edge serves.
     pub served: Result<Handshake, ProbeError>,
     /// The serial of the certificate the domain is configured with, when known.
     pub current: Option<Serial>,
+    /// Where each address stands against `current`, when known.
+    pub split: Option<Split>,
 }
 
 impl EdgeLook {
-    /// Whether the edge serves the configured certificate (`None`: cannot tell).
+    /// Whether every edge address that answers serves the configured certificate (`None`:
+    /// cannot tell).
     pub fn matches_current(&self) -> Option<bool> {
-        match (&self.served, &self.current) {
-            (Ok(hs), Some(current)) => Some(hs.serial == *current),
+        match (&self.served, &self.split) {
+            (Ok(_), Some(split)) if split.answering() > 0 => Some(split.verified()),
             _ => None,
         }
+    }
+}
+
+/// What a sample shows, in one handshake: the first that worked, else the first failure.
+fn representative(sample: &Result<EdgeSample, ProbeError>) -> Result<Handshake, ProbeError> {
+    let sample = sample.as_ref().map_err(Clone::clone)?;
+    let first_ok = sample.iter().find_map(|(_, r)| r.as_ref().ok());
+    match (first_ok, sample.first()) {
+        (Some(hs), _) => Ok(hs.clone()),
+        (None, Some((_, Err(e)))) => Err(e.clone()),
+        _ => Err(ProbeError::Resolve {
+            domain: String::new(),
+            why: "no address".to_string(),
+        }),
     }
 }
 
@@ -91,12 +109,21 @@ pub async fn look(
     cache: &SerialCache,
 ) -> Option<EdgeLook> {
     let probe = ctx.probe.as_ref()?;
-    let served = probe.probe(&target.domain).await;
+    let sample = probe.probe_all(&target.domain).await;
+    let served = representative(&sample);
     let current = match current {
         Some(c) if served.is_ok() => cache.serial_of(ctx, target, c).await,
         _ => None,
     };
-    Some(EdgeLook { served, current })
+    let split = match (&sample, &current) {
+        (Ok(sample), Some(current)) => Some(Split::of(sample, current)),
+        _ => None,
+    };
+    Some(EdgeLook {
+        served,
+        current,
+        split,
+    })
 }
 
 /// Probe every domain of a pass and export what was served. `verifying`: domains whose
@@ -123,6 +150,9 @@ pub async fn watch(
         match &look.served {
             Ok(hs) => {
                 m.set_edge_probe(domain, true, hs.not_after.map(|t| t.timestamp()));
+                if let (Some(split), false) = (&look.split, in_flight) {
+                    m.set_edge_addresses(domain, split.counts());
+                }
                 match look.matches_current() {
                     Some(matches) if !in_flight => {
                         if !matches {

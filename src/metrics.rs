@@ -62,6 +62,9 @@ pub struct Metrics {
     pub edge_matches: Family<DomainLabel, Gauge<i64, AtomicI64>>,
     /// 1 when the last edge probe of the domain completed a handshake.
     pub edge_probe_success: Family<DomainLabel, Gauge<i64, AtomicI64>>,
+    /// Edge addresses of the domain at the last probe, by state (serving, behind,
+    /// unreachable) against the certificate they should serve.
+    pub edge_addresses: Family<StateLabels, Gauge<i64, AtomicI64>>,
     /// Domain settings found changed after a swap that sent them back unchanged.
     pub settings_changed: Family<SettingLabels, Counter>,
     /// Messages of the event queue, by detail type and what became of them.
@@ -121,6 +124,7 @@ impl Metrics {
             edge_expiration: Family::default(),
             edge_matches: Family::default(),
             edge_probe_success: Family::default(),
+            edge_addresses: Family::default(),
             events: Family::default(),
             target_failing: Family::default(),
             external_changes: Family::default(),
@@ -229,6 +233,26 @@ impl Metrics {
             None => {
                 self.edge_expiration.remove(&labels);
             }
+        }
+    }
+
+    /// How many of the domain's edge addresses serve the certificate they should (the new one
+    /// while verifying, else the configured one), are behind, or cannot be reached.
+    /// `counts` is (serving, behind, unreachable).
+    pub fn set_edge_addresses(&self, domain: &str, counts: (usize, usize, usize)) {
+        let (serving, behind, unreachable) = counts;
+        let counts = [
+            ("serving", serving),
+            ("behind", behind),
+            ("unreachable", unreachable),
+        ];
+        for (state, n) in counts {
+            self.edge_addresses
+                .get_or_create(&StateLabels {
+                    domain: domain.to_string(),
+                    state: state.to_string(),
+                })
+                .set(n as i64);
         }
     }
 

@@ -178,7 +178,7 @@ fn verify_settings(
         window,
         interval,
         tls: verify.tls.unwrap_or(true),
-        connect_to: verify.connect_to.map(|c| c.0),
+        connect_to: verify.connect_to.map(|c| c.0).unwrap_or_default(),
         ca_file,
         on_failure: verify.on_failure.unwrap_or_default(),
     })

@@ -49,8 +49,9 @@ pub struct VerifySettings {
     pub interval: Duration,
     /// Whether to do the TLS handshake check at all.
     pub tls: bool,
-    /// `host:port` to connect to instead of `<domain>:443` (SNI stays the domain).
-    pub connect_to: Option<String>,
+    /// `host:port`s to probe instead of every address `<domain>:443` resolves to (SNI stays
+    /// the domain); empty: resolve.
+    pub connect_to: Vec<String>,
     /// PEM bundle trusted in addition to the system roots.
     pub ca_file: Option<PathBuf>,
     /// What to do when a swap cannot be verified.

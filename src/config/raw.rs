@@ -9,7 +9,7 @@ use serde::Deserialize;
 
 use super::model::OnFailure;
 use super::values::{
-    Argv, CronExpr, DomainName, HostPort, HumanDuration, MinValidityValue, PerSecond, QueueUrl,
+    Argv, ConnectTo, CronExpr, DomainName, HumanDuration, MinValidityValue, PerSecond, QueueUrl,
     RoleArn, TableName, UserPoolId,
 };
 
@@ -38,7 +38,7 @@ pub(super) struct RawVerify {
     pub(super) window: Option<HumanDuration>,
     pub(super) interval: Option<HumanDuration>,
     pub(super) tls: Option<bool>,
-    pub(super) connect_to: Option<HostPort>,
+    pub(super) connect_to: Option<ConnectTo>,
     pub(super) ca_file: Option<PathBuf>,
     pub(super) on_failure: Option<OnFailure>,
 }

@@ -235,6 +235,46 @@ impl fmt::Display for HostPort {
     }
 }
 
+/// `verify.connect_to`: one `host:port` or a list of them (every edge address to probe).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectTo(pub Vec<String>);
+
+/// The most addresses `verify.connect_to` may pin.
+pub const MAX_CONNECT_TO: usize = 16;
+
+impl<'de> Deserialize<'de> for ConnectTo {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = ConnectTo;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("host:port, or a list of host:port")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<ConnectTo, E> {
+                let one = HostPort::deserialize(serde::de::value::StrDeserializer::<E>::new(v))?;
+                Ok(ConnectTo(vec![one.0]))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<ConnectTo, A::Error> {
+                let mut all = Vec::new();
+                while let Some(one) = seq.next_element::<HostPort>()? {
+                    all.push(one.0);
+                }
+                if all.is_empty() || all.len() > MAX_CONNECT_TO {
+                    return Err(serde::de::Error::custom(format!(
+                        "connect_to: give 1 to {MAX_CONNECT_TO} addresses, not {}",
+                        all.len()
+                    )));
+                }
+                Ok(ConnectTo(all))
+            }
+        }
+        d.deserialize_any(Visitor)
+    }
+}
+
 /// An IAM role ARN (`arn:aws:iam::123456789012:role/name`), checked for shape.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct RoleArn {

@@ -118,6 +118,11 @@ impl Metrics {
             self.edge_probe_success.clone(),
         );
         registry.register(
+            "edge_addresses",
+            "Edge addresses of the domain at the last probe by state: serving (the certificate they should: the new one while verifying, else the configured one), behind, unreachable",
+            self.edge_addresses.clone(),
+        );
+        registry.register(
             "managed_renewal_action_required",
             "1 when ACM's managed renewal of the domain's certificate is PENDING_VALIDATION or FAILED inside its renewal window",
             self.renewal_action_required.clone(),

@@ -35,6 +35,7 @@ pub async fn verify_and_record(ctx: &Context, job: &VerifyJob) -> Verification {
                 probe: ctx.probe.as_ref(),
                 settings: &ctx.config.verify,
                 clock: ctx.clock.as_ref(),
+                metrics: Some(&ctx.metrics),
             };
             verify::verify_swap(checker, job).await
         }

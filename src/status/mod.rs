@@ -60,23 +60,34 @@ pub struct EdgeRow {
     pub matches_current: Option<bool>,
     /// Why the probe failed, when it did.
     pub error: Option<String>,
+    /// With several edge addresses: how many serve the configured certificate
+    /// (`2/3 edge addresses serve the configured certificate (…)`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub addresses: Option<String>,
 }
 
 impl EdgeRow {
     /// The row for one look at the edge.
     pub fn of(look: &crate::edge::EdgeLook) -> EdgeRow {
+        let addresses = look
+            .split
+            .as_ref()
+            .filter(|s| s.answering() + s.unreachable.len() > 1)
+            .map(|s| s.summary_of("the configured certificate"));
         match &look.served {
             Ok(hs) => EdgeRow {
                 serial: Some(hs.serial.to_string()),
                 not_after: hs.not_after.map(|t| rfc3339(&t)),
                 matches_current: look.matches_current(),
                 error: None,
+                addresses,
             },
             Err(e) => EdgeRow {
                 serial: None,
                 not_after: None,
                 matches_current: None,
                 error: Some(e.to_string()),
+                addresses,
             },
         }
     }

@@ -107,6 +107,14 @@ impl StatusReport {
 
 /// What the edge serves, in one line.
 fn edge_line(edge: &EdgeRow) -> String {
+    let line = edge_serial_line(edge);
+    match &edge.addresses {
+        Some(split) => format!("{line}; {split}"),
+        None => line,
+    }
+}
+
+fn edge_serial_line(edge: &EdgeRow) -> String {
     match (&edge.serial, edge.matches_current) {
         (Some(serial), Some(true)) => format!(
             "serves serial {serial} (the current certificate), expires {}",

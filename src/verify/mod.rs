@@ -22,8 +22,10 @@ use crate::model::{DomainStatus, DomainView};
 use crate::outcome::{Outcome, Verification};
 use crate::serial::Serial;
 
+pub mod edges;
 pub mod probe;
 
+use edges::Split;
 use probe::{ProbeError, TlsProbe, Trust};
 
 /// A swap to verify (made in this pass, or resumed from the state).
@@ -74,6 +76,8 @@ pub struct Checker<'a> {
     pub settings: &'a VerifySettings,
     /// What time it is.
     pub clock: &'a dyn Clock,
+    /// Where each look's edge split is exported (`edge_addresses`), when given.
+    pub metrics: Option<&'a crate::metrics::Metrics>,
 }
 
 /// Verify `job` until its deadline: [`Verification::Verified`] or [`Verification::Failed`],
@@ -165,8 +169,15 @@ fn verified_detail(
     } else {
         "the swap"
     };
+    // With several edge addresses, how many served it.
+    let addresses = match &last.split {
+        Some(split) if split.answering() + split.unreachable.len() > 1 => {
+            format!("; {}", split.summary())
+        }
+        _ => String::new(),
+    };
     format!(
-        "verified {} after {what} ({attempts} checks); {trust}",
+        "verified {} after {what} ({attempts} checks); {trust}{addresses}",
         fmt_duration(since)
     )
 }
@@ -186,19 +197,47 @@ async fn look_once(checker: Checker<'_>, domain: &str, arn: &str, serial: Option
         Ok(DomainView::Missing) => Err(NotYet::Gone),
         Err(e) => Err(NotYet::Aws(e)),
     };
-    let edge = match (checker.probe, serial) {
-        (None, _) => Ok(None),
-        (Some(_), None) => Err(NotYet::NoSerial),
-        (Some(probe), Some(want)) => match probe.probe(domain).await {
-            Ok(hs) if &hs.serial == want => Ok(Some(hs.trust)),
-            Ok(hs) => Err(NotYet::Serves {
-                served: hs.serial,
-                want: want.clone(),
-            }),
-            Err(e) => Err(NotYet::Probe(e)),
+    let (edge, split) = match (checker.probe, serial) {
+        (None, _) => (Ok(None), None),
+        (Some(_), None) => (Err(NotYet::NoSerial), None),
+        (Some(probe), Some(want)) => match probe.probe_all(domain).await {
+            Ok(sample) => edge_verdict(&sample, want),
+            Err(e) => (Err(NotYet::Probe(e)), None),
         },
     };
-    Look { cognito, edge }
+    if let (Some(metrics), Some(split)) = (checker.metrics, &split) {
+        metrics.set_edge_addresses(domain, split.counts());
+    }
+    Look {
+        cognito,
+        edge,
+        split,
+    }
+}
+
+/// The edge's verdict from one handshake per address: verified only when every address that
+/// answers serves `want` (one that cannot be reached at all is reported, not counted).
+pub fn edge_verdict(
+    sample: &probe::EdgeSample,
+    want: &Serial,
+) -> (Result<Option<Trust>, NotYet>, Option<Split>) {
+    let split = Split::of(sample, want);
+    let verdict = match sample.as_slice() {
+        // One address: what it served, as it was said before there were several.
+        [(_, Ok(hs))] if hs.serial == *want => Ok(Some(hs.trust.clone())),
+        [(_, Ok(hs))] => Err(NotYet::Serves {
+            served: hs.serial.clone(),
+            want: want.clone(),
+        }),
+        [(_, Err(e))] => Err(NotYet::Probe(e.clone())),
+        _ if split.verified() => Ok(split.trust.clone()),
+        _ if split.answering() == 0 => match split.unreachable.first() {
+            Some((_, e)) => Err(NotYet::Probe(e.clone())),
+            None => Err(NotYet::Edges(split.summary())),
+        },
+        _ => Err(NotYet::Edges(split.summary())),
+    };
+    (verdict, Some(split))
 }
 
 /// One look at Cognito and the edge.
@@ -209,6 +248,8 @@ pub struct Look {
     /// `Ok(Some(trust))` when the edge serves the new serial, `Ok(None)` with the TLS check
     /// off; else what it serves.
     pub edge: Result<Option<Trust>, NotYet>,
+    /// Where each edge address stands, when the edge was probed.
+    pub split: Option<Split>,
 }
 
 /// Why one look does not verify yet: what Cognito or the edge shows instead.
@@ -240,6 +281,10 @@ pub enum NotYet {
     /// No handshake.
     #[error("{0}")]
     Probe(ProbeError),
+    /// Some edge addresses serve it, some not yet: `2/3 edge addresses serve the new
+    /// certificate (ADDRESS serves serial …)`.
+    #[error("{0}")]
+    Edges(String),
 }
 
 impl Look {

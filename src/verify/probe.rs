@@ -78,14 +78,36 @@ pub enum ProbeError {
         /// The `host:port` connected to.
         target: String,
     },
+    /// The domain's edge addresses could not be resolved.
+    #[error("cannot resolve {domain}: {why}")]
+    Resolve {
+        /// The domain.
+        domain: String,
+        /// What the resolver said.
+        why: String,
+    },
 }
+
+impl ProbeError {
+    /// Whether the address could not be reached at all (no route, refused, no answer): such
+    /// an address is reported but does not block a verification. A TLS failure does.
+    pub fn unreachable(&self) -> bool {
+        matches!(self, ProbeError::Connect { .. })
+    }
+}
+
+/// The most edge addresses probed per domain (CloudFront answers with several, IPv4 and IPv6).
+pub const MAX_EDGE_ADDRESSES: usize = 8;
+
+/// One handshake per edge address: the address and what it served.
+pub type EdgeSample = Vec<(String, Result<Handshake, ProbeError>)>;
 
 /// Connects to the domain (or `connect_to`) and reports the leaf certificate it serves.
 #[derive(Debug, Clone)]
 pub struct TlsProbe {
     roots: Arc<RootCertStore>,
     provider: Arc<CryptoProvider>,
-    connect_to: Option<String>,
+    connect_to: Vec<String>,
     timeout: Duration,
 }
 
@@ -109,16 +131,53 @@ impl TlsProbe {
         })
     }
 
-    /// Where a handshake for `domain` goes.
+    /// Where handshakes for `domain` go, for logs.
     pub fn target(&self, domain: &str) -> String {
-        self.connect_to
-            .clone()
-            .unwrap_or_else(|| format!("{domain}:443"))
+        if self.connect_to.is_empty() {
+            format!("every address of {domain}:443")
+        } else {
+            self.connect_to.join(", ")
+        }
     }
 
-    /// One handshake with SNI = `domain`.
-    pub async fn probe(&self, domain: &str) -> Result<Handshake, ProbeError> {
-        let target = self.target(domain);
+    /// The edge addresses of `domain`: `connect_to`, or every A and AAAA address of
+    /// `domain:443` (at most [`MAX_EDGE_ADDRESSES`]).
+    pub async fn addresses(&self, domain: &str) -> Result<Vec<String>, ProbeError> {
+        if !self.connect_to.is_empty() {
+            return Ok(self.connect_to.clone());
+        }
+        let resolve = |why: String| ProbeError::Resolve {
+            domain: domain.to_string(),
+            why,
+        };
+        let found = tokio::time::timeout(self.timeout, tokio::net::lookup_host((domain, 443)))
+            .await
+            .map_err(|_| resolve(format!("no answer within {}s", self.timeout.as_secs())))?
+            .map_err(|e| resolve(e.to_string()))?;
+        let mut addresses: Vec<String> = Vec::new();
+        for addr in found {
+            let addr = addr.to_string();
+            if !addresses.contains(&addr) && addresses.len() < MAX_EDGE_ADDRESSES {
+                addresses.push(addr);
+            }
+        }
+        if addresses.is_empty() {
+            return Err(resolve("no address".to_string()));
+        }
+        Ok(addresses)
+    }
+
+    /// One handshake with each edge address of `domain`, side by side.
+    pub async fn probe_all(&self, domain: &str) -> Result<EdgeSample, ProbeError> {
+        let addresses = self.addresses(domain).await?;
+        let looks = addresses.iter().map(|a| self.probe_at(domain, a));
+        let results = futures_util::future::join_all(looks).await;
+        Ok(addresses.into_iter().zip(results).collect())
+    }
+
+    /// One handshake with SNI = `domain` at `target` (`host:port`).
+    pub async fn probe_at(&self, domain: &str, target: &str) -> Result<Handshake, ProbeError> {
+        let target = target.to_string();
         let recorder = Arc::new(RecordingVerifier::new(&self.roots, &self.provider));
         let config = ClientConfig::builder_with_provider(self.provider.clone())
             .with_safe_default_protocol_versions()
@@ -325,7 +384,7 @@ mod tests {
             window: Duration::from_secs(60),
             interval: Duration::from_secs(10),
             tls: true,
-            connect_to: None,
+            connect_to: Vec::new(),
             ca_file: Some(path),
             on_failure: Default::default(),
         };

@@ -16,6 +16,7 @@ fn pending() -> Look {
     Look {
         cognito: Err(NotYet::Status(DomainStatus::Updating)),
         edge: Err(NotYet::PointsElsewhere(Some("the old certificate".into()))),
+        split: None,
     }
 }
 
@@ -23,6 +24,7 @@ fn done() -> Look {
     Look {
         cognito: Ok(()),
         edge: Ok(Some(Trust::Trusted)),
+        split: None,
     }
 }
 
@@ -74,6 +76,7 @@ async fn cognito_alone_is_not_enough() {
             Look {
                 cognito: Ok(()),
                 edge: Err(NotYet::NoSerial),
+                split: None,
             }
         },
     )
@@ -129,7 +132,7 @@ fn settings() -> VerifySettings {
         window: Duration::from_secs(3600),
         interval: Duration::from_secs(30),
         tls: false,
-        connect_to: None,
+        connect_to: Vec::new(),
         ca_file: None,
         on_failure: Default::default(),
     }
@@ -179,6 +182,7 @@ async fn verify_with(
         probe,
         settings,
         clock,
+        metrics: None,
     };
     verify_swap(checker, &job(start() + chrono::Duration::hours(1), None)).await
 }

@@ -14,6 +14,7 @@ mod deploy;
 mod docs;
 mod e2e;
 mod ecs;
+mod edges;
 mod errors;
 mod events;
 mod external;

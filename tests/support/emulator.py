@@ -29,6 +29,9 @@ Patches (see shared/FACTS.md for why each exists; the product follows the real A
 The edge serves, for a domain (TLS SNI), the certificate its user pool domain points at, but
 only --edge-delay seconds after the last UpdateUserPoolDomain (CloudFront distribution);
 until then it serves the previous one. With --edge-stale it never moves to the new one.
+With --lagging-edge-delay S a second edge address (on 127.0.0.2, "lagging_edge" in the ready
+line) does the same S seconds after a swap: CloudFront's addresses pick a change up at
+different times.
 
 GET /_ccr/calls on the AWS endpoint returns API call counts by operation (for tests);
 GET /_ccr/calls-by-account the same per account (from the signing access key, so assumed-role
@@ -312,25 +315,25 @@ def _bundle_for(arn):
         return None
 
 
-def served_bundle(arn):
-    """The material the edge serves for `arn`: after a re-import, the previous one until the
-    edge delay has passed (forever with --edge-stale)."""
+def served_bundle(arn, delay):
+    """The material an edge `delay` seconds behind serves for `arn`: after a re-import, the
+    previous one until the delay has passed (forever with --edge-stale)."""
     bundle = _bundle_for(arn)
     reimport = REIMPORTS.get(arn)
     if reimport is not None:
         at, previous = reimport
-        if SETTINGS["edge_stale"] or time.time() - at < SETTINGS["edge_delay"]:
+        if SETTINGS["edge_stale"] or time.time() - at < delay:
             return previous
     return bundle
 
 
-def served_arn(domain_model):
+def served_arn(domain_model, delay):
     current = (domain_model.custom_domain_config or {}).get("CertificateArn")
     if domain_model.previous_arn is None:
         return current
     if SETTINGS["edge_stale"]:
         return domain_model.previous_arn
-    if time.time() - domain_model.updated_at < SETTINGS["edge_delay"]:
+    if time.time() - domain_model.updated_at < delay:
         return domain_model.previous_arn
     return current
 
@@ -346,18 +349,22 @@ def accept_loop(sock, handle):
 
 
 class Edge:
-    def __init__(self, port):
+    """One edge address: serves each domain's certificate `delay` seconds after a swap."""
+
+    def __init__(self, port, delay, host="127.0.0.1"):
+        self.delay = delay
         self.contexts = {}
         self.tmp = tempfile.mkdtemp(prefix="ccr-edge-")
         self.lock = threading.Lock()
         self.base = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         self.base.sni_callback = self._on_sni
-        self.sock = socket.create_server(("127.0.0.1", port))
+        self.sock = socket.create_server((host, port))
+        self.address = "%s:%d" % (host, self.sock.getsockname()[1])
         self.port = self.sock.getsockname()[1]
 
     def _context_for(self, arn):
         with self.lock:
-            bundle = served_bundle(arn)
+            bundle = served_bundle(arn, self.delay)
             if bundle is None:
                 return None
             key = (arn, bundle.cert)
@@ -377,7 +384,7 @@ class Edge:
         domain = _find_domain((server_name or "").lower())
         if domain is None:
             return ssl.ALERT_DESCRIPTION_UNRECOGNIZED_NAME
-        arn = served_arn(domain)
+        arn = served_arn(domain, self.delay)
         ctx = self._context_for(arn) if arn else None
         if ctx is None:
             return ssl.ALERT_DESCRIPTION_UNRECOGNIZED_NAME
@@ -689,6 +696,7 @@ def main():
     parser.add_argument("--proxy-port", type=int, default=0, help="fault proxy port (0 = any free port)")
     parser.add_argument("--edge-delay", type=float, default=0.0, help="seconds before the edge serves a swapped certificate")
     parser.add_argument("--edge-stale", action="store_true", help="keep serving the old certificate after a swap")
+    parser.add_argument("--lagging-edge-delay", type=float, default=None, help="also serve a second edge address (127.0.0.2) this many seconds behind a swap")
     parser.add_argument("--updating-seconds", type=float, default=0.0, help="seconds a domain reads UPDATING after an update")
     parser.add_argument("--acm-page-size", type=int, default=0, help="cap ListCertificates pages at this many items")
     args = parser.parse_args()
@@ -707,8 +715,12 @@ def main():
     app = CallCounter(DomainDispatcherApplication(create_backend_app))
     server = make_server("127.0.0.1", args.port, app, threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    edge = Edge(args.edge_port)
+    edge = Edge(args.edge_port, args.edge_delay)
     threading.Thread(target=edge.serve, daemon=True).start()
+    lagging = None
+    if args.lagging_edge_delay is not None:
+        lagging = Edge(0, args.lagging_edge_delay, host="127.0.0.2")
+        threading.Thread(target=lagging.serve, daemon=True).start()
     proxy = FaultProxy(server.server_port, args.proxy_port)
     threading.Thread(target=proxy.serve, daemon=True).start()
 
@@ -717,6 +729,7 @@ def main():
             {
                 "endpoint": "http://127.0.0.1:%d" % server.server_port,
                 "edge": "127.0.0.1:%d" % edge.port,
+                "lagging_edge": lagging.address if lagging else None,
                 "proxy": "http://127.0.0.1:%d" % proxy.port,
             }
         ),

@@ -40,6 +40,8 @@ pub struct Emulator {
     pub edge: String,
     /// URL of the fault-injecting proxy in front of `endpoint`.
     pub proxy: String,
+    /// host:port of a second edge address, with `--lagging-edge-delay`.
+    pub lagging_edge: Option<String>,
 }
 
 impl Emulator {
@@ -66,6 +68,7 @@ impl Emulator {
             endpoint: ready["endpoint"].as_str().unwrap().to_string(),
             edge: ready["edge"].as_str().unwrap().to_string(),
             proxy: ready["proxy"].as_str().unwrap().to_string(),
+            lagging_edge: ready["lagging_edge"].as_str().map(str::to_string),
         }
     }
 
