@@ -92,6 +92,7 @@ pub mod state;
 pub mod status;
 pub mod step;
 pub mod verify;
+pub mod window;
 
 #[cfg(test)]
 mod fixtures;
