@@ -15,6 +15,7 @@ pub fn target(domain: &str) -> Target {
         min_validity: MinValidity::NONE,
         require_tags: Default::default(),
         role: None,
+        policy: Default::default(),
         source: "config.yaml:1".into(),
     }
 }

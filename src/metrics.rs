@@ -19,6 +19,7 @@ use prometheus_client::registry::Registry;
 
 const PREFIX: &str = "cognito_cert_rotator";
 
+mod edge;
 mod labels;
 mod register;
 pub use labels::*;
@@ -62,6 +63,9 @@ pub struct Metrics {
     pub edge_matches: Family<DomainLabel, Gauge<i64, AtomicI64>>,
     /// 1 when the last edge probe of the domain completed a handshake.
     pub edge_probe_success: Family<DomainLabel, Gauge<i64, AtomicI64>>,
+    /// 1 when the domain's swap waits for a change window (`reason="window"`) or the end of
+    /// a freeze (`reason="freeze"`), else 0.
+    pub deferred: Family<ReasonLabels, Gauge<i64, AtomicI64>>,
     /// Edge addresses of the domain at the last probe, by state (serving, behind,
     /// unreachable) against the certificate they should serve.
     pub edge_addresses: Family<StateLabels, Gauge<i64, AtomicI64>>,
@@ -125,6 +129,7 @@ impl Metrics {
             edge_matches: Family::default(),
             edge_probe_success: Family::default(),
             edge_addresses: Family::default(),
+            deferred: Family::default(),
             events: Family::default(),
             target_failing: Family::default(),
             external_changes: Family::default(),
@@ -163,6 +168,7 @@ impl Metrics {
             let _ = self.external_changes.get_or_create(&DomainLabel {
                 domain: domain.to_string(),
             });
+            self.set_deferred(domain, None);
             for setting in settings {
                 let _ = self.settings_changed.get_or_create(&SettingLabels {
                     domain: domain.to_string(),
@@ -216,59 +222,6 @@ impl Metrics {
                 domain: domain.to_string(),
             })
             .set(i64::from(stuck));
-    }
-
-    /// Record an edge probe: whether it worked and the served leaf's NotAfter.
-    pub fn set_edge_probe(&self, domain: &str, success: bool, not_after: Option<i64>) {
-        let labels = DomainLabel {
-            domain: domain.to_string(),
-        };
-        self.edge_probe_success
-            .get_or_create(&labels)
-            .set(i64::from(success));
-        match not_after {
-            Some(t) => {
-                self.edge_expiration.get_or_create(&labels).set(t);
-            }
-            None => {
-                self.edge_expiration.remove(&labels);
-            }
-        }
-    }
-
-    /// How many of the domain's edge addresses serve the certificate they should (the new one
-    /// while verifying, else the configured one), are behind, or cannot be reached.
-    /// `counts` is (serving, behind, unreachable).
-    pub fn set_edge_addresses(&self, domain: &str, counts: (usize, usize, usize)) {
-        let (serving, behind, unreachable) = counts;
-        let counts = [
-            ("serving", serving),
-            ("behind", behind),
-            ("unreachable", unreachable),
-        ];
-        for (state, n) in counts {
-            self.edge_addresses
-                .get_or_create(&StateLabels {
-                    domain: domain.to_string(),
-                    state: state.to_string(),
-                })
-                .set(n as i64);
-        }
-    }
-
-    /// Whether the edge serves the configured certificate; `None` removes the gauge.
-    pub fn set_edge_matches(&self, domain: &str, matches: Option<bool>) {
-        let labels = DomainLabel {
-            domain: domain.to_string(),
-        };
-        match matches {
-            Some(m) => {
-                self.edge_matches.get_or_create(&labels).set(i64::from(m));
-            }
-            None => {
-                self.edge_matches.remove(&labels);
-            }
-        }
     }
 
     /// Count a domain setting found changed after a swap.

@@ -30,6 +30,9 @@ pub struct PassResult {
     pub results: Vec<(Planned, Outcome)>,
     /// Swaps made in this pass, to be verified.
     pub jobs: Vec<VerifyJob>,
+    /// The earliest instant a swap deferred by a change window or freeze may be made: the
+    /// daemon runs a pass then, not only at its next scheduled tick.
+    pub wake_at: Option<DateTime<Utc>>,
 }
 
 /// One target after a pass.
@@ -37,6 +40,8 @@ struct Acted {
     planned: Planned,
     outcome: Outcome,
     job: Option<VerifyJob>,
+    /// When a deferred swap may be made (the daemon runs a pass then).
+    wake_at: Option<DateTime<Utc>>,
 }
 
 /// Observe, decide and act for every target. Targets backing off are skipped without an AWS
@@ -63,6 +68,7 @@ pub async fn pass(ctx: &Context, mode: Mode, now: DateTime<Utc>) -> PassResult {
                 planned: Planned::not_observed(t.clone()),
                 outcome: skipped,
                 job: None,
+                wake_at: None,
             }),
             None => attempt.push(t),
         }
@@ -152,11 +158,16 @@ fn finish(ctx: &Context, mut acted: Vec<Acted>) -> PassResult {
     acted.sort_by_key(|a| order.get(a.planned.target.domain.as_str()).copied());
     let mut results = Vec::with_capacity(acted.len());
     let mut jobs = Vec::new();
+    let wake_at = acted.iter().filter_map(|a| a.wake_at).min();
     for a in acted {
         jobs.extend(a.job);
         results.push((a.planned, a.outcome));
     }
-    PassResult { results, jobs }
+    PassResult {
+        results,
+        jobs,
+        wake_at,
+    }
 }
 
 /// Targets observed but not acted on: the state (swaps in flight) could not be read.
@@ -168,6 +179,7 @@ fn unacted(planned: Vec<Planned>, e: crate::state::StateError) -> Vec<Acted> {
             planned,
             outcome: Outcome::Failed(error.clone()),
             job: None,
+            wake_at: None,
         })
         .collect()
 }
@@ -209,6 +221,22 @@ async fn gating(
     gating
 }
 
+/// The domain was moved back (onto the rotator's certificate, say): its external-change hold
+/// is over.
+async fn end_external_hold(ctx: &Context, domain: &str) {
+    let cleared = ctx
+        .state
+        .update(|s| {
+            if let Some(r) = s.domains.get_mut(domain) {
+                r.external = None;
+            }
+        })
+        .await;
+    if let Err(e) = cleared {
+        warn!("cannot clear the external-change hold: {}", Chain(&e));
+    }
+}
+
 /// Decide one observed target's step and carry it out.
 #[tracing::instrument(name = "target", skip_all, fields(
     domain = %planned.target.domain,
@@ -232,25 +260,24 @@ async fn act_on(
         step::external::Moved::No => {
             if record.is_some_and(|r| r.external.is_some()) && mode.writes() {
                 // Moved again (back onto the rotator's, say): the hold is over.
-                let domain = planned.target.domain.clone();
-                let cleared = ctx
-                    .state
-                    .update(|s| {
-                        if let Some(r) = s.domains.get_mut(&domain) {
-                            r.external = None;
-                        }
-                    })
-                    .await;
-                if let Err(e) = cleared {
-                    warn!("cannot clear the external-change hold: {}", Chain(&e));
-                }
+                end_external_hold(ctx, &planned.target.domain).await;
             }
         }
     }
     let pending = record.and_then(|r| r.pending.as_ref());
     let seen = record.and_then(|r| r.seen.as_ref());
     let step = step::next_step(&planned, pending, seen, gate.as_ref(), mode);
-    let (outcome, job) = match step.next() {
+    let next = step.next();
+    let wants_swap = matches!(next, step::Next::Act(step::Act::Swap(_)));
+    if let Some(d) = windows::defer(ctx, &planned, wants_swap, now) {
+        return Acted {
+            planned,
+            outcome: Outcome::Deferred(d.sentence()),
+            job: None,
+            wake_at: d.next,
+        };
+    }
+    let (outcome, job) = match next {
         step::Next::Report(outcome) => (outcome, None),
         step::Next::Act(step::Act::Renewal { was, now: version }) => {
             match act::renewal::start(ctx, &planned, &was, &version, now).await {
@@ -294,6 +321,7 @@ async fn act_on(
         planned,
         outcome,
         job,
+        wake_at: None,
     }
 }
 
@@ -366,7 +394,9 @@ async fn hold_external(
         planned,
         outcome: Outcome::ExternalChange(why),
         job: None,
+        wake_at: None,
     }
 }
 
 pub mod verification;
+mod windows;

@@ -39,6 +39,10 @@ pub struct TargetReport<'a> {
     /// The domain was moved off the rotator's certificate outside it: what the rotator does.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub external_change: Option<&'a str>,
+    /// A wanted swap and the change windows or freezes: `deferred: …`, or the rule an urgent
+    /// swap breaks.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub window: Option<String>,
 }
 
 /// `RenewalSummary` of the current certificate.
@@ -94,6 +98,7 @@ impl<'a> TargetReport<'a> {
                 detail: r.summary(),
             }),
             external_change: None,
+            window: None,
         }
     }
 
@@ -117,6 +122,9 @@ impl<'a> TargetReport<'a> {
         )?;
         if let Some(e) = self.external_change {
             writeln!(out, "  external:  {e}")?;
+        }
+        if let Some(w) = &self.window {
+            writeln!(out, "  window:    {w}")?;
         }
         if let Some(r) = &self.managed_renewal {
             let mark = if r.action_required {
@@ -168,9 +176,15 @@ impl<W: std::io::Write> PlanWriter<W> {
     }
 
     /// Write one target; `external` says what an external change means for it, if any.
-    pub fn target(&mut self, p: &Planned, external: Option<&str>) -> std::io::Result<()> {
+    pub fn target(
+        &mut self,
+        p: &Planned,
+        external: Option<&str>,
+        window: Option<String>,
+    ) -> std::io::Result<()> {
         let mut t = TargetReport::new(p);
         t.external_change = external;
+        t.window = window;
         self.counts[match t.action {
             Action::Swap => 0,
             Action::Keep => 1,
@@ -299,7 +313,7 @@ mod tests {
         let mut out = Vec::new();
         let mut w = PlanWriter::new(&mut out, format);
         for p in plan {
-            w.target(p, None).unwrap();
+            w.target(p, None, None).unwrap();
         }
         w.finish().unwrap();
         String::from_utf8(out).unwrap()

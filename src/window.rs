@@ -109,12 +109,22 @@ impl Deferral {
     }
 }
 
+/// A cron expression with seconds (the schedule's and the windows' dialect: day of month and
+/// day of week both apply).
+pub fn cron(expr: &str) -> Result<croner::Cron, croner::errors::CronError> {
+    croner::parser::CronParser::builder()
+        .seconds(croner::parser::Seconds::Required)
+        .dom_and_dow(true)
+        .build()
+        .parse(expr)
+}
+
 /// The labels `cognito_cert_rotator_deferred{reason}` takes.
 pub const DEFERRAL_REASONS: &[&str] = &["window", "freeze"];
 
 impl Window {
     fn cron(&self) -> Option<croner::Cron> {
-        crate::config::parse_cron(&self.start).ok()
+        cron(&self.start).ok()
     }
 
     /// Whether the window is open at `at`: it opened at most `duration` before.
@@ -171,7 +181,11 @@ impl ChangePolicy {
             if self.in_window(at) {
                 return Some(at);
             }
-            at = self.windows.iter().filter_map(|w| w.next_opening(at)).min()?;
+            at = self
+                .windows
+                .iter()
+                .filter_map(|w| w.next_opening(at))
+                .min()?;
         }
         None
     }
@@ -193,6 +207,16 @@ impl ChangePolicy {
             freeze,
             next: self.next_allowed(now),
         })
+    }
+
+    /// What `plan` and `status` say of a swap wanted at `now`: the deferral, or the rule an
+    /// urgent swap breaks; `None` when the swap may be made.
+    pub fn note(&self, current: Option<&Certificate>, now: DateTime<Utc>) -> Option<String> {
+        match self.permit(current, now) {
+            Permit::Open => None,
+            Permit::Deferred(d) => Some(d.sentence()),
+            Permit::Urgent(why) => Some(why),
+        }
     }
 
     /// Why the current certificate cannot wait, if it cannot.

@@ -38,8 +38,11 @@ pub async fn plan(config: &ConfigArg, output: Output) -> anyhow::Result<u8> {
     crate::plan::each(&ctx, now, &mut |p| {
         let record = state.domains.get(&p.target.domain);
         let moved = crate::step::external::external_change(&p, record, now);
+        let window = (p.decision.action == crate::select::Action::Swap)
+            .then(|| p.target.policy.note(p.decision.current.as_ref(), now))
+            .flatten();
         if failed.is_none() {
-            failed = writer.target(&p, moved.why()).err();
+            failed = writer.target(&p, moved.why(), window).err();
         }
     })
     .await;
@@ -59,13 +62,16 @@ pub async fn once(args: OnceArgs, json_logs: bool) -> anyhow::Result<u8> {
         dry_run,
         lease_wait,
         emf_namespace,
+        ignore_windows,
     } = args;
     let work = if dry_run {
         Work::ReadOnly
     } else {
         Work::Acting
     };
-    let ctx = context(config.load()?, work).await?;
+    let mut config = config.load()?;
+    config.ignore_windows = ignore_windows;
+    let ctx = context(config, work).await?;
     // With DynamoDB state, act only while holding the lease (a dry run writes nothing and
     // needs none).
     let holding = match (&ctx.lease, dry_run) {

@@ -152,6 +152,10 @@ pub struct OnceArgs {
     /// (e.g. 5m) for it instead of exiting 1 at once.
     #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
     lease_wait: Option<std::time::Duration>,
+    /// Swap now, whatever the change windows and freezes (`windows:`, `freeze:`) say: an
+    /// operator's emergency. The log says so for every swap it lets through.
+    #[arg(long)]
+    ignore_windows: bool,
     /// With --log-format json: the CloudWatch namespace of the Embedded Metric Format
     /// records printed on stdout after the pass (days left, rotations, failures,
     /// verifications; one per domain and one for the pass).

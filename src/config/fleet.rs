@@ -7,14 +7,16 @@ use std::time::Duration;
 
 use super::model::{ConfigError, MinValidity, RoleSpec, Rollout, Target};
 use super::position::{locate, locate_nth, relative_to, yaml_error};
-use super::raw::{RawDefaults, RawInclude, RawRollout, RawTarget};
-use super::values::RoleArn;
+use super::raw::{RawDefaults, RawFreeze, RawInclude, RawRollout, RawTarget, RawWindow};
+use super::values::{HumanDuration, RoleArn};
+use crate::window::{ChangePolicy, Freeze, Window};
 
 /// Defaults passed down from the including file.
 #[derive(Debug, Clone)]
 pub(super) struct Inherited {
     pub(super) min_validity: MinValidity,
     pub(super) role: Option<RoleSpec>,
+    pub(super) policy: ChangePolicy,
 }
 
 impl Inherited {
@@ -23,7 +25,19 @@ impl Inherited {
         Inherited {
             min_validity: MinValidity::Duration(Duration::from_secs(30 * 86_400)),
             role: None,
+            policy: ChangePolicy::default(),
         }
+    }
+
+    /// The top level's `windows:`, `freeze:` and `urgent_within:`.
+    pub(super) fn with_policy(
+        mut self,
+        windows: Option<Vec<RawWindow>>,
+        freeze: Option<Vec<RawFreeze>>,
+        urgent_within: Option<HumanDuration>,
+    ) -> Inherited {
+        self.policy = policy(&self.policy, windows, freeze, urgent_within);
+        self
     }
 
     /// What a file's `defaults:` make of what it inherits.
@@ -33,6 +47,12 @@ impl Inherited {
         invalid: &dyn Fn(String) -> ConfigError,
     ) -> Result<Inherited, ConfigError> {
         Ok(Inherited {
+            policy: policy(
+                &self.policy,
+                defaults.windows,
+                defaults.freeze,
+                defaults.urgent_within,
+            ),
             min_validity: defaults.min_validity.map_or(self.min_validity, |d| d.0),
             role: role_spec(
                 defaults.role_arn,
@@ -41,6 +61,43 @@ impl Inherited {
                 invalid,
             )?,
         })
+    }
+}
+
+/// `parent`, with whichever of `windows:`, `freeze:` and `urgent_within:` are set replacing
+/// its own.
+fn policy(
+    parent: &ChangePolicy,
+    windows: Option<Vec<RawWindow>>,
+    freeze: Option<Vec<RawFreeze>>,
+    urgent_within: Option<HumanDuration>,
+) -> ChangePolicy {
+    ChangePolicy {
+        windows: windows.map_or_else(
+            || parent.windows.clone(),
+            |list| {
+                list.into_iter()
+                    .map(|w| Window {
+                        start: w.start.0,
+                        duration: w.duration.0,
+                        timezone: w.timezone.map_or(chrono_tz::Tz::UTC, |t| t.0),
+                    })
+                    .collect()
+            },
+        ),
+        freezes: freeze.map_or_else(
+            || parent.freezes.clone(),
+            |list| {
+                list.into_iter()
+                    .map(|f| Freeze {
+                        from: f.from.0,
+                        to: f.to.0,
+                        reason: f.reason.unwrap_or_else(|| "no reason given".to_string()),
+                    })
+                    .collect()
+            },
+        ),
+        urgent_within: urgent_within.map_or(parent.urgent_within, |d| d.0),
     }
 }
 
@@ -120,6 +177,12 @@ pub(super) fn add_targets(
             user_pool_id: entry.user_pool_id.id,
             min_validity: entry.min_validity.map_or(inherited.min_validity, |d| d.0),
             require_tags: entry.require_tags.unwrap_or_default(),
+            policy: policy(
+                &inherited.policy,
+                entry.windows,
+                entry.freeze,
+                entry.urgent_within,
+            ),
             role,
             source: format!("{}:{line}", path.display()),
         });

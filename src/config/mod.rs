@@ -81,6 +81,7 @@ impl Config {
         let verify = verify_settings(raw.verify.unwrap_or_default(), path, &invalid)?;
 
         let inherited = Inherited::root()
+            .with_policy(raw.windows, raw.freeze, raw.urgent_within)
             .with_defaults(raw.defaults.unwrap_or_default(), &|m| {
                 invalid("external_id", None, m)
             })?;
@@ -111,6 +112,7 @@ impl Config {
 
         let state = state_backend(raw.state, raw.state_file, path, &invalid)?;
         Ok(Config {
+            ignore_windows: false,
             path: path.to_path_buf(),
             schedule: raw
                 .schedule

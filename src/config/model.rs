@@ -73,6 +73,8 @@ pub struct Target {
     pub require_tags: BTreeMap<String, String>,
     /// The role to assume for this target's account; `None` = the default credentials.
     pub role: Option<RoleSpec>,
+    /// When its swaps may be made: `windows:`, `freeze:`, `urgent_within:`.
+    pub policy: crate::window::ChangePolicy,
     /// Where the entry is written (`file:line`), for messages.
     pub source: String,
 }
@@ -111,6 +113,9 @@ pub const DEFAULT_SCHEDULE: &str = "0 */15 * * * *";
 /// A validated configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
+    /// `once --ignore-windows`: swap now, whatever the change windows and freezes say (an
+    /// operator's emergency). Not from the file.
+    pub ignore_windows: bool,
     /// Where it came from.
     pub path: PathBuf,
     /// Cron expression with seconds for the daemon (`run`).

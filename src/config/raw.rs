@@ -10,7 +10,7 @@ use serde::Deserialize;
 use super::model::OnFailure;
 use super::values::{
     Argv, ConnectTo, CronExpr, DomainName, HumanDuration, MinValidityValue, PerSecond, QueueUrl,
-    RoleArn, TableName, UserPoolId,
+    RoleArn, TableName, TimeZoneName, Timestamp, UserPoolId, WindowStart,
 };
 
 #[derive(Deserialize)]
@@ -28,8 +28,55 @@ pub(super) struct RawConfig {
     pub(super) hooks: Option<RawHooks>,
     pub(super) verify: Option<RawVerify>,
     pub(super) defaults: Option<RawDefaults>,
+    pub(super) windows: Option<Vec<RawWindow>>,
+    pub(super) freeze: Option<Vec<RawFreeze>>,
+    pub(super) urgent_within: Option<HumanDuration>,
     #[serde(default)]
     pub(super) domains: Vec<RawTarget>,
+}
+
+/// A change window (`windows:` at the top, in `defaults:` or on a domain).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawWindow {
+    pub(super) start: WindowStart,
+    pub(super) duration: HumanDuration,
+    pub(super) timezone: Option<TimeZoneName>,
+}
+
+/// A freeze, checked to end after it starts (so the error points at it).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, try_from = "RawFreezeText")]
+pub(super) struct RawFreeze {
+    pub(super) from: Timestamp,
+    pub(super) to: Timestamp,
+    pub(super) reason: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawFreezeText {
+    from: Timestamp,
+    to: Timestamp,
+    reason: Option<String>,
+}
+
+impl TryFrom<RawFreezeText> for RawFreeze {
+    type Error = String;
+    fn try_from(f: RawFreezeText) -> Result<RawFreeze, String> {
+        if f.to.0 <= f.from.0 {
+            return Err(format!(
+                "it ends ({}) before it starts ({}); give from: before to:",
+                crate::format::rfc3339(&f.to.0),
+                crate::format::rfc3339(&f.from.0)
+            ));
+        }
+        Ok(RawFreeze {
+            from: f.from,
+            to: f.to,
+            reason: f.reason,
+        })
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -80,6 +127,9 @@ pub(super) struct RawDefaults {
     pub(super) min_validity: Option<MinValidityValue>,
     pub(super) role_arn: Option<RoleArn>,
     pub(super) external_id: Option<String>,
+    pub(super) windows: Option<Vec<RawWindow>>,
+    pub(super) freeze: Option<Vec<RawFreeze>>,
+    pub(super) urgent_within: Option<HumanDuration>,
 }
 
 #[derive(Deserialize)]
@@ -91,6 +141,9 @@ pub(super) struct RawTarget {
     pub(super) require_tags: Option<BTreeMap<String, String>>,
     pub(super) role_arn: Option<RoleArn>,
     pub(super) external_id: Option<String>,
+    pub(super) windows: Option<Vec<RawWindow>>,
+    pub(super) freeze: Option<Vec<RawFreeze>>,
+    pub(super) urgent_within: Option<HumanDuration>,
 }
 
 #[derive(Deserialize)]

@@ -554,3 +554,65 @@ fn events_belong_to_the_main_file_only() {
         "{err}"
     );
 }
+
+#[test]
+fn connect_to_takes_a_list_of_edge_addresses() {
+    let text = "verify:\n  connect_to: [127.0.0.1:8443, \"[::1]:8443\"]\ndomains:\n  - domain: a.example.com\n    user_pool_id: us-east-1_A\n";
+    let c = parse(text).unwrap();
+    assert_eq!(c.verify.connect_to, vec!["127.0.0.1:8443", "[::1]:8443"]);
+    let bad = "verify:\n  connect_to: [127.0.0.1:8443, nope]\ndomains:\n  - domain: a.example.com\n    user_pool_id: us-east-1_A\n";
+    let err = parse(bad).unwrap_err().to_string();
+    assert!(
+        err.contains("connect_to \"nope\": expected host:port"),
+        "{err}"
+    );
+}
+
+const A: &str = "domains:\n  - domain: a.example.com\n    user_pool_id: us-east-1_A\n";
+
+#[test]
+fn change_windows_and_freezes_are_read_and_overridden_per_domain() {
+    let text = format!(
+        "windows:\n  - start: \"0 0 22 * * Mon-Thu\"\n    duration: 4h\n    timezone: Europe/Berlin\nfreeze:\n  - {{from: 2026-11-26T00:00:00Z, to: 2026-12-01T00:00:00Z, reason: peak season}}\nurgent_within: 3d\n{A}  - domain: b.example.com\n    user_pool_id: us-east-1_B\n    windows: []\n    urgent_within: 1d\n"
+    );
+    let c = parse(&text).unwrap();
+    let a = &c.targets[0].policy;
+    assert_eq!(a.windows.len(), 1);
+    assert_eq!(a.windows[0].timezone, chrono_tz::Europe::Berlin);
+    assert_eq!(a.windows[0].duration, Duration::from_secs(4 * 3600));
+    assert_eq!(a.freezes[0].reason, "peak season");
+    assert_eq!(a.urgent_within, Duration::from_secs(3 * 86_400));
+    // The domain's own keys win; what it does not set is inherited.
+    let b = &c.targets[1].policy;
+    assert!(b.windows.is_empty());
+    assert_eq!(b.freezes.len(), 1);
+    assert_eq!(b.urgent_within, Duration::from_secs(86_400));
+    // Nothing set: any time, urgent within 7 days.
+    let plain = parse(A).unwrap();
+    assert_eq!(
+        plain.targets[0].policy,
+        crate::window::ChangePolicy::default()
+    );
+}
+
+#[test]
+fn a_bad_window_or_freeze_is_a_located_error() {
+    let cases = [
+        (
+            "windows:\n  - start: \"0 0 25 * * *\"\n    duration: 1h\n",
+            "config.yaml:2:13: windows[0]: windows start \"0 0 25 * * *\": Component error",
+        ),
+        (
+            "windows:\n  - start: \"0 0 22 * * *\"\n    duration: 1h\n    timezone: Mars/Olympus\n",
+            "config.yaml:4:15: windows[0]: timezone \"Mars/Olympus\" is not an IANA time zone name",
+        ),
+        (
+            "freeze:\n  - {from: 2026-12-01T00:00:00Z, to: 2026-11-26T00:00:00Z}\n",
+            "config.yaml:2:3: freeze: it ends (2026-11-26T00:00:00Z) before it starts (2026-12-01T00:00:00Z); give from: before to:",
+        ),
+    ];
+    for (policy, want) in cases {
+        let err = parse(&format!("{policy}{A}")).unwrap_err().to_string();
+        assert!(err.starts_with(want), "{err}");
+    }
+}

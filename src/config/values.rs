@@ -64,6 +64,9 @@ impl<'de> Deserialize<'de> for CronExpr {
     }
 }
 
+mod windows;
+pub use windows::{TimeZoneName, Timestamp, WindowStart};
+
 /// A positive duration written the humantime way (`90s`, `60m`, `30d`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct HumanDuration(pub Duration);
@@ -323,14 +326,9 @@ impl<'de> Deserialize<'de> for RoleArn {
 
 /// Parse a cron expression with seconds, as tokio-cron-scheduler does.
 pub fn parse_cron(expr: &str) -> Result<croner::Cron, InvalidValue> {
-    croner::parser::CronParser::builder()
-        .seconds(croner::parser::Seconds::Required)
-        .dom_and_dow(true)
-        .build()
-        .parse(expr)
-        .map_err(|e| {
-            InvalidValue(format!("schedule \"{expr}\": {e}; expected a cron expression with seconds, such as \"0 */15 * * * *\""))
-        })
+    crate::window::cron(expr).map_err(|e| {
+        InvalidValue(format!("schedule \"{expr}\": {e}; expected a cron expression with seconds, such as \"0 */15 * * * *\""))
+    })
 }
 
 /// A DynamoDB table name: 3 to 255 of letters, digits, `_`, `-` and `.`.

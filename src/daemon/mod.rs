@@ -35,6 +35,7 @@ pub mod event_loop;
 mod pass;
 pub mod schedule;
 pub mod signals;
+mod windows;
 
 pub use error::DaemonError;
 pub use event_loop::{event_loop, Control, LoopExit, Tick};
@@ -77,6 +78,7 @@ pub async fn run(
         resumed_epoch: Arc::new(AtomicU64::new(0)),
         lease_lost: Arc::new(tokio::sync::Notify::new()),
         passes,
+        opening: windows::Opening::new(tick_tx.clone()),
     };
     let lease_loop = daemon.start_leading(&tick_tx).await;
     let consumer = consumer::spawn(&daemon.ctx, tick_tx.clone(), passes_rx).await;
@@ -177,6 +179,8 @@ struct Daemon {
     lease_lost: Arc<tokio::sync::Notify>,
     /// Passes started and finished, for the event consumer.
     passes: watch::Sender<consumer::Passes>,
+    /// Wakes a pass when a deferred swap's change window opens (or its freeze ends).
+    opening: windows::Opening,
 }
 
 impl Daemon {
@@ -266,6 +270,7 @@ impl Daemon {
         info!("stopping: verifications in flight stay in the state and resume at the next start (or on the next leader)");
         self.verifications.abort_all();
         self.edge.stop();
+        self.opening.cancel();
         for handle in tasks {
             handle.abort();
         }

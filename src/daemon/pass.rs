@@ -73,6 +73,8 @@ impl Daemon {
         for job in result.jobs {
             self.verifications.spawn(ctx, job);
         }
+        self.opening
+            .wake_at(result.wake_at, ctx.clock.now(), ctx.config.targets.len());
         let now = ctx.clock.now();
         ctx.metrics
             .pass_duration

@@ -84,3 +84,12 @@ pub struct EventLabels {
     /// handled, ignored, malformed, returned.
     pub result: String,
 }
+
+/// `deferred` labels: `{domain, reason}`.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ReasonLabels {
+    /// The custom domain, lowercase (`auth.example.com`).
+    pub domain: String,
+    /// window, freeze.
+    pub reason: String,
+}

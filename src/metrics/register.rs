@@ -118,6 +118,11 @@ impl Metrics {
             self.edge_probe_success.clone(),
         );
         registry.register(
+            "deferred",
+            "1 when the domain's swap waits for a change window (reason=window) or the end of a freeze (reason=freeze)",
+            self.deferred.clone(),
+        );
+        registry.register(
             "edge_addresses",
             "Edge addresses of the domain at the last probe by state: serving (the certificate they should: the new one while verifying, else the configured one), behind, unreachable",
             self.edge_addresses.clone(),

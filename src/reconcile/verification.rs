@@ -74,7 +74,9 @@ pub async fn once(ctx: &Context, mode: Mode, wait: bool) -> Vec<(Planned, Outcom
     } else {
         Vec::new()
     };
-    let PassResult { mut results, jobs } = pass(ctx, mode, ctx.clock.now()).await;
+    let PassResult {
+        mut results, jobs, ..
+    } = pass(ctx, mode, ctx.clock.now()).await;
     let mut to_verify = Vec::new();
     if wait {
         to_verify.extend(resumed);

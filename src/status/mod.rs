@@ -44,6 +44,9 @@ pub struct StatusRow {
     /// its renewal window: one sentence.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub managed_renewal: Option<String>,
+    /// A wanted swap the change windows or a freeze defer: `deferred: …`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deferred: Option<String>,
     /// What the edge serves for the domain now, when `status` probed it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub edge: Option<EdgeRow>,
@@ -157,6 +160,12 @@ fn row(
         .and_then(|r| chrono::Duration::from_std(r).ok())
         .and_then(|m| now.checked_add_signed(m));
     let expiring = matches!((not_after, min_end), (Some(n), Some(m)) if n <= m);
+    // A swap the change windows or a freeze defer is held, not failing.
+    let deferred =
+        match (d.action == Action::Swap).then(|| p.target.policy.permit(d.current.as_ref(), now)) {
+            Some(crate::window::Permit::Deferred(x)) => Some(x.sentence()),
+            _ => None,
+        };
     let (held, blocked) = match gate {
         Some(Gate::Hold(why)) => (Some(why.clone()), false),
         Some(Gate::Blocked(why)) => (Some(why.clone()), true),
@@ -211,6 +220,7 @@ fn row(
         failures: record.map_or(0, |r| r.failures),
         managed_renewal: p.managed_renewal.as_ref().map(|r| r.summary()),
         edge: None,
+        deferred,
     }
 }
 

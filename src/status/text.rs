@@ -83,6 +83,9 @@ impl StatusReport {
             if let (Some(why), true) = (&t.held, t.healthy) {
                 let _ = writeln!(out, "~ {}: {why}", t.domain);
             }
+            if let Some(why) = &t.deferred {
+                let _ = writeln!(out, "~ {}: {why}", t.domain);
+            }
             for (arn, why) in &t.denylist {
                 let _ = writeln!(
                     out,

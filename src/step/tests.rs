@@ -24,6 +24,7 @@ fn target(domain: &str) -> Target {
         min_validity: crate::model::MinValidity::Duration(Duration::from_secs(30 * 86_400)),
         require_tags: BTreeMap::new(),
         role: None,
+        policy: Default::default(),
         source: "config.yaml:1".into(),
     }
 }

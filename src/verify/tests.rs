@@ -153,6 +153,7 @@ fn job(deadline: DateTime<Utc>, serial: Option<Serial>) -> VerifyJob {
             min_validity: crate::model::MinValidity::Duration(Duration::from_secs(30 * 86_400)),
             require_tags: Default::default(),
             role: None,
+            policy: Default::default(),
             source: "config.yaml:3".into(),
         },
         old_arn: None,

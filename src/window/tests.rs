@@ -3,7 +3,9 @@
 use super::*;
 
 fn at(text: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(text).unwrap().with_timezone(&Utc)
+    DateTime::parse_from_rfc3339(text)
+        .unwrap()
+        .with_timezone(&Utc)
 }
 
 fn window(start: &str, hours: u64, tz: Tz) -> Window {
@@ -97,10 +99,7 @@ fn a_freeze_inside_a_window_defers_to_its_end_or_the_next_window() {
     );
     // A freeze ending outside every window: the next window's opening.
     policy.freezes[0].to = at("2026-12-01T03:00:00Z");
-    assert_eq!(
-        policy.next_allowed(now),
-        Some(at("2026-12-01T22:00:00Z"))
-    );
+    assert_eq!(policy.next_allowed(now), Some(at("2026-12-01T22:00:00Z")));
     // Outside the window, no freeze: the window's sentence.
     let Permit::Deferred(d) = policy.permit(Some(&fresh), at("2026-12-02T12:00:00Z")) else {
         panic!()
@@ -133,11 +132,18 @@ fn a_certificate_that_cannot_wait_is_swapped_despite_the_rules() {
         )
     );
     let revoked = cert("REVOKED", "2027-05-01T00:00:00Z");
-    assert!(matches!(policy.permit(Some(&revoked), now), Permit::Urgent(w) if w.contains("is REVOKED")));
-    assert!(matches!(policy.permit(None, now), Permit::Urgent(w) if w.contains("no longer in ACM")));
+    assert!(
+        matches!(policy.permit(Some(&revoked), now), Permit::Urgent(w) if w.contains("is REVOKED"))
+    );
+    assert!(
+        matches!(policy.permit(None, now), Permit::Urgent(w) if w.contains("no longer in ACM"))
+    );
     // Eight days left is not urgent with the default seven.
     let later = cert("ISSUED", "2026-12-10T12:00:00Z");
-    assert!(matches!(policy.permit(Some(&later), now), Permit::Deferred(_)));
+    assert!(matches!(
+        policy.permit(Some(&later), now),
+        Permit::Deferred(_)
+    ));
 }
 
 #[test]

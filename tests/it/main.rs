@@ -28,3 +28,4 @@ mod port;
 mod soak;
 mod system;
 mod units;
+mod windows;
