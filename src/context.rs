@@ -13,6 +13,7 @@ use crate::hooks::HookRunner;
 use crate::lease::guard::LeaseGuard;
 use crate::lease::{FenceSlot, Lease};
 use crate::metrics::Metrics;
+use crate::notices::deliver::Notifier;
 use crate::state::{DynamoStore, FileStore, StateError, StateStore};
 use crate::verify::probe::{SetupError, TlsProbe};
 use aws_smithy_runtime_api::client::interceptors::SharedInterceptor;
@@ -34,6 +35,8 @@ pub struct Context {
     pub metrics: Metrics,
     /// Programs run after a swap, a verification and a failure.
     pub hooks: Arc<HookRunner>,
+    /// Notifications (`notify:`), sent in the background.
+    pub notices: Arc<Notifier>,
     /// What time it is.
     pub clock: SharedClock,
     /// With a lease and [`Work::Acting`]: the fence in front of every ACM, Cognito and SQS
@@ -68,6 +71,9 @@ pub enum ContextError {
     /// The DynamoDB state table is missing, misshapen or unreachable.
     #[error(transparent)]
     StateTable(#[from] crate::aws::dynamodb::TableError),
+    /// Notifications could not be set up.
+    #[error(transparent)]
+    Notify(#[from] crate::notices::deliver::NotifyError),
 }
 
 /// Whether a process's state writes need the lease.
@@ -152,6 +158,12 @@ impl Context {
                 (Arc::new(store), lease.map(Arc::new))
             }
         };
+        let notices = match (&config.notify, work) {
+            (Some(settings), Work::Acting) => {
+                Notifier::start(settings, &sdk, state.clone(), metrics.clone())?
+            }
+            _ => Notifier::off(),
+        };
         let guard = match work {
             Work::Acting => lease.as_ref().map(|l| l.guard()),
             Work::ReadOnly => None,
@@ -166,6 +178,7 @@ impl Context {
         .await;
         Ok(Context {
             guard,
+            notices: Arc::new(notices),
             accounts,
             probe,
             state,

@@ -78,6 +78,7 @@ pub mod hooks;
 pub mod lease;
 pub mod metrics;
 pub mod model;
+pub mod notices;
 pub mod notify;
 pub mod outcome;
 pub mod plan;

@@ -63,6 +63,9 @@ pub struct Metrics {
     pub edge_matches: Family<DomainLabel, Gauge<i64, AtomicI64>>,
     /// 1 when the last edge probe of the domain completed a handshake.
     pub edge_probe_success: Family<DomainLabel, Gauge<i64, AtomicI64>>,
+    /// Notifications by channel (sns, webhook), event and result (sent, retried, failed,
+    /// dropped).
+    pub notifications: Family<NotificationLabels, Counter>,
     /// 1 when the domain's swap waits for a change window (`reason="window"`) or the end of
     /// a freeze (`reason="freeze"`), else 0.
     pub deferred: Family<ReasonLabels, Gauge<i64, AtomicI64>>,
@@ -130,6 +133,7 @@ impl Metrics {
             edge_probe_success: Family::default(),
             edge_addresses: Family::default(),
             deferred: Family::default(),
+            notifications: Family::default(),
             events: Family::default(),
             target_failing: Family::default(),
             external_changes: Family::default(),
@@ -222,6 +226,28 @@ impl Metrics {
                 domain: domain.to_string(),
             })
             .set(i64::from(stuck));
+    }
+
+    /// The notification series an alert watches (`failed`, `dropped`), at 0.
+    pub fn init_notification(&self, channel: &str, event: &str) {
+        for result in ["sent", "failed", "dropped"] {
+            let _ = self.notifications.get_or_create(&NotificationLabels {
+                channel: channel.to_string(),
+                event: event.to_string(),
+                result: result.to_string(),
+            });
+        }
+    }
+
+    /// Count a notification's delivery attempt outcome.
+    pub fn count_notification(&self, channel: &str, event: &str, result: &str) {
+        self.notifications
+            .get_or_create(&NotificationLabels {
+                channel: channel.to_string(),
+                event: event.to_string(),
+                result: result.to_string(),
+            })
+            .inc();
     }
 
     /// Count a domain setting found changed after a swap.

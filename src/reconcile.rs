@@ -306,6 +306,9 @@ async fn act_on(
         }
         other => other,
     };
+    if mode.writes() {
+        notify::observed(ctx, &planned, &outcome, now);
+    }
     if let Outcome::Failed(why) = &outcome {
         ctx.hooks.fire(crate::hooks::HookEvent {
             event: crate::hooks::Event::Failure,
@@ -380,6 +383,7 @@ async fn hold_external(
         if let Err(e) = stored {
             error!("cannot record the external change: {}", Chain(&e));
         }
+        notify::external_change(ctx, &planned, &change.found, &why, ctx.clock.now());
         ctx.hooks.fire(crate::hooks::HookEvent {
             event: crate::hooks::Event::Failure,
             domain: planned.target.domain.clone(),
@@ -398,5 +402,6 @@ async fn hold_external(
     }
 }
 
+mod notify;
 pub mod verification;
 mod windows;

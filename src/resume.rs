@@ -118,16 +118,7 @@ async fn settle_intent(ctx: &Context, target: &Target, pending: &PendingSwap) ->
             match recorded {
                 // Recorded under this leader's lease: the swap's on_rotate fires here, once
                 // (the replica that wrote it fires it only when it recorded it).
-                Ok(()) => ctx.hooks.fire(crate::hooks::HookEvent {
-                    event: crate::hooks::Event::Swap,
-                    domain: target.domain.clone(),
-                    user_pool_id: target.user_pool_id.clone(),
-                    old_arn: pending.old_arn.clone(),
-                    new_arn: Some(pending.new_arn.clone()),
-                    reason: "an interrupted swap did happen (recorded after a restart or failover)"
-                        .to_string(),
-                    renewal: pending.renewal,
-                }),
+                Ok(()) => notify_and_fire(ctx, target, pending),
                 Err(e) => error!("cannot record the swap: {}", Chain(&e)),
             }
             true
@@ -145,6 +136,29 @@ async fn settle_intent(ctx: &Context, target: &Target, pending: &PendingSwap) ->
             false
         }
     }
+}
+
+/// A swap the next leader (or the next start) recorded: its notification and `on_rotate`
+/// hook, once (the replica that wrote it fires them only when it recorded it).
+fn notify_and_fire(ctx: &Context, target: &Target, pending: &PendingSwap) {
+    const REASON: &str = "an interrupted swap did happen (recorded after a restart or failover)";
+    ctx.notices.send(crate::notices::Notice::about_swap(
+        crate::model::NoticeKind::Rotated,
+        target,
+        (pending.old_arn.as_deref(), &pending.new_arn),
+        REASON.to_string(),
+        pending.deadline,
+        ctx.clock.now(),
+    ));
+    ctx.hooks.fire(crate::hooks::HookEvent {
+        event: crate::hooks::Event::Swap,
+        domain: target.domain.clone(),
+        user_pool_id: target.user_pool_id.clone(),
+        old_arn: pending.old_arn.clone(),
+        new_arn: Some(pending.new_arn.clone()),
+        reason: REASON.to_string(),
+        renewal: pending.renewal,
+    });
 }
 
 /// A rollback decided before a stop: finish the write if it did not happen, then record the

@@ -18,9 +18,11 @@ use crate::config::Target;
 use crate::context::Context;
 use crate::error::Chain;
 use crate::error::TargetError;
+use crate::format::rfc3339;
 use crate::hooks::{Event, HookEvent};
 use crate::metrics::ResultLabels;
-use crate::model::{DomainInfo, DomainView};
+use crate::model::{DomainInfo, DomainView, NoticeKind};
+use crate::notices::Notice;
 use crate::outcome::Verification;
 use crate::planned::Planned;
 use crate::state::{FinishedSwap, PendingSwap, Phase, StateError, SwapResult};
@@ -84,6 +86,17 @@ pub async fn swap(
     // recorded, and its hook fired, by the next leader's resume.
     let recorded = record_swapped(ctx, &target.domain, &pending).await;
     announce(ctx, planned, &order, recorded.is_ok());
+    if recorded.is_ok() {
+        let mut notice = Notice::about(
+            NoticeKind::Rotated,
+            planned,
+            planned.decision.reason.clone(),
+            "",
+            swapped_at,
+        );
+        notice.key = format!("rotated:{}:{}", order.to, rfc3339(&pending.deadline));
+        ctx.notices.send(notice);
+    }
     // Not leading: no verification here either; the next leader's resume starts it.
     recorded?;
     Ok(VerifyJob {
@@ -207,6 +220,16 @@ async fn check_settings_kept(
 /// Record how a verified (or failed) swap ended — state, metrics, hooks — and return the
 /// verdict. A failure is counted in `target_failures_total{kind="verification"}`.
 pub async fn record_outcome(ctx: &Context, job: &VerifyJob, verdict: Verification) -> Verification {
+    record_outcome_of(ctx, job, verdict, false).await
+}
+
+/// [`record_outcome`] of a failed swap that was `rolled_back` (notified as such).
+pub async fn record_outcome_of(
+    ctx: &Context,
+    job: &VerifyJob,
+    verdict: Verification,
+    rolled_back: bool,
+) -> Verification {
     let (result, label, event, detail) = match &verdict {
         Verification::Verified(d) => (SwapResult::Verified, "verified", Event::Verified, d.clone()),
         // Only a finished verification is recorded: anything else counts as failed.
@@ -239,6 +262,19 @@ pub async fn record_outcome(ctx: &Context, job: &VerifyJob, verdict: Verificatio
         ctx.metrics
             .count_failure(&job.target.domain, TargetError::VERIFICATION);
     }
+    let kind = match (&verdict, rolled_back) {
+        (Verification::Verified(_), _) => NoticeKind::Verified,
+        (_, true) => NoticeKind::RolledBack,
+        (_, false) => NoticeKind::Failed,
+    };
+    ctx.notices.send(Notice::about_swap(
+        kind,
+        &job.target,
+        (job.old_arn.as_deref(), &job.new_arn),
+        detail.clone(),
+        job.deadline,
+        ctx.clock.now(),
+    ));
     ctx.hooks.fire(HookEvent {
         event,
         domain: job.target.domain.clone(),

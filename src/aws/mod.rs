@@ -11,6 +11,7 @@ pub mod dynamodb;
 pub mod error;
 pub mod lease_table;
 pub mod limit;
+pub mod sns;
 pub mod sqs;
 pub mod table_setup;
 

@@ -20,9 +20,10 @@ pub mod values;
 
 use fleet::{Inherited, Seen};
 pub use model::{
-    Config, ConfigError, DynamoSettings, EventSettings, Hooks, MinValidity, OnFailure, Rates,
-    RoleSpec, Rollout, StateBackend, Target, VerifySettings, DEFAULT_CONCURRENCY, DEFAULT_LEASE,
-    DEFAULT_SCHEDULE, ENV_CONFIG, ENV_CONFIG_NAME,
+    Config, ConfigError, DynamoSettings, EventSettings, Hooks, MinValidity, NotifySettings,
+    OnFailure, Rates, RoleSpec, Rollout, StateBackend, Target, VerifySettings, WebhookFormat,
+    WebhookSettings, DEFAULT_CONCURRENCY, DEFAULT_LEASE, DEFAULT_SCHEDULE, ENV_CONFIG,
+    ENV_CONFIG_NAME,
 };
 use position::{locate, relative_to, yaml_error};
 use raw::{RawConfig, RawHooks, RawRates, RawState, RawVerify};
@@ -119,6 +120,18 @@ impl Config {
                 .map_or_else(|| DEFAULT_SCHEDULE.to_string(), |s| s.0),
             state,
             metrics_listen: raw.metrics.and_then(|m| m.listen),
+            notify: raw.notify.map(|n| NotifySettings {
+                sns_topic_arn: n.sns_topic_arn.map(|t| t.0),
+                webhook: n.webhook.map(|w| WebhookSettings {
+                    url: w.url.0,
+                    format: w.format.unwrap_or_default(),
+                    headers_from_env: w.headers_from_env.unwrap_or_default(),
+                }),
+                events: n.events.map_or_else(
+                    || crate::model::NoticeKind::ALL.into_iter().collect(),
+                    |list| list.into_iter().map(|e| e.0).collect(),
+                ),
+            }),
             events: raw.events.map(|e| EventSettings {
                 region: e
                     .region

@@ -92,6 +92,39 @@ pub struct Hooks {
     pub timeout: Duration,
 }
 
+/// `notify:`: where notifications go when hooks cannot run (a distroless image).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotifySettings {
+    /// SNS topic to publish a JSON message to.
+    pub sns_topic_arn: Option<String>,
+    /// An HTTPS endpoint to POST to.
+    pub webhook: Option<WebhookSettings>,
+    /// Which events are sent (default: all).
+    pub events: std::collections::BTreeSet<crate::model::NoticeKind>,
+}
+
+/// `notify.webhook`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookSettings {
+    /// `https://…`.
+    pub url: String,
+    /// Slack blocks or the event as JSON.
+    pub format: WebhookFormat,
+    /// Header name → the environment variable holding its value (secrets stay out of the file).
+    pub headers_from_env: BTreeMap<String, String>,
+}
+
+/// The webhook's body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WebhookFormat {
+    /// `{"text", "blocks"}` for a Slack incoming webhook.
+    #[default]
+    Slack,
+    /// The event as JSON (the SNS message's shape).
+    Json,
+}
+
 /// `events:`: the SQS queue an EventBridge rule for ACM feeds (`deploy/events/`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EventSettings {
@@ -128,6 +161,8 @@ pub struct Config {
     pub hooks: Hooks,
     /// The SQS queue of ACM events that trigger passes (`run`); `None` = schedule only.
     pub events: Option<EventSettings>,
+    /// `notify:`: SNS and webhook notifications.
+    pub notify: Option<NotifySettings>,
     /// The `verify:` block: window, interval, the TLS check, `on_failure`.
     pub verify: VerifySettings,
     /// The targets, in file order (the main file's first, then each included file's).

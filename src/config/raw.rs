@@ -7,10 +7,11 @@ use std::path::PathBuf;
 
 use serde::Deserialize;
 
-use super::model::OnFailure;
+use super::model::{OnFailure, WebhookFormat};
 use super::values::{
-    Argv, ConnectTo, CronExpr, DomainName, HumanDuration, MinValidityValue, PerSecond, QueueUrl,
-    RoleArn, TableName, TimeZoneName, Timestamp, UserPoolId, WindowStart,
+    Argv, ConnectTo, CronExpr, DomainName, HttpsUrl, HumanDuration, MinValidityValue, NoticeEvent,
+    PerSecond, QueueUrl, RoleArn, SnsTopicArn, TableName, TimeZoneName, Timestamp, UserPoolId,
+    WindowStart,
 };
 
 #[derive(Deserialize)]
@@ -25,6 +26,7 @@ pub(super) struct RawConfig {
     pub(super) state: Option<RawState>,
     pub(super) metrics: Option<RawMetrics>,
     pub(super) events: Option<RawEvents>,
+    pub(super) notify: Option<RawNotify>,
     pub(super) hooks: Option<RawHooks>,
     pub(super) verify: Option<RawVerify>,
     pub(super) defaults: Option<RawDefaults>,
@@ -110,6 +112,23 @@ pub(super) struct RawMetrics {
 pub(super) struct RawEvents {
     pub(super) sqs_queue_url: QueueUrl,
     pub(super) region: Option<String>,
+}
+
+/// `notify:`: notifications where hooks cannot run.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawNotify {
+    pub(super) sns_topic_arn: Option<SnsTopicArn>,
+    pub(super) webhook: Option<RawWebhook>,
+    pub(super) events: Option<Vec<NoticeEvent>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawWebhook {
+    pub(super) url: HttpsUrl,
+    pub(super) format: Option<WebhookFormat>,
+    pub(super) headers_from_env: Option<BTreeMap<String, String>>,
 }
 
 #[derive(Deserialize, Default)]

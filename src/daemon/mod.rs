@@ -280,6 +280,7 @@ impl Daemon {
             self.metrics.leader.set(0);
         }
         self.ctx.hooks.finish().await;
+        self.ctx.notices.finish(Duration::from_secs(10)).await;
     }
 }
 
@@ -295,6 +296,17 @@ fn init_series(ctx: &Context) {
         crate::model::KEPT_SETTINGS,
         detail_types,
     );
+    if let Some(n) = &ctx.config.notify {
+        let channels = [
+            n.sns_topic_arn.as_ref().map(|_| "sns"),
+            n.webhook.as_ref().map(|_| "webhook"),
+        ];
+        for channel in channels.into_iter().flatten() {
+            for event in &n.events {
+                ctx.metrics.init_notification(channel, event.name());
+            }
+        }
+    }
 }
 
 async fn reload(ctx: &Context, metrics: &Metrics) -> Result<Context, DaemonError> {

@@ -93,3 +93,14 @@ pub struct ReasonLabels {
     /// window, freeze.
     pub reason: String,
 }
+
+/// `notifications_total` labels: `{channel, event, result}`.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct NotificationLabels {
+    /// sns, webhook (queue: dropped before any channel).
+    pub channel: String,
+    /// rotated, verified, failed, rolled_back, renewal_action_required, external_change, expiring.
+    pub event: String,
+    /// sent, retried, failed, dropped.
+    pub result: String,
+}

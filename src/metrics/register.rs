@@ -118,6 +118,11 @@ impl Metrics {
             self.edge_probe_success.clone(),
         );
         registry.register(
+            "notifications",
+            "Notifications (notify:) by channel, event and result: sent, retried, failed, dropped",
+            self.notifications.clone(),
+        );
+        registry.register(
             "deferred",
             "1 when the domain's swap waits for a change window (reason=window) or the end of a freeze (reason=freeze)",
             self.deferred.clone(),

@@ -41,6 +41,7 @@ pub async fn verify_and_record(ctx: &Context, job: &VerifyJob) -> Verification {
         }
         Err(e) => Verification::Failed(e.to_string()),
     };
+    let mut rolled_back = false;
     let verdict = match verdict {
         Verification::Failed(why)
             if job.renewal && ctx.config.verify.on_failure == OnFailure::Rollback =>
@@ -52,6 +53,7 @@ pub async fn verify_and_record(ctx: &Context, job: &VerifyJob) -> Verification {
             let rolled = match act::roll_back(ctx, job, &why).await {
                 Ok(done) => {
                     warn!("{done}");
+                    rolled_back = true;
                     done
                 }
                 Err(not) => {
@@ -63,8 +65,11 @@ pub async fn verify_and_record(ctx: &Context, job: &VerifyJob) -> Verification {
         }
         other => other,
     };
-    act::record_outcome(ctx, job, verdict).await
+    act::record_outcome_of(ctx, job, verdict, rolled_back).await
 }
+
+/// How long `once` waits for queued notifications (each retried for up to 15 s) at its end.
+const NOTICES_GRACE: std::time::Duration = std::time::Duration::from_secs(120);
 
 /// `once`: settle what the state holds, make one pass, and — with `wait` — verify every swap
 /// (new and resumed) concurrently. Returns each target with its outcome.
@@ -132,5 +137,7 @@ pub async fn once(ctx: &Context, mode: Mode, wait: bool) -> Vec<(Planned, Outcom
         }
     }
     ctx.hooks.finish().await;
+    // Queued notifications are sent (with their retries) before `once` exits.
+    ctx.notices.finish(NOTICES_GRACE).await;
     results
 }

@@ -74,6 +74,9 @@ pub struct DomainRecord {
     /// there (Terraform, CloudFormation, a person): it is held, no swap, until `forget`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub external: Option<ExternalChange>,
+    /// Notifications sent (`notify:`): each one's key and when, so none is sent twice.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub notified: BTreeMap<String, DateTime<Utc>>,
 }
 
 /// A change to the domain's certificate that the rotator did not make.

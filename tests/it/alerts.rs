@@ -245,7 +245,13 @@ async fn every_alert_and_panel_names_what_the_daemon_exports() {
     let queue = w.emu.queue("events").await;
     let port = free_port();
     // Passes every 2 s, so the edge is probed after the swap's verification.
-    let config = w.events_config("*/2 * * * * *", &queue, port);
+    // Notifications to a webhook nobody answers: their series are exported from the start.
+    let config = w.daemon_config(
+        "*/2 * * * * *",
+        &format!(
+            "events:\n  sqs_queue_url: {queue}\nmetrics:\n  listen: 127.0.0.1:{port}\nnotify:\n  webhook:\n    url: https://127.0.0.1:9/hook\n"
+        ),
+    );
     let d = Daemon::start(
         w.dir.path(),
         &["run", "--now", "-c", config.to_str().unwrap()],

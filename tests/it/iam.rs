@@ -75,6 +75,8 @@ fn code_actions() -> BTreeSet<String> {
     actions.extend(calls(&root.join("src/aws/lease_table.rs"), "dynamodb"));
     // The event queue (`events:`).
     actions.extend(calls(&root.join("src/aws/sqs.rs"), "sqs"));
+    // The notification topic (`notify.sns_topic_arn`).
+    actions.extend(calls(&root.join("src/aws/sns.rs"), "sns"));
     for (call, authorized) in AUTHORIZED_AS {
         if actions.remove(*call) {
             actions.extend(authorized.iter().map(|a| (*a).to_string()));
@@ -117,6 +119,7 @@ fn the_adapters_call_what_the_scanner_expects() {
     assert!(actions.contains("dynamodb:Query"), "{actions:?}");
     assert!(actions.contains("sqs:ReceiveMessage"), "{actions:?}");
     assert!(actions.contains("sqs:DeleteMessage"), "{actions:?}");
+    assert!(actions.contains("sns:Publish"), "{actions:?}");
     assert!(!actions.contains("dynamodb:CreateTable"), "{actions:?}");
 }
 

@@ -23,6 +23,7 @@ mod fleet;
 mod ha;
 mod iam;
 mod layout;
+mod notify;
 mod package;
 mod port;
 mod soak;

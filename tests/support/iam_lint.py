@@ -15,6 +15,8 @@ SAMPLE = {
     "STATE_TABLE": "cognito-cert-rotator",
     "QUEUE_REGION": "us-east-1",
     "QUEUE_NAME": "cognito-cert-rotator-events",
+    "TOPIC_REGION": "us-east-1",
+    "TOPIC_NAME": "cert-events",
 }
 
 

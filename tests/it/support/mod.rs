@@ -216,6 +216,11 @@ impl Emulator {
             .to_string()
     }
 
+    /// An SNS client in us-east-1.
+    pub fn sns(&self) -> aws_sdk_sns::Client {
+        aws_sdk_sns::Client::new(&self.sdk_config("us-east-1"))
+    }
+
     /// A DynamoDB client in the region the binary's tests use by default (`AWS_REGION`).
     pub fn dynamodb(&self) -> aws_sdk_dynamodb::Client {
         aws_sdk_dynamodb::Client::new(&self.sdk_config("ap-southeast-2"))
@@ -374,6 +379,15 @@ impl Ca {
             pem: cert.pem(),
             issuer: Issuer::new(params, key),
         }
+    }
+
+    /// A server certificate for `names` signed by this CA: (certificate PEM, key PEM).
+    pub fn server(&self, names: &[&str]) -> (String, String) {
+        let key = KeyPair::generate().unwrap();
+        let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+        let params = CertificateParams::new(names).unwrap();
+        let cert = params.signed_by(&key, &self.issuer).unwrap();
+        (cert.pem(), key.serialize_pem())
     }
 
     /// Write the CA certificate to `dir/ca.pem`.

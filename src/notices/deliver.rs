@@ -1,0 +1,348 @@
+//! Sending notices: SNS `Publish` (JSON message) and a webhook (HTTPS POST, Slack or JSON),
+//! from one background worker, so delivery never blocks or fails a pass.
+//!
+//! Each notice is first **claimed** in the state (its key recorded in the domain's record,
+//! under the lease with DynamoDB), and sent only when this process claimed it: a restart, a
+//! failover or an overlapping `once` does not send it again. Delivery is retried with backoff
+//! (1, 2, 4, 8 s) and counted in `notifications_total{channel,event,result}`. A crash between
+//! the claim and the delivery loses that one message (the log has it): at most once.
+
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use http_body_util::Full;
+use hyper::body::Bytes;
+use rustls::pki_types::ServerName;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tracing::{debug, info, warn};
+
+use super::{Kind, Notice};
+use crate::config::model::{NotifySettings, WebhookFormat};
+use crate::metrics::Metrics;
+use crate::state::{StateError, StateStore};
+
+/// Attempts per channel and notice, the first included.
+const ATTEMPTS: u32 = 5;
+/// The first wait before a retry; doubled each time.
+const FIRST_BACKOFF: Duration = Duration::from_secs(1);
+/// How long one attempt may take.
+const TIMEOUT: Duration = Duration::from_secs(10);
+/// Notices waiting to be sent; more are dropped (and counted).
+const QUEUE: usize = 1024;
+/// Keys of sent notices kept per domain (the newest).
+const KEEP_KEYS: usize = 64;
+
+/// Notifications could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum NotifyError {
+    /// A header's environment variable is not set.
+    #[error("notify.webhook.headers_from_env: the environment variable {var} (for the header {header}) is not set")]
+    MissingEnv {
+        /// The variable.
+        var: String,
+        /// The header it fills.
+        header: String,
+    },
+    /// A header name or value is not valid HTTP.
+    #[error("notify.webhook.headers_from_env: the header {header} is not a valid HTTP header")]
+    BadHeader {
+        /// The header.
+        header: String,
+    },
+    /// The URL cannot be used.
+    #[error("notify.webhook.url {url}: {why}")]
+    Url {
+        /// The URL.
+        url: String,
+        /// Why.
+        why: String,
+    },
+}
+
+/// Where notices go.
+#[derive(Debug)]
+enum Channel {
+    Sns(crate::aws::sns::Topic),
+    Webhook(Webhook),
+}
+
+impl Channel {
+    fn name(&self) -> &'static str {
+        match self {
+            Channel::Sns(_) => "sns",
+            Channel::Webhook(_) => "webhook",
+        }
+    }
+
+    async fn post(&self, notice: &Notice) -> Result<(), String> {
+        match self {
+            Channel::Sns(topic) => topic
+                .publish(&notice.subject(), notice.json().to_string())
+                .await
+                .map_err(|e| e.to_string()),
+            Channel::Webhook(w) => w.post(notice).await,
+        }
+    }
+}
+
+/// An HTTPS endpoint, trusted by the system roots (`SSL_CERT_FILE` honoured).
+#[derive(Debug)]
+struct Webhook {
+    uri: hyper::Uri,
+    host: String,
+    port: u16,
+    format: WebhookFormat,
+    headers: Vec<(hyper::header::HeaderName, hyper::header::HeaderValue)>,
+    tls: Arc<rustls::ClientConfig>,
+}
+
+impl Webhook {
+    fn new(settings: &crate::config::model::WebhookSettings) -> Result<Webhook, NotifyError> {
+        let bad = |why: &str| NotifyError::Url {
+            url: settings.url.clone(),
+            why: why.to_string(),
+        };
+        let uri: hyper::Uri = settings.url.parse().map_err(|_| bad("not a URL"))?;
+        let host = uri.host().ok_or_else(|| bad("no host"))?.to_string();
+        let port = uri.port_u16().unwrap_or(443);
+        let mut headers = Vec::new();
+        for (header, var) in &settings.headers_from_env {
+            let value = std::env::var(var).map_err(|_| NotifyError::MissingEnv {
+                var: var.clone(),
+                header: header.clone(),
+            })?;
+            let bad_header = || NotifyError::BadHeader {
+                header: header.clone(),
+            };
+            headers.push((
+                hyper::header::HeaderName::try_from(header.as_str()).map_err(|_| bad_header())?,
+                hyper::header::HeaderValue::try_from(value).map_err(|_| bad_header())?,
+            ));
+        }
+        let mut roots = rustls::RootCertStore::empty();
+        for cert in rustls_native_certs::load_native_certs().certs {
+            let _ = roots.add(cert);
+        }
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let tls = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| bad(&format!("TLS setup: {e}")))?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        Ok(Webhook {
+            uri,
+            host,
+            port,
+            format: settings.format,
+            headers,
+            tls: Arc::new(tls),
+        })
+    }
+
+    async fn post(&self, notice: &Notice) -> Result<(), String> {
+        let body = match self.format {
+            WebhookFormat::Slack => notice.slack(),
+            WebhookFormat::Json => notice.json(),
+        }
+        .to_string();
+        tokio::time::timeout(TIMEOUT, self.send(body))
+            .await
+            .map_err(|_| format!("no answer within {}s", TIMEOUT.as_secs()))?
+    }
+
+    async fn send(&self, body: String) -> Result<(), String> {
+        let tcp = tokio::net::TcpStream::connect((self.host.as_str(), self.port))
+            .await
+            .map_err(|e| format!("cannot connect to {}:{}: {e}", self.host, self.port))?;
+        let name = ServerName::try_from(self.host.clone()).map_err(|e| e.to_string())?;
+        let tls = tokio_rustls::TlsConnector::from(self.tls.clone())
+            .connect(name, tcp)
+            .await
+            .map_err(|e| format!("TLS with {}: {e}", self.host))?;
+        let (mut sender, connection) =
+            hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(tls))
+                .await
+                .map_err(|e| e.to_string())?;
+        tokio::spawn(connection);
+        let path = self
+            .uri
+            .path_and_query()
+            .map_or("/", hyper::http::uri::PathAndQuery::as_str);
+        let authority = self
+            .uri
+            .authority()
+            .map_or(self.host.clone(), ToString::to_string);
+        let mut request = hyper::Request::post(path)
+            .header(hyper::header::HOST, authority)
+            .header(hyper::header::CONTENT_TYPE, "application/json")
+            .header(hyper::header::USER_AGENT, "cognito-cert-rotator");
+        for (name, value) in &self.headers {
+            request = request.header(name, value);
+        }
+        let request = request
+            .body(Full::new(Bytes::from(body)))
+            .map_err(|e| e.to_string())?;
+        let response = sender
+            .send_request(request)
+            .await
+            .map_err(|e| e.to_string())?;
+        if response.status().is_success() {
+            Ok(())
+        } else {
+            Err(format!("HTTP {}", response.status()))
+        }
+    }
+}
+
+/// The notifications of one process: a queue and the worker that empties it.
+#[derive(Debug, Default)]
+pub struct Notifier {
+    tx: Mutex<Option<mpsc::Sender<Notice>>>,
+    worker: Mutex<Option<JoinHandle<()>>>,
+    events: BTreeSet<Kind>,
+    metrics: Option<Metrics>,
+}
+
+impl Notifier {
+    /// No notifications (`notify:` unset, or a read-only command).
+    pub fn off() -> Notifier {
+        Notifier::default()
+    }
+
+    /// Start the worker for `settings`.
+    pub fn start(
+        settings: &NotifySettings,
+        sdk: &aws_config::SdkConfig,
+        state: Arc<StateStore>,
+        metrics: Metrics,
+    ) -> Result<Notifier, NotifyError> {
+        let mut channels = Vec::new();
+        if let Some(topic) = &settings.sns_topic_arn {
+            let counted = crate::aws::Interceptors::counting(metrics.interceptor("notify"));
+            channels.push(Channel::Sns(crate::aws::sns::Topic::from_sdk_config(
+                sdk, topic, &counted,
+            )));
+        }
+        if let Some(webhook) = &settings.webhook {
+            channels.push(Channel::Webhook(Webhook::new(webhook)?));
+        }
+        let (tx, rx) = mpsc::channel(QUEUE);
+        let worker = tokio::spawn(run(rx, channels, state, metrics.clone()));
+        Ok(Notifier {
+            tx: Mutex::new(Some(tx)),
+            worker: Mutex::new(Some(worker)),
+            events: settings.events.clone(),
+            metrics: Some(metrics),
+        })
+    }
+
+    /// Queue `notice` if its kind is wanted; never waits.
+    pub fn send(&self, notice: Notice) {
+        if !self.events.contains(&notice.kind) {
+            return;
+        }
+        let Ok(tx) = self.tx.lock() else { return };
+        let Some(tx) = tx.as_ref() else { return };
+        if tx.try_send(notice.clone()).is_err() {
+            warn!(domain = %notice.domain, event = notice.kind.name(), "the notification queue is full; dropping this one: {}", notice.reason);
+            if let Some(m) = &self.metrics {
+                m.count_notification("queue", notice.kind.name(), "dropped");
+            }
+        }
+    }
+
+    /// Send what is queued, waiting at most `within` (end of `once`, shutdown).
+    pub async fn finish(&self, within: Duration) {
+        if let Ok(mut tx) = self.tx.lock() {
+            tx.take();
+        }
+        let worker = self.worker.lock().ok().and_then(|mut w| w.take());
+        if let Some(worker) = worker {
+            if tokio::time::timeout(within, worker).await.is_err() {
+                warn!(
+                    "notifications still unsent after {}s; giving up on them",
+                    within.as_secs()
+                );
+            }
+        }
+    }
+}
+
+async fn run(
+    mut rx: mpsc::Receiver<Notice>,
+    channels: Vec<Channel>,
+    state: Arc<StateStore>,
+    metrics: Metrics,
+) {
+    while let Some(notice) = rx.recv().await {
+        match claim(&state, &notice).await {
+            Ok(true) => {
+                for channel in &channels {
+                    deliver(channel, &notice, &metrics).await;
+                }
+            }
+            Ok(false) => debug!(key = %notice.key, "already notified"),
+            Err(StateError::NotLeader) => {
+                debug!(key = %notice.key, "not notifying: this replica no longer leads")
+            }
+            Err(e) => warn!(
+                domain = %notice.domain,
+                event = notice.kind.name(),
+                "not notifying: cannot record the notification in the state (so it would not be sent twice): {e}"
+            ),
+        }
+    }
+}
+
+/// Record `notice` as sent; `true` when this process is the first to.
+async fn claim(state: &StateStore, notice: &Notice) -> Result<bool, StateError> {
+    let mut fresh = false;
+    state
+        .update(|s| {
+            let sent = &mut s.domains.entry(notice.domain.clone()).or_default().notified;
+            fresh = !sent.contains_key(&notice.key);
+            if fresh {
+                sent.insert(notice.key.clone(), notice.at);
+                while sent.len() > KEEP_KEYS {
+                    let oldest = sent
+                        .iter()
+                        .min_by_key(|(_, at)| **at)
+                        .map(|(k, _)| k.clone());
+                    if let Some(k) = oldest {
+                        sent.remove(&k);
+                    }
+                }
+            }
+        })
+        .await?;
+    Ok(fresh)
+}
+
+async fn deliver(channel: &Channel, notice: &Notice, metrics: &Metrics) {
+    let (name, event) = (channel.name(), notice.kind.name());
+    let mut backoff = FIRST_BACKOFF;
+    for attempt in 1..=ATTEMPTS {
+        match channel.post(notice).await {
+            Ok(()) => {
+                info!(channel = name, domain = %notice.domain, event, attempt, "notified: {}", notice.subject());
+                metrics.count_notification(name, event, "sent");
+                return;
+            }
+            Err(why) if attempt < ATTEMPTS => {
+                debug!(
+                    channel = name,
+                    attempt, "notification not delivered yet: {why}"
+                );
+                metrics.count_notification(name, event, "retried");
+                tokio::time::sleep(backoff).await;
+                backoff *= 2;
+            }
+            Err(why) => {
+                warn!(channel = name, domain = %notice.domain, event, "notification not delivered after {ATTEMPTS} attempts: {why}");
+                metrics.count_notification(name, event, "failed");
+            }
+        }
+    }
+}

@@ -1,0 +1,71 @@
+//! The notifications (`notify:`) of one observed target after its step: a failure, a
+//! certificate running out with nothing better, a managed renewal that needs a person.
+//! Each is keyed so it is sent once ([`crate::notices`]).
+
+use chrono::{DateTime, Utc};
+
+use crate::context::Context;
+use crate::model::NoticeKind;
+use crate::notices::{expiring, Notice};
+use crate::outcome::Outcome;
+use crate::planned::Planned;
+
+/// Queue what `planned`'s outcome calls for (nothing in a dry run).
+pub(super) fn observed(ctx: &Context, planned: &Planned, outcome: &Outcome, now: DateTime<Utc>) {
+    if let Outcome::Failed(error) = outcome {
+        // One per kind of failure and candidate a day: a target failing every pass for the
+        // same reason is not a message every pass.
+        let about = planned
+            .decision
+            .candidate
+            .as_ref()
+            .map_or("-", |c| c.arn.as_str());
+        let detail = format!(
+            "{}:{about}:{}",
+            error.metric_label(),
+            now.format("%Y-%m-%d")
+        );
+        ctx.notices.send(Notice::about(
+            NoticeKind::Failed,
+            planned,
+            error.to_string(),
+            &detail,
+            now,
+        ));
+    }
+    if let Some(notice) = expiring(planned, now) {
+        ctx.notices.send(notice);
+    }
+    let renewal = planned
+        .managed_renewal
+        .as_ref()
+        .filter(|r| r.needs_action());
+    if let (Some(r), Some(current)) = (renewal, planned.decision.current.as_ref()) {
+        ctx.notices.send(Notice::about(
+            NoticeKind::RenewalActionRequired,
+            planned,
+            r.summary(),
+            &format!("{}:{}", current.arn, r.status),
+            now,
+        ));
+    }
+}
+
+/// The domain was found moved outside the rotator: one notice per certificate found.
+pub(super) fn external_change(
+    ctx: &Context,
+    planned: &Planned,
+    found: &str,
+    why: &str,
+    now: DateTime<Utc>,
+) {
+    let mut notice = Notice::about(
+        NoticeKind::ExternalChange,
+        planned,
+        why.to_string(),
+        found,
+        now,
+    );
+    notice.new = Some(crate::notices::CertRef::arn(found));
+    ctx.notices.send(notice);
+}
