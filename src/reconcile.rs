@@ -245,7 +245,7 @@ async fn end_external_hold(ctx: &Context, domain: &str) {
 ))]
 async fn act_on(
     ctx: &Context,
-    planned: Planned,
+    mut planned: Planned,
     state: &State,
     gate: Option<Gate>,
     mode: Mode,
@@ -269,7 +269,7 @@ async fn act_on(
     let step = step::next_step(&planned, pending, seen, gate.as_ref(), mode);
     let next = step.next();
     let wants_swap = matches!(next, step::Next::Act(step::Act::Swap(_)));
-    if let Some(d) = windows::defer(ctx, &planned, wants_swap, now) {
+    if let Some(d) = windows::defer(ctx, &mut planned, wants_swap, now) {
         return Acted {
             planned,
             outcome: Outcome::Deferred(d.sentence()),

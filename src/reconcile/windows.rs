@@ -7,9 +7,10 @@ use crate::context::Context;
 use crate::planned::Planned;
 use crate::window::{Deferral, Permit};
 
-/// The change windows' and freezes' say on swapping `planned` now: `Some` when the swap waits
-/// (a swap that cannot wait goes ahead, with a warning saying which rule it breaks).
-fn deferral(ctx: &Context, planned: &Planned, now: DateTime<Utc>) -> Option<Deferral> {
+/// The change windows' and freezes' say on swapping `planned` now: `Some` when the swap waits.
+/// A swap that cannot wait goes ahead with a warning, and its reason (in the `on_rotate` hook
+/// and the `rotated` notification) says which rule it broke and why.
+fn deferral(ctx: &Context, planned: &mut Planned, now: DateTime<Utc>) -> Option<Deferral> {
     if ctx.config.ignore_windows {
         if planned.target.policy.restricts() {
             warn!("--ignore-windows: swapping whatever the change windows and freezes say");
@@ -24,6 +25,7 @@ fn deferral(ctx: &Context, planned: &Planned, now: DateTime<Utc>) -> Option<Defe
         Permit::Open => None,
         Permit::Urgent(why) => {
             warn!("{why}");
+            planned.decision.reason = format!("{}; {why}", planned.decision.reason);
             None
         }
         Permit::Deferred(d) => Some(d),
@@ -34,16 +36,16 @@ fn deferral(ctx: &Context, planned: &Planned, now: DateTime<Utc>) -> Option<Defe
 /// deferral, logged and exported (`deferred{domain,reason}`); the gauge reads 0 otherwise.
 pub(super) fn defer(
     ctx: &Context,
-    planned: &Planned,
+    planned: &mut Planned,
     wants_swap: bool,
     now: DateTime<Utc>,
 ) -> Option<Deferral> {
-    let domain = &planned.target.domain;
     let deferred = if wants_swap {
         deferral(ctx, planned, now)
     } else {
         None
     };
+    let domain = &planned.target.domain;
     match &deferred {
         Some(d) => {
             info!("{}", d.sentence());

@@ -12,7 +12,7 @@ use crate::support::{
 };
 
 /// A topic with an SQS subscription; returns (topic ARN, queue URL).
-async fn topic_with_queue(emu: &crate::support::Emulator) -> (String, String) {
+pub(crate) async fn topic_with_queue(emu: &crate::support::Emulator) -> (String, String) {
     let sns = emu.sns();
     let topic = sns
         .create_topic()
@@ -46,7 +46,10 @@ async fn topic_with_queue(emu: &crate::support::Emulator) -> (String, String) {
 }
 
 /// Every message on the queue: the notification JSON inside each SNS envelope.
-async fn published(emu: &crate::support::Emulator, queue: &str) -> Vec<serde_json::Value> {
+pub(crate) async fn published(
+    emu: &crate::support::Emulator,
+    queue: &str,
+) -> Vec<serde_json::Value> {
     let mut all = Vec::new();
     loop {
         let out = emu

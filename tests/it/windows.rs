@@ -72,10 +72,11 @@ async fn outside_the_window_a_swap_is_deferred_and_the_override_makes_it() {
 #[tokio::test]
 async fn a_certificate_that_cannot_wait_breaks_the_freeze_and_says_so() {
     let w = world(&[]).await;
+    let (topic, queue) = crate::notify::topic_with_queue(&w.emu).await;
     // The current certificate has 20 days left; anything under 30 days is urgent here.
     let config = w.daemon_config(
         "0 0 * * * *",
-        "freeze:\n  - {from: 2026-01-01T00:00:00Z, to: 2099-01-01T00:00:00Z, reason: peak season}\nurgent_within: 30d\n",
+        &format!("freeze:\n  - {{from: 2026-01-01T00:00:00Z, to: 2099-01-01T00:00:00Z, reason: peak season}}\nurgent_within: 30d\nnotify:\n  sns_topic_arn: {topic}\n  events: [rotated]\n"),
     );
     let once = w.emu.run(&["once", "-c", config.to_str().unwrap()]);
     assert_eq!(once.code, 0, "{}", once.stderr);
@@ -87,6 +88,16 @@ async fn a_certificate_that_cannot_wait_breaks_the_freeze_and_says_so() {
     assert_eq!(
         domain_state(&w.emu, REGION, DOMAIN).await.0.as_deref(),
         Some(w.new.arn.as_str())
+    );
+    // The notification says it broke the freeze, and why.
+    let messages = crate::notify::published(&w.emu, &queue).await;
+    assert_eq!(messages.len(), 1, "{messages:?}");
+    assert!(
+        messages[0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("swapping despite the change freeze (peak season)"),
+        "{messages:?}"
     );
 }
 
