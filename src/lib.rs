@@ -69,6 +69,7 @@ pub mod clock;
 pub mod config;
 pub mod context;
 pub mod daemon;
+pub mod discover;
 pub mod edge;
 pub mod emf;
 pub mod error;

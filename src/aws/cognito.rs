@@ -12,7 +12,7 @@ use aws_sdk_cognitoidentityprovider::Client;
 use super::limit::{AccountLimits, RateLimiter};
 use super::AwsError;
 use super::Interceptors;
-use crate::model::{DomainInfo, DomainView, Failover};
+use crate::model::{DomainInfo, DomainView, Failover, UserPool};
 
 /// The Cognito adapter for one region.
 #[derive(Debug, Clone)]
@@ -65,6 +65,60 @@ impl CognitoDomains {
             }),
             cloudfront_distribution: d.cloud_front_distribution().map(str::to_string),
         }))
+    }
+
+    /// Every user pool ID of the region: ListUserPools, every page (60 a page, the most the
+    /// API allows).
+    pub async fn list_user_pools(&self) -> Result<Vec<String>, AwsError> {
+        let mut ids = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            self.limiter.acquire().await;
+            let out = self
+                .client
+                .list_user_pools()
+                .max_results(60)
+                .set_next_token(token.take())
+                .send()
+                .await
+                .map_err(|e| AwsError::from_sdk("ListUserPools", e))?;
+            ids.extend(
+                out.user_pools()
+                    .iter()
+                    .filter_map(|p| p.id().map(str::to_string)),
+            );
+            match out.next_token() {
+                Some(t) if !t.is_empty() => token = Some(t.to_string()),
+                _ => return Ok(ids),
+            }
+        }
+    }
+
+    /// DescribeUserPool: its custom and prefix domains and its tags.
+    pub async fn describe_user_pool(&self, id: &str) -> Result<UserPool, AwsError> {
+        self.limiter.acquire().await;
+        let out = self
+            .client
+            .describe_user_pool()
+            .user_pool_id(id)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("DescribeUserPool", e))?;
+        let pool = out.user_pool().ok_or_else(|| AwsError::Malformed {
+            operation: "DescribeUserPool",
+            detail: "no UserPool".to_string(),
+        })?;
+        let present = |d: Option<&str>| d.filter(|d| !d.is_empty()).map(str::to_string);
+        Ok(UserPool {
+            id: id.to_string(),
+            name: pool.name().unwrap_or_default().to_string(),
+            custom_domain: present(pool.custom_domain()),
+            prefix_domain: present(pool.domain()),
+            tags: pool
+                .user_pool_tags()
+                .map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+                .unwrap_or_default(),
+        })
     }
 
     /// UpdateUserPoolDomain onto `certificate_arn`, changing nothing else. `CustomDomainConfig`

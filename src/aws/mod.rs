@@ -9,10 +9,12 @@ mod attr;
 pub mod cognito;
 pub mod dynamodb;
 pub mod error;
+pub mod organizations;
 pub mod lease_table;
 pub mod limit;
 pub mod sns;
 pub mod sqs;
+pub mod sts;
 pub mod table_setup;
 
 use std::time::Duration;

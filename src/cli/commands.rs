@@ -6,7 +6,7 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use tracing::{info, warn};
 
-use super::{ConfigArg, OnceArgs, Output};
+use super::{ConfigArg, DiscoverArgs, DiscoverOutput, OnceArgs, Output};
 use crate::clock::{SharedClock, SystemClock};
 use crate::config::{Config, StateBackend};
 use crate::context::{open_state, Context, Work, Writes};
@@ -235,4 +235,74 @@ fn clock() -> SharedClock {
 /// Build the clients, probe, state store, metrics and hooks for a configuration.
 async fn context(config: Config, work: Work) -> anyhow::Result<Context> {
     Ok(Context::build(config, Metrics::new(), None, clock(), work).await?)
+}
+
+/// `discover`: every custom domain the scopes reach, printed or written as fleet files.
+pub async fn discover(args: DiscoverArgs) -> anyhow::Result<u8> {
+    use crate::discover::{scan, COGNITO_REGIONS};
+    let config = args.config.as_deref().map(Config::load).transpose()?;
+    let regions = if args.regions.is_empty() {
+        COGNITO_REGIONS.iter().map(|r| (*r).to_string()).collect()
+    } else {
+        args.regions
+    };
+    let options = scan::Options {
+        config,
+        accounts: args.accounts,
+        role_name: args.role_name,
+        organization: args.organization,
+        regions,
+    };
+    let sdk = crate::aws::load_sdk_config().await;
+    let found = scan::discover(&sdk, &options, &Metrics::new()).await;
+    let now = clock().now();
+    let mut failed = !found.errors.is_empty();
+    match (&args.write, args.output) {
+        (Some(dir), _) => {
+            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+            for (account, text) in found.fleet_files(now) {
+                let path = dir.join(format!("{account}.yaml"));
+                let file = std::fs::OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .open(&path);
+                match file.and_then(|mut f| std::io::Write::write_all(&mut f, text.as_bytes())) {
+                    Ok(()) => println!("wrote {}", path.display()),
+                    Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                        eprintln!("error: {} exists; not overwritten (move it away, or include it as it is)", path.display());
+                        failed = true;
+                    }
+                    Err(e) => {
+                        eprintln!("error: {}: {e}", path.display());
+                        failed = true;
+                    }
+                }
+            }
+            eprintln!("{}", found.summary());
+        }
+        (None, DiscoverOutput::Text) => print!("{}", found.text(now)),
+        (None, DiscoverOutput::Json) => println!(
+            "{}",
+            serde_json::to_string_pretty(&found).context("writing JSON")?
+        ),
+        (None, DiscoverOutput::Yaml) => {
+            print!("{}", found.fleet_yaml(now));
+            eprintln!("{}", found.summary());
+        }
+    }
+    for e in &found.errors {
+        if args.output != DiscoverOutput::Text || args.write.is_some() {
+            eprintln!(
+                "error: {} {}: {}",
+                e.account,
+                e.region.as_deref().unwrap_or("(every region)"),
+                e.error
+            );
+        }
+    }
+    Ok(if failed {
+        exit::TARGET_FAILED
+    } else {
+        exit::OK
+    })
 }

@@ -116,6 +116,19 @@ pub enum Command {
         #[arg(long, short, value_enum, default_value_t = Output::Text)]
         output: Output,
     },
+    /// Read-only: every Cognito custom domain across accounts and regions, with its user
+    /// pool, certificate and days left, and whether the configuration manages it.
+    ///
+    /// Scans the caller's own account; with -c also every account the configuration reaches
+    /// (its role_arns); with --account ID --role-name NAME those accounts; with
+    /// --organization --role-name NAME every ACTIVE account of the AWS Organization (call it
+    /// from the management or a delegated administrator account). Every Cognito region, or
+    /// --regions. A scope that cannot be read (a role that cannot be assumed, a region not
+    /// opted into, AccessDenied) is reported and the rest goes on. Never writes to AWS.
+    /// --output yaml prints a fleet file of the domains not managed yet; --write DIR writes
+    /// one per account (DIR/ACCOUNT.yaml), never overwriting a file. Exit 0 when every scope
+    /// was read, 1 when some failed, 2 on usage errors.
+    Discover(DiscoverArgs),
     /// Shared state on DynamoDB (`state: {dynamodb: {table: ...}}` in the config).
     State {
         /// What to do.
@@ -164,6 +177,72 @@ pub struct OnceArgs {
     emf_namespace: String,
 }
 
+/// `discover`'s arguments.
+#[derive(Debug, Args)]
+pub struct DiscoverArgs {
+    /// A configuration: the accounts of its role_arns are scanned too, and its domains count
+    /// as managed.
+    #[arg(long, short, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Also scan this account (12 digits), through --role-name; repeatable.
+    #[arg(long = "account", value_name = "ID", requires = "role_name", value_parser = account_id)]
+    accounts: Vec<String>,
+    /// The role assumed in each account of --account and --organization.
+    #[arg(long, value_name = "NAME")]
+    role_name: Option<String>,
+    /// Scan every ACTIVE account of the AWS Organization (organizations:ListAccounts).
+    #[arg(long, requires = "role_name")]
+    organization: bool,
+    /// Only these regions (comma-separated); default: every region with Cognito user pools.
+    #[arg(long, value_name = "REGION,...", value_delimiter = ',', value_parser = region_name)]
+    regions: Vec<String>,
+    /// text: a table; json: every domain and failed scope; yaml: a fleet file of the domains
+    /// not managed yet.
+    #[arg(long, short, value_enum, default_value_t = DiscoverOutput::Text)]
+    output: DiscoverOutput,
+    /// Write one fleet file per account into DIR (DIR/ACCOUNT.yaml) instead of printing;
+    /// an existing file is never overwritten.
+    #[arg(long, value_name = "DIR")]
+    write: Option<PathBuf>,
+}
+
+/// `discover --output`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DiscoverOutput {
+    /// A table for people, with a summary line.
+    Text,
+    /// `{"domains": [...], "errors": [...]}`.
+    Json,
+    /// A fleet file of the domains not managed yet.
+    Yaml,
+}
+
+fn account_id(text: &str) -> Result<String, String> {
+    if text.len() == 12 && text.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(text.to_string())
+    } else {
+        Err(format!("\"{text}\" is not an AWS account ID (12 digits)"))
+    }
+}
+
+fn region_name(text: &str) -> Result<String, String> {
+    let parts: Vec<&str> = text.split('-').collect();
+    let ok = parts.len() >= 3
+        && parts.iter().all(|p| {
+            !p.is_empty()
+                && p.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        })
+        && parts
+            .last()
+            .is_some_and(|p| p.bytes().all(|b| b.is_ascii_digit()));
+    if ok {
+        Ok(text.to_string())
+    } else {
+        Err(format!("\"{text}\" is not a region name such as eu-west-1"))
+    }
+}
+
 /// `state` subcommands.
 #[derive(Debug, Subcommand)]
 pub enum StateCommand {
@@ -204,5 +283,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
             command: StateCommand::Init(config),
         } => commands::state_init(&config).await,
         Command::Forget { config, domains } => commands::forget(&config, &domains).await,
+        Command::Discover(args) => commands::discover(args).await,
     }
 }

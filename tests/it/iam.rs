@@ -77,6 +77,10 @@ fn code_actions() -> BTreeSet<String> {
     actions.extend(calls(&root.join("src/aws/sqs.rs"), "sqs"));
     // The notification topic (`notify.sns_topic_arn`).
     actions.extend(calls(&root.join("src/aws/sns.rs"), "sns"));
+    // `discover`: STS GetCallerIdentity needs no permission; ListAccounts is in the separate
+    // policy for the management account (iam/organizations-policy.json).
+    actions.extend(calls(&root.join("src/aws/sts.rs"), "sts"));
+    actions.remove("sts:GetCallerIdentity");
     for (call, authorized) in AUTHORIZED_AS {
         if actions.remove(*call) {
             actions.extend(authorized.iter().map(|a| (*a).to_string()));
@@ -88,6 +92,12 @@ fn code_actions() -> BTreeSet<String> {
         }
     }
     actions
+}
+
+/// The actions of `discover --organization`, granted in the management account only.
+fn organization_actions() -> BTreeSet<String> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    calls(&root.join("src/aws/organizations.rs"), "organizations")
 }
 
 fn policy_actions(file: &str) -> BTreeSet<String> {
@@ -121,6 +131,15 @@ fn the_adapters_call_what_the_scanner_expects() {
     assert!(actions.contains("sqs:DeleteMessage"), "{actions:?}");
     assert!(actions.contains("sns:Publish"), "{actions:?}");
     assert!(!actions.contains("dynamodb:CreateTable"), "{actions:?}");
+}
+
+#[test]
+fn the_organizations_policy_grants_exactly_what_discover_calls_in_the_management_account() {
+    let code = organization_actions();
+    assert!(code.contains("organizations:ListAccounts"), "{code:?}");
+    assert_eq!(code, policy_actions("iam/organizations-policy.json"));
+    let findings = lint(&Path::new(env!("CARGO_MANIFEST_DIR")).join("iam/organizations-policy.json"));
+    assert!(findings.is_empty(), "parliament: {findings:?}");
 }
 
 #[test]

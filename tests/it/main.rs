@@ -11,6 +11,7 @@ mod support;
 mod alerts;
 mod daemon;
 mod deploy;
+mod discover;
 mod docs;
 mod e2e;
 mod ecs;

@@ -23,6 +23,11 @@ Patches (see shared/FACTS.md for why each exists; the product follows the real A
   * ACM ImportCertificate with CertificateArn (a re-import) replaces the certificate behind the
     ARN, as on real ACM; the edge keeps serving the previous material for --edge-delay seconds
     (or for good with --edge-stale), as CloudFront picks a renewal up.
+  * Cognito DescribeUserPool names the pool's prefix domain in Domain and its custom domain in
+    CustomDomain (a pool can have both), as real Cognito does; moto has neither.
+  * POST /_ccr/deny-role {"arn"}: AssumeRole of that role answers AccessDenied (a role that
+    does not exist, or does not trust the caller). Accounts are scoped by the credentials of
+    the assumed role, as on AWS; moto serves Organizations as it is.
   * POST /_ccr/renewal {"arn", "status", "reason"} marks a certificate AMAZON_ISSUED with that
     RenewalSummary (RenewalStatus, RenewalStatusReason) in ListCertificates/DescribeCertificate.
 
@@ -142,6 +147,26 @@ def _domain_to_json(self, extended=True):
 
 _Domain.__init__ = _domain_init
 _Domain.to_json = _domain_to_json
+
+
+def _describe_user_pool(self):
+    # Real DescribeUserPool names the pool's prefix domain in Domain and its custom domain in
+    # CustomDomain (a pool can have both); moto keeps neither on the pool.
+    user_pool_id = self._get_param("UserPoolId")
+    pool = self.backend.describe_user_pool(user_pool_id)
+    out = pool.to_json(extended=True)
+    out.pop("Domain", None)
+    for name, domain in self.backend.user_pool_domains.items():
+        if domain.user_pool_id != user_pool_id:
+            continue
+        if (domain.custom_domain_config or {}).get("CertificateArn"):
+            out["CustomDomain"] = name
+        else:
+            out["Domain"] = name
+    return ActionResult({"UserPool": out})
+
+
+cog_responses.CognitoIdpResponse.describe_user_pool = _describe_user_pool
 
 
 def _create_user_pool_domain(self):
@@ -417,8 +442,20 @@ def account_of(authorization):
 ASSUMED = []
 
 
+# Roles that cannot be assumed (POST /_ccr/deny-role {"arn": ...}): AssumeRole answers
+# AccessDenied, as for a role that does not exist or does not trust the caller.
+DENIED_ROLES = set()
+
+
 def _record_assume_role(orig):
     def assume_role(self):
+        if self._get_param("RoleArn") in DENIED_ROLES:
+            from moto.sts.exceptions import STSClientError
+
+            raise STSClientError(
+                "AccessDenied",
+                "User is not authorized to perform: sts:AssumeRole on resource: %s" % self._get_param("RoleArn"),
+            )
         ASSUMED.append(
             {
                 "RoleArn": self._get_param("RoleArn"),
@@ -474,6 +511,11 @@ class CallCounter:
             "/_ccr/calls-by-account": lambda: self.by_account,
             "/_ccr/assumed": lambda: ASSUMED,
         }
+        if path == "/_ccr/deny-role":
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            DENIED_ROLES.add(json.loads(environ["wsgi.input"].read(length))["arn"])
+            start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", "2")])
+            return [b"{}"]
         if path == "/_ccr/renewal":
             length = int(environ.get("CONTENT_LENGTH") or 0)
             mark = json.loads(environ["wsgi.input"].read(length) or b"{}")

@@ -216,6 +216,21 @@ impl Emulator {
             .to_string()
     }
 
+    /// Make AssumeRole of `arn` answer AccessDenied.
+    pub fn deny_role(&self, arn: &str) {
+        Emulator::http(
+            &self.endpoint,
+            "POST",
+            "/_ccr/deny-role",
+            &serde_json::json!({ "arn": arn }).to_string(),
+        );
+    }
+
+    /// An Organizations client (the caller's account is the management account).
+    pub fn organizations(&self) -> aws_sdk_organizations::Client {
+        aws_sdk_organizations::Client::new(&self.sdk_config("us-east-1"))
+    }
+
     /// An SNS client in us-east-1.
     pub fn sns(&self) -> aws_sdk_sns::Client {
         aws_sdk_sns::Client::new(&self.sdk_config("us-east-1"))

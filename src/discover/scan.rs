@@ -1,0 +1,269 @@
+//! The scan behind `discover`, read-only: which accounts (the caller's own, the roles the
+//! configuration names, `--account`, the AWS Organization), then every account-region side by
+//! side — ListUserPools (every page), DescribeUserPool for each pool, DescribeUserPoolDomain
+//! for each custom domain, and one ACM listing in us-east-1 per account for the certificates'
+//! expiry — paced by the same per-account-and-region limiters as a pass.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use aws_config::sts::AssumeRoleProvider;
+use aws_config::SdkConfig;
+use aws_credential_types::provider::SharedCredentialsProvider;
+use futures_util::future::join_all;
+use tracing::info;
+
+use super::{Discovery, Found, ScopeError};
+use crate::aws::acm::Acm;
+use crate::aws::cognito::CognitoDomains;
+use crate::aws::limit::{AccountLimits, Rates};
+use crate::aws::{AwsError, Interceptors};
+use crate::config::Config;
+use crate::metrics::Metrics;
+use crate::model::DomainView;
+
+/// What to scan.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// `-c FILE`: its roles' accounts are scanned, and its domains count as managed.
+    pub config: Option<Config>,
+    /// `--account ID`, reached through `--role-name`.
+    pub accounts: Vec<String>,
+    /// `--role-name NAME`: the role assumed in each account found.
+    pub role_name: Option<String>,
+    /// `--organization`: every ACTIVE account of the caller's AWS Organization.
+    pub organization: bool,
+    /// The regions to scan.
+    pub regions: Vec<String>,
+}
+
+/// One account to scan: its ID, the role it is reached through, and its credentials.
+struct Scope {
+    account: String,
+    role_arn: Option<String>,
+    sdk: SdkConfig,
+}
+
+/// Scan everything `options` names; failed scopes are in the result's `errors`.
+pub async fn discover(base: &SdkConfig, options: &Options, metrics: &Metrics) -> Discovery {
+    let mut found = Discovery::default();
+    let scopes = scopes(base, options, &mut found.errors).await;
+    info!(
+        accounts = scopes.len(),
+        regions = options.regions.len(),
+        "discovering custom domains"
+    );
+    let managed: BTreeSet<String> = options
+        .config
+        .iter()
+        .flat_map(|c| c.targets.iter().map(|t| t.domain.clone()))
+        .collect();
+    let rates = options.config.as_ref().map(|c| c.rates).unwrap_or_default();
+    let accounts = join_all(
+        scopes
+            .iter()
+            .map(|s| account(s, &options.regions, rates, metrics)),
+    )
+    .await;
+    for (domains, errors, read) in accounts {
+        found.domains.extend(domains.into_iter().map(|mut d| {
+            d.managed = managed.contains(&d.domain);
+            d
+        }));
+        found.errors.extend(errors);
+        found.scopes_read.extend(read);
+    }
+    found.sort();
+    found
+}
+
+/// The accounts to scan, each once: the caller's own, then the configuration's roles, then
+/// `--account`, then the Organization's.
+async fn scopes(base: &SdkConfig, options: &Options, errors: &mut Vec<ScopeError>) -> Vec<Scope> {
+    let mut wanted: BTreeMap<String, (String, Option<String>)> = BTreeMap::new();
+    let own = match caller_account(base).await {
+        Ok(id) => Some(id),
+        Err(e) => {
+            errors.push(ScopeError {
+                account: "caller".to_string(),
+                region: None,
+                error: e.to_string(),
+            });
+            None
+        }
+    };
+    let mut roles: Vec<(String, String, Option<String>)> = Vec::new();
+    if let Some(config) = &options.config {
+        for role in config.targets.iter().filter_map(|t| t.role.as_ref()) {
+            roles.push((
+                role.role_arn.account.clone(),
+                role.role_arn.arn.clone(),
+                role.external_id.clone(),
+            ));
+        }
+    }
+    if let Some(name) = &options.role_name {
+        let mut ids = options.accounts.clone();
+        if options.organization {
+            match organization_accounts(base).await {
+                Ok(found) => ids.extend(found),
+                Err(e) => errors.push(ScopeError {
+                    account: own.clone().unwrap_or_else(|| "caller".to_string()),
+                    region: None,
+                    error: format!("cannot list the Organization's accounts (call discover from the management or a delegated administrator account): {e}"),
+                }),
+            }
+        }
+        for id in ids {
+            roles.push((id.clone(), format!("arn:aws:iam::{id}:role/{name}"), None));
+        }
+    }
+    if let Some(id) = &own {
+        wanted.insert(id.clone(), (String::new(), None));
+    }
+    for (account, arn, external_id) in roles {
+        wanted.entry(account).or_insert((arn, external_id));
+    }
+    let mut scopes = Vec::new();
+    for (account, (arn, external_id)) in wanted {
+        if own.as_deref() == Some(account.as_str()) {
+            scopes.push(Scope {
+                account,
+                role_arn: None,
+                sdk: base.clone(),
+            });
+            continue;
+        }
+        let sdk = assumed(base, &arn, external_id.as_deref()).await;
+        // Assume the role once up front: a role that cannot be assumed is one error for the
+        // account, not one per region.
+        match caller_account(&sdk).await {
+            Ok(_) => scopes.push(Scope {
+                account,
+                role_arn: Some(arn),
+                sdk,
+            }),
+            Err(e) => errors.push(ScopeError {
+                account,
+                region: None,
+                error: format!("cannot assume {arn}: {e}"),
+            }),
+        }
+    }
+    scopes
+}
+
+/// The account the credentials of `sdk` belong to.
+async fn caller_account(sdk: &SdkConfig) -> Result<String, AwsError> {
+    crate::aws::sts::Caller::new(sdk).account().await
+}
+
+/// Every ACTIVE account of the Organization.
+async fn organization_accounts(base: &SdkConfig) -> Result<Vec<String>, AwsError> {
+    crate::aws::organizations::Organization::new(base)
+        .active_accounts()
+        .await
+}
+
+/// The shared configuration with `role`'s credentials.
+async fn assumed(base: &SdkConfig, role: &str, external_id: Option<&str>) -> SdkConfig {
+    let mut builder = AssumeRoleProvider::builder(role)
+        .session_name(crate::aws::accounts::SESSION_NAME)
+        .configure(base);
+    if let Some(id) = external_id {
+        builder = builder.external_id(id);
+    }
+    let provider = builder.build().await;
+    base.to_builder()
+        .credentials_provider(SharedCredentialsProvider::new(provider))
+        .build()
+}
+
+type Scanned = (Vec<Found>, Vec<ScopeError>, Vec<(String, String)>);
+
+/// Every region of one account, side by side; then the expiry of the certificates found.
+async fn account(scope: &Scope, regions: &[String], rates: Rates, metrics: &Metrics) -> Scanned {
+    let limits = Arc::new(AccountLimits::new(rates));
+    let interceptors = Interceptors::counting(metrics.interceptor(&scope.account));
+    let per_region = join_all(regions.iter().map(|region| {
+        let conf = aws_sdk_cognitoidentityprovider::config::Builder::from(&scope.sdk)
+            .region(aws_config::Region::new(region.clone()))
+            .interceptor(metrics.interceptor(&scope.account))
+            .build();
+        let cognito = CognitoDomains::with_limiter(
+            aws_sdk_cognitoidentityprovider::Client::from_conf(conf),
+            limits.cognito_region(),
+        );
+        async move { (region.clone(), region_domains(&cognito).await) }
+    }))
+    .await;
+    let mut found = Vec::new();
+    let mut errors = Vec::new();
+    let mut read = Vec::new();
+    for (region, result) in per_region {
+        match result {
+            Ok(domains) => {
+                read.push((scope.account.clone(), region.clone()));
+                found.extend(domains.into_iter().map(|(pool, domain, arn)| Found {
+                    domain,
+                    user_pool_id: pool,
+                    account: scope.account.clone(),
+                    region: region.clone(),
+                    role_arn: scope.role_arn.clone(),
+                    certificate_arn: arn,
+                    not_after: None,
+                    managed: false,
+                }));
+            }
+            Err(e) => errors.push(ScopeError {
+                account: scope.account.clone(),
+                region: Some(region),
+                error: e.to_string(),
+            }),
+        }
+    }
+    if !found.is_empty() {
+        let acm = Acm::from_sdk_config(&scope.sdk, &interceptors, limits);
+        match acm.list_issued().await {
+            Ok(scan) => {
+                let expiry: BTreeMap<&str, _> = scan
+                    .certificates
+                    .iter()
+                    .map(|c| (c.arn.as_str(), c.not_after))
+                    .collect();
+                for f in &mut found {
+                    f.not_after = f
+                        .certificate_arn
+                        .as_deref()
+                        .and_then(|a| expiry.get(a).copied().flatten());
+                }
+            }
+            Err(e) => errors.push(ScopeError {
+                account: scope.account.clone(),
+                region: Some(crate::model::CERTIFICATE_REGION.to_string()),
+                error: format!("certificates' expiry unknown: {e}"),
+            }),
+        }
+    }
+    (found, errors, read)
+}
+
+/// The custom domains of one region: (user pool, domain, certificate ARN).
+async fn region_domains(
+    cognito: &CognitoDomains,
+) -> Result<Vec<(String, String, Option<String>)>, AwsError> {
+    let mut found = Vec::new();
+    for id in cognito.list_user_pools().await? {
+        let pool = cognito.describe_user_pool(&id).await?;
+        // Prefix-only pools (and pools without a domain) have no certificate to rotate.
+        let Some(domain) = pool.custom_domain else {
+            continue;
+        };
+        let arn = match cognito.describe(&domain).await? {
+            DomainView::Present(info) => info.certificate_arn,
+            DomainView::Missing => None,
+        };
+        found.push((id, domain, arn));
+    }
+    Ok(found)
+}
