@@ -8,48 +8,13 @@ use std::fmt::Write as _;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use crate::config::{DiscoverySettings, RoleArn, RoleSpec, Target};
 use crate::format::rfc3339;
 use crate::model::arn_tail;
 
 pub mod scan;
 
-/// The regions with Cognito user pools (November 2026), scanned unless `--regions` says
-/// otherwise. A region an account has not opted into is reported for that account, and the
-/// rest goes on.
-pub const COGNITO_REGIONS: &[&str] = &[
-    "us-east-1",
-    "us-east-2",
-    "us-west-1",
-    "us-west-2",
-    "ca-central-1",
-    "ca-west-1",
-    "mx-central-1",
-    "sa-east-1",
-    "eu-west-1",
-    "eu-west-2",
-    "eu-west-3",
-    "eu-central-1",
-    "eu-central-2",
-    "eu-north-1",
-    "eu-south-1",
-    "eu-south-2",
-    "il-central-1",
-    "me-south-1",
-    "me-central-1",
-    "af-south-1",
-    "ap-east-1",
-    "ap-south-1",
-    "ap-south-2",
-    "ap-northeast-1",
-    "ap-northeast-2",
-    "ap-northeast-3",
-    "ap-southeast-1",
-    "ap-southeast-2",
-    "ap-southeast-3",
-    "ap-southeast-4",
-    "ap-southeast-5",
-    "ap-southeast-7",
-];
+pub use crate::model::COGNITO_REGIONS;
 
 /// One custom domain found.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -72,6 +37,9 @@ pub struct Found {
     pub not_after: Option<DateTime<Utc>>,
     /// Whether the configuration (`-c`) already manages it.
     pub managed: bool,
+    /// The user pool's tags (`discovery.manage_tagged` reads them).
+    #[serde(skip)]
+    pub tags: BTreeMap<String, String>,
 }
 
 fn time_or_null<S: serde::Serializer>(t: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::Error> {
@@ -249,6 +217,56 @@ fn domains_yaml(found: &[&Found], with_role: bool) -> String {
         }
     }
     out
+}
+
+/// What `discovery:` makes of a scan: the targets of the pools carrying every
+/// `manage_tagged` tag (with the top-level defaults; a domain listed under `domains:` keeps
+/// its entry), and the custom domains found but neither listed nor tagged.
+pub fn tagged(
+    found: &[Found],
+    settings: &DiscoverySettings,
+    listed: &[Target],
+) -> (Vec<Target>, Vec<Found>) {
+    let listed: BTreeSet<&str> = listed.iter().map(|t| t.domain.as_str()).collect();
+    let tag = settings
+        .manage_tagged
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut targets = Vec::new();
+    let mut unmanaged = Vec::new();
+    for f in found {
+        if listed.contains(f.domain.as_str()) {
+            continue;
+        }
+        let carries = settings
+            .manage_tagged
+            .iter()
+            .all(|(k, v)| f.tags.get(k) == Some(v));
+        if !carries {
+            unmanaged.push(f.clone());
+            continue;
+        }
+        targets.push(Target {
+            domain: f.domain.clone(),
+            user_pool_id: f.user_pool_id.clone(),
+            region: f.region.clone(),
+            min_validity: settings.min_validity,
+            require_tags: BTreeMap::new(),
+            role: f.role_arn.as_ref().map(|arn| RoleSpec {
+                role_arn: RoleArn {
+                    arn: arn.clone(),
+                    account: f.account.clone(),
+                },
+                external_id: None,
+            }),
+            policy: settings.policy.clone(),
+            discovered: Some(format!("tag {tag}")),
+            source: format!("discovered in account {} ({})", f.account, f.region),
+        });
+    }
+    (targets, unmanaged)
 }
 
 #[cfg(test)]

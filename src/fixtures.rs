@@ -16,6 +16,7 @@ pub fn target(domain: &str) -> Target {
         require_tags: Default::default(),
         role: None,
         policy: Default::default(),
+        discovered: None,
         source: "config.yaml:1".into(),
     }
 }

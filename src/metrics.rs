@@ -63,6 +63,8 @@ pub struct Metrics {
     pub edge_matches: Family<DomainLabel, Gauge<i64, AtomicI64>>,
     /// 1 when the last edge probe of the domain completed a handshake.
     pub edge_probe_success: Family<DomainLabel, Gauge<i64, AtomicI64>>,
+    /// 1 for each custom domain `discovery:` found that is neither listed nor tagged.
+    pub unmanaged: Family<UnmanagedLabels, Gauge<i64, AtomicI64>>,
     /// Notifications by channel (sns, webhook), event and result (sent, retried, failed,
     /// dropped).
     pub notifications: Family<NotificationLabels, Counter>,
@@ -134,6 +136,7 @@ impl Metrics {
             edge_addresses: Family::default(),
             deferred: Family::default(),
             notifications: Family::default(),
+            unmanaged: Family::default(),
             events: Family::default(),
             target_failing: Family::default(),
             external_changes: Family::default(),
@@ -226,6 +229,21 @@ impl Metrics {
                 domain: domain.to_string(),
             })
             .set(i64::from(stuck));
+    }
+
+    /// The custom domains found but neither listed nor tagged, each at 1 (the previous look's
+    /// are removed).
+    pub fn set_unmanaged<'a>(&self, found: impl IntoIterator<Item = (&'a str, &'a str, &'a str)>) {
+        self.unmanaged.clear();
+        for (domain, account, region) in found {
+            self.unmanaged
+                .get_or_create(&UnmanagedLabels {
+                    domain: domain.to_string(),
+                    account: account.to_string(),
+                    region: region.to_string(),
+                })
+                .set(1);
+        }
     }
 
     /// The notification series an alert watches (`failed`, `dropped`), at 0.

@@ -10,7 +10,7 @@ use crate::format::fmt_duration;
 mod notice;
 mod pool;
 pub use notice::NoticeKind;
-pub use pool::UserPool;
+pub use pool::{UserPool, COGNITO_REGIONS};
 
 /// The only region whose certificates Cognito custom domains (CloudFront) accept.
 pub const CERTIFICATE_REGION: &str = "us-east-1";

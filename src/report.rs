@@ -43,6 +43,9 @@ pub struct TargetReport<'a> {
     /// swap breaks.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub window: Option<String>,
+    /// Managed through `discovery:` (`tag KEY=VALUE`), not listed under `domains:`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub discovered: Option<&'a str>,
 }
 
 /// `RenewalSummary` of the current certificate.
@@ -99,6 +102,7 @@ impl<'a> TargetReport<'a> {
             }),
             external_change: None,
             window: None,
+            discovered: p.target.discovered.as_deref(),
         }
     }
 
@@ -125,6 +129,9 @@ impl<'a> TargetReport<'a> {
         }
         if let Some(w) = &self.window {
             writeln!(out, "  window:    {w}")?;
+        }
+        if let Some(d) = self.discovered {
+            writeln!(out, "  discovered: {d}")?;
         }
         if let Some(r) = &self.managed_renewal {
             let mark = if r.action_required {

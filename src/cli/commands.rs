@@ -24,7 +24,8 @@ pub fn validate(config: &ConfigArg) -> anyhow::Result<u8> {
 
 /// `plan`: every target's decision, written as soon as it is made.
 pub async fn plan(config: &ConfigArg, output: Output) -> anyhow::Result<u8> {
-    let ctx = context(config.load()?, Work::ReadOnly).await?;
+    let (config, _) = with_discovery(config.load()?).await;
+    let ctx = context(config, Work::ReadOnly).await?;
     let format = match output {
         Output::Json => crate::report::Format::Json,
         Output::Text => crate::report::Format::Text,
@@ -71,7 +72,7 @@ pub async fn once(args: OnceArgs, json_logs: bool) -> anyhow::Result<u8> {
     };
     let mut config = config.load()?;
     config.ignore_windows = ignore_windows;
-    let ctx = context(config, work).await?;
+    let mut ctx = context(config, work).await?;
     // With DynamoDB state, act only while holding the lease (a dry run writes nothing and
     // needs none).
     let holding = match (&ctx.lease, dry_run) {
@@ -81,6 +82,11 @@ pub async fn once(args: OnceArgs, json_logs: bool) -> anyhow::Result<u8> {
         ),
         _ => None,
     };
+    if ctx.config.discovery.is_some() {
+        // Under the lease (when acting): only the one acting looks.
+        let (config, _) = with_discovery((*ctx.config).clone()).await;
+        ctx = Context::build(config, ctx.metrics.clone(), Some(&ctx), clock(), work).await?;
+    }
     if dry_run {
         info!("dry run: no write call will be made");
     } else if !wait && ctx.config.rollout.enabled() {
@@ -185,7 +191,8 @@ pub async fn state_init(config: &ConfigArg) -> anyhow::Result<u8> {
 
 /// `status`: every target's health, the edge, and who leads; exit 1 when any is unhealthy.
 pub async fn status(config: &ConfigArg, output: Output) -> anyhow::Result<u8> {
-    let ctx = context(config.load()?, Work::ReadOnly).await?;
+    let (config, unmanaged) = with_discovery(config.load()?).await;
+    let ctx = context(config, Work::ReadOnly).await?;
     let now = ctx.clock.now();
     let planned = crate::plan::all(&ctx, now).await;
     let state = ctx
@@ -207,6 +214,10 @@ pub async fn status(config: &ConfigArg, output: Output) -> anyhow::Result<u8> {
     for (row, look) in report.targets.iter_mut().zip(looks) {
         row.edge = look.map(|l| crate::status::EdgeRow::of(&l));
     }
+    report.unmanaged = unmanaged
+        .iter()
+        .map(|f| format!("{} (account {}, {})", f.domain, f.account, f.region))
+        .collect();
     if let Some(lease) = &ctx.lease {
         report.leader = Some(crate::lease::hold::who_leads(
             &lease.current().await,
@@ -230,6 +241,17 @@ pub async fn status(config: &ConfigArg, output: Output) -> anyhow::Result<u8> {
 /// The wall clock: the one place the binary picks it.
 fn clock() -> SharedClock {
     Arc::new(SystemClock)
+}
+
+/// With `discovery:`, the configuration with the tagged user pools' targets, and the custom
+/// domains found but neither listed nor tagged (read-only).
+async fn with_discovery(config: Config) -> (Config, Vec<crate::discover::Found>) {
+    if config.discovery.is_none() {
+        return (config, Vec::new());
+    }
+    let sdk = crate::aws::load_sdk_config().await;
+    let look = crate::discover::scan::tagged(&config, &sdk, &Metrics::new()).await;
+    (config.with_discovered(&look.targets), look.unmanaged)
 }
 
 /// Build the clients, probe, state store, metrics and hooks for a configuration.

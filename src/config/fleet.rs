@@ -184,6 +184,7 @@ pub(super) fn add_targets(
                 entry.urgent_within,
             ),
             role,
+            discovered: None,
             source: format!("{}:{line}", path.display()),
         });
     }

@@ -20,10 +20,10 @@ pub mod values;
 
 use fleet::{Inherited, Seen};
 pub use model::{
-    Config, ConfigError, DynamoSettings, EventSettings, Hooks, MinValidity, NotifySettings,
-    OnFailure, Rates, RoleSpec, Rollout, StateBackend, Target, VerifySettings, WebhookFormat,
-    WebhookSettings, DEFAULT_CONCURRENCY, DEFAULT_LEASE, DEFAULT_SCHEDULE, ENV_CONFIG,
-    ENV_CONFIG_NAME,
+    Config, ConfigError, DiscoverySettings, DynamoSettings, EventSettings, Hooks, MinValidity,
+    NotifySettings, OnFailure, Rates, RoleSpec, Rollout, StateBackend, Target, VerifySettings,
+    WebhookFormat, WebhookSettings, DEFAULT_CONCURRENCY, DEFAULT_DISCOVERY_INTERVAL, DEFAULT_LEASE,
+    DEFAULT_SCHEDULE, ENV_CONFIG, ENV_CONFIG_NAME,
 };
 use position::{locate, relative_to, yaml_error};
 use raw::{RawConfig, RawHooks, RawRates, RawState, RawVerify};
@@ -89,7 +89,7 @@ impl Config {
         let mut seen = Seen::default();
         fleet::add_targets(text, path, raw.domains, &inherited, &mut seen)?;
         fleet::follow_includes(text, path, raw.include, &inherited, &mut seen)?;
-        if seen.targets.is_empty() {
+        if seen.targets.is_empty() && raw.discovery.is_none() {
             return Err(invalid(
                 "domains",
                 None,
@@ -120,18 +120,8 @@ impl Config {
                 .map_or_else(|| DEFAULT_SCHEDULE.to_string(), |s| s.0),
             state,
             metrics_listen: raw.metrics.and_then(|m| m.listen),
-            notify: raw.notify.map(|n| NotifySettings {
-                sns_topic_arn: n.sns_topic_arn.map(|t| t.0),
-                webhook: n.webhook.map(|w| WebhookSettings {
-                    url: w.url.0,
-                    format: w.format.unwrap_or_default(),
-                    headers_from_env: w.headers_from_env.unwrap_or_default(),
-                }),
-                events: n.events.map_or_else(
-                    || crate::model::NoticeKind::ALL.into_iter().collect(),
-                    |list| list.into_iter().map(|e| e.0).collect(),
-                ),
-            }),
+            discovery: raw.discovery.map(|d| discovery(d, &inherited)),
+            notify: raw.notify.map(notify),
             events: raw.events.map(|e| EventSettings {
                 region: e
                     .region
@@ -289,3 +279,46 @@ pub fn default_state_file() -> PathBuf {
 
 #[cfg(test)]
 mod tests;
+
+/// `discovery:` with the top-level defaults its targets get.
+fn discovery(d: raw::RawDiscovery, inherited: &Inherited) -> DiscoverySettings {
+    DiscoverySettings {
+        regions: d.regions.map_or_else(
+            || {
+                crate::model::COGNITO_REGIONS
+                    .iter()
+                    .map(|r| (*r).to_string())
+                    .collect()
+            },
+            |list| list.into_iter().map(|r| r.0).collect(),
+        ),
+        role_name: d.role_name,
+        organization: d.organization.unwrap_or(false),
+        accounts: d
+            .accounts
+            .unwrap_or_default()
+            .into_iter()
+            .map(|a| a.0)
+            .collect(),
+        manage_tagged: d.manage_tagged,
+        interval: d.interval.map_or(DEFAULT_DISCOVERY_INTERVAL, |i| i.0),
+        min_validity: inherited.min_validity,
+        policy: inherited.policy.clone(),
+    }
+}
+
+/// `notify:`, its events defaulting to all.
+fn notify(n: raw::RawNotify) -> NotifySettings {
+    NotifySettings {
+        sns_topic_arn: n.sns_topic_arn.map(|t| t.0),
+        webhook: n.webhook.map(|w| WebhookSettings {
+            url: w.url.0,
+            format: w.format.unwrap_or_default(),
+            headers_from_env: w.headers_from_env.unwrap_or_default(),
+        }),
+        events: n.events.map_or_else(
+            || crate::model::NoticeKind::ALL.into_iter().collect(),
+            |list| list.into_iter().map(|e| e.0).collect(),
+        ),
+    }
+}

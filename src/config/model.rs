@@ -73,6 +73,8 @@ pub struct Target {
     pub require_tags: BTreeMap<String, String>,
     /// The role to assume for this target's account; `None` = the default credentials.
     pub role: Option<RoleSpec>,
+    /// Managed through `discovery:` (`tag KEY=VALUE`), not listed under `domains:`.
+    pub discovered: Option<String>,
     /// When its swaps may be made: `windows:`, `freeze:`, `urgent_within:`.
     pub policy: crate::window::ChangePolicy,
     /// Where the entry is written (`file:line`), for messages.
@@ -91,6 +93,31 @@ pub struct Hooks {
     /// How long a hook may run before it is killed.
     pub timeout: Duration,
 }
+
+/// `discovery:`: custom domains of user pools carrying `manage_tagged` are managed as if
+/// listed under `domains:`, with the top-level `defaults:` (an explicit entry wins).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DiscoverySettings {
+    /// Regions to look in (default: every Cognito region).
+    pub regions: Vec<String>,
+    /// The role assumed in each account of `accounts` and the Organization.
+    pub role_name: Option<String>,
+    /// Every ACTIVE account of the AWS Organization.
+    pub organization: bool,
+    /// Explicit accounts.
+    pub accounts: Vec<String>,
+    /// The user pool tags (all of them) that make a pool's custom domain managed.
+    pub manage_tagged: BTreeMap<String, String>,
+    /// How often to look again.
+    pub interval: Duration,
+    /// What a discovered target gets: the top-level defaults.
+    pub min_validity: MinValidity,
+    /// The top-level change windows and freezes.
+    pub policy: crate::window::ChangePolicy,
+}
+
+/// `discovery.interval` when not set.
+pub const DEFAULT_DISCOVERY_INTERVAL: Duration = Duration::from_secs(6 * 3600);
 
 /// `notify:`: where notifications go when hooks cannot run (a distroless image).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -163,6 +190,8 @@ pub struct Config {
     pub events: Option<EventSettings>,
     /// `notify:`: SNS and webhook notifications.
     pub notify: Option<NotifySettings>,
+    /// `discovery:`: user pools managed by their tags.
+    pub discovery: Option<DiscoverySettings>,
     /// The `verify:` block: window, interval, the TLS check, `on_failure`.
     pub verify: VerifySettings,
     /// The targets, in file order (the main file's first, then each included file's).
@@ -281,6 +310,22 @@ pub struct DynamoSettings {
 pub const DEFAULT_LEASE: Duration = Duration::from_secs(30);
 
 impl Config {
+    /// This configuration with `discovered` targets added (a domain listed under `domains:`
+    /// keeps its entry).
+    pub fn with_discovered(&self, discovered: &[Target]) -> Config {
+        let mut config = self.clone();
+        config.targets.retain(|t| t.discovered.is_none());
+        let listed: std::collections::BTreeSet<String> =
+            config.targets.iter().map(|t| t.domain.clone()).collect();
+        config.targets.extend(
+            discovered
+                .iter()
+                .filter(|t| !listed.contains(&t.domain))
+                .cloned(),
+        );
+        config
+    }
+
     /// What `validate` prints: the files, targets, accounts and rollout, one per line.
     pub fn summary(&self) -> String {
         use std::fmt::Write as _;

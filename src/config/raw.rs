@@ -9,9 +9,9 @@ use serde::Deserialize;
 
 use super::model::{OnFailure, WebhookFormat};
 use super::values::{
-    Argv, ConnectTo, CronExpr, DomainName, HttpsUrl, HumanDuration, MinValidityValue, NoticeEvent,
-    PerSecond, QueueUrl, RoleArn, SnsTopicArn, TableName, TimeZoneName, Timestamp, UserPoolId,
-    WindowStart,
+    AccountId, Argv, ConnectTo, CronExpr, DomainName, HttpsUrl, HumanDuration, MinValidityValue,
+    NoticeEvent, PerSecond, QueueUrl, RegionName, RoleArn, SnsTopicArn, TableName, TimeZoneName,
+    Timestamp, UserPoolId, WindowStart,
 };
 
 #[derive(Deserialize)]
@@ -27,6 +27,7 @@ pub(super) struct RawConfig {
     pub(super) metrics: Option<RawMetrics>,
     pub(super) events: Option<RawEvents>,
     pub(super) notify: Option<RawNotify>,
+    pub(super) discovery: Option<RawDiscovery>,
     pub(super) hooks: Option<RawHooks>,
     pub(super) verify: Option<RawVerify>,
     pub(super) defaults: Option<RawDefaults>,
@@ -112,6 +113,18 @@ pub(super) struct RawMetrics {
 pub(super) struct RawEvents {
     pub(super) sqs_queue_url: QueueUrl,
     pub(super) region: Option<String>,
+}
+
+/// `discovery:`: user pools managed by their tags, without a `domains:` entry.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawDiscovery {
+    pub(super) regions: Option<Vec<RegionName>>,
+    pub(super) role_name: Option<String>,
+    pub(super) organization: Option<bool>,
+    pub(super) accounts: Option<Vec<AccountId>>,
+    pub(super) manage_tagged: BTreeMap<String, String>,
+    pub(super) interval: Option<HumanDuration>,
 }
 
 /// `notify:`: notifications where hooks cannot run.

@@ -66,7 +66,7 @@ impl<'de> Deserialize<'de> for CronExpr {
 
 mod notify;
 mod windows;
-pub use notify::{HttpsUrl, NoticeEvent, SnsTopicArn};
+pub use notify::{AccountId, HttpsUrl, NoticeEvent, RegionName, SnsTopicArn};
 pub use windows::{TimeZoneName, Timestamp, WindowStart};
 
 /// A positive duration written the humantime way (`90s`, `60m`, `30d`).

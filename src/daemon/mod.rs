@@ -25,6 +25,7 @@ use crate::metrics::Metrics;
 use crate::notify::Notifier;
 
 pub mod consumer;
+mod discovery;
 mod edge_watch;
 mod verifications;
 use edge_watch::EdgeWatcher;
@@ -56,10 +57,12 @@ pub async fn run(
     config: Config,
     options: RunOptions,
     notifier: Arc<Notifier>,
-    mut control: mpsc::Receiver<Control>,
+    signals: mpsc::Receiver<Control>,
     clock: SharedClock,
 ) -> Result<u8, DaemonError> {
     let metrics = Metrics::new();
+    let (control_tx, mut control) = merged(signals);
+    let (as_read, as_read_rx) = watch::channel(Arc::new(config.clone()));
     let ctx = Context::build(config, metrics.clone(), None, clock.clone(), Work::Acting).await?;
     let health = Arc::new(Health::new(period(&ctx.config.schedule, clock.now())));
     let server = serve_metrics(&ctx, &metrics, &health).await?;
@@ -79,9 +82,18 @@ pub async fn run(
         lease_lost: Arc::new(tokio::sync::Notify::new()),
         passes,
         opening: windows::Opening::new(tick_tx.clone()),
+        discovered: Arc::default(),
+        as_read,
     };
     let lease_loop = daemon.start_leading(&tick_tx).await;
     let consumer = consumer::spawn(&daemon.ctx, tick_tx.clone(), passes_rx).await;
+    let discovery = discovery::spawn(
+        as_read_rx,
+        daemon.ctx.lease.clone(),
+        daemon.metrics.clone(),
+        daemon.discovered.clone(),
+        control_tx,
+    );
     daemon.notifier.ready();
     info!(
         schedule = %daemon.ctx.config.schedule,
@@ -108,12 +120,33 @@ pub async fn run(
             LoopExit::Reload => daemon.reload().await,
         }
     }
-    let tasks = lease_loop.into_iter().chain(consumer).chain(watchdog);
+    let tasks = lease_loop
+        .into_iter()
+        .chain(consumer)
+        .chain(watchdog)
+        .chain(discovery);
     daemon.stop(tasks).await;
     if let Some(stop_server) = server {
         let _ = stop_server.send(());
     }
     Ok(crate::exit::OK)
+}
+
+/// Signals and discovery's reloads on one channel: the sender for discovery, the receiver for
+/// the event loop.
+fn merged(
+    mut signals: mpsc::Receiver<Control>,
+) -> (mpsc::Sender<Control>, mpsc::Receiver<Control>) {
+    let (tx, rx) = mpsc::channel::<Control>(8);
+    let forward = tx.clone();
+    tokio::spawn(async move {
+        while let Some(c) = signals.recv().await {
+            if forward.send(c).await.is_err() {
+                return;
+            }
+        }
+    });
+    (tx, rx)
 }
 
 /// Serve /metrics and /healthz when `metrics.listen` is set; the sender stops the server.
@@ -181,6 +214,10 @@ struct Daemon {
     passes: watch::Sender<consumer::Passes>,
     /// Wakes a pass when a deferred swap's change window opens (or its freeze ends).
     opening: windows::Opening,
+    /// The targets `discovery:` manages now.
+    discovered: discovery::Discovered,
+    /// The configuration as read from the file, for discovery (which adds to it).
+    as_read: watch::Sender<Arc<Config>>,
 }
 
 impl Daemon {
@@ -245,7 +282,12 @@ impl Daemon {
     /// SIGHUP: the new configuration, or the old one kept with the reason logged.
     async fn reload(&mut self) {
         self.notifier.reloading();
-        match reload(&self.ctx, &self.metrics).await {
+        let discovered = self
+            .discovered
+            .lock()
+            .map(|d| d.clone())
+            .unwrap_or_default();
+        match reload(&self.ctx, &self.metrics, &discovered, &self.as_read).await {
             Ok(ctx) => {
                 info!(path = %ctx.config.path.display(), targets = ctx.config.targets.len(), "configuration reloaded");
                 init_series(&ctx);
@@ -309,8 +351,15 @@ fn init_series(ctx: &Context) {
     }
 }
 
-async fn reload(ctx: &Context, metrics: &Metrics) -> Result<Context, DaemonError> {
-    let config = ctx.config.reload()?;
+async fn reload(
+    ctx: &Context,
+    metrics: &Metrics,
+    discovered: &[crate::config::Target],
+    as_read: &watch::Sender<Arc<Config>>,
+) -> Result<Context, DaemonError> {
+    let read = ctx.config.reload()?;
+    as_read.send_replace(Arc::new(read.clone()));
+    let config = read.with_discovered(discovered);
     if config.state != ctx.config.state {
         return Err(DaemonError::StateBackendChanged);
     }

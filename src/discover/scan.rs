@@ -204,7 +204,8 @@ async fn account(scope: &Scope, regions: &[String], rates: Rates, metrics: &Metr
         match result {
             Ok(domains) => {
                 read.push((scope.account.clone(), region.clone()));
-                found.extend(domains.into_iter().map(|(pool, domain, arn)| Found {
+                found.extend(domains.into_iter().map(|(pool, domain, arn, tags)| Found {
+                    tags,
                     domain,
                     user_pool_id: pool,
                     account: scope.account.clone(),
@@ -248,10 +249,11 @@ async fn account(scope: &Scope, regions: &[String], rates: Rates, metrics: &Metr
     (found, errors, read)
 }
 
-/// The custom domains of one region: (user pool, domain, certificate ARN).
-async fn region_domains(
-    cognito: &CognitoDomains,
-) -> Result<Vec<(String, String, Option<String>)>, AwsError> {
+/// A custom domain found: (user pool, domain, certificate ARN, the pool's tags).
+type PoolDomain = (String, String, Option<String>, BTreeMap<String, String>);
+
+/// The custom domains of one region.
+async fn region_domains(cognito: &CognitoDomains) -> Result<Vec<PoolDomain>, AwsError> {
     let mut found = Vec::new();
     for id in cognito.list_user_pools().await? {
         let pool = cognito.describe_user_pool(&id).await?;
@@ -263,7 +265,53 @@ async fn region_domains(
             DomainView::Present(info) => info.certificate_arn,
             DomainView::Missing => None,
         };
-        found.push((id, domain, arn));
+        found.push((id, domain, arn, pool.tags));
     }
     Ok(found)
+}
+
+/// What one look of `discovery:` found.
+#[derive(Debug, Clone, Default)]
+pub struct Tagged {
+    /// The targets of the tagged pools not listed under `domains:`.
+    pub targets: Vec<crate::config::Target>,
+    /// Custom domains found but neither listed nor tagged.
+    pub unmanaged: Vec<Found>,
+    /// Scopes that could not be read.
+    pub errors: Vec<ScopeError>,
+}
+
+/// Look for the tagged user pools `config.discovery` asks for (nothing without it).
+pub async fn tagged(config: &Config, sdk: &SdkConfig, metrics: &Metrics) -> Tagged {
+    let Some(settings) = &config.discovery else {
+        return Tagged::default();
+    };
+    let options = Options {
+        config: Some(config.clone()),
+        accounts: settings.accounts.clone(),
+        role_name: settings.role_name.clone(),
+        organization: settings.organization,
+        regions: settings.regions.clone(),
+    };
+    let found = discover(sdk, &options, metrics).await;
+    let listed: Vec<crate::config::Target> = config
+        .targets
+        .iter()
+        .filter(|t| t.discovered.is_none())
+        .cloned()
+        .collect();
+    let (targets, unmanaged) = super::tagged(&found.domains, settings, &listed);
+    for e in &found.errors {
+        tracing::warn!(
+            account = %e.account,
+            region = e.region.as_deref().unwrap_or("(every region)"),
+            "discovery: cannot read this scope: {}",
+            e.error
+        );
+    }
+    Tagged {
+        targets,
+        unmanaged,
+        errors: found.errors,
+    }
 }

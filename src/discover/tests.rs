@@ -18,6 +18,7 @@ fn found(domain: &str, account: &str, role: Option<&str>, managed: bool) -> Foun
         certificate_arn: Some("arn:aws:acm:us-east-1:1:certificate/abc".to_string()),
         not_after: Some(at("2027-01-01T00:00:00Z")),
         managed,
+        tags: BTreeMap::new(),
     }
 }
 

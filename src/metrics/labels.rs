@@ -104,3 +104,14 @@ pub struct NotificationLabels {
     /// sent, retried, failed, dropped.
     pub result: String,
 }
+
+/// `unmanaged_domain` labels: `{domain, account, region}`.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct UnmanagedLabels {
+    /// The custom domain.
+    pub domain: String,
+    /// Its account.
+    pub account: String,
+    /// Its user pool's region.
+    pub region: String,
+}

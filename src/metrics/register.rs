@@ -118,6 +118,11 @@ impl Metrics {
             self.edge_probe_success.clone(),
         );
         registry.register(
+            "unmanaged_domain",
+            "1 for each Cognito custom domain discovery found that is neither listed under domains: nor tagged for management",
+            self.unmanaged.clone(),
+        );
+        registry.register(
             "notifications",
             "Notifications (notify:) by channel, event and result: sent, retried, failed, dropped",
             self.notifications.clone(),

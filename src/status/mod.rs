@@ -44,6 +44,9 @@ pub struct StatusRow {
     /// its renewal window: one sentence.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub managed_renewal: Option<String>,
+    /// Managed through `discovery:` (`tag KEY=VALUE`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub discovered: Option<String>,
     /// A wanted swap the change windows or a freeze defer: `deferred: …`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub deferred: Option<String>,
@@ -106,6 +109,9 @@ pub struct StatusReport {
     /// Who leads, with DynamoDB state: "HOLDER on HOST until TIME (epoch N)", or "none".
     #[serde(skip_serializing_if = "Option::is_none")]
     pub leader: Option<String>,
+    /// With `discovery:`: custom domains found but neither listed nor tagged.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unmanaged: Vec<String>,
 }
 
 impl StatusReport {
@@ -130,6 +136,7 @@ impl StatusReport {
             })
             .collect();
         StatusReport {
+            unmanaged: Vec::new(),
             targets,
             next_pass: next_pass.map(|t| rfc3339(&t)),
             leader: None,
@@ -221,6 +228,7 @@ fn row(
         managed_renewal: p.managed_renewal.as_ref().map(|r| r.summary()),
         edge: None,
         deferred,
+        discovered: p.target.discovered.clone(),
     }
 }
 

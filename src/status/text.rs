@@ -71,6 +71,14 @@ impl StatusReport {
 
     /// Problems, holds, denylists, the edge and failure counts, a line each.
     fn notes(&self, out: &mut String) {
+        if !self.unmanaged.is_empty() {
+            let _ = writeln!(
+                out,
+                "? {} custom domain(s) found but neither listed nor tagged: {}",
+                self.unmanaged.len(),
+                self.unmanaged.join(", ")
+            );
+        }
         for t in self.targets.iter().filter(|t| !t.healthy) {
             let _ = writeln!(
                 out,
@@ -85,6 +93,9 @@ impl StatusReport {
             }
             if let Some(why) = &t.deferred {
                 let _ = writeln!(out, "~ {}: {why}", t.domain);
+            }
+            if let Some(how) = &t.discovered {
+                let _ = writeln!(out, "+ {}: discovered: {how}", t.domain);
             }
             for (arn, why) in &t.denylist {
                 let _ = writeln!(

@@ -25,6 +25,7 @@ fn target(domain: &str) -> Target {
         require_tags: BTreeMap::new(),
         role: None,
         policy: Default::default(),
+        discovered: None,
         source: "config.yaml:1".into(),
     }
 }

@@ -154,6 +154,7 @@ fn job(deadline: DateTime<Utc>, serial: Option<Serial>) -> VerifyJob {
             require_tags: Default::default(),
             role: None,
             policy: Default::default(),
+            discovered: None,
             source: "config.yaml:3".into(),
         },
         old_arn: None,

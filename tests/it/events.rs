@@ -145,6 +145,14 @@ async fn an_acm_event_swaps_within_seconds_and_a_bad_message_first_does_not_bloc
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(depth, (0, 0), "messages left on the queue:\n{log}");
+    // The event is counted right after its message is deleted: wait for the count, rather
+    // than read it between the two.
+    let handled = r#"cognito_cert_rotator_events_total{detail_type="ACM Certificate Available",result="handled"}"#;
+    wait_for(
+        "the handled event to be counted",
+        Duration::from_secs(5),
+        || sample(&http_get(port, "/metrics").1, handled) == Some(1.0),
+    );
     let (_, metrics) = http_get(port, "/metrics");
     assert_eq!(
         sample(

@@ -138,7 +138,8 @@ fn the_organizations_policy_grants_exactly_what_discover_calls_in_the_management
     let code = organization_actions();
     assert!(code.contains("organizations:ListAccounts"), "{code:?}");
     assert_eq!(code, policy_actions("iam/organizations-policy.json"));
-    let findings = lint(&Path::new(env!("CARGO_MANIFEST_DIR")).join("iam/organizations-policy.json"));
+    let findings =
+        lint(&Path::new(env!("CARGO_MANIFEST_DIR")).join("iam/organizations-policy.json"));
     assert!(findings.is_empty(), "parliament: {findings:?}");
 }
 

@@ -12,6 +12,7 @@ mod alerts;
 mod daemon;
 mod deploy;
 mod discover;
+mod discovery;
 mod docs;
 mod e2e;
 mod ecs;

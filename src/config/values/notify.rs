@@ -1,4 +1,5 @@
-//! The values of `notify:`: an SNS topic ARN, an HTTPS URL, an event name.
+//! The values of `notify:` and `discovery:`: an SNS topic ARN, an HTTPS URL, an event name,
+//! an account ID, a region name.
 
 use serde::{Deserialize, Deserializer};
 
@@ -61,5 +62,49 @@ impl<'de> Deserialize<'de> for NoticeEvent {
                 names.join(", ")
             ))
         })
+    }
+}
+
+/// A 12-digit AWS account ID.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountId(pub String);
+
+impl<'de> Deserialize<'de> for AccountId {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        if text.len() == 12 && text.bytes().all(|b| b.is_ascii_digit()) {
+            Ok(AccountId(text))
+        } else {
+            Err(serde::de::Error::custom(format!(
+                "account \"{text}\" is not an AWS account ID (12 digits)"
+            )))
+        }
+    }
+}
+
+/// A region name (`eu-west-1`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegionName(pub String);
+
+impl<'de> Deserialize<'de> for RegionName {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        let parts: Vec<&str> = text.split('-').collect();
+        let ok = parts.len() >= 3
+            && parts.iter().all(|p| {
+                !p.is_empty()
+                    && p.bytes()
+                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+            })
+            && parts
+                .last()
+                .is_some_and(|p| p.bytes().all(|b| b.is_ascii_digit()));
+        if ok {
+            Ok(RegionName(text))
+        } else {
+            Err(serde::de::Error::custom(format!(
+                "region \"{text}\" is not a region name such as eu-west-1"
+            )))
+        }
     }
 }
