@@ -291,16 +291,19 @@ pub async fn discover(args: DiscoverArgs) -> anyhow::Result<u8> {
                 match file.and_then(|mut f| std::io::Write::write_all(&mut f, text.as_bytes())) {
                     Ok(()) => println!("wrote {}", path.display()),
                     Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                        eprintln!("error: {} exists; not overwritten (move it away, or include it as it is)", path.display());
+                        tracing::error!(
+                            "{} exists; not overwritten (move it away, or include it as it is)",
+                            path.display()
+                        );
                         failed = true;
                     }
                     Err(e) => {
-                        eprintln!("error: {}: {e}", path.display());
+                        tracing::error!("{}: {e}", path.display());
                         failed = true;
                     }
                 }
             }
-            eprintln!("{}", found.summary());
+            info!("{}", found.summary());
         }
         (None, DiscoverOutput::Text) => print!("{}", found.text(now)),
         (None, DiscoverOutput::Json) => println!(
@@ -309,15 +312,16 @@ pub async fn discover(args: DiscoverArgs) -> anyhow::Result<u8> {
         ),
         (None, DiscoverOutput::Yaml) => {
             print!("{}", found.fleet_yaml(now));
-            eprintln!("{}", found.summary());
+            info!("{}", found.summary());
         }
     }
-    for e in &found.errors {
-        if args.output != DiscoverOutput::Text || args.write.is_some() {
-            eprintln!(
-                "error: {} {}: {}",
-                e.account,
-                e.region.as_deref().unwrap_or("(every region)"),
+    // The text table lists them itself.
+    if args.output != DiscoverOutput::Text || args.write.is_some() {
+        for e in &found.errors {
+            tracing::error!(
+                account = %e.account,
+                region = e.region.as_deref().unwrap_or("(every region)"),
+                "cannot read this scope: {}",
                 e.error
             );
         }

@@ -247,19 +247,12 @@ async fn every_alert_and_panel_names_what_the_daemon_exports() {
     // Passes every 2 s, so the edge is probed after the swap's verification.
     // Notifications to a webhook nobody answers: their series are exported from the start.
     // Discovery finds a custom domain nobody listed or tagged.
-    crate::support::pool_with_domain(
-        &w.emu,
-        crate::support::REGION,
-        "stray.example.com",
-        &w.old.arn,
-        2,
-    )
-    .await;
+    support::pool_with_domain(&w.emu, support::REGION, "stray.example.com", &w.old.arn, 2).await;
     let config = w.daemon_config(
         "*/2 * * * * *",
         &format!(
             "events:\n  sqs_queue_url: {queue}\nmetrics:\n  listen: 127.0.0.1:{port}\nnotify:\n  webhook:\n    url: https://127.0.0.1:9/hook\ndiscovery:\n  regions: [{}]\n  manage_tagged: {{cognito-cert-rotator: enabled}}\n",
-            crate::support::REGION
+            support::REGION
         ),
     );
     let d = Daemon::start(
