@@ -66,8 +66,11 @@ demo: venv
 # binary; prints API calls by operation, wall time, CPU time and peak RSS.
 BENCH_CERTS ?= 2000
 BENCH_DOMAINS ?= 200
+BENCH_ACCOUNTS ?= 20
+BENCH_REGIONS ?= 4
 bench: venv release
 	$(VENV)/bin/python bench/bench.py --binary target/release/cognito-cert-rotator --certs $(BENCH_CERTS) --domains $(BENCH_DOMAINS)
+	$(VENV)/bin/python bench/discover.py --binary target/release/cognito-cert-rotator --accounts $(BENCH_ACCOUNTS) --regions $(BENCH_REGIONS)
 
 clean:
 	cargo clean

@@ -124,30 +124,39 @@ async fn scopes(base: &SdkConfig, options: &Options, errors: &mut Vec<ScopeError
     for (account, arn, external_id) in roles {
         wanted.entry(account).or_insert((arn, external_id));
     }
-    let mut scopes = Vec::new();
-    for (account, (arn, external_id)) in wanted {
-        if own.as_deref() == Some(account.as_str()) {
-            scopes.push(Scope {
-                account,
-                role_arn: None,
-                sdk: base.clone(),
-            });
-            continue;
+    // Each role is assumed once up front, all side by side: a role that cannot be assumed is
+    // one error for the account, not one per region.
+    let checked = join_all(wanted.into_iter().map(|(account, (arn, external_id))| {
+        let own = own.clone();
+        async move {
+            if own.as_deref() == Some(account.as_str()) {
+                return Ok(Scope {
+                    account,
+                    role_arn: None,
+                    sdk: base.clone(),
+                });
+            }
+            let sdk = assumed(base, &arn, external_id.as_deref()).await;
+            match caller_account(&sdk).await {
+                Ok(_) => Ok(Scope {
+                    account,
+                    role_arn: Some(arn),
+                    sdk,
+                }),
+                Err(e) => Err(ScopeError {
+                    account,
+                    region: None,
+                    error: format!("cannot assume {arn}: {e}"),
+                }),
+            }
         }
-        let sdk = assumed(base, &arn, external_id.as_deref()).await;
-        // Assume the role once up front: a role that cannot be assumed is one error for the
-        // account, not one per region.
-        match caller_account(&sdk).await {
-            Ok(_) => scopes.push(Scope {
-                account,
-                role_arn: Some(arn),
-                sdk,
-            }),
-            Err(e) => errors.push(ScopeError {
-                account,
-                region: None,
-                error: format!("cannot assume {arn}: {e}"),
-            }),
+    }))
+    .await;
+    let mut scopes = Vec::new();
+    for c in checked {
+        match c {
+            Ok(scope) => scopes.push(scope),
+            Err(e) => errors.push(e),
         }
     }
     scopes
