@@ -101,26 +101,9 @@ async fn settle_intent(ctx: &Context, target: &Target, pending: &PendingSwap) ->
             if info.certificate_arn.as_deref() == Some(pending.new_arn.as_str()) =>
         {
             info!(to = %pending.new_arn, "an interrupted swap did happen; verifying it with its original deadline");
-            let recorded = ctx
-                .state
-                .update(|s| {
-                    if let Some(p) = s
-                        .domains
-                        .entry(target.domain.clone())
-                        .or_default()
-                        .pending
-                        .as_mut()
-                    {
-                        p.phase = Phase::Swapped;
-                    }
-                })
-                .await;
-            match recorded {
-                // Recorded under this leader's lease: the swap's on_rotate fires here, once
-                // (the replica that wrote it fires it only when it recorded it).
-                Ok(()) => notify_and_fire(ctx, target, pending),
-                Err(e) => error!("cannot record the swap: {}", Chain(&e)),
-            }
+            let (c, t, p) = (ctx.clone(), target.clone(), pending.clone());
+            // The record and its announcement run to their end together.
+            crate::lease::guard::to_the_end(async move { record_swap(&c, &t, &p).await }).await;
             true
         }
         Ok(_) => {
@@ -135,6 +118,29 @@ async fn settle_intent(ctx: &Context, target: &Target, pending: &PendingSwap) ->
             warn!("cannot check an interrupted swap yet: {e}");
             false
         }
+    }
+}
+
+/// Record an interrupted swap that did happen as swapped; under this leader's lease its
+/// `on_rotate` fires here, once (the replica that wrote it fires it only when it recorded it).
+async fn record_swap(ctx: &Context, target: &Target, pending: &PendingSwap) {
+    let recorded = ctx
+        .state
+        .update(|s| {
+            if let Some(p) = s
+                .domains
+                .entry(target.domain.clone())
+                .or_default()
+                .pending
+                .as_mut()
+            {
+                p.phase = Phase::Swapped;
+            }
+        })
+        .await;
+    match recorded {
+        Ok(()) => notify_and_fire(ctx, target, pending),
+        Err(e) => error!("cannot record the swap: {}", Chain(&e)),
     }
 }
 

@@ -20,6 +20,7 @@ use crate::error::Chain;
 use crate::error::TargetError;
 use crate::format::rfc3339;
 use crate::hooks::{Event, HookEvent};
+use crate::lease::guard::to_the_end;
 use crate::metrics::ResultLabels;
 use crate::model::{DomainInfo, DomainView, NoticeKind};
 use crate::notices::Notice;
@@ -83,20 +84,32 @@ pub async fn swap(
     pending.phase = Phase::Swapped;
     pending.swapped_at = Some(swapped_at);
     // The hook fires only for a swap recorded under the lease; one the fence refused is
-    // recorded, and its hook fired, by the next leader's resume.
-    let recorded = record_swapped(ctx, &target.domain, &pending).await;
-    announce(ctx, planned, &order, recorded.is_ok());
-    if recorded.is_ok() {
-        let mut notice = Notice::about(
-            NoticeKind::Rotated,
-            planned,
-            planned.decision.reason.clone(),
-            "",
-            swapped_at,
-        );
-        notice.key = format!("rotated:{}:{}", order.to, rfc3339(&pending.deadline));
-        ctx.notices.send(notice);
-    }
+    // recorded, and its hook fired, by the next leader's resume. The record and its
+    // announcement run to their end together, even if the pass is cut short.
+    let (c, p, o, swapped) = (ctx.clone(), planned.clone(), order.clone(), pending.clone());
+    let recorded = to_the_end(async move {
+        let recorded = record_swapped(&c, &p.target.domain, &swapped).await;
+        announce(&c, &p, &o, recorded.is_ok());
+        if recorded.is_ok() {
+            let mut notice = Notice::about(
+                NoticeKind::Rotated,
+                &p,
+                p.decision.reason.clone(),
+                "",
+                swapped_at,
+            );
+            notice.key = format!("rotated:{}:{}", o.to, rfc3339(&swapped.deadline));
+            c.notices.send(notice);
+        }
+        recorded
+    })
+    .await
+    .unwrap_or_else(|| {
+        Err(TargetError::state(
+            "swapped, but not recorded (shutting down)",
+            StateError::NotLeader,
+        ))
+    });
     // Not leading: no verification here either; the next leader's resume starts it.
     recorded?;
     Ok(VerifyJob {
@@ -223,8 +236,21 @@ pub async fn record_outcome(ctx: &Context, job: &VerifyJob, verdict: Verificatio
     record_outcome_of(ctx, job, verdict, false).await
 }
 
-/// [`record_outcome`] of a failed swap that was `rolled_back` (notified as such).
+/// [`record_outcome`] of a failed swap that was `rolled_back` (notified as such). The record
+/// and its announcement run to their end together, even if the verification is aborted.
 pub async fn record_outcome_of(
+    ctx: &Context,
+    job: &VerifyJob,
+    verdict: Verification,
+    rolled_back: bool,
+) -> Verification {
+    let (c, j, v) = (ctx.clone(), job.clone(), verdict.clone());
+    to_the_end(async move { record_and_announce(&c, &j, v, rolled_back).await })
+        .await
+        .unwrap_or(verdict)
+}
+
+async fn record_and_announce(
     ctx: &Context,
     job: &VerifyJob,
     verdict: Verification,

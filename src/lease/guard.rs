@@ -49,6 +49,23 @@ pub async fn carry_epoch<F: Future>(epoch: Option<u64>, work: F) -> F::Output {
     }
 }
 
+/// Run `work` to its end even if the caller is dropped: a lost lease aborts verifications and
+/// cuts passes short, and a state write must never be separated from the hooks and
+/// notifications that announce it (the write would land and nobody would announce it). It
+/// stays work of the current epoch (and span), so the fence still decides whether it writes.
+/// `None` when the runtime is shutting down.
+pub async fn to_the_end<F>(work: F) -> Option<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    use tracing::Instrument;
+    // In the caller's span, so its log lines still name the domain.
+    tokio::spawn(carry(work).instrument(tracing::Span::current()))
+        .await
+        .ok()
+}
+
 /// The epoch the current task's work started under, if any.
 pub fn started_under() -> Option<u64> {
     EPOCH.try_with(|e| *e).ok()
@@ -146,5 +163,27 @@ mod tests {
         })
         .await;
         assert_eq!(plain, None);
+    }
+
+    #[tokio::test]
+    async fn work_run_to_the_end_finishes_though_its_caller_is_dropped() {
+        let (started_tx, started) = tokio::sync::oneshot::channel();
+        let (go, go_rx) = tokio::sync::oneshot::channel::<()>();
+        let (done_tx, done) = tokio::sync::oneshot::channel();
+        let caller = tokio::spawn(under(4, async move {
+            to_the_end(async move {
+                let _ = started_tx.send(());
+                let _ = go_rx.await;
+                // The write and its announcement: still under the caller's epoch.
+                let _ = done_tx.send(started_under());
+            })
+            .await
+        }));
+        started.await.unwrap();
+        // The caller is aborted (a lost lease) while the work is in flight.
+        caller.abort();
+        assert!(caller.await.is_err());
+        go.send(()).unwrap();
+        assert_eq!(done.await.unwrap(), Some(4));
     }
 }

@@ -201,6 +201,10 @@ async fn replicas_under_kills_pauses_and_faults_keep_every_invariant() {
     for r in &dead {
         logs.push_str(&r.daemon.log());
     }
+    // Every replica's log, for a failure's post-mortem.
+    let saved = Path::new(env!("CARGO_TARGET_TMPDIR")).join("soak-replicas.log");
+    std::fs::write(&saved, &logs).unwrap();
+    eprintln!("soak: replicas' logs in {}", saved.display());
     let hooks_log = std::fs::read_to_string(&hooks).unwrap_or_default();
     check(&journal, &generations, &hooks_log, &logs, seed);
 }
