@@ -138,8 +138,17 @@ async fn record_swap(ctx: &Context, target: &Target, pending: &PendingSwap) {
             }
         })
         .await;
+    let ours = |r: &crate::state::DomainRecord| {
+        r.pending
+            .as_ref()
+            .is_some_and(|p| p.phase == Phase::Swapped && p.new_arn == pending.new_arn)
+    };
     match recorded {
         Ok(()) => notify_and_fire(ctx, target, pending),
+        // An earlier attempt may have landed, its answer lost: then it is ours to announce.
+        Err(_) if act::landed(ctx, &target.domain, ours).await => {
+            notify_and_fire(ctx, target, pending)
+        }
         Err(e) => error!("cannot record the swap: {}", Chain(&e)),
     }
 }

@@ -165,6 +165,13 @@ async fn record_swapped(
         .await
     {
         Ok(()) => Ok(()),
+        // An earlier attempt may have landed, its answer lost, before the lease went: then
+        // the swap is recorded as ours and nobody else will announce it.
+        Err(StateError::NotLeader)
+            if landed(ctx, domain, |r| r.pending.as_ref() == Some(swapped)).await =>
+        {
+            Ok(())
+        }
         Err(StateError::NotLeader) => {
             warn!("swapped, but this replica no longer leads: the next leader records the swap, fires on_rotate and verifies it");
             Err(TargetError::state(
@@ -340,6 +347,16 @@ pub async fn record_finished(
         .await;
     match recorded {
         Ok(()) => true,
+        // An earlier attempt may have landed, its answer lost, before the lease went: then
+        // the outcome is recorded as ours, and only this replica will announce it.
+        Err(_)
+            if landed(ctx, &job.target.domain, |r| {
+                r.pending.is_none() && r.last.as_ref() == Some(&finished)
+            })
+            .await =>
+        {
+            true
+        }
         Err(StateError::NotLeader) => {
             tracing::debug!("not leading any more: the outcome is left to the leader");
             false
@@ -349,6 +366,24 @@ pub async fn record_finished(
             false
         }
     }
+}
+
+/// Whether the state holds, for `domain`, what `ours` recognises as this replica's own write:
+/// read back after a write that failed, in case an earlier attempt landed with its answer
+/// lost. Reading needs no lease.
+pub async fn landed(
+    ctx: &Context,
+    domain: &str,
+    ours: impl Fn(&crate::state::DomainRecord) -> bool,
+) -> bool {
+    let found = match ctx.state.snapshot().await {
+        Ok(s) => s.domains.get(domain).is_some_and(ours),
+        Err(_) => false,
+    };
+    if found {
+        info!("the write's answer was lost, but it landed: recorded as this replica's");
+    }
+    found
 }
 
 /// Drop the swap in flight for `domain` (an intent whose write failed or never happened).

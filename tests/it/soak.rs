@@ -202,8 +202,16 @@ async fn replicas_under_kills_pauses_and_faults_keep_every_invariant() {
         logs.push_str(&r.daemon.log());
     }
     // Every replica's log, for a failure's post-mortem.
-    let saved = Path::new(env!("CARGO_TARGET_TMPDIR")).join("soak-replicas.log");
-    std::fs::write(&saved, &logs).unwrap();
+    let saved = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("soak-{seed}.log"));
+    let hooks_text = std::fs::read_to_string(&hooks).unwrap_or_default();
+    std::fs::write(
+        &saved,
+        format!(
+            "{logs}\n=== hooks\n{hooks_text}\n=== journal\n{}\n",
+            serde_json::to_string_pretty(&journal).unwrap()
+        ),
+    )
+    .unwrap();
     eprintln!("soak: replicas' logs in {}", saved.display());
     let hooks_log = std::fs::read_to_string(&hooks).unwrap_or_default();
     check(&journal, &generations, &hooks_log, &logs, seed);
