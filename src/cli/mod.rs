@@ -218,29 +218,11 @@ pub enum DiscoverOutput {
 }
 
 fn account_id(text: &str) -> Result<String, String> {
-    if text.len() == 12 && text.bytes().all(|b| b.is_ascii_digit()) {
-        Ok(text.to_string())
-    } else {
-        Err(format!("\"{text}\" is not an AWS account ID (12 digits)"))
-    }
+    crate::config::AccountId::parse(text).map(|a| a.0)
 }
 
 fn region_name(text: &str) -> Result<String, String> {
-    let parts: Vec<&str> = text.split('-').collect();
-    let ok = parts.len() >= 3
-        && parts.iter().all(|p| {
-            !p.is_empty()
-                && p.bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
-        })
-        && parts
-            .last()
-            .is_some_and(|p| p.bytes().all(|b| b.is_ascii_digit()));
-    if ok {
-        Ok(text.to_string())
-    } else {
-        Err(format!("\"{text}\" is not a region name such as eu-west-1"))
-    }
+    crate::config::RegionName::parse(text).map(|r| r.0)
 }
 
 /// `state` subcommands.

@@ -28,8 +28,8 @@ pub use model::{
 use position::{locate, relative_to, yaml_error};
 use raw::{RawConfig, RawHooks, RawRates, RawState, RawVerify};
 pub use values::{
-    parse_cron, Argv, CronExpr, DomainName, HostPort, HumanDuration, QueueUrl, RoleArn, TableName,
-    UserPoolId,
+    parse_cron, AccountId, Argv, CronExpr, DomainName, HostPort, HumanDuration, QueueUrl,
+    RegionName, RoleArn, TableName, UserPoolId,
 };
 
 impl Config {
