@@ -104,8 +104,8 @@ async fn a_certificate_that_cannot_wait_breaks_the_freeze_and_says_so() {
 #[tokio::test]
 async fn the_daemon_swaps_when_the_window_opens_not_at_its_next_tick() {
     let w = world(&[]).await;
-    // A window opening a few seconds from now; the schedule's next tick is a year away.
-    let opens = chrono::Utc::now() + chrono::Duration::seconds(6);
+    // A window opening 12 s from now (room for a slow start); the next tick is a year away.
+    let opens = chrono::Utc::now() + chrono::Duration::seconds(12);
     let start = opens.format("%S %M %H %d %m *").to_string();
     let port = free_port();
     let config = w.daemon_config(
@@ -130,7 +130,7 @@ async fn the_daemon_swaps_when_the_window_opens_not_at_its_next_tick() {
         Some(1.0),
         "{metrics}"
     );
-    wait_for("the swap at the opening", Duration::from_secs(20), || {
+    wait_for("the swap at the opening", Duration::from_secs(30), || {
         d.log().contains("swapped the certificate")
     });
     assert!(
