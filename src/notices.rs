@@ -116,12 +116,13 @@ impl Notice {
         }
     }
 
-    /// A notice about one swap (or renewal) of `target` from `old` to `new`, whose window
-    /// ends at `deadline` (which tells this swap from any other of the same certificates).
+    /// A notice about one swap (or renewal) of `target` from `old` to `new` (expiring as
+    /// `expiry` says), whose window ends at `deadline` (which tells this swap from any other
+    /// of the same certificates).
     pub fn about_swap(
         kind: Kind,
         target: &crate::config::Target,
-        (old, new): (Option<&str>, &str),
+        (old, new, expiry): (Option<&str>, &str, crate::state::records::Expiry),
         reason: String,
         deadline: DateTime<Utc>,
         at: DateTime<Utc>,
@@ -131,8 +132,14 @@ impl Notice {
             domain: target.domain.clone(),
             user_pool_id: target.user_pool_id.clone(),
             account: crate::aws::accounts::label(&target.role),
-            old: old.map(CertRef::arn),
-            new: Some(CertRef::arn(new)),
+            old: old.map(|arn| CertRef {
+                arn: arn.to_string(),
+                not_after: expiry.old,
+            }),
+            new: Some(CertRef {
+                arn: new.to_string(),
+                not_after: expiry.new,
+            }),
             reason,
             at,
             key: format!("{}:{new}:{}", kind.name(), rfc3339(&deadline)),

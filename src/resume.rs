@@ -86,6 +86,7 @@ fn job_of(target: &Target, pending: &PendingSwap) -> VerifyJob {
         swapped_at: pending.swapped_at,
         deadline: pending.deadline,
         renewal: pending.renewal,
+        expiry: pending.expiry,
     }
 }
 
@@ -160,7 +161,7 @@ fn notify_and_fire(ctx: &Context, target: &Target, pending: &PendingSwap) {
     ctx.notices.send(crate::notices::Notice::about_swap(
         crate::model::NoticeKind::Rotated,
         target,
-        (pending.old_arn.as_deref(), &pending.new_arn),
+        (pending.old_arn.as_deref(), &pending.new_arn, pending.expiry),
         REASON.to_string(),
         pending.deadline,
         ctx.clock.now(),

@@ -328,6 +328,7 @@ mod tests {
             deadline: now(),
             rollback_reason: None,
             renewal: false,
+            expiry: Default::default(),
         });
         // The canary is in flight, so it is not wanting; the rest wait.
         let g = gate(&count(1), &three()[1..], &state, now());

@@ -66,6 +66,14 @@ pub async fn swap(
         deadline: verify_deadline(ctx, now),
         rollback_reason: None,
         renewal: false,
+        expiry: crate::state::records::Expiry {
+            old: planned.decision.current.as_ref().and_then(|c| c.not_after),
+            new: planned
+                .decision
+                .candidate
+                .as_ref()
+                .and_then(|c| c.not_after),
+        },
     };
     record_intent(ctx, planned, &pending).await?;
     if let Err(e) =
@@ -120,6 +128,7 @@ pub async fn swap(
         swapped_at: Some(swapped_at),
         deadline: pending.deadline,
         renewal: false,
+        expiry: pending.expiry,
     })
 }
 
@@ -303,7 +312,7 @@ async fn record_and_announce(
     ctx.notices.send(Notice::about_swap(
         kind,
         &job.target,
-        (job.old_arn.as_deref(), &job.new_arn),
+        (job.old_arn.as_deref(), &job.new_arn, job.expiry),
         detail.clone(),
         job.deadline,
         ctx.clock.now(),

@@ -52,6 +52,10 @@ pub async fn start(
         deadline: super::verify_deadline(ctx, at),
         rollback_reason: None,
         renewal: true,
+        expiry: crate::state::records::Expiry {
+            old: was.not_after,
+            new: now.not_after,
+        },
     };
     let (record, version) = (pending.clone(), now.clone());
     ctx.state
@@ -77,6 +81,7 @@ pub async fn start(
         swapped_at: Some(at),
         deadline: pending.deadline,
         renewal: true,
+        expiry: pending.expiry,
     })
 }
 

@@ -195,6 +195,7 @@ mod tests {
             deadline: Utc::now(),
             rollback_reason: None,
             renewal: false,
+            expiry: Default::default(),
         }
     }
 

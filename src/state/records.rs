@@ -178,6 +178,27 @@ pub struct PendingSwap {
     /// edge must pick up the certificate's new material.
     #[serde(default, skip_serializing_if = "is_false")]
     pub renewal: bool,
+    /// When the two certificates expire, for the notifications.
+    #[serde(default, skip_serializing_if = "Expiry::is_unknown")]
+    pub expiry: Expiry,
+}
+
+/// When the certificates of a swap expire, when known.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Expiry {
+    /// The certificate the domain was on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub old: Option<DateTime<Utc>>,
+    /// The certificate it moved to (or the renewed version).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub new: Option<DateTime<Utc>>,
+}
+
+impl Expiry {
+    /// Neither is known.
+    pub fn is_unknown(&self) -> bool {
+        self.old.is_none() && self.new.is_none()
+    }
 }
 
 /// How a swap ended.

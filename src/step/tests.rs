@@ -70,6 +70,7 @@ fn pending(to: &str) -> PendingSwap {
         deadline: at(2),
         rollback_reason: None,
         renewal: false,
+        expiry: Default::default(),
     }
 }
 

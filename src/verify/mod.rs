@@ -45,6 +45,8 @@ pub struct VerifyJob {
     pub deadline: DateTime<Utc>,
     /// An in-place renewal of `new_arn` (no swap was made), not a swap.
     pub renewal: bool,
+    /// When the two certificates expire, for the notifications.
+    pub expiry: crate::state::records::Expiry,
 }
 
 impl VerifyJob {

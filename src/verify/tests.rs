@@ -163,6 +163,7 @@ fn job(deadline: DateTime<Utc>, serial: Option<Serial>) -> VerifyJob {
         swapped_at: Some(start()),
         deadline,
         renewal: false,
+        expiry: Default::default(),
     }
 }
 

@@ -110,6 +110,17 @@ async fn a_swap_and_its_verification_are_published_to_sns_once_each() {
         "{rotated}"
     );
     assert!(rotated["what_to_do"].is_string());
+    // The verification's message names both certificates with their expiry too.
+    let verified = &messages[1];
+    assert_eq!(verified["new_certificate"]["arn"], w.new.arn.as_str());
+    assert!(
+        verified["old_certificate"]["not_after"].is_string(),
+        "{verified}"
+    );
+    assert!(
+        verified["new_certificate"]["not_after"].is_string(),
+        "{verified}"
+    );
     // Nothing new happened: nothing is sent again.
     let again = w.emu.run(&["once", "--wait", "-c", config]);
     assert_eq!(again.code, 0, "{}", again.stderr);

@@ -132,6 +132,7 @@ fn no_hold_without_a_verified_swap_of_ours_or_with_a_swap_in_flight() {
         deadline: at(1),
         rollback_reason: None,
         renewal: false,
+        expiry: Default::default(),
     });
     assert_eq!(external_change(&p, Some(&flying), at(0)), Moved::No);
     // Still on ours: nothing moved.
