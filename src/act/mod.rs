@@ -66,14 +66,7 @@ pub async fn swap(
         deadline: verify_deadline(ctx, now),
         rollback_reason: None,
         renewal: false,
-        expiry: crate::state::records::Expiry {
-            old: planned.decision.current.as_ref().and_then(|c| c.not_after),
-            new: planned
-                .decision
-                .candidate
-                .as_ref()
-                .and_then(|c| c.not_after),
-        },
+        expiry: expiry_of(planned),
     };
     record_intent(ctx, planned, &pending).await?;
     if let Err(e) =
@@ -130,6 +123,18 @@ pub async fn swap(
         renewal: false,
         expiry: pending.expiry,
     })
+}
+
+/// When the current certificate and the candidate expire.
+fn expiry_of(planned: &Planned) -> crate::state::records::Expiry {
+    crate::state::records::Expiry {
+        old: planned.decision.current.as_ref().and_then(|c| c.not_after),
+        new: planned
+            .decision
+            .candidate
+            .as_ref()
+            .and_then(|c| c.not_after),
+    }
 }
 
 /// Record the swap's intent (and the new certificate's version, so its later renewal in
