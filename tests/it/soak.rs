@@ -69,6 +69,25 @@ fn start_replica(
     Replica { key, daemon }
 }
 
+/// Start again every replica whose process ended (a table check that failed after every retry
+/// under the faults), as systemd's Restart=on-failure would; a panic is still a failure.
+fn restart_exited(
+    replicas: &mut [Replica],
+    dead: &mut Vec<Replica>,
+    (dir, config, proxy): (&Path, &Path, &str),
+    generation: &mut usize,
+    actions: &mut Vec<String>,
+) {
+    for (slot, r) in replicas.iter_mut().enumerate() {
+        if let Some(code) = r.daemon.exited() {
+            actions.push(format!("{} exited {code}; restarted", r.key));
+            let fresh = start_replica(dir, config, proxy, slot, *generation);
+            *generation += 1;
+            dead.push(std::mem::replace(r, fresh));
+        }
+    }
+}
+
 /// The soak's parameters: `CCR_SOAK_SECONDS` of churn (20 by default), `CCR_SOAK_SEED`.
 fn parameters() -> (Duration, u64) {
     let seconds = std::env::var("CCR_SOAK_SECONDS")
@@ -161,6 +180,16 @@ async fn replicas_under_kills_pauses_and_faults_keep_every_invariant() {
             actions.push(format!("new certificate for {domain} ({days} days)"));
             list.push(cert.arn);
         }
+        // A replica that could not start (its table check failed after every retry under
+        // the faults) is started again, as systemd's Restart=on-failure would; a panic is
+        // still a failure (checked in the logs at the end).
+        restart_exited(
+            &mut replicas,
+            &mut dead,
+            (s.dir.path(), &config, &emu.proxy),
+            &mut generation,
+            &mut actions,
+        );
         let Some(slot) = leader_slot(emu, &replicas).await else {
             continue;
         };
@@ -182,6 +211,13 @@ async fn replicas_under_kills_pauses_and_faults_keep_every_invariant() {
     }
     eprintln!("soak: churn done: {}", actions.join("; "));
     emu.clear_faults();
+    restart_exited(
+        &mut replicas,
+        &mut dead,
+        (s.dir.path(), &config, &emu.proxy),
+        &mut generation,
+        &mut actions,
+    );
     // Settle: each domain on its newest certificate, verified, nothing in flight.
     let newest: BTreeMap<String, String> = generations
         .iter()

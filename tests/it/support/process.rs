@@ -81,6 +81,15 @@ impl Daemon {
         }
     }
 
+    /// The exit code, if the process has ended.
+    pub fn exited(&mut self) -> Option<i32> {
+        self.child
+            .try_wait()
+            .ok()
+            .flatten()
+            .map(|s| s.code().unwrap_or(-1))
+    }
+
     /// The process ID (prlimit execs the binary, so it is the binary's too).
     pub fn pid(&self) -> u32 {
         self.child.id()
