@@ -92,15 +92,14 @@ pub async fn swap(
         let recorded = record_swapped(&c, &p.target.domain, &swapped).await;
         announce(&c, &p, &o, recorded.is_ok());
         if recorded.is_ok() {
-            let mut notice = Notice::about(
+            // Keyed as the resumed swap's would be (`rotated:ARN:DEADLINE`).
+            c.notices.send(Notice::about(
                 NoticeKind::Rotated,
                 &p,
                 p.decision.reason.clone(),
-                "",
+                &format!("{}:{}", o.to, rfc3339(&swapped.deadline)),
                 swapped_at,
-            );
-            notice.key = format!("rotated:{}:{}", o.to, rfc3339(&swapped.deadline));
-            c.notices.send(notice);
+            ));
         }
         recorded
     })

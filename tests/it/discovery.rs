@@ -5,8 +5,8 @@
 use std::time::Duration;
 
 use crate::support::{
-    domain_state, free_port, http_get, import, sample, stage, wait_for, write_config, Daemon, Leaf,
-    DOMAIN, REGION,
+    add_custom_domain, create_tagged_pool_with, domain_state, free_port, http_get, import, sample,
+    stage, wait_for, write_config, Daemon, Leaf, DOMAIN, REGION,
 };
 
 /// A user pool with `tags` and the custom domain `domain` on `arn`; its ID.
@@ -16,33 +16,8 @@ async fn tagged_pool(
     domain: &str,
     arn: &str,
 ) -> String {
-    let mut create = cognito.create_user_pool().pool_name(domain);
-    for (k, v) in tags {
-        create = create.user_pool_tags(*k, *v);
-    }
-    let pool = create
-        .send()
-        .await
-        .unwrap()
-        .user_pool()
-        .unwrap()
-        .id()
-        .unwrap()
-        .to_string();
-    cognito
-        .create_user_pool_domain()
-        .user_pool_id(&pool)
-        .domain(domain)
-        .managed_login_version(2)
-        .custom_domain_config(
-            aws_sdk_cognitoidentityprovider::types::CustomDomainConfigType::builder()
-                .certificate_arn(arn)
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap();
+    let pool = create_tagged_pool_with(cognito, domain, tags).await;
+    add_custom_domain(cognito, &pool, domain, arn, 2).await;
     pool
 }
 

@@ -508,9 +508,20 @@ pub async fn create_pool_with(
     cognito: &aws_sdk_cognitoidentityprovider::Client,
     name: &str,
 ) -> String {
-    cognito
-        .create_user_pool()
-        .pool_name(name)
+    create_tagged_pool_with(cognito, name, &[]).await
+}
+
+/// Create a user pool carrying `tags` (UserPoolTags); returns its ID.
+pub async fn create_tagged_pool_with(
+    cognito: &aws_sdk_cognitoidentityprovider::Client,
+    name: &str,
+    tags: &[(&str, &str)],
+) -> String {
+    let mut create = cognito.create_user_pool().pool_name(name);
+    for (k, v) in tags {
+        create = create.user_pool_tags(*k, *v);
+    }
+    create
         .send()
         .await
         .unwrap()
@@ -540,9 +551,21 @@ pub async fn pool_with_domain_with(
     managed_login_version: i32,
 ) -> String {
     let pool = create_pool_with(cognito, "test").await;
+    add_custom_domain(cognito, &pool, domain, arn, managed_login_version).await;
+    pool
+}
+
+/// Give user pool `pool` the custom domain `domain` on `arn`.
+pub async fn add_custom_domain(
+    cognito: &aws_sdk_cognitoidentityprovider::Client,
+    pool: &str,
+    domain: &str,
+    arn: &str,
+    managed_login_version: i32,
+) {
     cognito
         .create_user_pool_domain()
-        .user_pool_id(&pool)
+        .user_pool_id(pool)
         .domain(domain)
         .managed_login_version(managed_login_version)
         .custom_domain_config(
@@ -554,7 +577,6 @@ pub async fn pool_with_domain_with(
         .send()
         .await
         .unwrap();
-    pool
 }
 
 /// The domain's certificate ARN and ManagedLoginVersion as Cognito reports them.
