@@ -15,7 +15,7 @@ use tracing::info;
 
 use super::{Discovery, Found, ScopeError};
 use crate::aws::acm::Acm;
-use crate::aws::cognito::CognitoDomains;
+use crate::aws::cognito::{CognitoDomains, CognitoRegions};
 use crate::aws::limit::{AccountLimits, Rates};
 use crate::aws::{AwsError, Interceptors};
 use crate::config::Config;
@@ -194,16 +194,25 @@ type Scanned = (Vec<Found>, Vec<ScopeError>, Vec<(String, String)>);
 async fn account(scope: &Scope, regions: &[String], rates: Rates, metrics: &Metrics) -> Scanned {
     let limits = Arc::new(AccountLimits::new(rates));
     let interceptors = Interceptors::counting(metrics.interceptor(&scope.account));
+    // One client per region, each paced by its own limiter, as a pass's are.
+    let cognito = CognitoRegions::from_sdk_config(
+        &scope.sdk,
+        regions.iter().map(String::as_str),
+        &interceptors,
+        limits.clone(),
+    );
     let per_region = join_all(regions.iter().map(|region| {
-        let conf = aws_sdk_cognitoidentityprovider::config::Builder::from(&scope.sdk)
-            .region(aws_config::Region::new(region.clone()))
-            .interceptor(metrics.interceptor(&scope.account))
-            .build();
-        let cognito = CognitoDomains::with_limiter(
-            aws_sdk_cognitoidentityprovider::Client::from_conf(conf),
-            limits.cognito_region(),
-        );
-        async move { (region.clone(), region_domains(&cognito).await) }
+        let cognito = cognito.region(region);
+        async move {
+            let domains = match cognito {
+                Some(c) => region_domains(c).await,
+                None => Err(AwsError::Malformed {
+                    operation: "ListUserPools",
+                    detail: format!("no Cognito client for region {region}"),
+                }),
+            };
+            (region.clone(), domains)
+        }
     }))
     .await;
     let mut found = Vec::new();
