@@ -2,11 +2,12 @@
 //! environment. A hook runs in the background with a timeout, its output goes to the log, and
 //! a failing hook is logged and counted but never blocks rotation.
 
+use std::collections::{HashSet, VecDeque};
 use std::process::Stdio;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use tokio::process::Command;
+use tokio::process::{Child, Command};
 use tokio::task::JoinHandle;
 use tracing::{info, warn};
 
@@ -50,6 +51,10 @@ pub struct HookEvent {
     pub new_arn: Option<String>,
     /// `CCR_REASON`.
     pub reason: String,
+    /// `CCR_EVENT_ID`: the same for every run announcing the same outcome (a successor that
+    /// announces what a stopped leader may already have announced sends the same ID), so a
+    /// hook can drop a repeat. `None` (empty) for a target's failure, which has no record.
+    pub id: Option<String>,
     /// An in-place renewal's verification rather than a swap's: `CCR_EVENT` is then
     /// `renewal_verified` / `renewal_failure` and `CCR_KIND` is `renewal` (else `swap`).
     pub renewal: bool,
@@ -83,6 +88,32 @@ pub struct HookRunner {
     hooks: Hooks,
     metrics: Option<Metrics>,
     running: Mutex<Vec<JoinHandle<HookResult>>>,
+    fired: Mutex<Fired>,
+}
+
+/// The event IDs this process has fired, the newest [`Fired::KEEP`].
+#[derive(Debug, Default)]
+struct Fired {
+    set: HashSet<String>,
+    order: VecDeque<String>,
+}
+
+impl Fired {
+    const KEEP: usize = 4096;
+
+    /// `true` when `id` was not fired before (it is now).
+    fn insert(&mut self, id: &str) -> bool {
+        if !self.set.insert(id.to_string()) {
+            return false;
+        }
+        self.order.push_back(id.to_string());
+        while self.order.len() > Fired::KEEP {
+            if let Some(old) = self.order.pop_front() {
+                self.set.remove(&old);
+            }
+        }
+        true
+    }
 }
 
 impl HookRunner {
@@ -92,10 +123,27 @@ impl HookRunner {
             hooks,
             metrics,
             running: Mutex::new(Vec::new()),
+            fired: Mutex::new(Fired::default()),
         }
     }
 
-    /// Start the hook for `ev` in the background, if one is configured.
+    /// Fire `ev` unless this process already fired its event ID; `true` when it fired now.
+    /// An event without an ID always fires.
+    pub fn fire_once(&self, ev: HookEvent) -> bool {
+        if let Some(id) = &ev.id {
+            let fresh = self.fired.lock().map_or(true, |mut f| f.insert(id));
+            if !fresh {
+                tracing::debug!(id = %id, "already announced by this process");
+                return false;
+            }
+        }
+        self.fire(ev);
+        true
+    }
+
+    /// Start the hook for `ev`, if one is configured: its process is started before this
+    /// returns (so a record written after it knows the hook ran), and waited for in the
+    /// background.
     pub fn fire(&self, ev: HookEvent) {
         let argv = match ev.event {
             Event::Swap => &self.hooks.on_rotate,
@@ -105,8 +153,12 @@ impl HookRunner {
         let Some(argv) = argv.clone() else { return };
         let timeout = self.hooks.timeout;
         let metrics = self.metrics.clone();
+        let child = start(&argv, &ev);
         let handle = tokio::spawn(async move {
-            let result = run(&argv, &ev, timeout).await;
+            let result = match child {
+                Ok(child) => wait(child, &ev, timeout).await,
+                Err(failed) => failed,
+            };
             if let Some(m) = metrics {
                 let label = match result {
                     HookResult::Success => "success",
@@ -146,13 +198,22 @@ impl HookRunner {
 
 /// Run one hook to completion or timeout, logging its output.
 pub async fn run(argv: &[String], ev: &HookEvent, timeout: Duration) -> HookResult {
+    match start(argv, ev) {
+        Ok(child) => wait(child, ev, timeout).await,
+        Err(failed) => failed,
+    }
+}
+
+/// Start one hook's process with the event in its environment.
+fn start(argv: &[String], ev: &HookEvent) -> Result<Child, HookResult> {
     let name = ev.event.name();
     let Some((program, args)) = argv.split_first() else {
-        return HookResult::Failed("empty command".into());
+        return Err(HookResult::Failed("empty command".into()));
     };
-    let child = Command::new(program)
+    Command::new(program)
         .args(args)
         .env("CCR_EVENT", ev.ccr_event())
+        .env("CCR_EVENT_ID", ev.id.as_deref().unwrap_or(""))
         .env("CCR_KIND", if ev.renewal { "renewal" } else { "swap" })
         .env("CCR_DOMAIN", &ev.domain)
         .env("CCR_USER_POOL_ID", &ev.user_pool_id)
@@ -163,14 +224,16 @@ pub async fn run(argv: &[String], ev: &HookEvent, timeout: Duration) -> HookResu
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .kill_on_drop(true)
-        .spawn();
-    let child = match child {
-        Ok(c) => c,
-        Err(e) => {
+        .spawn()
+        .map_err(|e| {
             warn!(hook = name, domain = %ev.domain, program = %program, "hook could not start: {e}");
-            return HookResult::Failed(e.to_string());
-        }
-    };
+            HookResult::Failed(e.to_string())
+        })
+}
+
+/// Wait for a started hook until it ends or `timeout`, logging its output.
+async fn wait(child: Child, ev: &HookEvent, timeout: Duration) -> HookResult {
+    let name = ev.event.name();
     match tokio::time::timeout(timeout, child.wait_with_output()).await {
         Err(_) => {
             // Dropping the future drops the child, which kill_on_drop kills.
@@ -210,6 +273,7 @@ mod tests {
             old_arn: Some("arn:old".into()),
             new_arn: Some("arn:new".into()),
             reason: "verified after 8s".into(),
+            id: Some("auth.example.com:verified:arn:new:2026-01-01T00:00:00Z".into()),
             renewal: false,
         }
     }
@@ -223,14 +287,14 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("env");
         let script = format!(
-            "printf '%s|%s|%s|%s|%s|%s' \"$CCR_EVENT\" \"$CCR_DOMAIN\" \"$CCR_USER_POOL_ID\" \"$CCR_OLD_ARN\" \"$CCR_NEW_ARN\" \"$CCR_REASON\" > {}",
+            "printf '%s|%s|%s|%s|%s|%s|%s' \"$CCR_EVENT\" \"$CCR_DOMAIN\" \"$CCR_USER_POOL_ID\" \"$CCR_OLD_ARN\" \"$CCR_NEW_ARN\" \"$CCR_REASON\" \"$CCR_EVENT_ID\" > {}",
             out.display()
         );
         let result = run(&sh(&script), &event(), Duration::from_secs(10)).await;
         assert_eq!(result, HookResult::Success);
         assert_eq!(
             std::fs::read_to_string(out).unwrap(),
-            "on_verified|auth.example.com|us-east-1_A|arn:old|arn:new|verified after 8s"
+            "on_verified|auth.example.com|us-east-1_A|arn:old|arn:new|verified after 8s|auth.example.com:verified:arn:new:2026-01-01T00:00:00Z"
         );
     }
 
@@ -287,5 +351,56 @@ mod tests {
         assert!(metrics.encode().contains(
             "cognito_cert_rotator_hook_runs_total{event=\"on_failure\",result=\"failed\"} 1"
         ));
+    }
+
+    #[tokio::test]
+    async fn an_outcome_is_announced_once_per_process_whoever_asks() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("log");
+        let hooks = Hooks {
+            on_verified: Some(sh(&format!("echo \"$CCR_EVENT_ID\" >> {}", log.display()))),
+            timeout: Duration::from_secs(20),
+            ..Hooks::default()
+        };
+        let runner = HookRunner::new(hooks, None);
+        // The recording path and the outbox drain of the same process both ask.
+        assert!(runner.fire_once(event()));
+        assert!(!runner.fire_once(event()));
+        let other = HookEvent {
+            id: Some("auth.example.com:verified:arn:newer:2026-02-01T00:00:00Z".into()),
+            ..event()
+        };
+        assert!(runner.fire_once(other));
+        // A target's failure has no ID: each one fires.
+        let failure = HookEvent {
+            id: None,
+            ..event()
+        };
+        assert!(runner.fire_once(failure.clone()));
+        assert!(runner.fire_once(failure));
+        runner.finish().await;
+        let text = std::fs::read_to_string(&log).unwrap();
+        let mut ids: Vec<&str> = text.lines().collect();
+        ids.sort_unstable();
+        assert_eq!(
+            ids,
+            [
+                "",
+                "",
+                "auth.example.com:verified:arn:new:2026-01-01T00:00:00Z",
+                "auth.example.com:verified:arn:newer:2026-02-01T00:00:00Z"
+            ]
+        );
+    }
+
+    #[test]
+    fn the_fired_ids_are_bounded() {
+        let mut fired = Fired::default();
+        for n in 0..Fired::KEEP + 10 {
+            assert!(fired.insert(&n.to_string()));
+        }
+        assert_eq!(fired.set.len(), Fired::KEEP);
+        assert!(fired.insert("0"), "the oldest was forgotten");
+        assert!(!fired.insert(&(Fired::KEEP + 9).to_string()));
     }
 }

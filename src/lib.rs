@@ -45,6 +45,7 @@
 //! | [`daemon`] | schedule, event loop, signals; no decisions of its own |
 //! | [`events`] | PURE: which SQS messages (ACM's EventBridge events) trigger a pass |
 //! | [`edge`] | what clients see: each daemon pass probes every edge (drift, expiry metrics) |
+//! | [`outbox`] | announcing each recorded outcome (hooks, notifications) once it is recorded, by whoever leads |
 //! | [`outcome`] | what happened to a target: the typed result of a pass |
 //! | [`error`] | [`error::TargetError`], counted by kind |
 //! | [`clock`] | the one place the wall clock is read |
@@ -81,6 +82,7 @@ pub mod metrics;
 pub mod model;
 pub mod notices;
 pub mod notify;
+pub mod outbox;
 pub mod outcome;
 pub mod plan;
 pub mod planned;

@@ -10,6 +10,7 @@ use serde_json::json;
 use crate::format::rfc3339;
 use crate::model::{arn_tail, Certificate};
 use crate::planned::Planned;
+use crate::state::Announcement;
 
 pub mod deliver;
 
@@ -116,33 +117,25 @@ impl Notice {
         }
     }
 
-    /// A notice about one swap (or renewal) of `target` from `old` to `new` (expiring as
-    /// `expiry` says), whose window ends at `deadline` (which tells this swap from any other
-    /// of the same certificates).
-    pub fn about_swap(
-        kind: Kind,
-        target: &crate::config::Target,
-        (old, new, expiry): (Option<&str>, &str, crate::state::records::Expiry),
-        reason: String,
-        deadline: DateTime<Utc>,
-        at: DateTime<Utc>,
-    ) -> Notice {
+    /// The notice of a swap's (or renewal's) outcome on `domain`, keyed as the outcome is
+    /// ([`Announcement::key`]), so the recording replica and a successor send the same one.
+    pub fn announcing(domain: &str, a: &Announcement) -> Notice {
         Notice {
-            kind,
-            domain: target.domain.clone(),
-            user_pool_id: target.user_pool_id.clone(),
-            account: crate::aws::accounts::label(&target.role),
-            old: old.map(|arn| CertRef {
-                arn: arn.to_string(),
-                not_after: expiry.old,
+            kind: a.kind,
+            domain: domain.to_string(),
+            user_pool_id: a.user_pool_id.clone(),
+            account: a.account.clone(),
+            old: a.old_arn.as_ref().map(|arn| CertRef {
+                arn: arn.clone(),
+                not_after: a.expiry.old,
             }),
             new: Some(CertRef {
-                arn: new.to_string(),
-                not_after: expiry.new,
+                arn: a.new_arn.clone(),
+                not_after: a.expiry.new,
             }),
-            reason,
-            at,
-            key: format!("{}:{new}:{}", kind.name(), rfc3339(&deadline)),
+            reason: a.reason.clone(),
+            at: a.at,
+            key: a.key(),
         }
     }
 

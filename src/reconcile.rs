@@ -60,6 +60,10 @@ pub async fn pass(ctx: &Context, mode: Mode, now: DateTime<Utc>) -> PassResult {
             );
         }
     };
+    if mode.writes() {
+        // Outcomes recorded but not announced yet (their replica stopped in between).
+        crate::outbox::drain(ctx, &state).await;
+    }
     let mut acted = Vec::new();
     let mut attempt = Vec::new();
     for t in &ctx.config.targets {
@@ -317,6 +321,7 @@ async fn act_on(
             old_arn: planned.decision.current_arn.clone(),
             new_arn: planned.decision.candidate.as_ref().map(|c| c.arn.clone()),
             reason: why.to_string(),
+            id: None,
             renewal: false,
         });
     }
@@ -391,6 +396,7 @@ async fn hold_external(
             old_arn: Some(change.ours.clone()),
             new_arn: Some(change.found.clone()),
             reason: why.clone(),
+            id: None,
             renewal: false,
         });
     }

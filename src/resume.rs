@@ -19,10 +19,11 @@ use crate::config::Target;
 use crate::context::Context;
 use crate::error::Chain;
 use crate::format::rfc3339;
-use crate::model::{arn_tail, DomainView};
+use crate::model::{arn_tail, DomainView, NoticeKind};
+use crate::outbox;
 use crate::outcome::Verification;
 use crate::serial::Serial;
-use crate::state::{PendingSwap, Phase};
+use crate::state::{enqueue, PendingSwap, Phase};
 use crate::verify::VerifyJob;
 
 /// Settle everything in flight; returns the swaps still to verify.
@@ -122,20 +123,26 @@ async fn settle_intent(ctx: &Context, target: &Target, pending: &PendingSwap) ->
     }
 }
 
-/// Record an interrupted swap that did happen as swapped; under this leader's lease its
-/// `on_rotate` fires here, once (the replica that wrote it fires it only when it recorded it).
+/// Why a swap found by the next leader (or the next start) is announced by it.
+const FOUND_SWAPPED: &str = "an interrupted swap did happen (recorded after a restart or failover)";
+
+/// Record an interrupted swap that did happen as swapped, with its announcement in the
+/// outbox (the replica that wrote it announces only a swap it recorded itself), and announce
+/// it under this leader's lease.
 async fn record_swap(ctx: &Context, target: &Target, pending: &PendingSwap) {
+    let rotated = outbox::of_job(
+        NoticeKind::Rotated,
+        &job_of(target, pending),
+        FOUND_SWAPPED.to_string(),
+        ctx.clock.now(),
+    );
     let recorded = ctx
         .state
         .update(|s| {
-            if let Some(p) = s
-                .domains
-                .entry(target.domain.clone())
-                .or_default()
-                .pending
-                .as_mut()
-            {
+            let r = s.domains.entry(target.domain.clone()).or_default();
+            if let Some(p) = r.pending.as_mut().filter(|p| p.phase == Phase::Intent) {
                 p.phase = Phase::Swapped;
+                enqueue(r, &rotated);
             }
         })
         .await;
@@ -145,36 +152,13 @@ async fn record_swap(ctx: &Context, target: &Target, pending: &PendingSwap) {
             .is_some_and(|p| p.phase == Phase::Swapped && p.new_arn == pending.new_arn)
     };
     match recorded {
-        Ok(()) => notify_and_fire(ctx, target, pending),
+        Ok(()) => outbox::announce(ctx, &target.domain, &[rotated]).await,
         // An earlier attempt may have landed, its answer lost: then it is ours to announce.
         Err(_) if act::landed(ctx, &target.domain, ours).await => {
-            notify_and_fire(ctx, target, pending)
+            outbox::announce(ctx, &target.domain, &[rotated]).await
         }
         Err(e) => error!("cannot record the swap: {}", Chain(&e)),
     }
-}
-
-/// A swap the next leader (or the next start) recorded: its notification and `on_rotate`
-/// hook, once (the replica that wrote it fires them only when it recorded it).
-fn notify_and_fire(ctx: &Context, target: &Target, pending: &PendingSwap) {
-    const REASON: &str = "an interrupted swap did happen (recorded after a restart or failover)";
-    ctx.notices.send(crate::notices::Notice::about_swap(
-        crate::model::NoticeKind::Rotated,
-        target,
-        (pending.old_arn.as_deref(), &pending.new_arn, pending.expiry),
-        REASON.to_string(),
-        pending.deadline,
-        ctx.clock.now(),
-    ));
-    ctx.hooks.fire(crate::hooks::HookEvent {
-        event: crate::hooks::Event::Swap,
-        domain: target.domain.clone(),
-        user_pool_id: target.user_pool_id.clone(),
-        old_arn: pending.old_arn.clone(),
-        new_arn: Some(pending.new_arn.clone()),
-        reason: REASON.to_string(),
-        renewal: pending.renewal,
-    });
 }
 
 /// A rollback decided before a stop: finish the write if it did not happen, then record the

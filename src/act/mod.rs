@@ -18,15 +18,15 @@ use crate::config::Target;
 use crate::context::Context;
 use crate::error::Chain;
 use crate::error::TargetError;
-use crate::format::rfc3339;
-use crate::hooks::{Event, HookEvent};
 use crate::lease::guard::to_the_end;
 use crate::metrics::ResultLabels;
 use crate::model::{DomainInfo, DomainView, NoticeKind};
-use crate::notices::Notice;
+use crate::outbox;
 use crate::outcome::Verification;
 use crate::planned::Planned;
-use crate::state::{FinishedSwap, PendingSwap, Phase, StateError, SwapResult};
+use crate::state::{
+    enqueue, Announcement, FinishedSwap, PendingSwap, Phase, StateError, SwapResult,
+};
 use crate::step::SwapOrder;
 use crate::verify::VerifyJob;
 
@@ -84,22 +84,33 @@ pub async fn swap(
     check_settings_kept(ctx, cognito, target, &info).await;
     pending.phase = Phase::Swapped;
     pending.swapped_at = Some(swapped_at);
-    // The hook fires only for a swap recorded under the lease; one the fence refused is
-    // recorded, and its hook fired, by the next leader's resume. The record and its
-    // announcement run to their end together, even if the pass is cut short.
-    let (c, p, o, swapped) = (ctx.clone(), planned.clone(), order.clone(), pending.clone());
+    let job = VerifyJob {
+        target: target.clone(),
+        old_arn: from,
+        new_arn: order.to.clone(),
+        new_serial: Some(order.serial.clone()),
+        swapped_at: Some(swapped_at),
+        deadline: pending.deadline,
+        renewal: false,
+        expiry: pending.expiry,
+    };
+    let rotated = outbox::of_job(
+        NoticeKind::Rotated,
+        &job,
+        planned.decision.reason.clone(),
+        swapped_at,
+    );
+    // The swap is recorded with its announcement (the outbox): whoever leads fires its
+    // `on_rotate` hook and notification, this replica at once. One the fence refused is
+    // recorded and announced by the next leader's resume. The record and its announcement
+    // run to their end together, even if the pass is cut short.
+    let (c, swapped) = (ctx.clone(), pending.clone());
+    let (domain, canary) = (target.domain.clone(), order.canary);
     let recorded = to_the_end(async move {
-        let recorded = record_swapped(&c, &p.target.domain, &swapped).await;
-        announce(&c, &p, &o, recorded.is_ok());
+        let recorded = record_swapped(&c, &domain, &swapped, &rotated).await;
+        log_swap(&c, &rotated, &domain, canary);
         if recorded.is_ok() {
-            // Keyed as the resumed swap's would be (`rotated:ARN:DEADLINE`).
-            c.notices.send(Notice::about(
-                NoticeKind::Rotated,
-                &p,
-                p.decision.reason.clone(),
-                &format!("{}:{}", o.to, rfc3339(&swapped.deadline)),
-                swapped_at,
-            ));
+            outbox::announce(&c, &domain, &[rotated]).await;
         }
         recorded
     })
@@ -112,16 +123,7 @@ pub async fn swap(
     });
     // Not leading: no verification here either; the next leader's resume starts it.
     recorded?;
-    Ok(VerifyJob {
-        target: target.clone(),
-        old_arn: from,
-        new_arn: order.to,
-        new_serial: Some(order.serial),
-        swapped_at: Some(swapped_at),
-        deadline: pending.deadline,
-        renewal: false,
-        expiry: pending.expiry,
-    })
+    Ok(job)
 }
 
 /// When the current certificate and the candidate expire.
@@ -169,11 +171,14 @@ async fn record_swapped(
     ctx: &Context,
     domain: &str,
     swapped: &PendingSwap,
+    rotated: &Announcement,
 ) -> Result<(), TargetError> {
     match ctx
         .state
         .update(|s| {
-            s.domains.entry(domain.to_string()).or_default().pending = Some(swapped.clone())
+            let r = s.domains.entry(domain.to_string()).or_default();
+            r.pending = Some(swapped.clone());
+            enqueue(r, rotated);
         })
         .await
     {
@@ -186,7 +191,7 @@ async fn record_swapped(
             Ok(())
         }
         Err(StateError::NotLeader) => {
-            warn!("swapped, but this replica no longer leads: the next leader records the swap, fires on_rotate and verifies it");
+            warn!("swapped, but this replica no longer leads: the next leader records the swap, announces it and verifies it");
             Err(TargetError::state(
                 "swapped, but not recorded",
                 StateError::NotLeader,
@@ -199,31 +204,16 @@ async fn record_swapped(
     }
 }
 
-/// Say that the swap was made: the log, the verification metric, and (when `fire`) the
-/// `on_rotate` hook.
-fn announce(ctx: &Context, planned: &Planned, order: &SwapOrder, fire: bool) {
-    let target = &planned.target;
-    let from = planned.decision.current_arn.clone();
-    info!(user_pool_id = %target.user_pool_id,
-        from = from.as_deref().unwrap_or("none"),
-        to = %order.to,
-        canary = order.canary,
+/// Say that the swap was made: the log and the verification metric (its hook and
+/// notification come from the outbox).
+fn log_swap(ctx: &Context, rotated: &Announcement, domain: &str, canary: bool) {
+    info!(user_pool_id = %rotated.user_pool_id,
+        from = rotated.old_arn.as_deref().unwrap_or("none"),
+        to = %rotated.new_arn,
+        canary,
         "swapped the certificate; CloudFront may take up to an hour to serve it"
     );
-    ctx.metrics
-        .set_verification_state(&target.domain, "verifying");
-    if !fire {
-        return;
-    }
-    ctx.hooks.fire(HookEvent {
-        event: Event::Swap,
-        domain: target.domain.clone(),
-        user_pool_id: target.user_pool_id.clone(),
-        old_arn: from,
-        new_arn: Some(order.to.clone()),
-        reason: planned.decision.reason.clone(),
-        renewal: false,
-    });
+    ctx.metrics.set_verification_state(domain, "verifying");
 }
 
 /// After a write, read the domain again and report every setting that is not as it was
@@ -250,7 +240,8 @@ async fn check_settings_kept(
     }
 }
 
-/// Record how a verified (or failed) swap ended — state, metrics, hooks — and return the
+/// Record how a verified (or failed) swap ended — state, metrics, and its announcement
+/// (hooks, notification) through the outbox — and return the
 /// verdict. A failure is counted in `target_failures_total{kind="verification"}`.
 pub async fn record_outcome(ctx: &Context, job: &VerifyJob, verdict: Verification) -> Verification {
     record_outcome_of(ctx, job, verdict, false).await
@@ -276,17 +267,18 @@ async fn record_and_announce(
     verdict: Verification,
     rolled_back: bool,
 ) -> Verification {
-    let (result, label, event, detail) = match &verdict {
-        Verification::Verified(d) => (SwapResult::Verified, "verified", Event::Verified, d.clone()),
+    let (result, label, detail) = match &verdict {
+        Verification::Verified(d) => (SwapResult::Verified, "verified", d.clone()),
         // Only a finished verification is recorded: anything else counts as failed.
-        other => (
-            SwapResult::Failed,
-            "failed",
-            Event::Failure,
-            other.summary(),
-        ),
+        other => (SwapResult::Failed, "failed", other.summary()),
     };
-    if !record_finished(ctx, job, result, &detail).await {
+    let kind = match (&verdict, rolled_back) {
+        (Verification::Verified(_), _) => NoticeKind::Verified,
+        (_, true) => NoticeKind::RolledBack,
+        (_, false) => NoticeKind::Failed,
+    };
+    let ended = outbox::of_job(kind, job, detail.clone(), ctx.clock.now());
+    if !record_finished(ctx, job, result, &detail, Some(&ended)).await {
         // Not recorded under the lease: the swap stays in flight for whoever leads, which
         // verifies and reports it. Nothing is counted or fired twice.
         return verdict;
@@ -308,38 +300,19 @@ async fn record_and_announce(
         ctx.metrics
             .count_failure(&job.target.domain, TargetError::VERIFICATION);
     }
-    let kind = match (&verdict, rolled_back) {
-        (Verification::Verified(_), _) => NoticeKind::Verified,
-        (_, true) => NoticeKind::RolledBack,
-        (_, false) => NoticeKind::Failed,
-    };
-    ctx.notices.send(Notice::about_swap(
-        kind,
-        &job.target,
-        (job.old_arn.as_deref(), &job.new_arn, job.expiry),
-        detail.clone(),
-        job.deadline,
-        ctx.clock.now(),
-    ));
-    ctx.hooks.fire(HookEvent {
-        event,
-        domain: job.target.domain.clone(),
-        user_pool_id: job.target.user_pool_id.clone(),
-        old_arn: job.old_arn.clone(),
-        new_arn: Some(job.new_arn.clone()),
-        reason: detail,
-        renewal: job.renewal,
-    });
+    outbox::announce(ctx, &job.target.domain, &[ended]).await;
     verdict
 }
 
-/// Record how a swap ended: it leaves the in-flight slot and becomes the domain's last swap.
-/// `false` when it could not be recorded (then nothing else may be done with the outcome).
+/// Record how a swap ended: it leaves the in-flight slot and becomes the domain's last swap,
+/// with its `announcement` in the outbox (in the same write). `false` when it could not be
+/// recorded (then nothing else may be done with the outcome).
 pub async fn record_finished(
     ctx: &Context,
     job: &VerifyJob,
     result: SwapResult,
     detail: &str,
+    announcement: Option<&Announcement>,
 ) -> bool {
     let finished = FinishedSwap {
         old_arn: job.old_arn.clone(),
@@ -356,6 +329,9 @@ pub async fn record_finished(
             let r = s.domains.entry(job.target.domain.clone()).or_default();
             r.pending = None;
             r.last = Some(finished.clone());
+            if let Some(a) = announcement {
+                enqueue(r, a);
+            }
         })
         .await;
     match recorded {

@@ -1,7 +1,10 @@
 //! The kinds of notification (`notify:`).
 
 /// What a notification (`notify:`) is about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
 pub enum NoticeKind {
     /// A swap was made.
     Rotated,

@@ -11,6 +11,7 @@ use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use http_body_util::Full;
 use hyper::body::Bytes;
 use rustls::pki_types::ServerName;
@@ -196,10 +197,14 @@ impl Webhook {
     }
 }
 
+/// A queued notice, and whether it is claimed already (an outcome's, claimed in the state
+/// write that took it out of the outbox: [`crate::outbox`]).
+type Queued = (Notice, bool);
+
 /// The notifications of one process: a queue and the worker that empties it.
 #[derive(Debug, Default)]
 pub struct Notifier {
-    tx: Mutex<Option<mpsc::Sender<Notice>>>,
+    tx: Mutex<Option<mpsc::Sender<Queued>>>,
     worker: Mutex<Option<JoinHandle<()>>>,
     events: BTreeSet<Kind>,
     metrics: Option<Metrics>,
@@ -238,14 +243,30 @@ impl Notifier {
         })
     }
 
-    /// Queue `notice` if its kind is wanted; never waits.
+    /// Whether notices of `kind` are sent (configured, and not finished yet).
+    pub fn wants(&self, kind: Kind) -> bool {
+        self.events.contains(&kind) && self.tx.lock().is_ok_and(|tx| tx.is_some())
+    }
+
+    /// Queue `notice` if its kind is wanted; it is claimed in the state before it is sent.
+    /// Never waits.
     pub fn send(&self, notice: Notice) {
+        self.queue(notice, false);
+    }
+
+    /// Queue `notice`, which its caller claimed in the state already (its key is in the
+    /// domain's `notified`), if its kind is wanted. Never waits.
+    pub fn send_claimed(&self, notice: Notice) {
+        self.queue(notice, true);
+    }
+
+    fn queue(&self, notice: Notice, claimed: bool) {
         if !self.events.contains(&notice.kind) {
             return;
         }
         let Ok(tx) = self.tx.lock() else { return };
         let Some(tx) = tx.as_ref() else { return };
-        if tx.try_send(notice.clone()).is_err() {
+        if tx.try_send((notice.clone(), claimed)).is_err() {
             warn!(domain = %notice.domain, event = notice.kind.name(), "the notification queue is full; dropping this one: {}", notice.reason);
             if let Some(m) = &self.metrics {
                 m.count_notification("queue", notice.kind.name(), "dropped");
@@ -271,13 +292,17 @@ impl Notifier {
 }
 
 async fn run(
-    mut rx: mpsc::Receiver<Notice>,
+    mut rx: mpsc::Receiver<Queued>,
     channels: Vec<Channel>,
     state: Arc<StateStore>,
     metrics: Metrics,
 ) {
-    while let Some(notice) = rx.recv().await {
-        match claim(&state, &notice).await {
+    while let Some((notice, claimed)) = rx.recv().await {
+        let claim = match claimed {
+            true => Ok(true),
+            false => claim(&state, &notice).await,
+        };
+        match claim {
             Ok(true) => {
                 for channel in &channels {
                     deliver(channel, &notice, &metrics).await;
@@ -301,23 +326,29 @@ async fn claim(state: &StateStore, notice: &Notice) -> Result<bool, StateError> 
     let mut fresh = false;
     state
         .update(|s| {
-            let sent = &mut s.domains.entry(notice.domain.clone()).or_default().notified;
-            fresh = !sent.contains_key(&notice.key);
+            let record = s.domains.entry(notice.domain.clone()).or_default();
+            fresh = !record.notified.contains_key(&notice.key);
             if fresh {
-                sent.insert(notice.key.clone(), notice.at);
-                while sent.len() > KEEP_KEYS {
-                    let oldest = sent
-                        .iter()
-                        .min_by_key(|(_, at)| **at)
-                        .map(|(k, _)| k.clone());
-                    if let Some(k) = oldest {
-                        sent.remove(&k);
-                    }
-                }
+                remember(record, &notice.key, notice.at);
             }
         })
         .await?;
     Ok(fresh)
+}
+
+/// Record the notice keyed `key` as sent at `at` in `record` (the newest 64 kept).
+pub fn remember(record: &mut crate::state::DomainRecord, key: &str, at: DateTime<Utc>) {
+    let sent = &mut record.notified;
+    sent.insert(key.to_string(), at);
+    while sent.len() > KEEP_KEYS {
+        let oldest = sent
+            .iter()
+            .min_by_key(|(_, at)| **at)
+            .map(|(k, _)| k.clone());
+        if let Some(k) = oldest {
+            sent.remove(&k);
+        }
+    }
 }
 
 async fn deliver(channel: &Channel, notice: &Notice, metrics: &Metrics) {

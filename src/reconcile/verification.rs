@@ -93,6 +93,7 @@ pub async fn once(ctx: &Context, mode: Mode, wait: bool) -> Vec<(Planned, Outcom
                 job,
                 crate::state::SwapResult::Unverified,
                 "not verified (run without --wait)",
+                None,
             )
             .await;
         }

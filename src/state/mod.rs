@@ -18,8 +18,8 @@ pub use dynamodb::DynamoStore;
 pub use error::StateError;
 pub use file::{write_atomic, FileStore};
 pub use records::{
-    forget, Denied, DomainRecord, ExternalChange, FinishedSwap, PendingSwap, Phase, RolloutRecord,
-    SeenCertificate, State, SwapResult,
+    enqueue, forget, Announcement, Denied, DomainRecord, ExternalChange, FinishedSwap, PendingSwap,
+    Phase, RolloutRecord, SeenCertificate, State, SwapResult,
 };
 
 /// Where the state lives.

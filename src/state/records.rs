@@ -77,6 +77,63 @@ pub struct DomainRecord {
     /// Notifications sent (`notify:`): each one's key and when, so none is sent twice.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub notified: BTreeMap<String, DateTime<Utc>>,
+    /// The outbox: outcomes recorded but not yet announced. Each is written in the same state
+    /// write as the outcome it announces and removed once its hooks ran and its notifications
+    /// were claimed, so a crash between the two leaves it to the next leader
+    /// ([`crate::outbox`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub outbox: Vec<Announcement>,
+}
+
+/// An outcome of a swap (or renewal) to announce: the `on_rotate`, `on_verified` or
+/// `on_failure` hook and the notification, built from this when they are fired.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Announcement {
+    /// What happened: rotated, verified, failed or rolled back.
+    pub kind: crate::model::NoticeKind,
+    /// The user pool ID.
+    pub user_pool_id: String,
+    /// The account (its ID, or `default`), as notifications name it.
+    pub account: String,
+    /// The certificate the domain was on (`None`: it had none).
+    pub old_arn: Option<String>,
+    /// The certificate it moved to (or the renewed one).
+    pub new_arn: String,
+    /// Why, in one sentence.
+    pub reason: String,
+    /// An in-place renewal's outcome, not a swap's.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub renewal: bool,
+    /// The end of the swap's verification window: tells this swap from any other of the same
+    /// certificates.
+    pub deadline: DateTime<Utc>,
+    /// When the two certificates expire.
+    #[serde(default, skip_serializing_if = "Expiry::is_unknown")]
+    pub expiry: Expiry,
+    /// When it happened.
+    pub at: DateTime<Utc>,
+}
+
+impl Announcement {
+    /// What makes it this outcome and no other, within its domain (`KIND:NEW_ARN:DEADLINE`):
+    /// its notification's key, and with the domain its hooks' `CCR_EVENT_ID`.
+    pub fn key(&self) -> String {
+        format!(
+            "{}:{}:{}",
+            self.kind.name(),
+            self.new_arn,
+            crate::format::rfc3339(&self.deadline)
+        )
+    }
+}
+
+/// Put `a` in `record`'s outbox unless an announcement of the same outcome is there already.
+pub fn enqueue(record: &mut DomainRecord, a: &Announcement) {
+    let key = a.key();
+    if !record.outbox.iter().any(|o| o.key() == key) {
+        record.outbox.push(a.clone());
+    }
 }
 
 /// A change to the domain's certificate that the rotator did not make.

@@ -7,7 +7,9 @@
 //! - exactly one successful `UpdateUserPoolDomain` per domain and certificate, and a domain
 //!   never moved to an older certificate;
 //! - no ACM, Cognito or SQS request from a replica that did not hold the lease at that moment;
-//! - every swap verified, its `on_rotate` and `on_verified` hooks fired exactly once, and no
+//! - every swap verified and its `on_rotate` and `on_verified` hooks fired: never twice by one
+//!   process, more than once only across a change of leader and then with one
+//!   `CCR_EVENT_ID` (the outbox's at-least-once, docs/high-availability.md), and no
 //!   `on_failure` for not leading;
 //! - no crash: every replica still running exits 0 on SIGTERM, and no log shows a panic.
 //!
@@ -134,7 +136,7 @@ async fn replicas_under_kills_pauses_and_faults_keep_every_invariant() {
     let hooks = s.dir.path().join("hooks.log");
     let hook = |event: &str| {
         format!(
-            "[/bin/sh, -c, 'echo \"{event} $CCR_DOMAIN $CCR_NEW_ARN $CCR_REASON\" >> {}']",
+            "[/bin/sh, -c, 'echo \"{event} $CCR_DOMAIN $CCR_NEW_ARN $CCR_EVENT_ID $PPID $(date +%s.%N) $CCR_REASON\" >> {}']",
             hooks.display()
         )
     };
@@ -379,24 +381,34 @@ fn check(
         violations.join("\n")
     );
 
-    // 3. Every swap verified, its hooks fired exactly once; no failure for not leading.
-    let count = |event: &str, domain: &str, arn: &str| {
-        hooks
-            .lines()
-            .filter(|l| l.starts_with(&format!("{event} {domain} {arn}")))
-            .count()
-    };
+    // 3. Every swap verified and announced: its hooks fired, never by one process twice, and
+    //    more than once only across a change of leader (a leader stopped between starting
+    //    the hook and taking it out of the outbox), always with the same CCR_EVENT_ID.
+    let takeovers = takeovers(journal);
+    let mut repeats = 0;
     for (domain, arn) in updates.keys() {
-        assert_eq!(
-            count("rotate", domain, arn),
-            1,
-            "on_rotate of {domain} -> {arn} {replay}:\n{hooks}"
-        );
-        assert_eq!(
-            count("verified", domain, arn),
-            1,
-            "on_verified of {domain} -> {arn} {replay}:\n{hooks}"
-        );
+        for event in ["rotate", "verified"] {
+            let runs = firings(hooks, event, domain, arn);
+            let what = format!("{event} of {domain} -> {arn} {replay}");
+            assert!(!runs.is_empty(), "no {what}:\n{hooks}");
+            let ids: std::collections::BTreeSet<&str> = runs.iter().map(|r| r.id).collect();
+            assert_eq!(ids.len(), 1, "{what} fired with several IDs: {ids:?}");
+            assert!(!runs[0].id.is_empty(), "{what} without CCR_EVENT_ID");
+            let pids: std::collections::BTreeSet<&str> = runs.iter().map(|r| r.pid).collect();
+            assert_eq!(pids.len(), runs.len(), "{what} fired twice by one process:\n{hooks}");
+            if runs.len() > 1 {
+                repeats += runs.len() - 1;
+                let first = runs.iter().map(|r| r.t).fold(f64::MAX, f64::min);
+                let last = runs.iter().map(|r| r.t).fold(f64::MIN, f64::max);
+                assert!(
+                    takeovers
+                        .iter()
+                        .any(|t| *t > first - 2.0 * LEASE_SECONDS && *t <= last),
+                    "{what} fired {} times with no change of leader around it:\n{hooks}",
+                    runs.len()
+                );
+            }
+        }
     }
     for line in hooks.lines().filter(|l| l.starts_with("failure")) {
         assert!(
@@ -405,10 +417,50 @@ fn check(
         );
     }
     eprintln!(
-        "soak: {} requests, {guarded} ACM/Cognito/SQS requests checked against the lease, {} swaps, {} hook runs, {} on_failure",
+        "soak: {} requests, {guarded} ACM/Cognito/SQS requests checked against the lease, {} swaps, {} hook runs ({repeats} repeated across a change of leader), {} on_failure",
         journal.len(),
         updates.len(),
         hooks.lines().count(),
         hooks.lines().filter(|l| l.starts_with("failure")).count()
     );
+}
+
+/// One run of a hook, from its line in the hooks' log.
+struct Firing<'a> {
+    id: &'a str,
+    pid: &'a str,
+    t: f64,
+}
+
+/// The runs of `event`'s hook for the swap of `domain` to `arn`.
+fn firings<'a>(hooks: &'a str, event: &str, domain: &str, arn: &str) -> Vec<Firing<'a>> {
+    let prefix = format!("{event} {domain} {arn} ");
+    hooks
+        .lines()
+        .filter_map(|l| l.strip_prefix(&prefix))
+        .map(|rest| {
+            let mut words = rest.split(' ');
+            let id = words.next().unwrap_or_default();
+            let pid = words.next().unwrap_or_default();
+            let t = words.next().and_then(|t| t.parse().ok()).unwrap_or(0.0);
+            Firing { id, pid, t }
+        })
+        .collect()
+}
+
+/// When the lease passed from one process to another (applied lease writes by a new key).
+fn takeovers(journal: &[serde_json::Value]) -> Vec<f64> {
+    let mut holder: Option<&str> = None;
+    let mut times = Vec::new();
+    for e in journal {
+        if e.get("lease").is_none() || e["status"].as_u64() != Some(200) || e["op"] != "PutItem" {
+            continue;
+        }
+        let key = e["key"].as_str().unwrap_or_default();
+        if holder.is_some_and(|h| h != key) {
+            times.push(e["t"].as_f64().unwrap_or_default());
+        }
+        holder = Some(key);
+    }
+    times
 }
