@@ -395,7 +395,11 @@ fn check(
             assert_eq!(ids.len(), 1, "{what} fired with several IDs: {ids:?}");
             assert!(!runs[0].id.is_empty(), "{what} without CCR_EVENT_ID");
             let pids: std::collections::BTreeSet<&str> = runs.iter().map(|r| r.pid).collect();
-            assert_eq!(pids.len(), runs.len(), "{what} fired twice by one process:\n{hooks}");
+            assert_eq!(
+                pids.len(),
+                runs.len(),
+                "{what} fired twice by one process:\n{hooks}"
+            );
             if runs.len() > 1 {
                 repeats += runs.len() - 1;
                 let first = runs.iter().map(|r| r.t).fold(f64::MAX, f64::min);
