@@ -26,6 +26,7 @@ mod ha;
 mod iam;
 mod layout;
 mod notify;
+mod outbox;
 mod package;
 mod port;
 mod soak;
