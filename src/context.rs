@@ -105,7 +105,7 @@ pub async fn open_state(
         }
         StateBackend::DynamoDb(d) => {
             let table = state_table(d, sdk, metrics);
-            table.check().await?;
+            table.check_patiently().await?;
             match writes {
                 Writes::Unfenced => Ok((StateStore::Dynamo(DynamoStore::new(table, None)), None)),
                 Writes::Fenced => {

@@ -28,6 +28,12 @@ use crate::verify::VerifyJob;
 
 /// Settle everything in flight; returns the swaps still to verify.
 pub async fn resume(ctx: &Context) -> Vec<VerifyJob> {
+    resume_where(ctx, |_| true).await
+}
+
+/// [`resume`] for the domains `wanted` says (the daemon: those no verification of this process
+/// is working on).
+pub async fn resume_where(ctx: &Context, wanted: impl Fn(&str) -> bool) -> Vec<VerifyJob> {
     let snapshot = match ctx.state.snapshot().await {
         Ok(s) => s,
         Err(e) => {
@@ -41,7 +47,7 @@ pub async fn resume(ctx: &Context) -> Vec<VerifyJob> {
         }
     };
     let mut jobs = Vec::new();
-    for target in &ctx.config.targets {
+    for target in ctx.config.targets.iter().filter(|t| wanted(&t.domain)) {
         let Some(pending) = snapshot
             .domains
             .get(&target.domain)

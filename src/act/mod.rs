@@ -69,9 +69,15 @@ pub async fn swap(
         expiry: expiry_of(planned),
     };
     record_intent(ctx, planned, &pending).await?;
-    if let Err(e) =
+    if let Err(failed) =
         write::write_certificate(cognito, target, from.as_deref(), &order.to, &info).await
     {
+        let e = failed.error;
+        if failed.maybe {
+            // Settled by a re-read: the daemon's next pass (or the next start) resumes it.
+            warn!("the swap may have happened: its intent stays until a re-read settles it");
+            return Err(e);
+        }
         match clear_pending(ctx, &target.domain).await {
             Ok(()) => {}
             // Not leading: the next leader re-reads the domain and settles the intent.

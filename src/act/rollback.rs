@@ -112,7 +112,9 @@ pub async fn finish_rollback(
     new: &str,
     info: &DomainInfo,
 ) -> Result<String, NotRolledBack> {
-    if let Err(e) = write::write_certificate(cognito, target, Some(new), old, info).await {
+    if let Err(write::Unwritten { error: e, .. }) =
+        write::write_certificate(cognito, target, Some(new), old, info).await
+    {
         let (domain, new) = (target.domain.clone(), new.to_string());
         let undone = ctx
             .state

@@ -53,6 +53,26 @@ pub fn classify(e: &AwsError) -> Failure {
     }
 }
 
+/// A write that did not go through, or may not have.
+#[derive(Debug)]
+pub struct Unwritten {
+    /// Why.
+    pub error: TargetError,
+    /// It may have happened: its answer was lost and the domain could not be re-read (or this
+    /// process stopped leading before it could look). Its intent must stay recorded, so that a
+    /// re-read settles it ([`crate::resume`]).
+    pub maybe: bool,
+}
+
+impl Unwritten {
+    fn not_made(error: TargetError) -> Unwritten {
+        Unwritten {
+            error,
+            maybe: false,
+        }
+    }
+}
+
 /// Point `target`'s domain at `to`, keeping every other setting of `info` (the domain as
 /// read just before). `from` is the certificate it pointed at then. Returns once Cognito has
 /// taken the write, or the domain is seen pointing at `to` after an ambiguous failure.
@@ -62,7 +82,7 @@ pub async fn write_certificate(
     from: Option<&str>,
     to: &str,
     info: &DomainInfo,
-) -> Result<(), TargetError> {
+) -> Result<(), Unwritten> {
     let mut backoff = FIRST_BACKOFF;
     let mut attempt = 1;
     loop {
@@ -75,7 +95,7 @@ pub async fn write_certificate(
         };
         let kind = classify(&err);
         if kind == Failure::Final {
-            return Err(refused(err));
+            return Err(Unwritten::not_made(refused(err)));
         }
         if kind == Failure::Ambiguous {
             warn!(
@@ -89,21 +109,24 @@ pub async fn write_certificate(
                 }
                 Ok(now) if now.as_deref() == from => {}
                 Ok(now) => {
-                    return Err(TargetError::Changed(format!(
+                    return Err(Unwritten::not_made(TargetError::Changed(format!(
                         "after a write whose answer was lost the domain points at {}, neither the old nor the new certificate",
                         now.as_deref().unwrap_or("no certificate")
-                    )))
+                    ))))
                 }
                 Err(read) => {
-                    return Err(TargetError::aws(
-                        "the write's answer was lost and the domain cannot be re-read to see whether it was made; the next pass looks again",
-                        read,
-                    ))
+                    return Err(Unwritten {
+                        error: TargetError::aws(
+                            "the write's answer was lost and the domain cannot be re-read to see whether it was made; the next pass looks again",
+                            read,
+                        ),
+                        maybe: true,
+                    })
                 }
             }
         }
         if attempt >= MAX_ATTEMPTS {
-            return Err(TargetError::aws("swap failed", err));
+            return Err(Unwritten::not_made(TargetError::aws("swap failed", err)));
         }
         attempt += 1;
         tokio::time::sleep(backoff).await;

@@ -77,6 +77,14 @@ pub enum WriteError {
     Aws(#[from] AwsError),
 }
 
+/// The waits between checks of the table while DynamoDB fails transiently.
+const CHECK_WAITS: [Duration; 4] = [
+    Duration::from_secs(1),
+    Duration::from_secs(2),
+    Duration::from_secs(4),
+    Duration::from_secs(8),
+];
+
 /// The state table.
 #[derive(Debug, Clone)]
 pub struct StateTable {
@@ -149,6 +157,27 @@ impl StateTable {
     /// The table's region.
     pub fn region(&self) -> &str {
         &self.region
+    }
+
+    /// [`StateTable::check`], tried again for about 15 s while DynamoDB fails transiently (no
+    /// answer, throttling, a 5xx, each after the SDK's own retries), so a process does not
+    /// exit because DynamoDB blipped as it started. A missing or misshapen table, or a refusal
+    /// (access denied), fails at once.
+    pub async fn check_patiently(&self) -> Result<(), TableError> {
+        for wait in CHECK_WAITS {
+            match self.check().await {
+                Err(TableError::Aws(e)) if e.is_transient() => {
+                    tracing::warn!(
+                        "cannot check the DynamoDB table {} yet ({e}); trying again in {}s",
+                        self.table,
+                        wait.as_secs()
+                    );
+                    tokio::time::sleep(wait).await;
+                }
+                done => return done,
+            }
+        }
+        self.check().await
     }
 
     /// The table exists and has the expected keys.
@@ -364,3 +393,6 @@ fn stored(item: &HashMap<String, AttributeValue>) -> Result<StoredItem, AwsError
         version: number(item, "version", "Query")?,
     })
 }
+
+#[cfg(test)]
+mod tests;

@@ -67,6 +67,28 @@ impl AwsError {
         matches!(self, AwsError::Service { code, .. } if code == "ResourceNotFoundException")
     }
 
+    /// Whether trying again a little later may well succeed: no usable answer (a reset, a
+    /// timeout), throttling, or the service's own failure.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            AwsError::Transport { .. } => true,
+            AwsError::Service { code, .. } => {
+                self.is_throttling()
+                    || matches!(
+                        code.as_str(),
+                        "InternalServerError"
+                            | "InternalFailure"
+                            | "ServiceUnavailable"
+                            | "ServiceUnavailableException"
+                            | "RequestTimeout"
+                            | "RequestTimeoutException"
+                            | "ProvisionedThroughputExceededException"
+                    )
+            }
+            AwsError::NotLeading { .. } | AwsError::Malformed { .. } => false,
+        }
+    }
+
     /// Whether AWS refused the call for going too fast (after the SDK's own retries).
     pub fn is_throttling(&self) -> bool {
         matches!(self, AwsError::Service { code, .. } if matches!(code.as_str(),

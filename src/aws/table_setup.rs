@@ -24,7 +24,7 @@ pub async fn init(
     progress: &dyn Fn(&str),
 ) -> Result<Vec<String>, TableError> {
     let mut done = Vec::new();
-    match table.check().await {
+    match table.check_patiently().await {
         Ok(()) => {}
         Err(TableError::Missing { .. }) => done.push(create(table).await?),
         Err(other) => return Err(other),

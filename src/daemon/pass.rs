@@ -97,6 +97,7 @@ impl Daemon {
                 .map(|t| t.domain.clone())
                 .collect(),
         };
+        self.settle_orphans(&in_flight).await;
         let verifying = match &snapshot {
             Ok(_) => in_flight.len().to_string(),
             Err(e) => format!("? (state unreadable: {})", Chain(e)),
@@ -111,5 +112,27 @@ impl Daemon {
         );
         info!("pass finished{trigger}: {status}");
         self.notifier.status(&status);
+    }
+
+    /// Swaps the state holds in flight that no verification of this process works on (an
+    /// intent kept because its write may have happened, a verification that ended without
+    /// its record) are settled as a new leader settles them: re-read, then verified.
+    async fn settle_orphans(&self, in_flight: &std::collections::HashSet<String>) {
+        let orphans: Vec<&String> = in_flight
+            .iter()
+            .filter(|d| !self.verifications.running(d))
+            .collect();
+        if orphans.is_empty() {
+            return;
+        }
+        info!(
+            domains = orphans.len(),
+            "settling swaps in flight that nothing works on"
+        );
+        let ctx = &self.ctx;
+        let wanted = |d: &str| orphans.iter().any(|o| o.as_str() == d);
+        for job in crate::resume::resume_where(ctx, wanted).await {
+            self.verifications.spawn(ctx, job);
+        }
     }
 }

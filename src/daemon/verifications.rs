@@ -36,6 +36,13 @@ impl Verifications {
         }
     }
 
+    /// Whether a verification of `domain` is running.
+    pub(super) fn running(&self, domain: &str) -> bool {
+        self.0
+            .lock()
+            .map_or(true, |r| r.get(domain).is_some_and(|h| !h.is_finished()))
+    }
+
     /// Run `task` for `domain` unless one for that domain is still running; `false` then.
     fn start(&self, domain: &str, task: impl Future<Output = ()> + Send + 'static) -> bool {
         let Ok(mut running) = self.0.lock() else {
@@ -72,6 +79,7 @@ mod tests {
             let _ = wait.await;
         }));
         // A resumed or repeated job for the same domain is not started twice.
+        assert!(v.running("a.example.com"));
         assert!(!v.start("a.example.com", async {}));
         // Another domain runs beside it.
         assert!(v.start("b.example.com", async {}));
@@ -80,6 +88,7 @@ mod tests {
         for _ in 0..100 {
             tokio::task::yield_now().await;
         }
+        assert!(!v.running("a.example.com"));
         assert!(v.start("a.example.com", async {}));
     }
 

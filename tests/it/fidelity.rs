@@ -133,6 +133,73 @@ async fn a_write_whose_answer_was_lost_is_made_once_and_verified() {
 }
 
 #[tokio::test]
+async fn a_write_that_may_have_happened_is_settled_by_the_next_pass_not_forgotten() {
+    let w = world(&["--edge-delay", "1"]).await;
+    // The write is applied and its answer lost; then the domain cannot be re-read (every
+    // attempt of the re-read fails): whether the swap happened is unknown.
+    w.emu
+        .fault(json!({"operation": "UpdateUserPoolDomain", "kind": "lose-answer", "times": 1}));
+    w.emu.fault(
+        json!({"operation": "DescribeUserPoolDomain", "kind": "503", "skip": 2, "times": 5}),
+    );
+    let hooks = w.dir.path().join("hooks.log");
+    let hook = |event: &str| {
+        format!(
+            "[/bin/sh, -c, 'echo \"{event} $CCR_EVENT_ID\" >> {}']",
+            hooks.display()
+        )
+    };
+    let config = write_config(
+        w.dir.path(),
+        &format!(
+            "schedule: \"* * * * * *\"\nhooks:\n  on_rotate: {}\n  on_verified: {}\nverify:\n  window: 30s\n  interval: 200ms\n  connect_to: {}\n  ca_file: {}\ndomains:\n  - domain: {DOMAIN}\n    user_pool_id: {}\n",
+            hook("rotate"),
+            hook("verified"),
+            w.emu.edge,
+            w.ca_file.display(),
+            w.pool
+        ),
+    );
+    let mut d = support::Daemon::start(
+        w.dir.path(),
+        &["run", "--now", "-c", config.to_str().unwrap()],
+        &w.emu.proxy,
+        &[],
+    );
+    let state = || -> serde_json::Value {
+        std::fs::read_to_string(w.dir.path().join("state.json"))
+            .ok()
+            .and_then(|t| serde_json::from_str(&t).ok())
+            .unwrap_or_default()
+    };
+    support::wait_for(
+        "the swap settled and verified",
+        std::time::Duration::from_secs(30),
+        || state()["domains"][DOMAIN]["last"]["result"] == "verified",
+    );
+    d.signal("-TERM");
+    assert_eq!(d.wait_exit(std::time::Duration::from_secs(20)), 0);
+    let log = d.log();
+    assert!(log.contains("cannot be re-read"), "{log}");
+    assert!(log.contains("its intent stays"), "{log}");
+    assert!(log.contains("an interrupted swap did happen"), "{log}");
+    assert_eq!(
+        w.emu.count("UpdateUserPoolDomain"),
+        1,
+        "one write reached Cognito"
+    );
+    let (arn, _) = domain_state(&w.emu, REGION, DOMAIN).await;
+    assert_eq!(arn.as_deref(), Some(w.new.arn.as_str()));
+    // Announced once each, like any swap.
+    let fired = std::fs::read_to_string(&hooks).unwrap();
+    let events: Vec<&str> = fired
+        .lines()
+        .map(|l| l.split(' ').next().unwrap())
+        .collect();
+    assert_eq!(events, ["rotate", "verified"], "{fired}");
+}
+
+#[tokio::test]
 async fn a_lost_answer_of_a_write_that_did_not_happen_is_sent_again() {
     let w = world(&["--edge-delay", "1"]).await;
     // Reset before forwarding: this write never reached Cognito, so it is sent again.

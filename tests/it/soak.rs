@@ -225,7 +225,7 @@ async fn replicas_under_kills_pauses_and_faults_keep_every_invariant() {
         .iter()
         .map(|(d, list)| (d.clone(), list.last().unwrap().clone()))
         .collect();
-    settle(emu, &newest, &replicas).await;
+    let settled = settle(emu, &newest).await;
     let journal = emu.journal();
     for r in &mut replicas {
         r.daemon.signal("-TERM");
@@ -251,6 +251,12 @@ async fn replicas_under_kills_pauses_and_faults_keep_every_invariant() {
     )
     .unwrap();
     eprintln!("soak: replicas' logs in {}", saved.display());
+    if let Err(waiting) = settled {
+        panic!(
+            "not settled after the churn (replay: CCR_SOAK_SEED={seed}; logs in {}):\n{waiting}",
+            saved.display()
+        );
+    }
     let hooks_log = std::fs::read_to_string(&hooks).unwrap_or_default();
     check(&journal, &generations, &hooks_log, &logs, seed);
 }
@@ -263,8 +269,8 @@ async fn leader_slot(emu: &Emulator, replicas: &[Replica]) -> Option<usize> {
 }
 
 /// Wait until every domain points at its newest certificate with that swap verified and
-/// nothing in flight.
-async fn settle(emu: &Emulator, newest: &BTreeMap<String, String>, replicas: &[Replica]) {
+/// nothing in flight; what is still waiting when it does not within 150 s.
+async fn settle(emu: &Emulator, newest: &BTreeMap<String, String>) -> Result<(), String> {
     let until = Instant::now() + Duration::from_secs(150);
     loop {
         let mut waiting = Vec::new();
@@ -278,15 +284,10 @@ async fn settle(emu: &Emulator, newest: &BTreeMap<String, String>, replicas: &[R
             }
         }
         if waiting.is_empty() {
-            return;
+            return Ok(());
         }
         if Instant::now() > until {
-            let logs: Vec<String> = replicas.iter().map(|r| r.daemon.log()).collect();
-            panic!(
-                "not settled after the churn:\n{}\n--- logs:\n{}",
-                waiting.join("\n"),
-                logs.join("\n=====\n")
-            );
+            return Err(waiting.join("\n"));
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
