@@ -72,19 +72,7 @@ pub async fn swap(
     if let Err(failed) =
         write::write_certificate(cognito, target, from.as_deref(), &order.to, &info).await
     {
-        let e = failed.error;
-        if failed.maybe {
-            // Settled by a re-read: the daemon's next pass (or the next start) resumes it.
-            warn!("the swap may have happened: its intent stays until a re-read settles it");
-            return Err(e);
-        }
-        match clear_pending(ctx, &target.domain).await {
-            Ok(()) => {}
-            // Not leading: the next leader re-reads the domain and settles the intent.
-            Err(StateError::NotLeader) => debug!("the intent stays for the next leader"),
-            Err(se) => error!("cannot clear the intent: {}", Chain(&se)),
-        }
-        return Err(e);
+        return Err(unwritten(ctx, &target.domain, failed).await);
     }
     let swapped_at = ctx.clock.now();
     check_settings_kept(ctx, cognito, target, &info).await;
@@ -130,6 +118,23 @@ pub async fn swap(
     // Not leading: no verification here either; the next leader's resume starts it.
     recorded?;
     Ok(job)
+}
+
+/// A swap's write that did not go through: its intent is dropped when the write surely was
+/// not made, and kept when it may have been (settled by a re-read: the daemon's next pass,
+/// or the next start).
+async fn unwritten(ctx: &Context, domain: &str, failed: write::Unwritten) -> TargetError {
+    if failed.maybe {
+        warn!("the swap may have happened: its intent stays until a re-read settles it");
+        return failed.error;
+    }
+    match clear_pending(ctx, domain).await {
+        Ok(()) => {}
+        // Not leading: the next leader re-reads the domain and settles the intent.
+        Err(StateError::NotLeader) => debug!("the intent stays for the next leader"),
+        Err(se) => error!("cannot clear the intent: {}", Chain(&se)),
+    }
+    failed.error
 }
 
 /// When the current certificate and the candidate expire.
