@@ -105,7 +105,13 @@ async fn a_certificate_that_cannot_wait_breaks_the_freeze_and_says_so() {
 async fn the_daemon_swaps_when_the_window_opens_not_at_its_next_tick() {
     let w = world(&[]).await;
     // A window opening 12 s from now (room for a slow start); the next tick is a year away.
-    let opens = chrono::Utc::now() + chrono::Duration::seconds(12);
+    // Whole seconds: the window's cron start has no finer resolution, so it opens at the
+    // second's start (comparing with a fractional time failed when the swap came within it).
+    let opens = chrono::DurationRound::duration_trunc(
+        chrono::Utc::now() + chrono::Duration::seconds(12),
+        chrono::Duration::seconds(1),
+    )
+    .unwrap();
     let start = opens.format("%S %M %H %d %m *").to_string();
     let port = free_port();
     let config = w.daemon_config(
