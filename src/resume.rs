@@ -206,12 +206,12 @@ async fn finish_rollback(ctx: &Context, target: &Target, pending: &PendingSwap, 
                 Ok(info) => {
                     act::finish_rollback(ctx, target, cognito, old, &pending.new_arn, &info).await
                 }
-                Err(e) => Err(act::NotRolledBack(format!(
+                Err(e) => Err(act::NotRolledBack::from(format!(
                     "not rolled back: {e}; leaving it alone"
                 ))),
             }
         }
-        Ok(DomainView::Missing) => Err(act::NotRolledBack(
+        Ok(DomainView::Missing) => Err(act::NotRolledBack::from(
             "not rolled back: the domain disappeared".to_string(),
         )),
     };
@@ -219,6 +219,11 @@ async fn finish_rollback(ctx: &Context, target: &Target, pending: &PendingSwap, 
         Ok(done) => {
             warn!("{done}");
             format!("{reason}; {done}")
+        }
+        Err(not) if not.maybe => {
+            // Left in flight: the next pass (or start) re-reads the domain again.
+            warn!("{not}");
+            return;
         }
         Err(not) => {
             error!("{not}");

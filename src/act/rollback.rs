@@ -13,14 +13,21 @@ use crate::model::{arn_tail, DomainInfo};
 use crate::state::{Denied, Phase};
 use crate::verify::VerifyJob;
 
-/// Why a rollback was not made (or failed): the new certificate stays.
+/// Why a rollback was not made (or failed): the new certificate stays. With `maybe`, its
+/// write may have happened (its answer was lost and the domain could not be re-read): its
+/// intent and denylist entry stay, for a re-read to settle ([`crate::resume`]).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct NotRolledBack(pub String);
+#[error("{why}")]
+pub struct NotRolledBack {
+    /// Why, in one sentence.
+    pub why: String,
+    /// The rollback's write may have happened.
+    pub maybe: bool,
+}
 
 impl From<String> for NotRolledBack {
     fn from(why: String) -> NotRolledBack {
-        NotRolledBack(why)
+        NotRolledBack { why, maybe: false }
     }
 }
 
@@ -31,8 +38,8 @@ impl From<String> for NotRolledBack {
 pub async fn roll_back(ctx: &Context, job: &VerifyJob, why: &str) -> Result<String, NotRolledBack> {
     let target = &job.target;
     let Some(old) = job.old_arn.clone() else {
-        return Err(NotRolledBack(
-            "not rolled back: there is no previous certificate".into(),
+        return Err(NotRolledBack::from(
+            "not rolled back: there is no previous certificate".to_string(),
         ));
     };
     let account = ctx.account_for(target).map_err(|e| e.to_string())?;
@@ -40,13 +47,13 @@ pub async fn roll_back(ctx: &Context, job: &VerifyJob, why: &str) -> Result<Stri
     let mut cert = match account.acm.describe(&old).await {
         Ok(Some(d)) => d.certificate,
         Ok(None) => {
-            return Err(NotRolledBack(format!(
+            return Err(NotRolledBack::from(format!(
                 "not rolled back: the previous certificate {} is gone from ACM",
                 arn_tail(&old)
             )))
         }
         Err(e) => {
-            return Err(NotRolledBack(format!(
+            return Err(NotRolledBack::from(format!(
                 "not rolled back: cannot read the previous certificate: {e}"
             )))
         }
@@ -72,7 +79,7 @@ pub async fn roll_back(ctx: &Context, job: &VerifyJob, why: &str) -> Result<Stri
     }
     let now = ctx.clock.now();
     if let Err(why) = crate::select::eligibility(&req, &cert, now) {
-        return Err(NotRolledBack(format!(
+        return Err(NotRolledBack::from(format!(
             "not rolled back: the previous certificate {} is no longer eligible ({why}); the new one stays",
             arn_tail(&old)
         )));
@@ -112,9 +119,15 @@ pub async fn finish_rollback(
     new: &str,
     info: &DomainInfo,
 ) -> Result<String, NotRolledBack> {
-    if let Err(write::Unwritten { error: e, .. }) =
+    if let Err(write::Unwritten { error: e, maybe }) =
         write::write_certificate(cognito, target, Some(new), old, info).await
     {
+        if maybe {
+            return Err(NotRolledBack {
+                why: format!("the rollback may have happened ({e}): its intent and the denylist entry stay until a re-read settles it"),
+                maybe: true,
+            });
+        }
         let (domain, new) = (target.domain.clone(), new.to_string());
         let undone = ctx
             .state
@@ -127,7 +140,7 @@ pub async fn finish_rollback(
         if let Err(se) = undone {
             error!("cannot take back the denylist entry: {}", Chain(&se));
         }
-        return Err(NotRolledBack(format!("rollback failed: {e}")));
+        return Err(NotRolledBack::from(format!("rollback failed: {e}")));
     }
     ctx.metrics
         .rotations

@@ -56,9 +56,15 @@ pub async fn verify_and_record(ctx: &Context, job: &VerifyJob) -> Verification {
                     rolled_back = true;
                     done
                 }
+                Err(not) if not.maybe => {
+                    // Not recorded: the rollback stays in flight for a re-read to settle
+                    // (the daemon's next pass, or the next start).
+                    error!("{not}");
+                    return Verification::Failed(format!("{why}; {not}"));
+                }
                 Err(not) => {
                     error!("{not}");
-                    not.0
+                    not.why
                 }
             };
             Verification::Failed(format!("{why}; {rolled}"))

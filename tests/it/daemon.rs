@@ -221,6 +221,66 @@ async fn a_rollback_killed_before_its_write_keeps_the_denylist_and_is_finished_o
 }
 
 #[tokio::test]
+async fn a_rollback_that_may_have_happened_keeps_its_intent_and_denylist_until_a_reread() {
+    let w = world(&["--edge-stale"]).await;
+    let config = write_config(
+        w.dir.path(),
+        &format!(
+            "verify:\n  window: 2s\n  interval: 300ms\n  on_failure: rollback\n  connect_to: {}\ndomains:\n  - domain: {DOMAIN}\n    user_pool_id: {}\n",
+            w.emu.edge, w.pool
+        ),
+    );
+    let path = config.to_str().unwrap();
+    // The swap goes through; the rollback's write is applied with its answer lost, and the
+    // domain cannot be re-read after it (every attempt fails).
+    w.emu.fault(serde_json::json!({
+        "operation": "UpdateUserPoolDomain", "kind": "lose-answer", "skip": 1, "times": 1
+    }));
+    w.emu.fault(serde_json::json!({
+        "operation": "DescribeUserPoolDomain", "kind": "503", "times": 5,
+        "after": {"operation": "UpdateUserPoolDomain", "count": 2}
+    }));
+    let first = w.emu.run_via_proxy(&["once", "--wait", "-c", path]);
+    assert_eq!(first.code, 1, "{}", first.stderr);
+    assert!(
+        first.stderr.contains("the rollback may have happened"),
+        "{}",
+        first.stderr
+    );
+    let on = domain_state(&w.emu, REGION, DOMAIN).await;
+    assert_eq!(on.0.as_deref(), Some(w.old.arn.as_str()), "it did happen");
+    // Not recorded as failed, and the new certificate not handed back: still in flight.
+    let state = w.state();
+    let record = &state["domains"][DOMAIN];
+    assert_eq!(
+        pending_phase(&state).as_deref(),
+        Some("rolling_back"),
+        "{state}"
+    );
+    assert!(record["denylist"][&w.new.arn].is_object(), "{state}");
+    assert!(record["last"].is_null(), "{state}");
+
+    // The next run re-reads the domain and records the rollback; nothing is written again.
+    w.emu.clear_faults();
+    let again = w.emu.run(&["once", "-c", path]);
+    assert!(
+        again.stderr.contains("an interrupted rollback did happen"),
+        "{}",
+        again.stderr
+    );
+    let state = w.state();
+    let record = &state["domains"][DOMAIN];
+    assert!(record["pending"].is_null(), "{state}");
+    assert_eq!(record["last"]["result"], "failed");
+    assert!(record["denylist"][&w.new.arn].is_object(), "{state}");
+    assert_eq!(
+        w.emu.count("UpdateUserPoolDomain"),
+        2,
+        "the swap and the rollback"
+    );
+}
+
+#[tokio::test]
 async fn once_wait_killed_mid_wait_finishes_the_same_verification_when_started_again() {
     // How an ECS scheduled task behaves when it is stopped and started again.
     let w = world(&["--edge-delay", "5"]).await;

@@ -50,7 +50,9 @@ chosen operations and accounts: POST /_fault with a JSON rule
            "lose-answer" | "notauthorized" | "resourcenotfound" | "invalidparameter" |
            "featureunavailable" | "concurrentmodification" | "operationnotenabled",
    "times": N (-1 = every matching request), "skip": N (let the first N matches through),
-   "delay": seconds (slow: then forward; hang: then drop the connection, never forwarding)}
+   "delay": seconds (slow: then forward; hang: then drop the connection, never forwarding),
+   "after": {"operation": OP, "count": N} (optional: the rule applies only once the proxy has
+   seen N requests of OP, e.g. re-reads that fail only after the second write)}
 ("lose-answer" forwards the request, so AWS acts on it, then resets the connection instead of
 returning the answer: the client cannot know whether its call happened.)
 A rule with "probability": P and "kinds": [...] instead of "kind" injects, on each matching
@@ -561,6 +563,8 @@ class FaultProxy:
         self.upstream_port = upstream_port
         self.rules = []
         self.injected = {}
+        # Requests seen per operation, for rules with "after".
+        self.seen = {}
         self.forwarded = {}
         self.journal = []
         self.rng = random.Random(0)
@@ -589,8 +593,12 @@ class FaultProxy:
 
     def _match(self, operation, account):
         with self.lock:
+            self.seen[operation] = self.seen.get(operation, 0) + 1
             for rule in self.rules:
                 if rule["operation"] not in ("*", operation):
+                    continue
+                after = rule.get("after")
+                if after and self.seen.get(after["operation"], 0) < after["count"]:
                     continue
                 if rule.get("account") and rule["account"] != account:
                     continue
