@@ -148,9 +148,9 @@ async fn restart_after_kill_9_resumes_the_verification_with_its_deadline_and_no_
     assert_eq!(second.wait_exit(Duration::from_secs(15)), 0);
 }
 
-#[tokio::test]
-async fn a_rollback_killed_before_its_write_keeps_the_denylist_and_is_finished_on_restart() {
-    // The edge never serves the new certificate, so verification fails and rolls back.
+/// A world whose edge never serves the new certificate, and a config that rolls back when
+/// the 2 s verification fails.
+async fn rollback_world() -> (World, PathBuf) {
     let w = world(&["--edge-stale"]).await;
     let config = write_config(
         w.dir.path(),
@@ -159,6 +159,13 @@ async fn a_rollback_killed_before_its_write_keeps_the_denylist_and_is_finished_o
             w.emu.edge, w.pool
         ),
     );
+    (w, config)
+}
+
+#[tokio::test]
+async fn a_rollback_killed_before_its_write_keeps_the_denylist_and_is_finished_on_restart() {
+    // The edge never serves the new certificate, so verification fails and rolls back.
+    let (w, config) = rollback_world().await;
     let path = config.to_str().unwrap();
     // The swap goes through; the rollback's UpdateUserPoolDomain never reaches AWS.
     w.emu.fault(serde_json::json!({
@@ -222,14 +229,7 @@ async fn a_rollback_killed_before_its_write_keeps_the_denylist_and_is_finished_o
 
 #[tokio::test]
 async fn a_rollback_that_may_have_happened_keeps_its_intent_and_denylist_until_a_reread() {
-    let w = world(&["--edge-stale"]).await;
-    let config = write_config(
-        w.dir.path(),
-        &format!(
-            "verify:\n  window: 2s\n  interval: 300ms\n  on_failure: rollback\n  connect_to: {}\ndomains:\n  - domain: {DOMAIN}\n    user_pool_id: {}\n",
-            w.emu.edge, w.pool
-        ),
-    );
+    let (w, config) = rollback_world().await;
     let path = config.to_str().unwrap();
     // The swap goes through; the rollback's write is applied with its answer lost, and the
     // domain cannot be re-read after it (every attempt fails).
