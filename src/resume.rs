@@ -133,8 +133,7 @@ async fn settle_intent(ctx: &Context, target: &Target, pending: &PendingSwap) ->
 const FOUND_SWAPPED: &str = "an interrupted swap did happen (recorded after a restart or failover)";
 
 /// Record an interrupted swap that did happen as swapped, with its announcement in the
-/// outbox (the replica that wrote it announces only a swap it recorded itself), and announce
-/// it under this leader's lease.
+/// outbox, and announce it under this leader's lease.
 async fn record_swap(ctx: &Context, target: &Target, pending: &PendingSwap) {
     let rotated = outbox::of_job(
         NoticeKind::Rotated,
@@ -152,17 +151,10 @@ async fn record_swap(ctx: &Context, target: &Target, pending: &PendingSwap) {
             }
         })
         .await;
-    let ours = |r: &crate::state::DomainRecord| {
-        r.pending
-            .as_ref()
-            .is_some_and(|p| p.phase == Phase::Swapped && p.new_arn == pending.new_arn)
-    };
     match recorded {
         Ok(()) => outbox::announce(ctx, &target.domain, &[rotated]).await,
-        // An earlier attempt may have landed, its answer lost: then it is ours to announce.
-        Err(_) if act::landed(ctx, &target.domain, ours).await => {
-            outbox::announce(ctx, &target.domain, &[rotated]).await
-        }
+        // Had an earlier attempt landed with its answer lost, its announcement is in the
+        // outbox, and the pass's drain announces it.
         Err(e) => error!("cannot record the swap: {}", Chain(&e)),
     }
 }

@@ -257,8 +257,7 @@ async fn replicas_under_kills_pauses_and_faults_keep_every_invariant() {
             saved.display()
         );
     }
-    let hooks_log = std::fs::read_to_string(&hooks).unwrap_or_default();
-    check(&journal, &generations, &hooks_log, &logs, seed);
+    check(&journal, &generations, &hooks_text, &logs, seed);
 }
 
 /// The slot of the replica whose process holds the lease now.
