@@ -70,3 +70,33 @@ mod tests {
         assert_eq!(clock.now(), start + chrono::Duration::hours(1));
     }
 }
+
+/// `at + window`, never a panic: a window past the calendar's end (the configuration bounds
+/// every window to a week, so only a bug gets here) ends at the calendar's end.
+pub fn after(at: DateTime<Utc>, window: std::time::Duration) -> DateTime<Utc> {
+    chrono::Duration::from_std(window)
+        .ok()
+        .and_then(|w| at.checked_add_signed(w))
+        .unwrap_or(DateTime::<Utc>::MAX_UTC)
+}
+
+#[cfg(test)]
+mod after_tests {
+    use super::*;
+
+    #[test]
+    fn a_deadline_at_each_bound_does_not_panic() {
+        let now = Utc::now();
+        let week = std::time::Duration::from_secs(crate::config::values::WEEK);
+        assert_eq!(after(now, week), now + chrono::Duration::days(7));
+        assert!(after(now, crate::config::values::LONGEST) > now);
+        assert_eq!(
+            after(now, std::time::Duration::from_secs(u64::MAX)),
+            DateTime::<Utc>::MAX_UTC
+        );
+        assert_eq!(
+            after(DateTime::<Utc>::MAX_UTC, week),
+            DateTime::<Utc>::MAX_UTC
+        );
+    }
+}

@@ -14,7 +14,7 @@ use crate::lease::guard::LeaseGuard;
 use crate::lease::{FenceSlot, Lease};
 use crate::metrics::Metrics;
 use crate::notices::deliver::Notifier;
-use crate::state::{DynamoStore, FileStore, StateError, StateStore};
+use crate::state::{Claim, DynamoStore, FileStore, StateError, StateStore};
 use crate::verify::probe::{SetupError, TlsProbe};
 use aws_smithy_runtime_api::client::interceptors::SharedInterceptor;
 
@@ -68,6 +68,9 @@ pub enum ContextError {
         #[source]
         source: StateError,
     },
+    /// Another process acts on the same state file (or its lock cannot be taken).
+    #[error(transparent)]
+    Claim(StateError),
     /// The DynamoDB state table is missing, misshapen or unreachable.
     #[error(transparent)]
     StateTable(#[from] crate::aws::dynamodb::TableError),
@@ -78,11 +81,43 @@ pub enum ContextError {
 
 /// Whether a process's state writes need the lease.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Writes {
+pub enum Writes<'a> {
     /// Acting commands (`run`, `once`): with DynamoDB state every write is fenced on the lease.
     Fenced,
-    /// Operator commands (`forget`): plain conditional writes, no lease.
-    Unfenced,
+    /// Operator commands (`forget DOMAIN...`): plain conditional writes, no lease; a damaged
+    /// record of one of these domains in a state file is dropped (it is being cleared).
+    Unfenced(&'a [String]),
+}
+
+fn salvage(writes: Writes<'_>) -> &[String] {
+    match writes {
+        Writes::Fenced => &[],
+        Writes::Unfenced(domains) => domains,
+    }
+}
+
+/// The right to act on the configured state: with a state file, its exclusive claim (one
+/// acting process per file: `wait` for it, as the daemon does, or refuse at once, as `once`
+/// does); with DynamoDB, nothing (the lease decides).
+pub async fn claim_state(config: &Config, wait: bool) -> Result<Claim, ContextError> {
+    let StateBackend::File(path) = &config.state else {
+        return Ok(Claim::not_needed());
+    };
+    let claimed = if wait {
+        Claim::wait(path, std::time::Duration::from_secs(1), |held| {
+            tracing::warn!("{}; waiting for it to stop", crate::format::Chain(held))
+        })
+        .await
+    } else {
+        Claim::take(path)
+    };
+    claimed.map_err(|source| match source {
+        held @ StateError::Held { .. } => ContextError::Claim(held),
+        source => ContextError::StateFile {
+            config: config.path.display().to_string(),
+            source,
+        },
+    })
 }
 
 /// Open the configured state store (and, with DynamoDB and [`Writes::Fenced`], the lease).
@@ -92,22 +127,29 @@ pub async fn open_state(
     sdk: &aws_config::SdkConfig,
     metrics: &Metrics,
     clock: &SharedClock,
-    writes: Writes,
+    writes: Writes<'_>,
 ) -> Result<(StateStore, Option<Lease>), ContextError> {
     match &config.state {
         StateBackend::File(path) => {
-            let store =
-                FileStore::open(path, clock.now()).map_err(|source| ContextError::StateFile {
-                    config: config.path.display().to_string(),
-                    source,
+            let (store, dropped) =
+                FileStore::open_salvaging(path, salvage(writes)).map_err(|source| {
+                    ContextError::StateFile {
+                        config: config.path.display().to_string(),
+                        source,
+                    }
                 })?;
+            for domain in dropped {
+                tracing::warn!(domain = %domain, path = %path.display(), "dropped the damaged record of {domain} (forget clears it)");
+            }
             Ok((StateStore::File(store), None))
         }
         StateBackend::DynamoDb(d) => {
             let table = state_table(d, sdk, metrics);
             table.check_patiently().await?;
             match writes {
-                Writes::Unfenced => Ok((StateStore::Dynamo(DynamoStore::new(table, None)), None)),
+                Writes::Unfenced(_) => {
+                    Ok((StateStore::Dynamo(DynamoStore::new(table, None)), None))
+                }
                 Writes::Fenced => {
                     let slot = Arc::new(FenceSlot::default());
                     let store = DynamoStore::new(table.clone(), Some(slot.clone()));

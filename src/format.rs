@@ -16,6 +16,25 @@ pub fn fmt_duration(d: Duration) -> String {
     }
 }
 
+/// A URL as it may be shown: its scheme and host only, since the rest of a webhook URL is
+/// its secret (Slack's `/services/T…/B…/XXXX`). Text without `scheme://` shows nothing of
+/// itself.
+pub fn url_host(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return format!("(a value of {} characters, not shown)", url.chars().count());
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    // user:password@host: the credentials are not shown either.
+    let host = authority.rsplit('@').next().unwrap_or_default();
+    let more = if rest.len() > authority.len() || authority.contains('@') {
+        "/…"
+    } else {
+        ""
+    };
+    let scheme: String = scheme.chars().take(16).collect();
+    format!("{scheme}://{host}{more}")
+}
+
 /// RFC 3339 in UTC with seconds, the one time format of all output.
 pub fn rfc3339(t: &DateTime<Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
@@ -51,6 +70,24 @@ impl fmt::Display for Chain<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_url_is_shown_to_its_host_only() {
+        assert_eq!(
+            url_host("https://hooks.slack.com/services/T000/B000/SECRET"),
+            "https://hooks.slack.com/…"
+        );
+        assert_eq!(
+            url_host("https://user:pw@example.com"),
+            "https://example.com/…"
+        );
+        assert_eq!(url_host("https://example.com"), "https://example.com");
+        assert_eq!(
+            url_host("hooks.slack.com/SECRET"),
+            "(a value of 22 characters, not shown)"
+        );
+        assert!(!url_host("http://h/x?token=SECRET").contains("SECRET"));
+    }
 
     #[test]
     fn durations_read_as_people_write_them() {

@@ -1,18 +1,34 @@
 //! Event hooks, certbot-style: a command as an argv list (no shell) with the event in its
 //! environment. A hook runs in the background with a timeout, its output goes to the log, and
 //! a failing hook is logged and counted but never blocks rotation.
+//!
+//! A hook cannot take the daemon down or see its secrets: at most [`AT_ONCE`] run at a time
+//! (the next waits for a slot, none is dropped); each stream keeps only its last
+//! [`KEEP_OUTPUT`] bytes (the rest is counted and dropped); the hook is the leader of its own
+//! process group, and its timeout kills the whole group (a child it left behind too); and it
+//! sees a clean environment: `PATH`, `HOME`, `LANG`, `TZ`, its `CCR_*` variables and only
+//! what `hooks.pass_env` names, never the daemon's AWS credentials.
 
 use std::collections::{HashSet, VecDeque};
 use std::process::Stdio;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::process::{Child, Command};
+use tokio::sync::Semaphore;
 use tokio::task::JoinHandle;
 use tracing::{info, warn};
 
 use crate::config::Hooks;
 use crate::metrics::{HookLabels, Metrics};
+
+/// Hooks running at once, at most; the others wait for a slot.
+pub const AT_ONCE: usize = 4;
+/// Bytes of each output stream kept for the log (the last ones).
+pub const KEEP_OUTPUT: usize = 64 * 1024;
+/// The daemon's variables every hook sees (when set).
+const BASE_ENV: [&str; 4] = ["PATH", "HOME", "LANG", "TZ"];
 
 /// Which hook.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -89,6 +105,7 @@ pub struct HookRunner {
     metrics: Option<Metrics>,
     running: Mutex<Vec<JoinHandle<HookResult>>>,
     fired: Mutex<Fired>,
+    slots: Arc<Semaphore>,
 }
 
 /// The event IDs this process has fired, the newest [`Fired::KEEP`].
@@ -124,12 +141,13 @@ impl HookRunner {
             metrics,
             running: Mutex::new(Vec::new()),
             fired: Mutex::new(Fired::default()),
+            slots: Arc::new(Semaphore::new(AT_ONCE)),
         }
     }
 
     /// Fire `ev` unless this process already fired its event ID; `true` when it fired now.
     /// An event without an ID always fires.
-    pub fn fire_once(&self, ev: HookEvent) -> bool {
+    pub async fn fire_once(&self, ev: HookEvent) -> bool {
         if let Some(id) = &ev.id {
             let fresh = self.fired.lock().map_or(true, |mut f| f.insert(id));
             if !fresh {
@@ -137,14 +155,14 @@ impl HookRunner {
                 return false;
             }
         }
-        self.fire(ev);
+        self.fire(ev).await;
         true
     }
 
     /// Start the hook for `ev`, if one is configured: its process is started before this
     /// returns (so a record written after it knows the hook ran), and waited for in the
-    /// background.
-    pub fn fire(&self, ev: HookEvent) {
+    /// background. With [`AT_ONCE`] hooks running, this waits for one of them to end.
+    pub async fn fire(&self, ev: HookEvent) {
         let argv = match ev.event {
             Event::Swap => &self.hooks.on_rotate,
             Event::Verified => &self.hooks.on_verified,
@@ -153,8 +171,12 @@ impl HookRunner {
         let Some(argv) = argv.clone() else { return };
         let timeout = self.hooks.timeout;
         let metrics = self.metrics.clone();
-        let child = start(&argv, &ev);
+        let Ok(slot) = self.slots.clone().acquire_owned().await else {
+            return;
+        };
+        let child = start(&argv, &ev, &self.hooks.pass_env);
         let handle = tokio::spawn(async move {
+            let _slot = slot;
             let result = match child {
                 Ok(child) => wait(child, &ev, timeout).await,
                 Err(failed) => failed,
@@ -198,20 +220,31 @@ impl HookRunner {
 
 /// Run one hook to completion or timeout, logging its output.
 pub async fn run(argv: &[String], ev: &HookEvent, timeout: Duration) -> HookResult {
-    match start(argv, ev) {
+    match start(argv, ev, &[]) {
         Ok(child) => wait(child, ev, timeout).await,
         Err(failed) => failed,
     }
 }
 
-/// Start one hook's process with the event in its environment.
-fn start(argv: &[String], ev: &HookEvent) -> Result<Child, HookResult> {
+/// Start one hook's process, leading its own process group, with a clean environment: the
+/// event, [`BASE_ENV`] and `pass_env`.
+fn start(argv: &[String], ev: &HookEvent, pass_env: &[String]) -> Result<Child, HookResult> {
     let name = ev.event.name();
     let Some((program, args)) = argv.split_first() else {
         return Err(HookResult::Failed("empty command".into()));
     };
-    Command::new(program)
-        .args(args)
+    let mut command = Command::new(program);
+    command.args(args).env_clear();
+    for var in BASE_ENV
+        .iter()
+        .copied()
+        .chain(pass_env.iter().map(String::as_str))
+    {
+        if let Some(value) = std::env::var_os(var) {
+            command.env(var, value);
+        }
+    }
+    command
         .env("CCR_EVENT", ev.ccr_event())
         .env("CCR_EVENT_ID", ev.id.as_deref().unwrap_or(""))
         .env("CCR_KIND", if ev.renewal { "renewal" } else { "swap" })
@@ -223,6 +256,7 @@ fn start(argv: &[String], ev: &HookEvent) -> Result<Child, HookResult> {
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
+        .process_group(0)
         .kill_on_drop(true)
         .spawn()
         .map_err(|e| {
@@ -231,32 +265,99 @@ fn start(argv: &[String], ev: &HookEvent) -> Result<Child, HookResult> {
         })
 }
 
-/// Wait for a started hook until it ends or `timeout`, logging its output.
-async fn wait(child: Child, ev: &HookEvent, timeout: Duration) -> HookResult {
+/// The last [`KEEP_OUTPUT`] bytes of a stream, and how many came before them.
+#[derive(Debug, Default)]
+struct Tail {
+    kept: Vec<u8>,
+    dropped: u64,
+}
+
+impl Tail {
+    /// Read `stream` to its end, keeping its tail: memory stays under twice the limit
+    /// whatever the hook prints.
+    async fn read(&mut self, stream: Option<impl AsyncRead + Unpin>) {
+        let Some(mut stream) = stream else { return };
+        let mut buf = vec![0u8; 16 * 1024];
+        loop {
+            match stream.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    self.kept.extend_from_slice(&buf[..n]);
+                    if self.kept.len() > 2 * KEEP_OUTPUT {
+                        self.trim();
+                    }
+                }
+            }
+        }
+        self.trim();
+    }
+
+    fn trim(&mut self) {
+        let over = self.kept.len().saturating_sub(KEEP_OUTPUT);
+        if over > 0 {
+            self.kept.drain(..over);
+            self.dropped += over as u64;
+        }
+    }
+
+    fn log(&self, hook: &str, domain: &str, stream: &'static str) {
+        if self.dropped > 0 {
+            warn!(
+                hook,
+                domain,
+                stream,
+                dropped_bytes = self.dropped,
+                "hook output: dropped the first {} bytes, kept the last {} KiB",
+                self.dropped,
+                KEEP_OUTPUT / 1024
+            );
+        }
+        for line in String::from_utf8_lossy(&self.kept).lines() {
+            info!(hook, domain, stream, "{line}");
+        }
+    }
+}
+
+/// Kill the process group the hook leads: whatever it started too.
+fn kill_group(pid: Option<u32>) {
+    let group = pid
+        .and_then(|p| i32::try_from(p).ok())
+        .and_then(rustix::process::Pid::from_raw);
+    if let Some(group) = group {
+        // ESRCH: the group is gone already.
+        let _ = rustix::process::kill_process_group(group, rustix::process::Signal::KILL);
+    }
+}
+
+/// Wait for a started hook until it ends (and its output closes) or `timeout`, logging its
+/// output; at the timeout its whole process group is killed.
+async fn wait(mut child: Child, ev: &HookEvent, timeout: Duration) -> HookResult {
     let name = ev.event.name();
-    match tokio::time::timeout(timeout, child.wait_with_output()).await {
+    let pid = child.id();
+    let (stdout, stderr) = (child.stdout.take(), child.stderr.take());
+    let (mut out, mut err) = (Tail::default(), Tail::default());
+    let finished = tokio::time::timeout(timeout, async {
+        let (status, (), ()) = tokio::join!(child.wait(), out.read(stdout), err.read(stderr));
+        status
+    })
+    .await;
+    out.log(name, &ev.domain, "stdout");
+    err.log(name, &ev.domain, "stderr");
+    match finished {
         Err(_) => {
-            // Dropping the future drops the child, which kill_on_drop kills.
-            warn!(hook = name, domain = %ev.domain, "hook killed after {}s", timeout.as_secs());
+            kill_group(pid);
+            let _ = child.kill().await;
+            warn!(hook = name, domain = %ev.domain, "hook killed after {}s (with every process it started)", timeout.as_secs());
             HookResult::Timeout
         }
         Ok(Err(e)) => {
             warn!(hook = name, domain = %ev.domain, "hook failed: {e}");
             HookResult::Failed(e.to_string())
         }
-        Ok(Ok(out)) => {
-            for line in String::from_utf8_lossy(&out.stdout).lines() {
-                info!(hook = name, domain = %ev.domain, stream = "stdout", "{line}");
-            }
-            for line in String::from_utf8_lossy(&out.stderr).lines() {
-                info!(hook = name, domain = %ev.domain, stream = "stderr", "{line}");
-            }
-            if out.status.success() {
-                HookResult::Success
-            } else {
-                warn!(hook = name, domain = %ev.domain, "hook exited with {}", out.status);
-                HookResult::Failed(out.status.to_string())
-            }
+        Ok(Ok(status)) if status.success() => HookResult::Success,
+        Ok(Ok(status)) => {
+            warn!(hook = name, domain = %ev.domain, "hook exited with {status}");
+            HookResult::Failed(status.to_string())
         }
     }
 }
@@ -340,11 +441,13 @@ mod tests {
             ..Hooks::default()
         };
         let runner = HookRunner::new(hooks, Some(metrics.clone()));
-        runner.fire(HookEvent {
-            event: Event::Failure,
-            ..event()
-        });
-        runner.fire(event()); // no on_verified hook configured: nothing runs
+        runner
+            .fire(HookEvent {
+                event: Event::Failure,
+                ..event()
+            })
+            .await;
+        runner.fire(event()).await; // no on_verified hook configured: nothing runs
         std::fs::write(&go, b"").unwrap();
         let results = runner.finish().await;
         assert_eq!(results, [HookResult::Failed("exit status: 1".into())]);
@@ -364,20 +467,20 @@ mod tests {
         };
         let runner = HookRunner::new(hooks, None);
         // The recording path and the outbox drain of the same process both ask.
-        assert!(runner.fire_once(event()));
-        assert!(!runner.fire_once(event()));
+        assert!(runner.fire_once(event()).await);
+        assert!(!runner.fire_once(event()).await);
         let other = HookEvent {
             id: Some("auth.example.com:verified:arn:newer:2026-02-01T00:00:00Z".into()),
             ..event()
         };
-        assert!(runner.fire_once(other));
+        assert!(runner.fire_once(other).await);
         // A target's failure has no ID: each one fires.
         let failure = HookEvent {
             id: None,
             ..event()
         };
-        assert!(runner.fire_once(failure.clone()));
-        assert!(runner.fire_once(failure));
+        assert!(runner.fire_once(failure.clone()).await);
+        assert!(runner.fire_once(failure).await);
         runner.finish().await;
         let text = std::fs::read_to_string(&log).unwrap();
         let mut ids: Vec<&str> = text.lines().collect();

@@ -7,6 +7,7 @@ use clap::Parser;
 use cognito_cert_rotator::cli::{self, Cli, LogFormat};
 use cognito_cert_rotator::config::ConfigError;
 use cognito_cert_rotator::exit;
+use cognito_cert_rotator::state::StateError;
 use tracing_subscriber::EnvFilter;
 
 // The edge of the program: the one place an error is printed for the person who ran it.
@@ -25,7 +26,13 @@ fn main() -> ExitCode {
         Ok(code) => ExitCode::from(code),
         Err(err) => {
             eprintln!("error: {err:#}");
-            if err.downcast_ref::<ConfigError>().is_some() {
+            // A bad configuration, or a state that exists and cannot be trusted: nothing was
+            // touched, and systemd's RestartPreventExitStatus=2 does not loop on it.
+            let unusable = err.chain().any(|e| {
+                e.downcast_ref::<StateError>()
+                    .is_some_and(StateError::is_unusable)
+            });
+            if err.downcast_ref::<ConfigError>().is_some() || unusable {
                 ExitCode::from(exit::USAGE)
             } else {
                 ExitCode::from(exit::TARGET_FAILED)

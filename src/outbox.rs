@@ -96,7 +96,7 @@ pub async fn announce(ctx: &Context, domain: &str, outbox: &[Announcement]) {
         }
     }
     for a in outbox {
-        ctx.hooks.fire_once(hook_of(domain, a));
+        ctx.hooks.fire_once(hook_of(domain, a)).await;
     }
     let keys: Vec<String> = outbox.iter().map(Announcement::key).collect();
     let wanted: Vec<&Announcement> = outbox

@@ -313,17 +313,8 @@ async fn act_on(
     if mode.writes() {
         notify::observed(ctx, &planned, &outcome, now);
     }
-    if let Outcome::Failed(why) = &outcome {
-        ctx.hooks.fire(crate::hooks::HookEvent {
-            event: crate::hooks::Event::Failure,
-            domain: planned.target.domain.clone(),
-            user_pool_id: planned.target.user_pool_id.clone(),
-            old_arn: planned.decision.current_arn.clone(),
-            new_arn: planned.decision.candidate.as_ref().map(|c| c.arn.clone()),
-            reason: why.to_string(),
-            id: None,
-            renewal: false,
-        });
+    if let (Outcome::Failed(why), true) = (&outcome, mode.writes()) {
+        notify::fire_failure(ctx, &planned, why).await;
     }
     Acted {
         planned,
@@ -348,8 +339,8 @@ fn started(job: &VerifyJob, mode: Mode) -> Outcome {
 async fn record_backoff(ctx: &Context, acted: &[Acted]) {
     let stored = ctx
         .state
-        .update(|s| {
-            for a in acted {
+        .update_in_batches(acted, |s, batch| {
+            for a in batch {
                 let domain = &a.planned.target.domain;
                 let failed = matches!(a.outcome, Outcome::Failed(_));
                 if failed {
@@ -389,16 +380,18 @@ async fn hold_external(
             error!("cannot record the external change: {}", Chain(&e));
         }
         notify::external_change(ctx, &planned, &change.found, &why, ctx.clock.now());
-        ctx.hooks.fire(crate::hooks::HookEvent {
-            event: crate::hooks::Event::Failure,
-            domain: planned.target.domain.clone(),
-            user_pool_id: planned.target.user_pool_id.clone(),
-            old_arn: Some(change.ours.clone()),
-            new_arn: Some(change.found.clone()),
-            reason: why.clone(),
-            id: None,
-            renewal: false,
-        });
+        ctx.hooks
+            .fire(crate::hooks::HookEvent {
+                event: crate::hooks::Event::Failure,
+                domain: planned.target.domain.clone(),
+                user_pool_id: planned.target.user_pool_id.clone(),
+                old_arn: Some(change.ours.clone()),
+                new_arn: Some(change.found.clone()),
+                reason: why.clone(),
+                id: None,
+                renewal: false,
+            })
+            .await;
     }
     Acted {
         planned,

@@ -136,7 +136,10 @@ impl Window {
         match cron.find_previous_occurrence(&local, true) {
             Ok(opened) => {
                 let opened = opened.with_timezone(&Utc);
-                at < opened + chrono::Duration::from_std(self.duration).unwrap_or_default()
+                let closes = chrono::Duration::from_std(self.duration)
+                    .ok()
+                    .and_then(|d| opened.checked_add_signed(d));
+                closes.is_none_or(|closes| at < closes)
             }
             Err(_) => false,
         }

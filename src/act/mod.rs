@@ -38,9 +38,7 @@ pub use write::reread_before_write;
 
 /// The end of the verification window of a swap (or renewal) seen at `at`.
 fn verify_deadline(ctx: &Context, at: DateTime<Utc>) -> DateTime<Utc> {
-    let window = chrono::Duration::from_std(ctx.config.verify.window)
-        .unwrap_or_else(|_| chrono::Duration::hours(1));
-    at + window
+    crate::clock::after(at, ctx.config.verify.window)
 }
 
 /// Swap `planned`'s domain onto `order.to`: re-read, record the intent, write, record the

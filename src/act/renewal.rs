@@ -91,24 +91,18 @@ pub async fn remember(ctx: &Context, versions: Vec<(String, SeenCertificate)>) {
     if versions.is_empty() {
         return;
     }
-    // In chunks: a DynamoDB transaction takes at most 100 items (the lease fence is one).
-    for chunk in versions.chunks(REMEMBER_CHUNK) {
-        let stored = ctx
-            .state
-            .update(|s| {
-                for (domain, version) in chunk {
-                    s.domains.entry(domain.clone()).or_default().seen = Some(version.clone());
-                }
-            })
-            .await;
-        if let Err(e) = stored {
-            error!("cannot record the certificates seen: {}", Chain(&e));
-        }
+    let stored = ctx
+        .state
+        .update_in_batches(&versions, |s, batch| {
+            for (domain, version) in batch {
+                s.domains.entry(domain.clone()).or_default().seen = Some(version.clone());
+            }
+        })
+        .await;
+    if let Err(e) = stored {
+        error!("cannot record the certificates seen: {}", Chain(&e));
     }
 }
-
-/// Domains whose versions are remembered in one state update.
-const REMEMBER_CHUNK: usize = 50;
 
 /// Why a failed renewal is not rolled back.
 pub const NO_ROLLBACK: &str = "not rolled back: an in-place renewal cannot be undone (ACM keeps no previous version of the certificate); alerting instead";

@@ -72,6 +72,13 @@ pub async fn once(args: OnceArgs, json_logs: bool) -> anyhow::Result<u8> {
     };
     let mut config = config.load()?;
     config.ignore_windows = ignore_windows;
+    // One acting process per state file: a second `once` (the timer beside the daemon) stops
+    // here, before it reads anything. A dry run acts on nothing and needs no claim.
+    let _claim = if dry_run {
+        crate::state::Claim::not_needed()
+    } else {
+        crate::context::claim_state(&config, false).await?
+    };
     let mut ctx = context(config, work).await?;
     // With DynamoDB state, act only while holding the lease (a dry run writes nothing and
     // needs none).
@@ -139,7 +146,14 @@ pub async fn run(config: &ConfigArg, now: bool) -> anyhow::Result<u8> {
 pub async fn forget(config: &ConfigArg, domains: &[String]) -> anyhow::Result<u8> {
     let config = config.load()?;
     let sdk = crate::aws::load_sdk_config().await;
-    let (store, _) = open_state(&config, &sdk, &Metrics::new(), &clock(), Writes::Unfenced).await?;
+    let (store, _) = open_state(
+        &config,
+        &sdk,
+        &Metrics::new(),
+        &clock(),
+        Writes::Unfenced(domains),
+    )
+    .await?;
     let mut lines = Vec::new();
     store
         .update(|s| {
@@ -151,6 +165,7 @@ pub async fn forget(config: &ConfigArg, domains: &[String]) -> anyhow::Result<u8
         })
         .await
         .with_context(|| format!("updating the state in {}", store.summary()))?;
+    println!("state: {}", store.summary());
     for (domain, line) in domains.iter().zip(lines) {
         if !config.targets.iter().any(|t| &t.domain == domain) {
             println!("{domain}: note: not in the configuration");
@@ -187,6 +202,38 @@ pub async fn state_init(config: &ConfigArg) -> anyhow::Result<u8> {
         println!("{line}");
     }
     Ok(exit::OK)
+}
+
+/// `state check`: every record of the state that cannot be used.
+pub async fn state_check(config: &ConfigArg) -> anyhow::Result<u8> {
+    let config = config.load()?;
+    let (summary, checked) = match &config.state {
+        StateBackend::File(path) => (
+            format!("state file {}", path.display()),
+            crate::state::decode::check_file(path)?,
+        ),
+        StateBackend::DynamoDb(d) => {
+            let sdk = crate::aws::load_sdk_config().await;
+            let table = crate::context::state_table(d, &sdk, &Metrics::new());
+            let summary = format!("DynamoDB table {} ({})", table.name(), table.region());
+            let store = crate::state::DynamoStore::new(table, None);
+            (summary, store.check().await?)
+        }
+    };
+    for d in &checked.damage {
+        let line = d.line.map(|l| format!(":{l}")).unwrap_or_default();
+        println!("{summary}{line}: {}: {}", d.record, d.why);
+    }
+    println!(
+        "{summary}: {} record(s), {} unusable",
+        checked.records,
+        checked.damage.len()
+    );
+    if checked.damage.is_empty() {
+        return Ok(exit::OK);
+    }
+    println!("to recover: `forget DOMAIN` drops a damaged domain record (with its denylist, hold and backoff); with a state file, its .bak holds the state before the last write; a record written by a newer version is read by that version");
+    Ok(exit::TARGET_FAILED)
 }
 
 /// `status`: every target's health, the edge, and who leads; exit 1 when any is unhealthy.

@@ -129,7 +129,8 @@ pub enum Command {
     /// one per account (DIR/ACCOUNT.yaml), never overwriting a file. Exit 0 when every scope
     /// was read, 1 when some failed, 2 on usage errors.
     Discover(DiscoverArgs),
-    /// Shared state on DynamoDB (`state: {dynamodb: {table: ...}}` in the config).
+    /// The state: check that every record can be used (file or DynamoDB table), or set up
+    /// the shared DynamoDB table (`state: {dynamodb: {table: ...}}` in the config).
     State {
         /// What to do.
         #[command(subcommand)]
@@ -233,6 +234,10 @@ pub enum StateCommand {
     /// changes nothing and exits 0. Needs dynamodb:CreateTable, DescribeTable,
     /// UpdateTimeToLive and DescribeTimeToLive (the daemon itself does not).
     Init(ConfigArg),
+    /// Read the state (the file, or the DynamoDB table) and report every record that cannot be
+    /// used, with its line in the file, and what to do about it. Writes nothing. Exit 0 when
+    /// every record is usable, 1 when some are not, 2 when the state cannot be read at all.
+    Check(ConfigArg),
 }
 
 /// The configuration file argument.
@@ -264,6 +269,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::State {
             command: StateCommand::Init(config),
         } => commands::state_init(&config).await,
+        Command::State {
+            command: StateCommand::Check(config),
+        } => commands::state_check(&config).await,
         Command::Forget { config, domains } => commands::forget(&config, &domains).await,
         Command::Discover(args) => commands::discover(args).await,
     }

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::model::{ConfigError, MinValidity, RoleSpec, Rollout, Target};
-use super::position::{locate, locate_nth, relative_to, yaml_error};
+use super::position::{locate, locate_nth, relative_to};
 use super::raw::{RawDefaults, RawFreeze, RawInclude, RawRollout, RawTarget, RawWindow};
 use super::values::{HumanDuration, RoleArn};
 use crate::window::{ChangePolicy, Freeze, Window};
@@ -248,13 +248,8 @@ pub(super) fn follow_includes(
             if file.canonicalize().is_ok_and(|c| seen.read.contains(&c)) {
                 continue;
             }
-            let child_text =
-                std::fs::read_to_string(&file).map_err(|source| ConfigError::Read {
-                    path: file.clone(),
-                    source,
-                })?;
-            let raw: RawInclude = serde_yaml_ng::from_str(&child_text)
-                .map_err(|e| yaml_error(&child_text, &file, &e))?;
+            let child_text = super::bounded::read(&file)?;
+            let raw: RawInclude = super::bounded::from_str(&child_text, &file)?;
             let child_invalid = |message: String| {
                 let (line, column) = locate(&child_text, "external_id", None);
                 ConfigError::Invalid {

@@ -12,6 +12,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+pub mod bounded;
 mod fleet;
 pub mod model;
 mod position;
@@ -25,21 +26,17 @@ pub use model::{
     WebhookFormat, WebhookSettings, DEFAULT_CONCURRENCY, DEFAULT_DISCOVERY_INTERVAL, DEFAULT_LEASE,
     DEFAULT_SCHEDULE, ENV_CONFIG, ENV_CONFIG_NAME,
 };
-use position::{locate, relative_to, yaml_error};
+use position::{locate, relative_to};
 use raw::{RawConfig, RawHooks, RawRates, RawState, RawVerify};
 pub use values::{
-    parse_cron, AccountId, Argv, CronExpr, DomainName, HostPort, HumanDuration, QueueUrl,
+    parse_cron, AccountId, Argv, CronExpr, DomainName, EnvName, HostPort, HumanDuration, QueueUrl,
     RegionName, RoleArn, TableName, UserPoolId,
 };
 
 impl Config {
     /// Read and validate a configuration file.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        Config::parse(&text, path)
+        Config::parse(&bounded::read(path)?, path)
     }
 
     /// From `-c FILE` when given, else from the `CCR_CONFIG_YAML` environment variable (the
@@ -67,8 +64,7 @@ impl Config {
 
     /// Validate configuration text; `path` is used in messages and to resolve relative paths.
     pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
-        let raw: RawConfig =
-            serde_yaml_ng::from_str(text).map_err(|e| yaml_error(text, path, &e))?;
+        let raw: RawConfig = bounded::from_str(text, path)?;
         let invalid = |key: &str, value: Option<&str>, message: String| {
             let (line, column) = locate(text, key, value);
             ConfigError::Invalid {
@@ -121,7 +117,7 @@ impl Config {
             state,
             metrics_listen: raw.metrics.and_then(|m| m.listen),
             discovery: raw.discovery.map(|d| discovery(d, &inherited)),
-            notify: raw.notify.map(notify),
+            notify: raw.notify.map(|n| notify(n, &invalid)).transpose()?,
             events: raw.events.map(|e| EventSettings {
                 region: e
                     .region
@@ -262,17 +258,35 @@ fn hooks(hooks: RawHooks) -> Hooks {
         on_verified: hooks.on_verified.map(|h| h.0),
         on_failure: hooks.on_failure.map(|h| h.0),
         timeout: hooks.timeout.map_or(Duration::from_secs(60), |d| d.0),
+        pass_env: hooks
+            .pass_env
+            .unwrap_or_default()
+            .into_iter()
+            .map(|n| n.0)
+            .collect(),
     }
 }
 
-/// `$STATE_DIRECTORY/state.json` under systemd (`StateDirectory=`), else
-/// `./cognito-cert-rotator.state.json`.
+/// The units' `StateDirectory=` on a host where the package's units ran.
+pub const SYSTEM_STATE_DIRECTORY: &str = "/var/lib/cognito-cert-rotator";
+
+/// `$STATE_DIRECTORY/state.json` under systemd (`StateDirectory=`); else, on a host where the
+/// units ran, the same file (so `forget` and `status` from a shell read what the daemon
+/// writes); else `./cognito-cert-rotator.state.json`.
 pub fn default_state_file() -> PathBuf {
-    match std::env::var("STATE_DIRECTORY") {
+    default_state_file_in(
+        std::env::var("STATE_DIRECTORY").ok().as_deref(),
+        Path::new(SYSTEM_STATE_DIRECTORY),
+    )
+}
+
+fn default_state_file_in(state_directory: Option<&str>, system: &Path) -> PathBuf {
+    match state_directory {
         // systemd may pass several directories separated by colons; the first is ours.
-        Ok(dirs) if !dirs.is_empty() => {
-            PathBuf::from(dirs.split(':').next().unwrap_or(&dirs)).join("state.json")
+        Some(dirs) if !dirs.is_empty() => {
+            PathBuf::from(dirs.split(':').next().unwrap_or(dirs)).join("state.json")
         }
+        _ if system.is_dir() => system.join("state.json"),
         _ => PathBuf::from("cognito-cert-rotator.state.json"),
     }
 }
@@ -308,17 +322,72 @@ fn discovery(d: raw::RawDiscovery, inherited: &Inherited) -> DiscoverySettings {
 }
 
 /// `notify:`, its events defaulting to all.
-fn notify(n: raw::RawNotify) -> NotifySettings {
-    NotifySettings {
-        sns_topic_arn: n.sns_topic_arn.map(|t| t.0),
-        webhook: n.webhook.map(|w| WebhookSettings {
-            url: w.url.0,
+fn notify(n: raw::RawNotify, invalid: &Invalid<'_>) -> Result<NotifySettings, ConfigError> {
+    let webhook = match n.webhook {
+        None => None,
+        Some(w) => Some(WebhookSettings {
+            url: webhook_url(w.url, w.url_from_env, invalid)?,
             format: w.format.unwrap_or_default(),
             headers_from_env: w.headers_from_env.unwrap_or_default(),
         }),
+    };
+    Ok(NotifySettings {
+        sns_topic_arn: n.sns_topic_arn.map(|t| t.0),
+        webhook,
         events: n.events.map_or_else(
             || crate::model::NoticeKind::ALL.into_iter().collect(),
             |list| list.into_iter().map(|e| e.0).collect(),
         ),
+    })
+}
+
+/// `notify.webhook`: `url:` in the file, or `url_from_env: NAME` (the environment, else the
+/// systemd credential NAME), exactly one; the secret is checked like `url:` and never shown
+/// past its host.
+fn webhook_url(
+    url: Option<values::HttpsUrl>,
+    from_env: Option<EnvName>,
+    invalid: &Invalid<'_>,
+) -> Result<String, ConfigError> {
+    match (url, from_env) {
+        (Some(url), None) => Ok(url.0),
+        (None, Some(EnvName(name))) => {
+            let text = read_secret(&name).ok_or_else(|| {
+                invalid(
+                    "url_from_env",
+                    None,
+                    format!("notify.webhook.url_from_env: {name} is not set (neither in the environment nor as a systemd credential in $CREDENTIALS_DIRECTORY)"),
+                )
+            })?;
+            values::HttpsUrl::parse(&text)
+                .map(|u| u.0)
+                .map_err(|why| invalid("url_from_env", None, format!("notify.webhook.url_from_env: {name}: {why}")))
+        }
+        (Some(_), Some(_)) => Err(invalid(
+            "url_from_env",
+            None,
+            "notify.webhook: url and url_from_env are both set; keep url_from_env (the secret out of this file)".to_string(),
+        )),
+        (None, None) => Err(invalid(
+            "webhook",
+            None,
+            "notify.webhook needs url_from_env: NAME (an environment variable or systemd credential holding the URL) or url:".to_string(),
+        )),
     }
+}
+
+/// The secret named `name` (`url_from_env`): the environment variable (systemd's
+/// `EnvironmentFile=`, ECS `secrets`), else the systemd credential of that name
+/// (`LoadCredential=NAME:...`, read from `$CREDENTIALS_DIRECTORY/NAME`); `None` when neither
+/// is there (or it is empty).
+pub fn read_secret(name: &str) -> Option<String> {
+    let from_env = std::env::var(name).ok();
+    let from_credential = || {
+        let dir = std::env::var_os("CREDENTIALS_DIRECTORY")?;
+        std::fs::read_to_string(Path::new(&dir).join(name)).ok()
+    };
+    from_env
+        .or_else(from_credential)
+        .map(|v| v.trim().to_string())
+        .filter(|v| !v.is_empty())
 }

@@ -92,6 +92,10 @@ pub struct Hooks {
     pub on_failure: Option<Vec<String>>,
     /// How long a hook may run before it is killed.
     pub timeout: Duration,
+    /// Variables of the daemon's environment hooks also see (`hooks.pass_env`); by default a
+    /// hook sees only `PATH`, `HOME`, `LANG`, `TZ` and its `CCR_*` variables, never the
+    /// daemon's credentials or secrets.
+    pub pass_env: Vec<String>,
 }
 
 /// `discovery:`: custom domains of user pools carrying `manage_tagged` are managed as if

@@ -9,9 +9,9 @@ use serde::Deserialize;
 
 use super::model::{OnFailure, WebhookFormat};
 use super::values::{
-    AccountId, Argv, ConnectTo, CronExpr, DomainName, HttpsUrl, HumanDuration, MinValidityValue,
-    NoticeEvent, PerSecond, QueueUrl, RegionName, RoleArn, SnsTopicArn, TableName, TimeZoneName,
-    Timestamp, UserPoolId, WindowStart,
+    AccountId, Argv, ConnectTo, CronExpr, DomainName, DurationAtMost, EnvName, HttpsUrl,
+    HumanDuration, MinValidityValue, NoticeEvent, PerSecond, QueueUrl, RegionName, RoleArn,
+    SnsTopicArn, TableName, TimeZoneName, Timestamp, UserPoolId, WindowStart, DAY, HOUR, WEEK,
 };
 
 #[derive(Deserialize)]
@@ -43,7 +43,7 @@ pub(super) struct RawConfig {
 #[serde(deny_unknown_fields)]
 pub(super) struct RawWindow {
     pub(super) start: WindowStart,
-    pub(super) duration: HumanDuration,
+    pub(super) duration: DurationAtMost<WEEK>,
     pub(super) timezone: Option<TimeZoneName>,
 }
 
@@ -85,8 +85,8 @@ impl TryFrom<RawFreezeText> for RawFreeze {
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawVerify {
-    pub(super) window: Option<HumanDuration>,
-    pub(super) interval: Option<HumanDuration>,
+    pub(super) window: Option<DurationAtMost<WEEK>>,
+    pub(super) interval: Option<DurationAtMost<DAY>>,
     pub(super) tls: Option<bool>,
     pub(super) connect_to: Option<ConnectTo>,
     pub(super) ca_file: Option<PathBuf>,
@@ -124,7 +124,7 @@ pub(super) struct RawDiscovery {
     pub(super) organization: Option<bool>,
     pub(super) accounts: Option<Vec<AccountId>>,
     pub(super) manage_tagged: BTreeMap<String, String>,
-    pub(super) interval: Option<HumanDuration>,
+    pub(super) interval: Option<DurationAtMost<WEEK>>,
 }
 
 /// `notify:`: notifications where hooks cannot run.
@@ -139,7 +139,8 @@ pub(super) struct RawNotify {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawWebhook {
-    pub(super) url: HttpsUrl,
+    pub(super) url: Option<HttpsUrl>,
+    pub(super) url_from_env: Option<EnvName>,
     pub(super) format: Option<WebhookFormat>,
     pub(super) headers_from_env: Option<BTreeMap<String, String>>,
 }
@@ -150,7 +151,8 @@ pub(super) struct RawHooks {
     pub(super) on_rotate: Option<Argv>,
     pub(super) on_verified: Option<Argv>,
     pub(super) on_failure: Option<Argv>,
-    pub(super) timeout: Option<HumanDuration>,
+    pub(super) timeout: Option<DurationAtMost<HOUR>>,
+    pub(super) pass_env: Option<Vec<EnvName>>,
 }
 
 #[derive(Deserialize, Default)]

@@ -616,3 +616,22 @@ fn a_bad_window_or_freeze_is_a_located_error() {
         assert!(err.starts_with(want), "{err}");
     }
 }
+
+#[test]
+fn the_default_state_file_is_the_units_own_from_a_shell_on_a_host_where_they_ran() {
+    let dir = tempfile::tempdir().unwrap();
+    let system = dir.path().join("var-lib-ccr");
+    assert_eq!(
+        default_state_file_in(Some("/run/x:/run/y"), &system),
+        Path::new("/run/x/state.json")
+    );
+    assert_eq!(
+        default_state_file_in(None, &system),
+        Path::new("cognito-cert-rotator.state.json")
+    );
+    std::fs::create_dir(&system).unwrap();
+    assert_eq!(
+        default_state_file_in(None, &system),
+        system.join("state.json")
+    );
+}

@@ -3,7 +3,6 @@
 //! expressions, rates, hook argv lists, `host:port` and SQS queue URLs.
 
 use std::fmt;
-use std::time::Duration;
 
 use serde::{Deserialize, Deserializer};
 
@@ -64,29 +63,14 @@ impl<'de> Deserialize<'de> for CronExpr {
     }
 }
 
+mod durations;
 mod notify;
+mod secrets;
 mod windows;
+pub use durations::{DurationAtMost, HumanDuration, DAY, HOUR, LONGEST, WEEK};
 pub use notify::{AccountId, HttpsUrl, NoticeEvent, RegionName, SnsTopicArn};
+pub use secrets::EnvName;
 pub use windows::{TimeZoneName, Timestamp, WindowStart};
-
-/// A positive duration written the humantime way (`90s`, `60m`, `30d`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct HumanDuration(pub Duration);
-
-impl<'de> Deserialize<'de> for HumanDuration {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(d)?;
-        match humantime::parse_duration(&text) {
-            Ok(dur) if dur.is_zero() => Err(serde::de::Error::custom(format!(
-                "duration \"{text}\" is zero; give a positive duration such as 30s, 60m or 30d"
-            ))),
-            Ok(dur) => Ok(HumanDuration(dur)),
-            Err(e) => Err(serde::de::Error::custom(format!(
-                "duration \"{text}\": {e}; expected a number and a unit, such as 30s, 60m or 30d"
-            ))),
-        }
-    }
-}
 
 /// `min_validity`: a positive duration (`30d`) or a percentage of the certificate's lifetime
 /// (`33%`, 1–99).
@@ -108,6 +92,10 @@ impl MinValidityValue {
         match humantime::parse_duration(text) {
             Ok(dur) if dur.is_zero() => Err(InvalidValue(format!(
                 "min_validity \"{text}\" is zero; give a duration such as 30d, or a share of the lifetime such as 33%"
+            ))),
+            Ok(dur) if dur > LONGEST => Err(InvalidValue(format!(
+                "min_validity \"{text}\" is longer than any certificate lives; give at most {}",
+                crate::format::fmt_duration(LONGEST)
             ))),
             Ok(dur) => Ok(MinValidityValue(MinValidity::Duration(dur))),
             Err(e) => Err(InvalidValue(format!(

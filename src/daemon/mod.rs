@@ -24,6 +24,7 @@ use crate::metrics::http::Health;
 use crate::metrics::Metrics;
 use crate::notify::Notifier;
 
+mod claim;
 pub mod consumer;
 mod discovery;
 mod edge_watch;
@@ -63,6 +64,9 @@ pub async fn run(
     let metrics = Metrics::new();
     let (control_tx, mut control) = merged(signals);
     let (as_read, as_read_rx) = watch::channel(Arc::new(config.clone()));
+    let Some(_claim) = claim::claim_or_stop(&config, &mut control).await? else {
+        return Ok(crate::exit::OK);
+    };
     let ctx = Context::build(config, metrics.clone(), None, clock.clone(), Work::Acting).await?;
     let health = Arc::new(Health::new(period(&ctx.config.schedule, clock.now())));
     let server = serve_metrics(&ctx, &metrics, &health).await?;
@@ -163,6 +167,9 @@ async fn serve_metrics(
         .map_err(|source| DaemonError::Listen { addr, source })?;
     let addr = listener.local_addr().unwrap_or(addr);
     info!(%addr, "serving /metrics and /healthz");
+    if !addr.ip().is_loopback() {
+        warn!(%addr, "{}", crate::metrics::http::NOT_LOOPBACK);
+    }
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(
         crate::metrics::http::serve(listener, metrics.clone(), health.clone(), async {

@@ -1,5 +1,8 @@
 //! The `/metrics` and `/healthz` HTTP endpoint, and the loop liveness `/healthz` reports.
 
+/// The warning for `metrics.listen` on an address other machines can reach.
+pub const NOT_LOOPBACK: &str = "metrics.listen is not a loopback address: anyone who can reach it reads /metrics (domains, user pools, certificate ARNs) and /healthz; restrict access with a firewall or security group, or listen on 127.0.0.1 behind a scraper on the host (docs/operations.md, \"Restricting access\")";
+
 use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

@@ -55,7 +55,7 @@ pub enum NotifyError {
     /// The URL cannot be used.
     #[error("notify.webhook.url {url}: {why}")]
     Url {
-        /// The URL.
+        /// The URL, to its host only (the rest is a secret).
         url: String,
         /// Why.
         why: String,
@@ -102,7 +102,7 @@ struct Webhook {
 impl Webhook {
     fn new(settings: &crate::config::model::WebhookSettings) -> Result<Webhook, NotifyError> {
         let bad = |why: &str| NotifyError::Url {
-            url: settings.url.clone(),
+            url: crate::format::url_host(&settings.url),
             why: why.to_string(),
         };
         let uri: hyper::Uri = settings.url.parse().map_err(|_| bad("not a URL"))?;

@@ -1,6 +1,6 @@
 //! The notifications (`notify:`) of one observed target after its step: a failure, a
 //! certificate running out with nothing better, a managed renewal that needs a person.
-//! Each is keyed so it is sent once ([`crate::notices`]).
+//! Each is keyed so it is sent once ([`crate::notices`]). And a failure's `on_failure` hook.
 
 use chrono::{DateTime, Utc};
 
@@ -9,6 +9,27 @@ use crate::model::NoticeKind;
 use crate::notices::{expiring, Notice};
 use crate::outcome::Outcome;
 use crate::planned::Planned;
+
+/// `on_failure` for a target that failed in this pass (never in a dry run, which promises no
+/// side effect).
+pub(super) async fn fire_failure(
+    ctx: &Context,
+    planned: &Planned,
+    why: &crate::error::TargetError,
+) {
+    ctx.hooks
+        .fire(crate::hooks::HookEvent {
+            event: crate::hooks::Event::Failure,
+            domain: planned.target.domain.clone(),
+            user_pool_id: planned.target.user_pool_id.clone(),
+            old_arn: planned.decision.current_arn.clone(),
+            new_arn: planned.decision.candidate.as_ref().map(|c| c.arn.clone()),
+            reason: why.to_string(),
+            id: None,
+            renewal: false,
+        })
+        .await;
+}
 
 /// Queue what `planned`'s outcome calls for (nothing in a dry run).
 pub(super) fn observed(ctx: &Context, planned: &Planned, outcome: &Outcome, now: DateTime<Utc>) {

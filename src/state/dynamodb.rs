@@ -18,6 +18,9 @@ const ROLLOUT: &str = "rollout#";
 /// How long an idle record (nothing in flight, nothing denylisted, no backoff) is kept after
 /// its last change before DynamoDB's TTL may remove it.
 const IDLE_KEEP_SECS: i64 = 400 * 86_400;
+/// Records one write may change: DynamoDB's 100 items per transaction, less the lease fence.
+/// Changes to many records are made in batches ([`super::StateStore::update_in_batches`]).
+const MAX_WRITES: usize = 99;
 /// Re-reads after conflicting writes before giving up.
 const ATTEMPTS: u32 = 8;
 
@@ -84,6 +87,10 @@ impl DynamoStore {
                 *cache = Some(base);
                 return Ok(());
             }
+            if writes.len() > MAX_WRITES {
+                *cache = Some(base);
+                return Err(StateError::TooManyRecords(writes.len()));
+            }
             let fence = match &self.fence {
                 None => None,
                 Some(slot) => Some(slot.current().ok_or(StateError::NotLeader)?),
@@ -120,6 +127,25 @@ impl DynamoStore {
         }
         *cache = None;
         Err(StateError::Contended(ATTEMPTS))
+    }
+}
+
+impl DynamoStore {
+    /// `state check`: every record of the table, and those that do not parse.
+    pub async fn check(&self) -> Result<super::decode::Checked, StateError> {
+        let items = self.table.load().await?;
+        let mut checked = super::decode::Checked::default();
+        for item in &items {
+            checked.records += 1;
+            if let Err(StateError::Corrupt { key, why }) = parse(std::slice::from_ref(item)) {
+                checked.damage.push(super::decode::Damage {
+                    record: key,
+                    line: None,
+                    why,
+                });
+            }
+        }
+        Ok(checked)
     }
 }
 

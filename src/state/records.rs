@@ -40,8 +40,13 @@ pub struct Denied {
     pub reason: String,
 }
 
+/// The newest state format this version reads and writes. A file of a newer one is refused
+/// (a downgrade must not drop what the newer version recorded); older ones load, as fields are
+/// only ever added.
+pub const FORMAT: u32 = 1;
+
 fn version() -> u32 {
-    1
+    FORMAT
 }
 
 /// What is known about one domain.

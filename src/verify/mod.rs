@@ -343,7 +343,11 @@ where
     Fut: Future<Output = Look>,
 {
     let start = Instant::now();
-    let deadline = start + window;
+    // A window past tokio's clock (bounded to a week by the config; only a bug gets here)
+    // waits "forever" rather than panicking.
+    let deadline = start
+        .checked_add(window)
+        .unwrap_or_else(|| start + Duration::from_secs(100 * 365 * 86_400));
     let mut attempts = 0;
     loop {
         attempts += 1;

@@ -67,7 +67,7 @@ fn an_unusable_state_folder_names_the_file_and_its_cause_once() {
     assert_eq!(
         line,
         format!(
-            "error: opening the state file (set state_file: in {} to move it): state file {}: Not a directory (os error 20)",
+            "error: opening the state file (set state_file: in {} to move it): state file {}.owner: Not a directory (os error 20)",
             path.display(),
             state.display()
         )

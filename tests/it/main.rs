@@ -31,5 +31,6 @@ mod package;
 mod port;
 mod soak;
 mod system;
+mod trust;
 mod units;
 mod windows;

@@ -33,18 +33,27 @@ impl<'de> Deserialize<'de> for SnsTopicArn {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpsUrl(pub String);
 
-impl<'de> Deserialize<'de> for HttpsUrl {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(d)?;
+impl HttpsUrl {
+    /// Check `text`; the error shows the URL to its host only (the rest may be a secret).
+    pub fn parse(text: &str) -> Result<HttpsUrl, String> {
         let host = text
             .strip_prefix("https://")
             .map(|rest| rest.split(['/', '?']).next().unwrap_or_default());
         match host {
-            Some(h) if !h.is_empty() && !text.contains(char::is_whitespace) => Ok(HttpsUrl(text)),
-            _ => Err(serde::de::Error::custom(format!(
-                "url \"{text}\": expected an https:// URL, such as https://hooks.slack.com/services/T000/B000/XXXX"
-            ))),
+            Some(h) if !h.is_empty() && !text.contains(char::is_whitespace) => {
+                Ok(HttpsUrl(text.to_string()))
+            }
+            _ => Err(format!(
+                "url {}: expected an https:// URL, such as https://hooks.slack.com/services/T000/B000/XXXX",
+                crate::format::url_host(text)
+            )),
         }
+    }
+}
+
+impl<'de> Deserialize<'de> for HttpsUrl {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        HttpsUrl::parse(&String::deserialize(d)?).map_err(serde::de::Error::custom)
     }
 }
 
