@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::process::{Child, Command};
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinHandle;
 use tracing::{info, warn};
 
@@ -98,6 +98,17 @@ pub enum HookResult {
     Timeout,
 }
 
+impl HookResult {
+    /// The metric label.
+    fn label(&self) -> &'static str {
+        match self {
+            HookResult::Success => "success",
+            HookResult::Failed(_) => "failed",
+            HookResult::Timeout => "timeout",
+        }
+    }
+}
+
 /// Runs the configured hooks and keeps track of the ones still running.
 #[derive(Debug)]
 pub struct HookRunner {
@@ -155,47 +166,54 @@ impl HookRunner {
                 return false;
             }
         }
-        self.fire(ev).await;
+        self.fire_started(ev).await;
         true
     }
 
-    /// Start the hook for `ev`, if one is configured: its process is started before this
-    /// returns (so a record written after it knows the hook ran), and waited for in the
+    /// Start the hook for `ev`, if one is configured, and return once its process is
+    /// started (so a record written after it knows the hook ran); it is waited for in the
     /// background. With [`AT_ONCE`] hooks running, this waits for one of them to end.
-    pub async fn fire(&self, ev: HookEvent) {
-        let argv = match ev.event {
-            Event::Swap => &self.hooks.on_rotate,
-            Event::Verified => &self.hooks.on_verified,
-            Event::Failure => &self.hooks.on_failure,
+    pub async fn fire_started(&self, ev: HookEvent) {
+        let Some(argv) = self.argv(ev.event) else {
+            return;
         };
-        let Some(argv) = argv.clone() else { return };
-        let timeout = self.hooks.timeout;
-        let metrics = self.metrics.clone();
         let Ok(slot) = self.slots.clone().acquire_owned().await else {
             return;
         };
         let child = start(&argv, &ev, &self.hooks.pass_env);
+        let (timeout, metrics) = (self.hooks.timeout, self.metrics.clone());
+        let handle = tokio::spawn(finish(child, ev, slot, timeout, metrics));
+        self.keep(handle);
+    }
+
+    /// Queue the hook for `ev`, if one is configured, without waiting: it starts when one of
+    /// the [`AT_ONCE`] slots is free (a pass with many failing targets is not held up by
+    /// their hooks). For a target's failure, which no record announces.
+    pub fn fire(&self, ev: HookEvent) {
+        let Some(argv) = self.argv(ev.event) else {
+            return;
+        };
+        let (slots, pass_env) = (self.slots.clone(), self.hooks.pass_env.clone());
+        let (timeout, metrics) = (self.hooks.timeout, self.metrics.clone());
         let handle = tokio::spawn(async move {
-            let _slot = slot;
-            let result = match child {
-                Ok(child) => wait(child, &ev, timeout).await,
-                Err(failed) => failed,
+            let Ok(slot) = slots.acquire_owned().await else {
+                return HookResult::Failed("the hook queue is closed".into());
             };
-            if let Some(m) = metrics {
-                let label = match result {
-                    HookResult::Success => "success",
-                    HookResult::Failed(_) => "failed",
-                    HookResult::Timeout => "timeout",
-                };
-                m.hooks
-                    .get_or_create(&HookLabels {
-                        event: ev.event.name().to_string(),
-                        result: label.to_string(),
-                    })
-                    .inc();
-            }
-            result
+            let child = start(&argv, &ev, &pass_env);
+            finish(child, ev, slot, timeout, metrics).await
         });
+        self.keep(handle);
+    }
+
+    fn argv(&self, event: Event) -> Option<Vec<String>> {
+        match event {
+            Event::Swap => self.hooks.on_rotate.clone(),
+            Event::Verified => self.hooks.on_verified.clone(),
+            Event::Failure => self.hooks.on_failure.clone(),
+        }
+    }
+
+    fn keep(&self, handle: JoinHandle<HookResult>) {
         if let Ok(mut running) = self.running.lock() {
             running.retain(|h| !h.is_finished());
             running.push(handle);
@@ -216,6 +234,30 @@ impl HookRunner {
         }
         results
     }
+}
+
+/// Wait for a started hook in its slot, and count how it ended.
+async fn finish(
+    child: Result<Child, HookResult>,
+    ev: HookEvent,
+    slot: OwnedSemaphorePermit,
+    timeout: Duration,
+    metrics: Option<Metrics>,
+) -> HookResult {
+    let _slot = slot;
+    let result = match child {
+        Ok(child) => wait(child, &ev, timeout).await,
+        Err(failed) => failed,
+    };
+    if let Some(m) = metrics {
+        m.hooks
+            .get_or_create(&HookLabels {
+                event: ev.event.name().to_string(),
+                result: result.label().to_string(),
+            })
+            .inc();
+    }
+    result
 }
 
 /// Run one hook to completion or timeout, logging its output.
@@ -441,13 +483,11 @@ mod tests {
             ..Hooks::default()
         };
         let runner = HookRunner::new(hooks, Some(metrics.clone()));
-        runner
-            .fire(HookEvent {
-                event: Event::Failure,
-                ..event()
-            })
-            .await;
-        runner.fire(event()).await; // no on_verified hook configured: nothing runs
+        runner.fire(HookEvent {
+            event: Event::Failure,
+            ..event()
+        });
+        runner.fire(event()); // no on_verified hook configured: nothing runs
         std::fs::write(&go, b"").unwrap();
         let results = runner.finish().await;
         assert_eq!(results, [HookResult::Failed("exit status: 1".into())]);
@@ -494,6 +534,56 @@ mod tests {
                 "auth.example.com:verified:arn:newer:2026-02-01T00:00:00Z"
             ]
         );
+    }
+
+    #[tokio::test]
+    async fn at_most_four_hooks_run_at_once_and_none_is_lost() {
+        let dir = tempfile::tempdir().unwrap();
+        let (running, go, log) = (
+            dir.path().join("running"),
+            dir.path().join("go"),
+            dir.path().join("log"),
+        );
+        std::fs::create_dir(&running).unwrap();
+        // Each hook marks itself running, records how many are, waits for the test, unmarks.
+        let script = format!(
+            "touch {r}/$$; ls {r} | wc -l >> {l}; while [ ! -e {g} ]; do sleep 0.01; done; rm {r}/$$",
+            r = running.display(),
+            l = log.display(),
+            g = go.display()
+        );
+        let hooks = Hooks {
+            on_failure: Some(sh(&script)),
+            timeout: Duration::from_secs(30),
+            ..Hooks::default()
+        };
+        let runner = HookRunner::new(hooks, None);
+        for _ in 0..6 {
+            runner.fire(HookEvent {
+                event: Event::Failure,
+                ..event()
+            });
+        }
+        let started = || {
+            std::fs::read_to_string(&log)
+                .unwrap_or_default()
+                .lines()
+                .count()
+        };
+        while started() < AT_ONCE {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert_eq!(started(), AT_ONCE, "a fifth started while four ran");
+        std::fs::write(&go, b"").unwrap();
+        let results = runner.finish().await;
+        assert_eq!(results, vec![HookResult::Success; 6], "none is lost");
+        let seen: Vec<usize> = std::fs::read_to_string(&log)
+            .unwrap()
+            .lines()
+            .map(|l| l.trim().parse().unwrap())
+            .collect();
+        assert!(seen.iter().all(|n| *n <= AT_ONCE), "{seen:?}");
     }
 
     #[test]

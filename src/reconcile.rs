@@ -314,7 +314,7 @@ async fn act_on(
         notify::observed(ctx, &planned, &outcome, now);
     }
     if let (Outcome::Failed(why), true) = (&outcome, mode.writes()) {
-        notify::fire_failure(ctx, &planned, why).await;
+        notify::fire_failure(ctx, &planned, why);
     }
     Acted {
         planned,
@@ -380,18 +380,16 @@ async fn hold_external(
             error!("cannot record the external change: {}", Chain(&e));
         }
         notify::external_change(ctx, &planned, &change.found, &why, ctx.clock.now());
-        ctx.hooks
-            .fire(crate::hooks::HookEvent {
-                event: crate::hooks::Event::Failure,
-                domain: planned.target.domain.clone(),
-                user_pool_id: planned.target.user_pool_id.clone(),
-                old_arn: Some(change.ours.clone()),
-                new_arn: Some(change.found.clone()),
-                reason: why.clone(),
-                id: None,
-                renewal: false,
-            })
-            .await;
+        ctx.hooks.fire(crate::hooks::HookEvent {
+            event: crate::hooks::Event::Failure,
+            domain: planned.target.domain.clone(),
+            user_pool_id: planned.target.user_pool_id.clone(),
+            old_arn: Some(change.ours.clone()),
+            new_arn: Some(change.found.clone()),
+            reason: why.clone(),
+            id: None,
+            renewal: false,
+        });
     }
     Acted {
         planned,

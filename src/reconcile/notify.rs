@@ -12,23 +12,17 @@ use crate::planned::Planned;
 
 /// `on_failure` for a target that failed in this pass (never in a dry run, which promises no
 /// side effect).
-pub(super) async fn fire_failure(
-    ctx: &Context,
-    planned: &Planned,
-    why: &crate::error::TargetError,
-) {
-    ctx.hooks
-        .fire(crate::hooks::HookEvent {
-            event: crate::hooks::Event::Failure,
-            domain: planned.target.domain.clone(),
-            user_pool_id: planned.target.user_pool_id.clone(),
-            old_arn: planned.decision.current_arn.clone(),
-            new_arn: planned.decision.candidate.as_ref().map(|c| c.arn.clone()),
-            reason: why.to_string(),
-            id: None,
-            renewal: false,
-        })
-        .await;
+pub(super) fn fire_failure(ctx: &Context, planned: &Planned, why: &crate::error::TargetError) {
+    ctx.hooks.fire(crate::hooks::HookEvent {
+        event: crate::hooks::Event::Failure,
+        domain: planned.target.domain.clone(),
+        user_pool_id: planned.target.user_pool_id.clone(),
+        old_arn: planned.decision.current_arn.clone(),
+        new_arn: planned.decision.candidate.as_ref().map(|c| c.arn.clone()),
+        reason: why.to_string(),
+        id: None,
+        renewal: false,
+    });
 }
 
 /// Queue what `planned`'s outcome calls for (nothing in a dry run).
