@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 STAMP := $(VENV)/.installed
 
-.PHONY: all build test lint fmt demo venv clean release check-iam bench deb deb-tools soak
+.PHONY: all build test lint fmt demo venv clean release check-iam bench bench-trust deb deb-tools soak
 
 all: build
 
@@ -71,6 +71,11 @@ BENCH_REGIONS ?= 4
 bench: venv release
 	$(VENV)/bin/python bench/bench.py --binary target/release/cognito-cert-rotator --certs $(BENCH_CERTS) --domains $(BENCH_DOMAINS)
 	$(VENV)/bin/python bench/discover.py --binary target/release/cognito-cert-rotator --accounts $(BENCH_ACCOUNTS) --regions $(BENCH_REGIONS)
+
+# What a damaged state file, a noisy hook and an alias bomb cost the release binary (issue 28's
+# figures): peak RSS with a hook printing 400 MB, the time to refuse the bomb, the state's hash.
+bench-trust: venv release
+	$(VENV)/bin/python bench/trust.py --binary target/release/cognito-cert-rotator
 
 clean:
 	cargo clean

@@ -171,11 +171,21 @@ mod tests {
 
     #[test]
     fn an_alias_bomb_is_refused_located_before_it_expands() {
-        let text = laughs(10);
+        // A big scalar used many times: few alias uses (under YAML's own repetition limit),
+        // a gigabyte once expanded.
+        let mut text = format!("k0: &big \"{}\"\n", "x".repeat(1 << 20));
+        for n in 1..1024 {
+            text.push_str(&format!("k{n}: *big\n"));
+        }
         let err = from_str::<serde_yaml_ng::Value>(&text, Path::new("bomb.yaml")).unwrap_err();
         let message = err.to_string();
         assert!(message.starts_with("bomb.yaml:"), "{message}");
         assert!(message.contains("expands past 16 MiB"), "{message}");
+        // Nested aliases are refused too (by whichever limit comes first), located.
+        let err = from_str::<serde_yaml_ng::Value>(&laughs(10), Path::new("bomb.yaml"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("bomb.yaml:"), "{err}");
     }
 
     #[test]
