@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 STAMP := $(VENV)/.installed
 
-.PHONY: all build test lint fmt demo venv clean release check-iam bench bench-trust deb deb-tools soak
+.PHONY: all build test test-system lint fmt demo venv clean release check-iam bench bench-trust deb deb-tools soak
 
 all: build
 
@@ -19,12 +19,18 @@ $(STAMP): tests/requirements.txt
 build:
 	cargo build --all-targets
 
-# The whole test suite: unit tests (selection, config, serials, adapters on aws-smithy-mocks,
-# paused-time verification) and end-to-end tests on the emulator and the TLS edge.
-# Tests that need systemd-analyze, root or setpriv are #[ignore]d for a plain `cargo test`;
-# here they run, and fail saying what to install where a tool is missing.
-test: venv deb-tools
-	cargo test --all-targets -- --include-ignored
+# The whole test suite (scripts/test.sh), one progress line per suite: unit tests (selection,
+# config, serials, adapters on aws-smithy-mocks, paused-time verification), end-to-end tests on
+# the emulator and the TLS edge, and the system tests (systemd in a container, the Debian
+# package, the ECS task) where this machine has their tools: otherwise they are reported as
+# skipped, by name, with how to run them. Under CI=true a missing tool fails instead.
+test: venv
+	@scripts/test.sh
+
+# The system tests alone, each required: as root, with systemd-container, debootstrap,
+# lintian and cargo-deb installed (`.ci/run` installs them).
+test-system: venv deb-tools
+	@scripts/test.sh --system
 
 # The HA soak (tests/it/soak.rs), longer than the 20 s run in `make test`, with a fresh seed
 # printed first; `make soak SOAK_SEED=N` replays a run. Full output in target/soak.log.

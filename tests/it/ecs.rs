@@ -28,7 +28,7 @@ fn entrypoint() -> Vec<String> {
 }
 
 #[tokio::test]
-#[ignore = "needs root and systemd-nspawn; `make test` runs it"]
+#[ignore = "needs root and systemd-nspawn; `make test-system` runs it (and `make test` where its tools are)"]
 async fn the_task_runs_on_a_read_only_root_rotates_verifies_and_prints_emf() {
     require_nspawn();
     let w = world(&[]).await;

@@ -4,8 +4,9 @@
 //! systemd and it rotates, and a purge leaves nothing behind.
 //!
 //! Needs root, systemd-nspawn, debootstrap (and Debian's mirror, the first time: the root is
-//! kept in target/debootstrap/), lintian and cargo-deb: `make test` installs cargo-deb, `.ci/run`
-//! the rest. Plain `cargo test` lists it as ignored.
+//! kept in target/debootstrap/), lintian and cargo-deb: `make test-system` installs cargo-deb,
+//! `.ci/run` the rest. Plain `cargo test` lists it as ignored; `make test` runs it where those
+//! are, and names it as skipped elsewhere.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -67,7 +68,7 @@ fn debian_root() -> PathBuf {
 }
 
 #[tokio::test]
-#[ignore = "needs root, systemd-nspawn, debootstrap, lintian and cargo-deb; `make test` runs it"]
+#[ignore = "needs root, systemd-nspawn, debootstrap, lintian and cargo-deb; `make test-system` runs it (and `make test` where its tools are)"]
 async fn the_package_passes_lintian_installs_into_fresh_debian_starts_when_enabled_and_purges() {
     require_nspawn();
     let w = world(&[]).await;

@@ -5,7 +5,8 @@
 //! state in its StateDirectory; the timer is scheduled.
 //!
 //! These need root and systemd-nspawn (`apt-get install systemd-container`): plain
-//! `cargo test` lists them as ignored; `make test` (and CI) runs them.
+//! `cargo test` lists them as ignored; `make test` runs them where their tools are (and names
+//! them as skipped elsewhere), `make test-system` and CI always.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -89,7 +90,7 @@ fn no_crash_in(journal: &str) {
 }
 
 #[tokio::test]
-#[ignore = "needs root and systemd-nspawn; `make test` runs it"]
+#[ignore = "needs root and systemd-nspawn; `make test-system` runs it (and `make test` where its tools are)"]
 async fn the_daemon_unit_rotates_and_verifies_under_its_hardening_reloads_and_stops() {
     require_nspawn();
     let w = world(&[]).await;
@@ -140,7 +141,7 @@ async fn the_daemon_unit_rotates_and_verifies_under_its_hardening_reloads_and_st
 }
 
 #[tokio::test]
-#[ignore = "needs root and systemd-nspawn; `make test` runs it"]
+#[ignore = "needs root and systemd-nspawn; `make test-system` runs it (and `make test` where its tools are)"]
 async fn the_watchdog_stays_quiet_while_passes_finish_and_restarts_a_stalled_daemon() {
     require_nspawn();
     let w = world(&[]).await;
@@ -190,7 +191,7 @@ async fn the_watchdog_stays_quiet_while_passes_finish_and_restarts_a_stalled_dae
 }
 
 #[tokio::test]
-#[ignore = "needs root and systemd-nspawn; `make test` runs it"]
+#[ignore = "needs root and systemd-nspawn; `make test-system` runs it (and `make test` where its tools are)"]
 async fn the_once_service_swaps_with_its_state_in_the_daemons_folder_and_the_timer_is_due() {
     require_nspawn();
     let w = world(&[]).await;

@@ -1,8 +1,8 @@
 //! The systemd units verify cleanly and stay hardened (exposure ≤ 1.2), the timer spreads a fleet's passes, and the binary runs
 //! unprivileged. Those that need systemd-analyze, root or setpriv are `#[ignore]`d, so plain
-//! `cargo test` lists them as ignored instead of passing them silently; `make test` (and so CI,
-//! whose `.ci/run` installs systemd) runs them with `--include-ignored`, and where a tool is
-//! missing they fail and say how to get it.
+//! `cargo test` lists them as ignored instead of passing them silently; `make test` runs them
+//! where their tools are and names them as skipped elsewhere; CI (whose `.ci/run` installs
+//! systemd) and `make test-system` always run them, and a missing tool fails there.
 
 use std::path::Path;
 use std::process::Command;
@@ -46,7 +46,7 @@ fn staged() -> tempfile::TempDir {
 }
 
 #[test]
-#[ignore = "needs systemd-analyze; `make test` runs it"]
+#[ignore = "needs systemd-analyze; `make test-system` runs it (and `make test` where its tools are)"]
 fn units_verify_cleanly() {
     require_systemd_analyze();
     let dir = staged();
@@ -103,7 +103,7 @@ fn the_daemon_keeps_descriptors_beyond_the_metrics_cap_and_a_memory_bound() {
 }
 
 #[test]
-#[ignore = "needs systemd-analyze; `make test` runs it"]
+#[ignore = "needs systemd-analyze; `make test-system` runs it (and `make test` where its tools are)"]
 fn services_are_hardened_to_exposure_1_2_or_less() {
     require_systemd_analyze();
     let dir = staged();
@@ -126,7 +126,7 @@ fn services_are_hardened_to_exposure_1_2_or_less() {
 }
 
 #[test]
-#[ignore = "needs root and setpriv; `make test` runs it"]
+#[ignore = "needs root and setpriv; `make test-system` runs it (and `make test` where its tools are)"]
 fn the_binary_runs_unprivileged_with_its_config_from_the_environment() {
     // What the container does: a non-root user, the YAML in CCR_CONFIG_YAML.
     let is_root = Command::new("id")
