@@ -49,7 +49,7 @@
 //! | [`outcome`] | what happened to a target: the typed result of a pass |
 //! | [`error`] | [`error::TargetError`], counted by kind |
 //! | [`clock`] | the one place the wall clock is read |
-//! | [`metrics`], [`notify`], [`hooks`] | Prometheus and /healthz, sd_notify, event hooks |
+//! | [`metrics`], [`systemd`], [`hooks`] | Prometheus and /healthz, systemd's sd_notify ([`systemd::Notify`]), event hooks |
 //! | [`emf`] | PURE: CloudWatch Embedded Metric Format records of a `once` pass (ECS) |
 //! | [`report`], [`status`] | what `plan`, `once` and `status` print |
 //! | [`serial`], [`format`](mod@format) | serial numbers as numbers; how times and durations are written |
@@ -81,7 +81,6 @@ pub mod lease;
 pub mod metrics;
 pub mod model;
 pub mod notices;
-pub mod notify;
 pub mod outbox;
 pub mod outcome;
 pub mod plan;
@@ -95,6 +94,7 @@ pub mod serial;
 pub mod state;
 pub mod status;
 pub mod step;
+pub mod systemd;
 pub mod verify;
 pub mod window;
 

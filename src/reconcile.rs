@@ -311,10 +311,10 @@ async fn act_on(
         other => other,
     };
     if mode.writes() {
-        notify::observed(ctx, &planned, &outcome, now);
+        notices::observed(ctx, &planned, &outcome, now);
     }
     if let (Outcome::Failed(why), true) = (&outcome, mode.writes()) {
-        notify::fire_failure(ctx, &planned, why);
+        notices::fire_failure(ctx, &planned, why);
     }
     Acted {
         planned,
@@ -379,7 +379,7 @@ async fn hold_external(
         if let Err(e) = stored {
             error!("cannot record the external change: {}", Chain(&e));
         }
-        notify::external_change(ctx, &planned, &change.found, &why, ctx.clock.now());
+        notices::external_change(ctx, &planned, &change.found, &why, ctx.clock.now());
         ctx.hooks.fire(crate::hooks::HookEvent {
             event: crate::hooks::Event::Failure,
             domain: planned.target.domain.clone(),
@@ -399,6 +399,6 @@ async fn hold_external(
     }
 }
 
-mod notify;
+mod notices;
 pub mod verification;
 mod windows;

@@ -1,4 +1,4 @@
-//! systemd's sd_notify protocol: datagrams to `$NOTIFY_SOCKET`. Outside systemd (no socket)
+//! systemd's sd_notify protocol ([`Notify`]): datagrams to `$NOTIFY_SOCKET`. Outside systemd (no socket)
 //! every call is a silent no-op.
 
 use std::os::unix::net::UnixDatagram;
@@ -7,30 +7,30 @@ use std::time::Duration;
 
 /// Talks to systemd, or to nobody.
 #[derive(Debug, Default)]
-pub struct Notifier {
+pub struct Notify {
     socket: Option<(UnixDatagram, PathBuf)>,
     watchdog: Option<Duration>,
 }
 
-impl Notifier {
+impl Notify {
     /// From `NOTIFY_SOCKET` and `WATCHDOG_USEC`.
-    pub fn from_env() -> Notifier {
-        Notifier::from_values(
+    pub fn from_env() -> Notify {
+        Notify::from_values(
             std::env::var("NOTIFY_SOCKET").ok().as_deref(),
             std::env::var("WATCHDOG_USEC").ok().as_deref(),
         )
     }
 
     /// From the values of `NOTIFY_SOCKET` and `WATCHDOG_USEC`, as systemd sets them.
-    pub fn from_values(notify_socket: Option<&str>, watchdog_usec: Option<&str>) -> Notifier {
+    pub fn from_values(notify_socket: Option<&str>, watchdog_usec: Option<&str>) -> Notify {
         let watchdog = watchdog_usec
             .and_then(|v| v.trim().parse::<u64>().ok())
             .filter(|v| *v > 0)
             .map(Duration::from_micros);
         match notify_socket {
             // Abstract sockets (leading '@') are not supported by std; systemd uses a path.
-            Some(path) if path.starts_with('/') => Notifier::to_path(PathBuf::from(path), watchdog),
-            _ => Notifier {
+            Some(path) if path.starts_with('/') => Notify::to_path(PathBuf::from(path), watchdog),
+            _ => Notify {
                 socket: None,
                 watchdog,
             },
@@ -43,8 +43,8 @@ impl Notifier {
     }
 
     /// Notify the socket at `path` (tests own one).
-    pub fn to_path(path: PathBuf, watchdog: Option<Duration>) -> Notifier {
-        Notifier {
+    pub fn to_path(path: PathBuf, watchdog: Option<Duration>) -> Notify {
+        Notify {
             socket: UnixDatagram::unbound().ok().map(|s| (s, path)),
             watchdog,
         }
@@ -101,7 +101,7 @@ mod tests {
         server
             .set_read_timeout(Some(Duration::from_secs(5)))
             .unwrap();
-        let n = Notifier::to_path(path, Some(Duration::from_secs(30)));
+        let n = Notify::to_path(path, Some(Duration::from_secs(30)));
         n.ready();
         n.status("1 domain, 0 verifying");
         n.watchdog();
@@ -126,7 +126,7 @@ mod tests {
 
     #[test]
     fn the_watchdog_interval_is_half_of_watchdog_usec_and_absent_when_unset_or_bad() {
-        let interval = |usec: Option<&str>| Notifier::from_values(None, usec).watchdog_interval();
+        let interval = |usec: Option<&str>| Notify::from_values(None, usec).watchdog_interval();
         assert_eq!(interval(Some("30000000")), Some(Duration::from_secs(15)));
         assert_eq!(
             interval(Some(" 1000000 ")),
@@ -139,11 +139,11 @@ mod tests {
 
     #[test]
     fn only_a_socket_path_is_used() {
-        assert!(Notifier::from_values(Some("/run/systemd/notify"), None).active());
+        assert!(Notify::from_values(Some("/run/systemd/notify"), None).active());
         // Abstract sockets and a missing variable: every call is a no-op.
-        assert!(!Notifier::from_values(Some("@/org/freedesktop/systemd1/notify"), None).active());
-        assert!(!Notifier::from_values(None, None).active());
-        let quiet = Notifier::from_values(None, None);
+        assert!(!Notify::from_values(Some("@/org/freedesktop/systemd1/notify"), None).active());
+        assert!(!Notify::from_values(None, None).active());
+        let quiet = Notify::from_values(None, None);
         quiet.ready();
         quiet.status("x");
     }

@@ -134,7 +134,7 @@ pub async fn once(args: OnceArgs, json_logs: bool) -> anyhow::Result<u8> {
 pub async fn run(config: &ConfigArg, now: bool) -> anyhow::Result<u8> {
     let config = config.load()?;
     let control = crate::daemon::os_signals()?;
-    let notifier = Arc::new(crate::notify::Notifier::from_env());
+    let notifier = Arc::new(crate::systemd::Notify::from_env());
     let options = crate::daemon::RunOptions {
         now,
         grace: std::time::Duration::from_secs(30),

@@ -63,12 +63,14 @@ impl<'de> Deserialize<'de> for CronExpr {
     }
 }
 
+mod aws;
 mod durations;
 mod notify;
 mod secrets;
 mod windows;
+pub use aws::{AccountId, RegionName};
 pub use durations::{DurationAtMost, HumanDuration, DAY, HOUR, LONGEST, WEEK};
-pub use notify::{AccountId, HttpsUrl, NoticeEvent, RegionName, SnsTopicArn};
+pub use notify::{HttpsUrl, NoticeEvent, SnsTopicArn};
 pub use secrets::EnvName;
 pub use windows::{TimeZoneName, Timestamp, WindowStart};
 

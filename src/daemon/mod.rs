@@ -22,7 +22,7 @@ use crate::context::{Context, Work};
 use crate::error::Chain;
 use crate::metrics::http::Health;
 use crate::metrics::Metrics;
-use crate::notify::Notifier;
+use crate::systemd::Notify;
 
 mod claim;
 pub mod consumer;
@@ -57,7 +57,7 @@ pub struct RunOptions {
 pub async fn run(
     config: Config,
     options: RunOptions,
-    notifier: Arc<Notifier>,
+    notifier: Arc<Notify>,
     signals: mpsc::Receiver<Control>,
     clock: SharedClock,
 ) -> Result<u8, DaemonError> {
@@ -182,7 +182,7 @@ async fn serve_metrics(
 
 /// Under systemd's watchdog: ping it while passes still finish, so a stuck loop is restarted.
 fn spawn_watchdog(
-    notifier: &Arc<Notifier>,
+    notifier: &Arc<Notify>,
     health: &Arc<Health>,
 ) -> Option<tokio::task::JoinHandle<()>> {
     let every = notifier.watchdog_interval()?;
@@ -206,7 +206,7 @@ struct Daemon {
     /// The process's metrics (they outlive reloads).
     metrics: Metrics,
     /// sd_notify.
-    notifier: Arc<Notifier>,
+    notifier: Arc<Notify>,
     /// When the last pass finished, for /healthz and the watchdog.
     health: Arc<Health>,
     /// Verifications running in the background.

@@ -25,7 +25,7 @@ mod fleet;
 mod ha;
 mod iam;
 mod layout;
-mod notify;
+mod notices;
 mod outbox;
 mod package;
 mod port;

@@ -2,7 +2,7 @@
 //! between the state write and the hooks — is announced by the next run that acts: its hook
 //! (with `CCR_EVENT_ID`) and its notification, once.
 
-use crate::notify::{published, topic_with_queue};
+use crate::notices::{published, topic_with_queue};
 use crate::support::{world, DOMAIN};
 
 #[tokio::test]

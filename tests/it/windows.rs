@@ -72,7 +72,7 @@ async fn outside_the_window_a_swap_is_deferred_and_the_override_makes_it() {
 #[tokio::test]
 async fn a_certificate_that_cannot_wait_breaks_the_freeze_and_says_so() {
     let w = world(&[]).await;
-    let (topic, queue) = crate::notify::topic_with_queue(&w.emu).await;
+    let (topic, queue) = crate::notices::topic_with_queue(&w.emu).await;
     // The current certificate has 20 days left; anything under 30 days is urgent here.
     let config = w.daemon_config(
         "0 0 * * * *",
@@ -90,7 +90,7 @@ async fn a_certificate_that_cannot_wait_breaks_the_freeze_and_says_so() {
         Some(w.new.arn.as_str())
     );
     // The notification says it broke the freeze, and why.
-    let messages = crate::notify::published(&w.emu, &queue).await;
+    let messages = crate::notices::published(&w.emu, &queue).await;
     assert_eq!(messages.len(), 1, "{messages:?}");
     assert!(
         messages[0]["reason"]
