@@ -13,6 +13,7 @@ use crate::planned::Planned;
 use crate::state::Announcement;
 
 pub mod deliver;
+pub mod error;
 
 pub use crate::model::NoticeKind as Kind;
 

@@ -218,11 +218,11 @@ pub enum DiscoverOutput {
     Yaml,
 }
 
-fn account_id(text: &str) -> Result<String, String> {
+fn account_id(text: &str) -> Result<String, crate::config::values::InvalidValue> {
     crate::config::AccountId::parse(text).map(|a| a.0)
 }
 
-fn region_name(text: &str) -> Result<String, String> {
+fn region_name(text: &str) -> Result<String, crate::config::values::InvalidValue> {
     crate::config::RegionName::parse(text).map(|r| r.0)
 }
 

@@ -10,8 +10,9 @@ use serde::Deserialize;
 use super::model::{OnFailure, WebhookFormat};
 use super::values::{
     AccountId, Argv, ConnectTo, CronExpr, DomainName, DurationAtMost, EnvName, HttpsUrl,
-    HumanDuration, MinValidityValue, NoticeEvent, PerSecond, QueueUrl, RegionName, RoleArn,
-    SnsTopicArn, TableName, TimeZoneName, Timestamp, UserPoolId, WindowStart, DAY, HOUR, WEEK,
+    HumanDuration, InvalidValue, MinValidityValue, NoticeEvent, PerSecond, QueueUrl, RegionName,
+    RoleArn, SnsTopicArn, TableName, TimeZoneName, Timestamp, UserPoolId, WindowStart, DAY, HOUR,
+    WEEK,
 };
 
 #[derive(Deserialize)]
@@ -65,14 +66,14 @@ pub(super) struct RawFreezeText {
 }
 
 impl TryFrom<RawFreezeText> for RawFreeze {
-    type Error = String;
-    fn try_from(f: RawFreezeText) -> Result<RawFreeze, String> {
+    type Error = InvalidValue;
+    fn try_from(f: RawFreezeText) -> Result<RawFreeze, InvalidValue> {
         if f.to.0 <= f.from.0 {
-            return Err(format!(
+            return Err(InvalidValue::from(format!(
                 "it ends ({}) before it starts ({}); give from: before to:",
                 crate::format::rfc3339(&f.to.0),
                 crate::format::rfc3339(&f.from.0)
-            ));
+            )));
         }
         Ok(RawFreeze {
             from: f.from,

@@ -19,8 +19,10 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tracing::{debug, info, warn};
 
+pub use super::error::{DeliveryError, NotifyError};
 use super::{Kind, Notice};
 use crate::config::model::{NotifySettings, WebhookFormat};
+use crate::format::Chain;
 use crate::metrics::Metrics;
 use crate::state::{StateError, StateStore};
 
@@ -34,33 +36,6 @@ const TIMEOUT: Duration = Duration::from_secs(10);
 const QUEUE: usize = 1024;
 /// Keys of sent notices kept per domain (the newest).
 const KEEP_KEYS: usize = 64;
-
-/// Notifications could not be set up.
-#[derive(Debug, thiserror::Error)]
-pub enum NotifyError {
-    /// A header's environment variable is not set.
-    #[error("notify.webhook.headers_from_env: the environment variable {var} (for the header {header}) is not set")]
-    MissingEnv {
-        /// The variable.
-        var: String,
-        /// The header it fills.
-        header: String,
-    },
-    /// A header name or value is not valid HTTP.
-    #[error("notify.webhook.headers_from_env: the header {header} is not a valid HTTP header")]
-    BadHeader {
-        /// The header.
-        header: String,
-    },
-    /// The URL cannot be used.
-    #[error("notify.webhook.url {url}: {why}")]
-    Url {
-        /// The URL, to its host only (the rest is a secret).
-        url: String,
-        /// Why.
-        why: String,
-    },
-}
 
 /// Where notices go.
 #[derive(Debug)]
@@ -77,12 +52,12 @@ impl Channel {
         }
     }
 
-    async fn post(&self, notice: &Notice) -> Result<(), String> {
+    async fn post(&self, notice: &Notice) -> Result<(), DeliveryError> {
         match self {
             Channel::Sns(topic) => topic
                 .publish(&notice.subject(), notice.json().to_string())
                 .await
-                .map_err(|e| e.to_string()),
+                .map_err(DeliveryError::Sns),
             Channel::Webhook(w) => w.post(notice).await,
         }
     }
@@ -142,7 +117,7 @@ impl Webhook {
         })
     }
 
-    async fn post(&self, notice: &Notice) -> Result<(), String> {
+    async fn post(&self, notice: &Notice) -> Result<(), DeliveryError> {
         let body = match self.format {
             WebhookFormat::Slack => notice.slack(),
             WebhookFormat::Json => notice.json(),
@@ -150,22 +125,32 @@ impl Webhook {
         .to_string();
         tokio::time::timeout(TIMEOUT, self.send(body))
             .await
-            .map_err(|_| format!("no answer within {}s", TIMEOUT.as_secs()))?
+            .map_err(|_| DeliveryError::Timeout(TIMEOUT))?
     }
 
-    async fn send(&self, body: String) -> Result<(), String> {
+    async fn send(&self, body: String) -> Result<(), DeliveryError> {
         let tcp = tokio::net::TcpStream::connect((self.host.as_str(), self.port))
             .await
-            .map_err(|e| format!("cannot connect to {}:{}: {e}", self.host, self.port))?;
-        let name = ServerName::try_from(self.host.clone()).map_err(|e| e.to_string())?;
+            .map_err(|source| DeliveryError::Connect {
+                host: self.host.clone(),
+                port: self.port,
+                source,
+            })?;
+        let name =
+            ServerName::try_from(self.host.clone()).map_err(|_| DeliveryError::ServerName {
+                host: self.host.clone(),
+            })?;
         let tls = tokio_rustls::TlsConnector::from(self.tls.clone())
             .connect(name, tcp)
             .await
-            .map_err(|e| format!("TLS with {}: {e}", self.host))?;
+            .map_err(|source| DeliveryError::Tls {
+                host: self.host.clone(),
+                source,
+            })?;
         let (mut sender, connection) =
             hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(tls))
                 .await
-                .map_err(|e| e.to_string())?;
+                .map_err(DeliveryError::Http)?;
         tokio::spawn(connection);
         let path = self
             .uri
@@ -184,15 +169,15 @@ impl Webhook {
         }
         let request = request
             .body(Full::new(Bytes::from(body)))
-            .map_err(|e| e.to_string())?;
+            .map_err(DeliveryError::Request)?;
         let response = sender
             .send_request(request)
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(DeliveryError::Http)?;
         if response.status().is_success() {
             Ok(())
         } else {
-            Err(format!("HTTP {}", response.status()))
+            Err(DeliveryError::Status(response.status()))
         }
     }
 }
@@ -364,14 +349,16 @@ async fn deliver(channel: &Channel, notice: &Notice, metrics: &Metrics) {
             Err(why) if attempt < ATTEMPTS => {
                 debug!(
                     channel = name,
-                    attempt, "notification not delivered yet: {why}"
+                    attempt,
+                    "notification not delivered yet: {}",
+                    Chain(&why)
                 );
                 metrics.count_notification(name, event, "retried");
                 tokio::time::sleep(backoff).await;
                 backoff *= 2;
             }
             Err(why) => {
-                warn!(channel = name, domain = %notice.domain, event, "notification not delivered after {ATTEMPTS} attempts: {why}");
+                warn!(channel = name, domain = %notice.domain, event, "notification not delivered after {ATTEMPTS} attempts: {}", Chain(&why));
                 metrics.count_notification(name, event, "failed");
             }
         }

@@ -3,19 +3,21 @@
 
 use serde::{Deserialize, Deserializer};
 
+use super::InvalidValue;
+
 /// A 12-digit AWS account ID.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AccountId(pub String);
 
 impl AccountId {
     /// Check `text`; the error says what is expected.
-    pub fn parse(text: &str) -> Result<AccountId, String> {
+    pub fn parse(text: &str) -> Result<AccountId, InvalidValue> {
         if text.len() == 12 && text.bytes().all(|b| b.is_ascii_digit()) {
             Ok(AccountId(text.to_string()))
         } else {
-            Err(format!(
+            Err(InvalidValue(format!(
                 "account \"{text}\" is not an AWS account ID (12 digits)"
-            ))
+            )))
         }
     }
 }
@@ -32,7 +34,7 @@ pub struct RegionName(pub String);
 
 impl RegionName {
     /// Check `text`: lowercase words and digits joined by hyphens, ending in a number.
-    pub fn parse(text: &str) -> Result<RegionName, String> {
+    pub fn parse(text: &str) -> Result<RegionName, InvalidValue> {
         let parts: Vec<&str> = text.split('-').collect();
         let ok = parts.len() >= 3
             && parts.iter().all(|p| {
@@ -46,9 +48,9 @@ impl RegionName {
         if ok {
             Ok(RegionName(text.to_string()))
         } else {
-            Err(format!(
+            Err(InvalidValue(format!(
                 "region \"{text}\" is not a region name such as eu-west-1"
-            ))
+            )))
         }
     }
 }

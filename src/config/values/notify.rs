@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Deserializer};
 
+use super::InvalidValue;
 use crate::model::NoticeKind;
 
 /// `arn:aws:sns:REGION:ACCOUNT:NAME`.
@@ -34,7 +35,7 @@ pub struct HttpsUrl(pub String);
 
 impl HttpsUrl {
     /// Check `text`; the error shows the URL to its host only (the rest may be a secret).
-    pub fn parse(text: &str) -> Result<HttpsUrl, String> {
+    pub fn parse(text: &str) -> Result<HttpsUrl, InvalidValue> {
         let host = text
             .strip_prefix("https://")
             .map(|rest| rest.split(['/', '?']).next().unwrap_or_default());
@@ -42,10 +43,10 @@ impl HttpsUrl {
             Some(h) if !h.is_empty() && !text.contains(char::is_whitespace) => {
                 Ok(HttpsUrl(text.to_string()))
             }
-            _ => Err(format!(
+            _ => Err(InvalidValue(format!(
                 "url {}: expected an https:// URL, such as https://hooks.slack.com/services/T000/B000/XXXX",
                 crate::format::url_host(text)
-            )),
+            ))),
         }
     }
 }
