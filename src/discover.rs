@@ -1,6 +1,6 @@
-//! `discover`: every Cognito custom domain across accounts and regions, found read-only. The
-//! scan is [`scan`]; this file is PURE: what was found, as a table, JSON, or a fleet file of
-//! the domains not managed yet.
+//! PURE: `discover`'s findings — every Cognito custom domain across accounts and regions, as
+//! a table, JSON, or a fleet file of the domains not managed yet. The scan that finds them
+//! (read-only) is [`scan`].
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -8,7 +8,8 @@ use std::fmt::Write as _;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::config::{DiscoverySettings, RoleArn, RoleSpec, Target};
+use crate::config::model::{DiscoverySettings, RoleSpec, Target};
+use crate::config::values::RoleArn;
 use crate::format::rfc3339;
 use crate::model::arn_tail;
 

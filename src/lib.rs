@@ -44,6 +44,9 @@
 //! | [`lease`] | leadership in one place (DynamoDB state): the lease rules, taking and keeping it ([`lease::hold`]), the daemon's lease loop ([`lease::run`]), the request guard ([`lease::guard`]) |
 //! | [`daemon`] | schedule, event loop, signals; no decisions of its own |
 //! | [`events`] | PURE: which SQS messages (ACM's EventBridge events) trigger a pass |
+//! | [`window`] | PURE: change windows and freezes: whether a swap may be made now, and when it next may |
+//! | [`discover`] | PURE: `discover`'s findings as a table, JSON or a fleet file ([`discover::scan`] does the read-only scan) |
+//! | [`notices`] | PURE: notifications (`notify:`), one message per event with the key that sends it once; [`notices::deliver`] sends them (SNS, webhook) |
 //! | [`edge`] | what clients see: each daemon pass probes every edge (drift, expiry metrics) |
 //! | [`outbox`] | announcing each recorded outcome (hooks, notifications) once it is recorded, by whoever leads |
 //! | [`outcome`] | what happened to a target: the typed result of a pass |
@@ -52,12 +55,15 @@
 //! | [`metrics`], [`systemd`], [`hooks`] | Prometheus and /healthz, systemd's sd_notify ([`systemd::Notify`]), event hooks |
 //! | [`emf`] | PURE: CloudWatch Embedded Metric Format records of a `once` pass (ECS) |
 //! | [`report`], [`status`] | what `plan`, `once` and `status` print |
-//! | [`serial`], [`format`](mod@format) | serial numbers as numbers; how times and durations are written |
+//! | [`serial`], [`format`](mod@format) | serial numbers as numbers; how times, durations, URLs and error chains are written |
+//! | [`exit`] | the exit codes `main.rs` maps results to |
 //!
-//! Modules import in one direction (no cycles), and the pure decisions (`select`, `step`,
-//! `rollout`, `events`, `emf`) reach no file that does I/O, not even transitively;
-//! `tests/it/layout.rs` checks both. Errors name what failed and leave the cause to `source()`
-//! ([`error::Chain`] prints the whole chain once). Time is injected:
+//! Modules import in one direction (no cycles), and every module whose first doc line says
+//! PURE reaches no file that does I/O, not even transitively; `tests/it/layout.rs` checks
+//! both, builds the list of pure modules from those doc lines, and checks that this map names
+//! every module. Errors name what failed and leave the cause to `source()` ([`error::Chain`]
+//! prints the whole chain once), except [`error::TargetError`]'s sentences, which are the
+//! message itself. Time is injected:
 //! `now` comes from a [`clock::Clock`], waits are on tokio's clock, so tests never really
 //! wait. Errors are typed (`thiserror`) in the library; `anyhow` is used only in `cli`.
 

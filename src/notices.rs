@@ -10,7 +10,7 @@ use serde_json::json;
 use crate::format::rfc3339;
 use crate::model::{arn_tail, Certificate};
 use crate::planned::Planned;
-use crate::state::Announcement;
+use crate::state::records::Announcement;
 
 pub mod deliver;
 pub mod error;
@@ -105,7 +105,7 @@ impl Notice {
             kind,
             domain: planned.target.domain.clone(),
             user_pool_id: planned.target.user_pool_id.clone(),
-            account: crate::aws::accounts::label(&planned.target.role),
+            account: crate::config::model::account_label(&planned.target.role),
             old: d
                 .current
                 .as_ref()

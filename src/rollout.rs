@@ -1,5 +1,5 @@
-//! Canary rollout, decided over plain data: which targets that want to move to the same
-//! certificate go now, which go first as canaries, and which wait. Pure; no AWS, no clock.
+//! PURE: canary rollout, decided over plain data: which targets that want to move to the same
+//! certificate go now, which go first as canaries, and which wait. No AWS, no clock.
 //!
 //! Targets moving to the same certificate form a group, keyed by the certificate's serial (the
 //! same certificate imported into several accounts shares it) or, without a serial, its ARN.

@@ -53,11 +53,7 @@ pub struct Accounts {
     by_key: BTreeMap<AccountKey, Arc<Account>>,
 }
 
-/// The label of an account key.
-pub fn label(key: &AccountKey) -> String {
-    key.as_ref()
-        .map_or_else(|| "default".to_string(), |r| r.role_arn.account.clone())
-}
+pub use crate::config::model::account_label as label;
 
 impl Accounts {
     /// Clients for every account `targets` name. Roles are assumed lazily, on the first call,

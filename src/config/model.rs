@@ -383,3 +383,10 @@ impl Config {
         out
     }
 }
+
+/// How notifications, metrics and logs name the account of a target: the account ID of its
+/// role, or `default` (the caller's own credentials).
+pub fn account_label(role: &Option<RoleSpec>) -> String {
+    role.as_ref()
+        .map_or_else(|| "default".to_string(), |r| r.role_arn.account.clone())
+}

@@ -1,8 +1,9 @@
-//! Every edge address against the certificate it should serve: CloudFront answers a domain
-//! from several addresses (IPv4 and IPv6), and a swap or renewal reaches them at different
-//! times, so one handshake is one sample. Pure: the handshakes are made by [`super::probe`].
+//! PURE: every edge address against the certificate it should serve. CloudFront answers a
+//! domain from several addresses (IPv4 and IPv6), and a swap or renewal reaches them at
+//! different times, so one handshake is one sample. The handshakes are made by
+//! [`super::probe`].
 
-use super::probe::{EdgeSample, ProbeError, Trust};
+use super::handshake::{EdgeSample, ProbeError, Trust};
 use crate::serial::Serial;
 
 /// Where a domain's edge addresses stand against the serial they should serve.
@@ -93,7 +94,7 @@ impl Split {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::verify::probe::Handshake;
+    use crate::verify::handshake::Handshake;
 
     fn serves(serial: &str, trust: Trust) -> Result<Handshake, ProbeError> {
         Ok(Handshake {

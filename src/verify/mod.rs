@@ -23,6 +23,7 @@ use crate::outcome::{Outcome, Verification};
 use crate::serial::Serial;
 
 pub mod edges;
+pub mod handshake;
 pub mod probe;
 
 use edges::Split;
