@@ -57,6 +57,27 @@ have() {
     esac
 }
 
+# How to get what is missing, then run the system tests.
+how_to() {
+    local root=false packages=() deb=false
+    for need in "$@"; do
+        case "$need" in
+            root) root=true ;;
+            systemd-nspawn) packages+=(systemd-container) ;;
+            systemd-analyze) packages+=(systemd) ;;
+            setpriv) packages+=(util-linux) ;;
+            cargo-deb) deb=true ;;
+            *) packages+=("$need") ;;
+        esac
+    done
+    local steps=()
+    [ ${#packages[@]} -gt 0 ] && steps+=("apt-get install ${packages[*]}")
+    $deb && steps+=("make deb-tools")
+    if $root; then steps+=("sudo make test-system"); else steps+=("make test-system"); fi
+    local IFS=';'
+    echo "${steps[*]}" | sed 's/;/, then /g'
+}
+
 # "MODULE::FN|need need ..." for every #[ignore = "needs ..."] test of tests/it/.
 system_tests() {
     for file in tests/it/*.rs; do
@@ -109,7 +130,7 @@ while IFS='|' read -r test needs; do
         failed_suites+=("system")
     else
         skipped=$(( skipped + 1 ))
-        skipped_lines+=("  skipped $test: needs ${missing[*]}; run it as root with systemd-container, debootstrap, lintian and cargo-deb (make deb-tools) installed: make test-system")
+        skipped_lines+=("  skipped $test: needs ${missing[*]}; to run it: $(how_to "${missing[@]}")")
     fi
 done < <(system_tests)
 if [ ${#runnable[@]} -gt 0 ]; then
