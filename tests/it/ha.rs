@@ -52,15 +52,6 @@ async fn last_result(emu: &Emulator) -> serde_json::Value {
     emu.table_record(TABLE, DOMAIN).await["last"]["result"].clone()
 }
 
-/// Poll an async condition (the table) until it holds.
-async fn wait_until(what: &str, within: Duration, mut ok: impl AsyncFnMut() -> bool) {
-    let until = Instant::now() + within;
-    while !ok().await {
-        assert!(Instant::now() < until, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
 const ACTING_CALLS: &[&str] = &[
     "ListCertificates",
     "DescribeCertificate",
@@ -94,7 +85,7 @@ async fn two_daemons_on_one_table_swap_once_verify_once_and_only_the_leader_call
         &[],
     );
     let proxied = Daemon::start(w.dir.path(), &["run", "-c", &configs[1]], &w.emu.proxy, &[]);
-    wait_until("the verified swap", Duration::from_secs(40), async || {
+    support::wait_until("the verified swap", Duration::from_secs(40), async || {
         last_result(&w.emu).await == "verified"
     })
     .await;
@@ -177,7 +168,7 @@ async fn kill_9_of_the_leader_after_a_swap_the_standby_takes_over_and_finishes_i
         first.log().contains("became the leader")
     });
     let second = Daemon::start(w.dir.path(), &["run", "-c", path], &w.emu.endpoint, &[]);
-    wait_until("the swap", Duration::from_secs(20), async || {
+    support::wait_until("the swap", Duration::from_secs(20), async || {
         w.emu.table_record(TABLE, DOMAIN).await["pending"]["phase"] == "swapped"
     })
     .await;
@@ -191,7 +182,7 @@ async fn kill_9_of_the_leader_after_a_swap_the_standby_takes_over_and_finishes_i
     let failover = killed.elapsed();
     eprintln!("failover: the standby led {failover:?} after kill -9 (lease 2s)");
     assert!(failover <= Duration::from_secs(5), "{failover:?}");
-    wait_until(
+    support::wait_until(
         "the resumed verification",
         Duration::from_secs(30),
         async || last_result(&w.emu).await == "verified",
@@ -230,7 +221,7 @@ async fn a_leader_cut_off_from_dynamodb_stops_acting_and_the_other_replica_takes
         &w.emu.endpoint,
         &[("AWS_ENDPOINT_URL_DYNAMODB", w.emu.proxy.as_str())],
     );
-    wait_until("the verified swap", Duration::from_secs(30), async || {
+    support::wait_until("the verified swap", Duration::from_secs(30), async || {
         last_result(&w.emu).await == "verified"
     })
     .await;
