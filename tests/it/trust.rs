@@ -150,8 +150,6 @@ fn once_with_hooks(
         "import json,resource,subprocess,sys\nargv=json.loads(sys.argv[1])\ncode=subprocess.call(argv)\nopen({:?},'w').write(str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss))\nsys.exit(code)",
         rss.display().to_string()
     );
-    let mut env: Vec<(&str, &str)> = env.to_vec();
-    env.push(("AWS_ENDPOINT_URL", emu.endpoint.as_str()));
     let mut cmd = std::process::Command::new("python3");
     cmd.arg("-c")
         .arg(script)
@@ -160,12 +158,7 @@ fn once_with_hooks(
     for (k, v) in env {
         cmd.env(k, v);
     }
-    let out = cmd.output().unwrap();
-    let run = support::Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    };
+    let run = support::Run::from(cmd.output().unwrap());
     let peak = std::fs::read_to_string(&rss)
         .unwrap()
         .trim()

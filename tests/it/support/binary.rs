@@ -35,22 +35,23 @@ pub fn test_env(cmd: &mut Command, endpoint: &str) {
         .env("RUST_LOG", "info");
 }
 
+impl From<Output> for Run {
+    fn from(out: Output) -> Run {
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+}
+
 /// Run [`binary`] to the end; `env` adds or overrides variables.
 pub fn run_binary(args: &[&str], env: &[(&str, &str)]) -> Run {
     let mut cmd = binary(args, "http://127.0.0.1:9");
     for (k, v) in env {
         cmd.env(k, v);
     }
-    let Output {
-        status,
-        stdout,
-        stderr,
-    } = cmd.output().expect("run the binary");
-    let run = Run {
-        code: status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&stderr).into_owned(),
-    };
+    let run = Run::from(cmd.output().expect("run the binary"));
     eprintln!(
         "--- {args:?} exited {}\n--- stdout:\n{}\n--- stderr:\n{}",
         run.code, run.stdout, run.stderr
