@@ -16,7 +16,8 @@
 //!    → record, for a swap and for a rollback alike.
 //! 4. **verify** ([`verify`]) — poll until Cognito says ACTIVE on the new ARN *and* a real
 //!    TLS handshake ([`verify::probe`]) shows the new serial, or the recorded deadline passes.
-//! 5. **record** — [`act::record_outcome`]: state, metrics, hooks.
+//! 5. **record** — [`act::record_outcome`]: state, metrics, hooks. Every state write of every
+//!    step goes through [`record`], one function per step.
 //!
 //! [`reconcile`] runs one pass through those steps and returns typed [`outcome::Outcome`]s;
 //! [`resume`] settles what a crash left in flight; [`daemon`] runs passes on a schedule.
@@ -38,6 +39,7 @@
 //! | [`rollout`] | PURE: canary rollout gates |
 //! | [`reconcile`] | one pass: observe → step → act; `once`; verify-and-record |
 //! | [`act`] | the swap and rollback write protocols, outcome records |
+//! | [`record`] | every state write, one function per protocol step (intent, swapped, finished, rolling back, outbox drained, hold, backoff, forget…), the read-back after a refused write done once |
 //! | [`resume`] | settling intents, swaps and rollbacks a stop left in flight |
 //! | [`verify`] | the verification loop and verdict, on an injected clock |
 //! | [`state`] | the records ([`state::records`], plain data) and the `StateStore` seam: the crash-safe file store or the shared DynamoDB table (writes fenced on the lease) |
@@ -92,6 +94,7 @@ pub mod outcome;
 pub mod plan;
 pub mod planned;
 pub mod reconcile;
+pub mod record;
 pub mod report;
 pub mod resume;
 pub mod rollout;

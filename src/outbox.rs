@@ -98,32 +98,14 @@ pub async fn announce(ctx: &Context, domain: &str, outbox: &[Announcement]) {
     for a in outbox {
         ctx.hooks.fire_once(hook_of(domain, a)).await;
     }
-    let keys: Vec<String> = outbox.iter().map(Announcement::key).collect();
     let wanted: Vec<&Announcement> = outbox
         .iter()
         .filter(|a| ctx.notices.wants(a.kind))
         .collect();
-    let token = ctx.clock.now();
-    let mut claimed = Vec::new();
-    let written = ctx
-        .state
-        .update(|s| {
-            claimed.clear();
-            let Some(record) = s.domains.get_mut(domain) else {
-                return;
-            };
-            let present: Vec<String> = record.outbox.iter().map(Announcement::key).collect();
-            record.outbox.retain(|a| !keys.contains(&a.key()));
-            for a in &wanted {
-                let key = a.key();
-                if claims(record, &key, present.contains(&key), token) {
-                    claimed.push(*a);
-                }
-            }
-        })
-        .await;
+    let written =
+        crate::record::drained(&ctx.state, domain, outbox, &wanted, ctx.clock.now()).await;
     match written {
-        Ok(()) => {
+        Ok(claimed) => {
             for a in claimed {
                 ctx.notices.send_claimed(Notice::announcing(domain, a));
             }
@@ -135,25 +117,6 @@ pub async fn announce(ctx: &Context, domain: &str, outbox: &[Announcement]) {
             "announced, but cannot take it out of the outbox (the next pass does): {}",
             Chain(&e)
         ),
-    }
-}
-
-/// Whether this write claims the notification keyed `key`: the announcement was still in the
-/// outbox and nobody claimed it, or it is gone and claimed with this write's `token` (the
-/// write is being applied again after its first attempt landed with the answer lost).
-fn claims(
-    record: &mut crate::state::DomainRecord,
-    key: &str,
-    in_outbox: bool,
-    token: DateTime<Utc>,
-) -> bool {
-    match record.notified.get(key) {
-        None if in_outbox => {
-            crate::notices::deliver::remember(record, key, token);
-            true
-        }
-        None => false,
-        Some(at) => !in_outbox && *at == token,
     }
 }
 

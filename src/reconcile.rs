@@ -206,20 +206,9 @@ async fn gating(
                 None => info!(rollout = %key, "canary rollout finished"),
             }
         }
-        let records = gating.records.clone();
-        let stored = ctx
-            .state
-            .update(|s| {
-                for (key, record) in &records {
-                    match record {
-                        Some(r) => s.rollouts.insert(key.clone(), r.clone()),
-                        None => s.rollouts.remove(key),
-                    };
-                }
-            })
-            .await;
+        let stored = crate::record::rollouts(&ctx.state, &gating.records).await;
         if let Err(e) = stored {
-            error!("cannot record the rollout: {e}");
+            error!("cannot record the rollout: {}", Chain(&e));
         }
     }
     gating
@@ -228,14 +217,7 @@ async fn gating(
 /// The domain was moved back (onto the rotator's certificate, say): its external-change hold
 /// is over.
 async fn end_external_hold(ctx: &Context, domain: &str) {
-    let cleared = ctx
-        .state
-        .update(|s| {
-            if let Some(r) = s.domains.get_mut(domain) {
-                r.external = None;
-            }
-        })
-        .await;
+    let cleared = crate::record::hold_cleared(&ctx.state, domain).await;
     if let Err(e) = cleared {
         warn!("cannot clear the external-change hold: {}", Chain(&e));
     }
@@ -337,22 +319,13 @@ fn started(job: &VerifyJob, mode: Mode) -> Outcome {
 
 /// The daemon's failure counts, per target, after a pass.
 async fn record_backoff(ctx: &Context, acted: &[Acted]) {
-    let stored = ctx
-        .state
-        .update_in_batches(acted, |s, batch| {
-            for a in batch {
-                let domain = &a.planned.target.domain;
-                let failed = matches!(a.outcome, Outcome::Failed(_));
-                if failed {
-                    step::count_pass(s.domains.entry(domain.clone()).or_default(), &a.outcome);
-                } else if let Some(r) = s.domains.get_mut(domain) {
-                    step::count_pass(r, &a.outcome);
-                }
-            }
-        })
-        .await;
+    let passes: Vec<(&str, &Outcome)> = acted
+        .iter()
+        .map(|a| (a.planned.target.domain.as_str(), &a.outcome))
+        .collect();
+    let stored = crate::record::backoff(&ctx.state, &passes).await;
     if let Err(e) = stored {
-        error!("cannot record failure counts: {e}");
+        error!("cannot record failure counts: {}", Chain(&e));
     }
 }
 
@@ -369,13 +342,7 @@ async fn hold_external(
     if new && mode.writes() {
         error!(ours = %change.ours, found = %change.found, "{why}");
         ctx.metrics.count_external_change(&planned.target.domain);
-        let (domain, record) = (planned.target.domain.clone(), change.clone());
-        let stored = ctx
-            .state
-            .update(|s| {
-                s.domains.entry(domain.clone()).or_default().external = Some(record.clone())
-            })
-            .await;
+        let stored = crate::record::hold_set(&ctx.state, &planned.target.domain, &change).await;
         if let Err(e) = stored {
             error!("cannot record the external change: {}", Chain(&e));
         }

@@ -23,7 +23,7 @@ use crate::model::{arn_tail, DomainView, NoticeKind};
 use crate::outbox;
 use crate::outcome::Verification;
 use crate::serial::Serial;
-use crate::state::{enqueue, PendingSwap, Phase};
+use crate::state::{PendingSwap, Phase};
 use crate::verify::VerifyJob;
 
 /// Settle everything in flight; returns the swaps still to verify.
@@ -116,7 +116,7 @@ async fn settle_intent(ctx: &Context, target: &Target, pending: &PendingSwap) ->
         }
         Ok(_) => {
             info!("an interrupted swap never happened; dropping its intent and deciding afresh");
-            if let Err(e) = act::clear_pending(ctx, &target.domain).await {
+            if let Err(e) = crate::record::intent_dropped(&ctx.state, &target.domain).await {
                 error!("cannot update the state: {}", Chain(&e));
             }
             false
@@ -141,20 +141,10 @@ async fn record_swap(ctx: &Context, target: &Target, pending: &PendingSwap) {
         FOUND_SWAPPED.to_string(),
         ctx.clock.now(),
     );
-    let recorded = ctx
-        .state
-        .update(|s| {
-            let r = s.domains.entry(target.domain.clone()).or_default();
-            if let Some(p) = r.pending.as_mut().filter(|p| p.phase == Phase::Intent) {
-                p.phase = Phase::Swapped;
-                enqueue(r, &rotated);
-            }
-        })
-        .await;
+    let recorded = crate::record::found_swapped(&ctx.state, &target.domain, &rotated).await;
     match recorded {
         Ok(()) => outbox::announce(ctx, &target.domain, &[rotated]).await,
-        // Had an earlier attempt landed with its answer lost, its announcement is in the
-        // outbox, and the pass's drain announces it.
+        // Left in the outbox (if it got there): the next pass's drain announces it.
         Err(e) => error!("cannot record the swap: {}", Chain(&e)),
     }
 }

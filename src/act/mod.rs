@@ -24,9 +24,8 @@ use crate::model::{DomainInfo, DomainView, NoticeKind};
 use crate::outbox;
 use crate::outcome::Verification;
 use crate::planned::Planned;
-use crate::state::{
-    enqueue, Announcement, FinishedSwap, PendingSwap, Phase, StateError, SwapResult,
-};
+use crate::record;
+use crate::state::{Announcement, FinishedSwap, PendingSwap, Phase, StateError, SwapResult};
 use crate::step::SwapOrder;
 use crate::verify::VerifyJob;
 
@@ -126,7 +125,7 @@ async fn unwritten(ctx: &Context, domain: &str, failed: write::Unwritten) -> Tar
         warn!("the swap may have happened: its intent stays until a re-read settles it");
         return failed.error;
     }
-    match clear_pending(ctx, domain).await {
+    match record::intent_dropped(&ctx.state, domain).await {
         Ok(()) => {}
         // Not leading: the next leader re-reads the domain and settles the intent.
         Err(StateError::NotLeader) => debug!("the intent stays for the next leader"),
@@ -159,22 +158,13 @@ async fn record_intent(
         .candidate
         .as_ref()
         .map(crate::state::SeenCertificate::of);
-    ctx.state
-        .update(|s| {
-            let r = s.domains.entry(planned.target.domain.clone()).or_default();
-            r.pending = Some(intent.clone());
-            // A swap (also one made despite an external change) ends any hold.
-            r.external = None;
-            if seen.is_some() {
-                r.seen.clone_from(&seen);
-            }
-        })
+    record::intent(&ctx.state, &planned.target.domain, intent, seen.as_ref())
         .await
         .map_err(|e| TargetError::state("not swapping: cannot record the intent", e))
 }
 
 /// Record that the write was made; a failure is logged (the intent is recorded, so a
-/// restart still finds and verifies this swap). `false` when the fence refused the record:
+/// restart still finds and verifies this swap). An error when the fence refused the record:
 /// this replica no longer leads, and the next leader's resume records the swap.
 async fn record_swapped(
     ctx: &Context,
@@ -182,23 +172,8 @@ async fn record_swapped(
     swapped: &PendingSwap,
     rotated: &Announcement,
 ) -> Result<(), TargetError> {
-    match ctx
-        .state
-        .update(|s| {
-            let r = s.domains.entry(domain.to_string()).or_default();
-            r.pending = Some(swapped.clone());
-            enqueue(r, rotated);
-        })
-        .await
-    {
+    match record::swapped(&ctx.state, domain, swapped, rotated).await {
         Ok(()) => Ok(()),
-        // An earlier attempt may have landed, its answer lost, before the lease went: then
-        // the swap is recorded as ours and nobody else will announce it.
-        Err(StateError::NotLeader)
-            if landed(ctx, domain, |r| r.pending.as_ref() == Some(swapped)).await =>
-        {
-            Ok(())
-        }
         Err(StateError::NotLeader) => {
             warn!("swapped, but this replica no longer leads: the next leader records the swap, announces it and verifies it");
             Err(TargetError::state(
@@ -332,29 +307,8 @@ pub async fn record_finished(
         detail: detail.to_string(),
         renewal: job.renewal,
     };
-    let recorded = ctx
-        .state
-        .update(|s| {
-            let r = s.domains.entry(job.target.domain.clone()).or_default();
-            r.pending = None;
-            r.last = Some(finished.clone());
-            if let Some(a) = announcement {
-                enqueue(r, a);
-            }
-        })
-        .await;
-    match recorded {
+    match record::finished(&ctx.state, &job.target.domain, &finished, announcement).await {
         Ok(()) => true,
-        // An earlier attempt may have landed, its answer lost, before the lease went: then
-        // the outcome is recorded as ours, and only this replica will announce it.
-        Err(_)
-            if landed(ctx, &job.target.domain, |r| {
-                r.pending.is_none() && r.last.as_ref() == Some(&finished)
-            })
-            .await =>
-        {
-            true
-        }
         Err(StateError::NotLeader) => {
             tracing::debug!("not leading any more: the outcome is left to the leader");
             false
@@ -364,33 +318,4 @@ pub async fn record_finished(
             false
         }
     }
-}
-
-/// Whether the state holds, for `domain`, what `ours` recognises as this replica's own write:
-/// read back after a write that failed, in case an earlier attempt landed with its answer
-/// lost. Reading needs no lease.
-pub async fn landed(
-    ctx: &Context,
-    domain: &str,
-    ours: impl Fn(&crate::state::DomainRecord) -> bool,
-) -> bool {
-    let found = match ctx.state.snapshot().await {
-        Ok(s) => s.domains.get(domain).is_some_and(ours),
-        Err(_) => false,
-    };
-    if found {
-        info!("the write's answer was lost, but it landed: recorded as this replica's");
-    }
-    found
-}
-
-/// Drop the swap in flight for `domain` (an intent whose write failed or never happened).
-pub async fn clear_pending(ctx: &Context, domain: &str) -> Result<(), StateError> {
-    ctx.state
-        .update(|s| {
-            if let Some(r) = s.domains.get_mut(domain) {
-                r.pending = None;
-            }
-        })
-        .await
 }

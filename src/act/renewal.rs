@@ -57,13 +57,7 @@ pub async fn start(
             new: now.not_after,
         },
     };
-    let (record, version) = (pending.clone(), now.clone());
-    ctx.state
-        .update(|s| {
-            let r = s.domains.entry(target.domain.clone()).or_default();
-            r.pending = Some(record.clone());
-            r.seen = Some(version.clone());
-        })
+    crate::record::renewal(&ctx.state, &target.domain, &pending, now)
         .await
         .map_err(|e| TargetError::state("cannot record the renewal's verification", e))?;
     info!(certificate = %now.arn,
@@ -91,14 +85,7 @@ pub async fn remember(ctx: &Context, versions: Vec<(String, SeenCertificate)>) {
     if versions.is_empty() {
         return;
     }
-    let stored = ctx
-        .state
-        .update_in_batches(&versions, |s, batch| {
-            for (domain, version) in batch {
-                s.domains.entry(domain.clone()).or_default().seen = Some(version.clone());
-            }
-        })
-        .await;
+    let stored = crate::record::seen(&ctx.state, &versions).await;
     if let Err(e) = stored {
         error!("cannot record the certificates seen: {}", Chain(&e));
     }

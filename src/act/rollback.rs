@@ -10,7 +10,6 @@ use crate::context::Context;
 use crate::error::Chain;
 use crate::metrics::ResultLabels;
 use crate::model::{arn_tail, DomainInfo};
-use crate::state::{Denied, Phase};
 use crate::verify::VerifyJob;
 
 /// Why a rollback was not made (or failed): the new certificate stays. With `maybe`, its
@@ -87,22 +86,7 @@ pub async fn roll_back(ctx: &Context, job: &VerifyJob, why: &str) -> Result<Stri
     let info = reread_before_write(cognito, target, Some(job.new_arn.as_str()))
         .await
         .map_err(|e| format!("not rolled back: {e}; leaving it alone"))?;
-    let (domain, new_arn, reason) = (target.domain.clone(), job.new_arn.clone(), why.to_string());
-    ctx.state
-        .update(|s| {
-            let r = s.domains.entry(domain.clone()).or_default();
-            r.denylist.insert(
-                new_arn.clone(),
-                Denied {
-                    since: now,
-                    reason: "its swap failed verification and was rolled back".into(),
-                },
-            );
-            if let Some(p) = r.pending.as_mut() {
-                p.phase = Phase::RollingBack;
-                p.rollback_reason = Some(reason.clone());
-            }
-        })
+    crate::record::rolling_back(&ctx.state, &target.domain, &job.new_arn, why, now)
         .await
         .map_err(|e| format!("not rolled back: cannot record the rollback first: {e}"))?;
     info!(to = %old, "rolling back: the new certificate is denylisted for this domain");
@@ -128,15 +112,7 @@ pub async fn finish_rollback(
                 maybe: true,
             });
         }
-        let (domain, new) = (target.domain.clone(), new.to_string());
-        let undone = ctx
-            .state
-            .update(|s| {
-                if let Some(r) = s.domains.get_mut(&domain) {
-                    r.denylist.remove(&new);
-                }
-            })
-            .await;
+        let undone = crate::record::rollback_refused(&ctx.state, &target.domain, new).await;
         if let Err(se) = undone {
             error!("cannot take back the denylist entry: {}", Chain(&se));
         }

@@ -154,15 +154,7 @@ pub async fn forget(config: &ConfigArg, domains: &[String]) -> anyhow::Result<u8
         Writes::Unfenced(domains),
     )
     .await?;
-    let mut lines = Vec::new();
-    store
-        .update(|s| {
-            // May run again after a conflicting write: say only what the last run did.
-            lines = domains
-                .iter()
-                .map(|domain| crate::state::forget(s, domain))
-                .collect();
-        })
+    let lines = crate::record::forget(&store, domains)
         .await
         .with_context(|| format!("updating the state in {}", store.summary()))?;
     println!("state: {}", store.summary());

@@ -11,7 +11,6 @@ use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
 use http_body_util::Full;
 use hyper::body::Bytes;
 use rustls::pki_types::ServerName;
@@ -34,8 +33,6 @@ const FIRST_BACKOFF: Duration = Duration::from_secs(1);
 const TIMEOUT: Duration = Duration::from_secs(10);
 /// Notices waiting to be sent; more are dropped (and counted).
 const QUEUE: usize = 1024;
-/// Keys of sent notices kept per domain (the newest).
-const KEEP_KEYS: usize = 64;
 
 /// Where notices go.
 #[derive(Debug)]
@@ -308,32 +305,7 @@ async fn run(
 
 /// Record `notice` as sent; `true` when this process is the first to.
 async fn claim(state: &StateStore, notice: &Notice) -> Result<bool, StateError> {
-    let mut fresh = false;
-    state
-        .update(|s| {
-            let record = s.domains.entry(notice.domain.clone()).or_default();
-            fresh = !record.notified.contains_key(&notice.key);
-            if fresh {
-                remember(record, &notice.key, notice.at);
-            }
-        })
-        .await?;
-    Ok(fresh)
-}
-
-/// Record the notice keyed `key` as sent at `at` in `record` (the newest 64 kept).
-pub fn remember(record: &mut crate::state::DomainRecord, key: &str, at: DateTime<Utc>) {
-    let sent = &mut record.notified;
-    sent.insert(key.to_string(), at);
-    while sent.len() > KEEP_KEYS {
-        let oldest = sent
-            .iter()
-            .min_by_key(|(_, at)| **at)
-            .map(|(k, _)| k.clone());
-        if let Some(k) = oldest {
-            sent.remove(&k);
-        }
-    }
+    crate::record::notified(state, &notice.domain, &notice.key, notice.at).await
 }
 
 async fn deliver(channel: &Channel, notice: &Notice, metrics: &Metrics) {

@@ -1,6 +1,7 @@
 use chrono::TimeZone;
 
 use super::*;
+use crate::state::records::claims;
 use crate::state::{enqueue, DomainRecord};
 
 fn at(h: u32) -> DateTime<Utc> {

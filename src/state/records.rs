@@ -141,6 +141,40 @@ pub fn enqueue(record: &mut DomainRecord, a: &Announcement) {
     }
 }
 
+/// Keys of sent notifications kept per domain (the newest).
+pub const KEEP_KEYS: usize = 64;
+
+/// Record the notification keyed `key` as sent at `at` in `record` (the newest
+/// [`KEEP_KEYS`] kept).
+pub fn remember(record: &mut DomainRecord, key: &str, at: DateTime<Utc>) {
+    let sent = &mut record.notified;
+    sent.insert(key.to_string(), at);
+    while sent.len() > KEEP_KEYS {
+        let oldest = sent
+            .iter()
+            .min_by_key(|(_, at)| **at)
+            .map(|(k, _)| k.clone());
+        if let Some(k) = oldest {
+            sent.remove(&k);
+        }
+    }
+}
+
+/// Whether a write that takes announcements out of the outbox claims the notification keyed
+/// `key`: the announcement was still in the outbox and nobody claimed it, or it is gone and
+/// claimed with this write's `token` (the write is being applied again after its first
+/// attempt landed with the answer lost).
+pub fn claims(record: &mut DomainRecord, key: &str, in_outbox: bool, token: DateTime<Utc>) -> bool {
+    match record.notified.get(key) {
+        None if in_outbox => {
+            remember(record, key, token);
+            true
+        }
+        None => false,
+        Some(at) => !in_outbox && *at == token,
+    }
+}
+
 /// A change to the domain's certificate that the rotator did not make.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -450,3 +450,39 @@ fn the_crate_map_in_lib_rs_names_every_module() {
         "modules missing from the map in src/lib.rs: {missing:?}"
     );
 }
+
+/// Where a file calls `StateStore::update` or `update_in_batches` (`file:line`), unless it is
+/// the one module that writes state (`src/record.rs`) or the store itself (`src/state/`).
+fn state_writes_outside_record(path: &Path, text: &str) -> Vec<String> {
+    let rel = path.strip_prefix(src()).unwrap_or(path);
+    if rel == Path::new("record.rs") || rel.starts_with("state") {
+        return Vec::new();
+    }
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| l.contains(".update(") || l.contains(".update_in_batches("))
+        .map(|(i, _)| format!("{}:{}", path.display(), i + 1))
+        .collect()
+}
+
+#[test]
+fn every_state_write_is_in_the_record_module() {
+    let outside: Vec<String> = modules()
+        .into_iter()
+        .filter(|(_, p)| !is_test_file(p))
+        .flat_map(|(_, p)| state_writes_outside_record(&p, &code(&p)))
+        .collect();
+    assert!(
+        outside.is_empty(),
+        "state is written only through src/record.rs (one function per protocol step); move these there: {outside:?}"
+    );
+}
+
+#[test]
+fn the_state_write_rule_fails_on_a_planted_write() {
+    let planted = "async fn f(ctx: &Context) {\n    ctx.state\n        .update(|s| s.rollouts.clear())\n        .await;\n}\n";
+    let found = state_writes_outside_record(&src().join("reconcile.rs"), planted);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(found[0].ends_with("reconcile.rs:3"), "{found:?}");
+    assert!(state_writes_outside_record(&src().join("record.rs"), planted).is_empty());
+}
