@@ -8,7 +8,7 @@ use crate::aws::accounts::{Account, Accounts};
 use crate::aws::cognito::CognitoDomains;
 use crate::clock::SharedClock;
 use crate::config::{Config, StateBackend, Target};
-use crate::error::TargetError;
+use crate::error::{MissingClient, TargetError};
 use crate::hooks::HookRunner;
 use crate::lease::guard::LeaseGuard;
 use crate::lease::{FenceSlot, Lease};
@@ -235,10 +235,9 @@ impl Context {
     /// The clients of `target`'s account.
     pub fn account_for(&self, target: &Target) -> Result<&Arc<Account>, TargetError> {
         self.accounts.get(&target.role).ok_or_else(|| {
-            TargetError::Setup(format!(
-                "no clients for {}",
-                crate::aws::accounts::label(&target.role)
-            ))
+            TargetError::Setup(MissingClient::Account {
+                account: crate::aws::accounts::label(&target.role),
+            })
         })
     }
 
@@ -246,6 +245,10 @@ impl Context {
     pub fn cognito_for(&self, target: &Target) -> Result<&CognitoDomains, TargetError> {
         self.account_for(target)?
             .cognito_in(&target.region)
-            .map_err(|e| TargetError::Setup(e.to_string()))
+            .map_err(|_| {
+                TargetError::Setup(MissingClient::CognitoRegion {
+                    region: target.region.clone(),
+                })
+            })
     }
 }

@@ -6,6 +6,8 @@ use std::fmt;
 use std::sync::Arc;
 
 use crate::aws::error::AwsError;
+use crate::select::Refusal;
+use crate::serial::NoSerial;
 use crate::state::error::StateError;
 
 pub use crate::format::Chain;
@@ -29,6 +31,79 @@ impl PartialEq for StateCause {
 
 impl Eq for StateCause {}
 
+/// Why a target cannot be worked on as configured.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MissingClient {
+    /// No clients were built for the target's account.
+    #[error("no clients for {account}")]
+    Account {
+        /// The account, as logs name it.
+        account: String,
+    },
+    /// No Cognito client for the user pool's region.
+    #[error("no Cognito client for region {region}")]
+    CognitoRegion {
+        /// The user pool's region.
+        region: String,
+    },
+}
+
+/// Why the chosen certificate cannot be swapped in (or a renewal checked).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CandidateError {
+    /// ACM no longer has it.
+    #[error("certificate {arn} vanished from ACM")]
+    Vanished {
+        /// Its ARN.
+        arn: String,
+    },
+    /// Its serial cannot be read, so the edge check would have nothing to compare.
+    #[error("{0}; without it the edge cannot be checked, so it is not swapped in")]
+    NoSerial(NoSerial),
+    /// A certificate renewed in place whose new serial cannot be read.
+    #[error("{0} (renewed in place); the edge cannot be checked")]
+    RenewedWithoutSerial(NoSerial),
+    /// The pass that chose it could not read its serial (`plan` skips the read).
+    #[error("no readable serial for {certificate}; not swapping in a certificate the edge check cannot recognise")]
+    Unrecognisable {
+        /// The certificate (ARN tail).
+        certificate: String,
+    },
+}
+
+/// How the domain changed between the read a decision was based on and its write.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Changed {
+    /// The domain is gone.
+    #[error("the domain disappeared")]
+    Disappeared,
+    /// The domain is now another user pool's.
+    #[error("domain {domain} belongs to user pool {owner}, not {configured}")]
+    OtherPool {
+        /// The domain.
+        domain: String,
+        /// Its user pool now.
+        owner: String,
+        /// The configured user pool.
+        configured: String,
+    },
+    /// The domain has no custom certificate any more.
+    #[error("the domain is not a custom domain any more")]
+    NotCustom,
+    /// Another certificate was put there.
+    #[error("the domain's certificate changed since it was read (now {})", .now.as_deref().unwrap_or("none"))]
+    Certificate {
+        /// What the domain points at now.
+        now: Option<String>,
+    },
+    /// After a write whose answer was lost, the domain is on neither certificate.
+    #[error("after a write whose answer was lost the domain points at {}, neither the old nor the new certificate", .now.as_deref().unwrap_or("no certificate"))]
+    Elsewhere {
+        /// What the domain points at now.
+        now: Option<String>,
+    },
+}
+
 /// A target's failure.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TargetError {
@@ -41,19 +116,19 @@ pub enum TargetError {
         error: AwsError,
     },
     /// The target cannot be worked on as configured (no clients for its account or region).
-    #[error("{0}")]
-    Setup(String),
+    #[error(transparent)]
+    Setup(#[from] MissingClient),
     /// Selection found nothing safe to do: no eligible certificate, the domain is missing, a
     /// prefix domain, or owned by another user pool. Needs a person.
-    #[error("{0}")]
-    Selection(String),
+    #[error(transparent)]
+    Selection(#[from] Refusal),
     /// The chosen certificate cannot be swapped in: gone from ACM, or no readable serial (the
     /// edge check would have nothing to compare).
-    #[error("{0}")]
-    Candidate(String),
+    #[error(transparent)]
+    Candidate(#[from] CandidateError),
     /// The domain changed between the read the decision was based on and the write.
     #[error("not swapping: {0}; will look again next pass")]
-    Changed(String),
+    Changed(Changed),
     /// The state could not be read or written, so the write it was to protect was not made.
     #[error("{what}: {error}")]
     State {
@@ -62,9 +137,6 @@ pub enum TargetError {
         /// The store's error, shared by every target it stopped; in the message with its causes.
         error: StateCause,
     },
-    /// The swap was made but not verified within its window (or could not be checked).
-    #[error("{0}")]
-    Verification(String),
 }
 
 impl TargetError {
@@ -113,7 +185,6 @@ impl TargetError {
             TargetError::Candidate(_) => "candidate",
             TargetError::Changed(_) => "changed",
             TargetError::State { .. } => "state",
-            TargetError::Verification(_) => TargetError::VERIFICATION,
         }
     }
 }
@@ -151,30 +222,24 @@ mod tests {
             StateError::Contended(5),
         );
         assert!(!contended.is_not_leading());
-        assert!(!TargetError::Selection("x".into()).is_not_leading());
+        assert!(!TargetError::Selection(Refusal::NotObserved).is_not_leading());
     }
 
     #[test]
     fn every_other_kind_has_its_own_label() {
         let errors = [
-            TargetError::Setup(String::new()),
-            TargetError::Selection(String::new()),
-            TargetError::Candidate(String::new()),
-            TargetError::Changed(String::new()),
+            TargetError::Setup(MissingClient::CognitoRegion {
+                region: "eu-west-1".into(),
+            }),
+            TargetError::Selection(Refusal::NotObserved),
+            TargetError::Candidate(CandidateError::Vanished { arn: "a".into() }),
+            TargetError::Changed(Changed::Disappeared),
             TargetError::state(String::new(), StateError::NotLeader),
-            TargetError::Verification(String::new()),
         ];
         let labels: Vec<&str> = errors.iter().map(TargetError::metric_label).collect();
         assert_eq!(
             labels,
-            [
-                "setup",
-                "selection",
-                "candidate",
-                "changed",
-                "state",
-                "verification"
-            ]
+            ["setup", "selection", "candidate", "changed", "state",]
         );
     }
 }

@@ -50,11 +50,11 @@ impl fmt::Display for AcmEvent {
 }
 
 /// Why a message is dropped instead of triggering a pass.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum NotAnEvent {
-    /// Not JSON, or not shaped like an EventBridge event.
-    #[error("not an EventBridge event: {0}")]
-    Malformed(String),
+    /// Not JSON, or not shaped like an EventBridge event: serde's error is the `source()`.
+    #[error("not an EventBridge event (expected the JSON EventBridge delivers: source, detail-type, detail)")]
+    Malformed(#[source] std::sync::Arc<serde_json::Error>),
     /// An EventBridge event, but not one the daemon acts on: its `detail_type` label and why.
     #[error("{1}")]
     Ignored(&'static str, String),
@@ -95,11 +95,8 @@ pub fn label(parsed: &Result<AcmEvent, NotAnEvent>) -> &'static str {
 
 /// Read an SQS message body (the event itself, as EventBridge delivers it to SQS).
 pub fn parse(body: &str) -> Result<AcmEvent, NotAnEvent> {
-    let envelope: Envelope = serde_json::from_str(body).map_err(|e| {
-        NotAnEvent::Malformed(format!(
-            "{e} (expected the JSON EventBridge delivers: source, detail-type, detail)"
-        ))
-    })?;
+    let envelope: Envelope =
+        serde_json::from_str(body).map_err(|e| NotAnEvent::Malformed(std::sync::Arc::new(e)))?;
     if envelope.source != SOURCE {
         return Err(NotAnEvent::Ignored(
             "other",

@@ -63,9 +63,13 @@
 //! Modules import in one direction (no cycles), and every module whose first doc line says
 //! PURE reaches no file that does I/O, not even transitively; `tests/it/layout.rs` checks
 //! both, builds the list of pure modules from those doc lines, and checks that this map names
-//! every module. Errors name what failed and leave the cause to `source()` ([`error::Chain`]
-//! prints the whole chain once), except [`error::TargetError`]'s sentences, which are the
-//! message itself. Time is injected:
+//! every module. Errors are typed enums of plain data, never a bare `String`
+//! (`tests/it/layout.rs` checks that too): each names what failed and leaves the cause to
+//! `source()`, and [`error::Chain`] prints the whole chain once. Three kinds are sentences by
+//! design, their data in the message: [`error::TargetError`] (one line per target in `plan`,
+//! `status`, hooks and notifications; its AWS and state causes are in it),
+//! [`aws::error::AwsError`] (plain data shared by every target a failed call stops) and a
+//! config error located at `file:line:col` (serde's and clap's boundaries). Time is injected:
 //! `now` comes from a [`clock::Clock`], waits are on tokio's clock, so tests never really
 //! wait. Errors are typed (`thiserror`) in the library; `anyhow` is used only in `cli`.
 

@@ -20,7 +20,7 @@ use crate::aws::acm::Scan;
 use crate::aws::AwsError;
 use crate::config::Target;
 use crate::context::Context;
-use crate::error::TargetError;
+use crate::error::{CandidateError, MissingClient, TargetError};
 use crate::metrics::TargetLabels;
 use crate::model::{Certificate, DomainInfo, DomainView, ManagedRenewal};
 pub use crate::planned::Planned;
@@ -119,10 +119,9 @@ async fn account_each(
         }
     };
     let Some(account) = ctx.accounts.get(key) else {
-        return failed(TargetError::Setup(format!(
-            "no clients for {}",
-            crate::aws::accounts::label(key)
-        )));
+        return failed(TargetError::Setup(MissingClient::Account {
+            account: crate::aws::accounts::label(key),
+        }));
     };
     let interest = select::Interest::new(targets.iter().map(|t| t.domain.as_str()));
     let scan: Scan = match account
@@ -297,12 +296,14 @@ async fn candidate_serial(
     let described = describe_cached(account, arn, details)
         .await
         .map_err(|e| TargetError::aws("cannot read the new certificate's serial", e))?
-        .ok_or_else(|| TargetError::Candidate(format!("certificate {arn} vanished from ACM")))?;
-    described.parsed_serial().map_err(|why| {
-        TargetError::Candidate(format!(
-            "{why}; without it the edge cannot be checked, so it is not swapped in"
-        ))
-    })
+        .ok_or_else(|| {
+            TargetError::Candidate(CandidateError::Vanished {
+                arn: arn.to_string(),
+            })
+        })?;
+    described
+        .parsed_serial()
+        .map_err(|why| TargetError::Candidate(CandidateError::NoSerial(why)))
 }
 
 /// The certificates that matter for one target, with full SANs and tags where needed,

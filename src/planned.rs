@@ -43,7 +43,7 @@ impl Planned {
     pub fn not_observed(target: Target) -> Planned {
         Planned {
             target,
-            decision: Decision::error("not observed in this pass".to_string()),
+            decision: Decision::refused(crate::select::Refusal::NotObserved),
             error: None,
             domain: None,
             candidate_serial: None,

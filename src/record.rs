@@ -4,7 +4,7 @@
 //!
 //! A write carrying an outcome (a swap, a found swap, a finished swap) is one an earlier
 //! attempt may already have landed, its answer lost (a timeout, a fenced refusal after the
-//! lease went). Such a write is read back once when it fails ([`or_landed`]): found there, it
+//! lease went). Such a write is read back once when it fails (`or_landed`): found there, it
 //! is this replica's, and only this replica announces it.
 //!
 //! Each function takes the [`StateStore`] and plain data, and returns the store's typed

@@ -312,7 +312,10 @@ mod tests {
     fn planned(domain: &str) -> Planned {
         Planned::failed(
             crate::fixtures::target(domain),
-            TargetError::Selection("no eligible certificate".into()),
+            TargetError::Selection(crate::select::Refusal::NoEligible {
+                domain: "auth.example.com".into(),
+                current: None,
+            }),
         )
     }
 
@@ -349,7 +352,7 @@ mod tests {
             "{text}"
         );
         assert!(
-            text.contains("  action:    ERROR — no eligible certificate\n"),
+            text.contains("  action:    ERROR — no eligible certificate covers auth.example.com\n"),
             "{text}"
         );
         assert!(

@@ -188,28 +188,24 @@ async fn finish_rollback(ctx: &Context, target: &Target, pending: &PendingSwap, 
                 Ok(info) => {
                     act::finish_rollback(ctx, target, cognito, old, &pending.new_arn, &info).await
                 }
-                Err(e) => Err(act::NotRolledBack::from(format!(
-                    "not rolled back: {e}; leaving it alone"
-                ))),
+                Err(e) => Err(act::NotRolledBack::Reread(e)),
             }
         }
-        Ok(DomainView::Missing) => Err(act::NotRolledBack::from(
-            "not rolled back: the domain disappeared".to_string(),
-        )),
+        Ok(DomainView::Missing) => Err(act::NotRolledBack::DomainGone),
     };
     let detail = match done {
         Ok(done) => {
             warn!("{done}");
             format!("{reason}; {done}")
         }
-        Err(not) if not.maybe => {
+        Err(not) if not.maybe() => {
             // Left in flight: the next pass (or start) re-reads the domain again.
-            warn!("{not}");
+            warn!("{}", Chain(&not));
             return;
         }
         Err(not) => {
-            error!("{not}");
-            format!("{reason}; {not}")
+            error!("{}", Chain(&not));
+            format!("{reason}; {}", Chain(&not))
         }
     };
     act::record_outcome(ctx, job, Verification::Failed(detail)).await;

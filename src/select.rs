@@ -13,11 +13,13 @@ use crate::format::rfc3339;
 use crate::model::{Certificate, DomainInfo, DomainStatus, DomainView};
 
 mod eligible;
+mod refusal;
 
 pub use eligible::{
     covers, eligibility, name_covers, needs, normalize_key_algorithm, Ineligible, Interest, Needs,
     Requirements, CERTIFICATE_REGION, CLOUDFRONT_KEY_ALGORITHMS,
 };
+pub use refusal::Refusal;
 
 /// The preference order among eligible certificates: `Greater` is better. Latest NotAfter,
 /// then later NotBefore, then later issue/import time, then the smaller ARN — a total order,
@@ -80,6 +82,9 @@ pub struct Decision {
     /// Why the current certificate is no longer usable (gone, expired, inside min_validity,
     /// not ISSUED...), when it is not.
     pub current_unusable: Option<String>,
+    /// Why the action is `Error`, when selection refused (`None` for a target whose
+    /// observation failed: its error says why).
+    pub refused: Option<Refusal>,
 }
 
 impl Decision {
@@ -93,6 +98,15 @@ impl Decision {
             candidate: None,
             rejected: Vec::new(),
             current_unusable: None,
+            refused: None,
+        }
+    }
+
+    /// An `Error` decision with nothing observed, refused for `why`.
+    pub fn refused(why: Refusal) -> Decision {
+        Decision {
+            refused: Some(why.clone()),
+            ..Decision::error(why.to_string())
         }
     }
 }
@@ -132,18 +146,13 @@ pub fn decide(req: &Requirements<'_>, obs: &Observed<'_>, now: DateTime<Utc>) ->
         candidate: best.clone(),
         rejected,
         current_unusable: current_status.as_ref().err().map(|why| why.to_string()),
+        refused: None,
     };
     let Some(best) = best else {
-        decision.action = Action::Error;
-        decision.reason = match current_status {
-            Err(why) => format!(
-                "no eligible certificate covers {}: the current one is not usable ({why}) and no other qualifies",
-                req.domain
-            ),
-            // Cannot happen (an eligible current certificate would be the best), but say so
-            // plainly rather than panic.
-            Ok(()) => format!("no eligible certificate covers {}", req.domain),
-        };
+        decision.refuse(Refusal::NoEligible {
+            domain: req.domain.to_string(),
+            current: current_status.err(),
+        });
         return decision;
     };
     let reason = if best.arn == current_arn {
@@ -151,8 +160,20 @@ pub fn decide(req: &Requirements<'_>, obs: &Observed<'_>, now: DateTime<Utc>) ->
     } else {
         rotate_reason(&best, current.as_ref(), &current_status)
     };
-    (decision.action, decision.reason) = settle(reason, &best, &current_arn, info);
+    match settle(reason, &best, &current_arn, info) {
+        Ok((action, reason)) => (decision.action, decision.reason) = (action, reason),
+        Err(refusal) => decision.refuse(refusal),
+    }
     decision
+}
+
+impl Decision {
+    /// Make this decision an `Error` refused for `why`.
+    fn refuse(&mut self, why: Refusal) {
+        self.action = Action::Error;
+        self.reason = why.to_string();
+        self.refused = Some(why);
+    }
 }
 
 /// The domain as a custom domain of the configured user pool: its description and current
@@ -161,27 +182,21 @@ fn custom_domain<'a>(
     req: &Requirements<'_>,
     obs: &Observed<'a>,
 ) -> Result<(&'a DomainInfo, String), Box<Decision>> {
-    let error = |reason| Box::new(Decision::error(reason));
+    let error = |why| Box::new(Decision::refused(why));
+    let domain = req.domain.to_string();
     let info = match obs.domain {
-        DomainView::Missing => {
-            return Err(error(format!(
-                "Cognito has no domain {} in this region; check the domain name and that the user pool ID names the right region",
-                req.domain
-            )))
-        }
+        DomainView::Missing => return Err(error(Refusal::NoDomain { domain })),
         DomainView::Present(info) => info,
     };
     if info.user_pool_id != obs.user_pool_id {
-        return Err(error(format!(
-            "domain {} belongs to user pool {}, not {} as configured; refusing to touch it",
-            req.domain, info.user_pool_id, obs.user_pool_id
-        )));
+        return Err(error(Refusal::OtherPool {
+            domain,
+            owner: info.user_pool_id.clone(),
+            configured: obs.user_pool_id.to_string(),
+        }));
     }
     let Some(current_arn) = info.certificate_arn.clone() else {
-        return Err(error(format!(
-            "{} is a prefix domain (no CustomDomainConfig), not a custom domain; nothing to rotate",
-            req.domain
-        )));
+        return Err(error(Refusal::PrefixDomain { domain }));
     };
     Ok((info, current_arn))
 }
@@ -244,14 +259,15 @@ fn rotate_reason(
     }
 }
 
-/// The action and its reason: keep, or rotate when the domain can take a change now.
+/// The action and its reason: keep, or rotate when the domain can take a change now; refused
+/// when the domain's status needs a person first.
 fn settle(
     rotate: Option<String>,
     best: &Certificate,
     current_arn: &str,
     info: &DomainInfo,
-) -> (Action, String) {
-    match rotate {
+) -> Result<(Action, String), Refusal> {
+    Ok(match rotate {
         None if best.arn == current_arn => (
             Action::Keep,
             format!(
@@ -267,13 +283,12 @@ fn settle(
             ),
         ),
         Some(reason) if info.status == DomainStatus::Active => (Action::Swap, reason),
-        Some(reason) if info.status.needs_a_person() => (
-            Action::Error,
-            format!(
-                "would rotate ({reason}), but the domain's status is {}; it needs a person",
-                info.status
-            ),
-        ),
+        Some(reason) if info.status.needs_a_person() => {
+            return Err(Refusal::NeedsAPerson {
+                reason,
+                status: info.status.clone(),
+            })
+        }
         Some(reason) => (
             Action::Keep,
             format!(
@@ -281,7 +296,7 @@ fn settle(
                 info.status
             ),
         ),
-    }
+    })
 }
 
 fn sentence(why: &Ineligible) -> String {

@@ -220,7 +220,13 @@ pub fn next_step(
     let decision = &planned.decision;
     if decision.action == crate::select::Action::Error {
         return Step::Fail {
-            error: TargetError::Selection(decision.reason.clone()),
+            // No refusal and no observation error: a target skipped in this pass.
+            error: TargetError::Selection(
+                decision
+                    .refused
+                    .clone()
+                    .unwrap_or(crate::select::Refusal::NotObserved),
+            ),
         };
     }
     if let Some(p) = pending {
@@ -246,10 +252,9 @@ pub fn next_step(
     let serial = planned.candidate_serial.clone();
     if serial.is_none() && mode.writes() {
         return Step::Fail {
-            error: TargetError::Candidate(format!(
-                "no readable serial for {}; not swapping in a certificate the edge check cannot recognise",
-                crate::model::arn_tail(to)
-            )),
+            error: TargetError::Candidate(crate::error::CandidateError::Unrecognisable {
+                certificate: crate::model::arn_tail(to).to_string(),
+            }),
         };
     }
     match gate {

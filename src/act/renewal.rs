@@ -11,7 +11,7 @@ use tracing::{error, info};
 
 use crate::context::Context;
 use crate::error::Chain;
-use crate::error::TargetError;
+use crate::error::{CandidateError, TargetError};
 use crate::planned::Planned;
 use crate::state::{PendingSwap, Phase, SeenCertificate};
 use crate::verify::VerifyJob;
@@ -34,13 +34,13 @@ pub async fn start(
         .await
         .map_err(|e| TargetError::aws("cannot read the renewed certificate's serial", e))?
         .ok_or_else(|| {
-            TargetError::Candidate(format!("certificate {} vanished from ACM", now.arn))
+            TargetError::Candidate(CandidateError::Vanished {
+                arn: now.arn.clone(),
+            })
         })?;
-    let serial = described.parsed_serial().map_err(|why| {
-        TargetError::Candidate(format!(
-            "{why} (renewed in place); the edge cannot be checked"
-        ))
-    })?;
+    let serial = described
+        .parsed_serial()
+        .map_err(|why| TargetError::Candidate(CandidateError::RenewedWithoutSerial(why)))?;
     let pending = PendingSwap {
         phase: Phase::Swapped,
         user_pool_id: target.user_pool_id.clone(),

@@ -5,28 +5,68 @@ use tracing::{error, info};
 
 use super::write::{self, reread_before_write};
 use crate::aws::cognito::CognitoDomains;
+use crate::aws::error::AwsError;
 use crate::config::Target;
 use crate::context::Context;
-use crate::error::Chain;
+use crate::error::{Chain, TargetError};
 use crate::metrics::ResultLabels;
 use crate::model::{arn_tail, DomainInfo};
+use crate::state::StateError;
 use crate::verify::VerifyJob;
 
-/// Why a rollback was not made (or failed): the new certificate stays. With `maybe`, its
-/// write may have happened (its answer was lost and the domain could not be re-read): its
-/// intent and denylist entry stay, for a re-read to settle ([`crate::resume`]).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{why}")]
-pub struct NotRolledBack {
-    /// Why, in one sentence.
-    pub why: String,
-    /// The rollback's write may have happened.
-    pub maybe: bool,
+/// Why a rollback was not made (or failed): the new certificate stays. With
+/// [`NotRolledBack::Maybe`], its write may have happened (its answer was lost and the domain
+/// could not be re-read): its intent and denylist entry stay, for a re-read to settle
+/// ([`crate::resume`]). Causes are `source()`s: print it with [`crate::error::Chain`].
+#[derive(Debug, thiserror::Error)]
+pub enum NotRolledBack {
+    /// The swap had no previous certificate.
+    #[error("not rolled back: there is no previous certificate")]
+    NoPrevious,
+    /// The target's clients are missing.
+    #[error("not rolled back")]
+    Setup(#[source] TargetError),
+    /// ACM no longer has the previous certificate.
+    #[error("not rolled back: the previous certificate {certificate} is gone from ACM")]
+    Gone {
+        /// The previous certificate (ARN tail).
+        certificate: String,
+    },
+    /// The previous certificate could not be read.
+    #[error("not rolled back: cannot read the previous certificate")]
+    Unreadable(#[source] AwsError),
+    /// Its tags (which `require_tags` needs) could not be read.
+    #[error("not rolled back: cannot read its tags")]
+    Tags(#[source] AwsError),
+    /// The previous certificate is no longer usable.
+    #[error("not rolled back: the previous certificate {certificate} is no longer eligible ({why}); the new one stays")]
+    Ineligible {
+        /// The previous certificate (ARN tail).
+        certificate: String,
+        /// Why it is not usable.
+        why: crate::select::Ineligible,
+    },
+    /// The domain is not as the failed swap left it.
+    #[error("not rolled back, leaving it alone")]
+    Reread(#[source] TargetError),
+    /// The domain is gone.
+    #[error("not rolled back: the domain disappeared")]
+    DomainGone,
+    /// The rollback's intent could not be recorded, so its write was not made.
+    #[error("not rolled back: cannot record the rollback first")]
+    NotRecorded(#[source] StateError),
+    /// The write back may have happened.
+    #[error("the rollback may have happened: its intent and the denylist entry stay until a re-read settles it")]
+    Maybe(#[source] TargetError),
+    /// The write back was refused.
+    #[error("rollback failed")]
+    Failed(#[source] TargetError),
 }
 
-impl From<String> for NotRolledBack {
-    fn from(why: String) -> NotRolledBack {
-        NotRolledBack { why, maybe: false }
+impl NotRolledBack {
+    /// The rollback's write may have happened: it stays in flight for a re-read.
+    pub fn maybe(&self) -> bool {
+        matches!(self, NotRolledBack::Maybe(_))
     }
 }
 
@@ -37,25 +77,18 @@ impl From<String> for NotRolledBack {
 pub async fn roll_back(ctx: &Context, job: &VerifyJob, why: &str) -> Result<String, NotRolledBack> {
     let target = &job.target;
     let Some(old) = job.old_arn.clone() else {
-        return Err(NotRolledBack::from(
-            "not rolled back: there is no previous certificate".to_string(),
-        ));
+        return Err(NotRolledBack::NoPrevious);
     };
-    let account = ctx.account_for(target).map_err(|e| e.to_string())?;
-    let cognito = ctx.cognito_for(target).map_err(|e| e.to_string())?;
+    let account = ctx.account_for(target).map_err(NotRolledBack::Setup)?;
+    let cognito = ctx.cognito_for(target).map_err(NotRolledBack::Setup)?;
     let mut cert = match account.acm.describe(&old).await {
         Ok(Some(d)) => d.certificate,
         Ok(None) => {
-            return Err(NotRolledBack::from(format!(
-                "not rolled back: the previous certificate {} is gone from ACM",
-                arn_tail(&old)
-            )))
+            return Err(NotRolledBack::Gone {
+                certificate: arn_tail(&old).to_string(),
+            })
         }
-        Err(e) => {
-            return Err(NotRolledBack::from(format!(
-                "not rolled back: cannot read the previous certificate: {e}"
-            )))
-        }
+        Err(e) => return Err(NotRolledBack::Unreadable(e)),
     };
     let no_denied = std::collections::BTreeMap::new();
     // The previous certificate was usually replaced *because* it was inside min_validity:
@@ -68,27 +101,21 @@ pub async fn roll_back(ctx: &Context, job: &VerifyJob, why: &str) -> Result<Stri
         denied: &no_denied,
     };
     if crate::select::needs(&req, &cert).tags {
-        cert.tags = Some(
-            account
-                .acm
-                .tags(&old)
-                .await
-                .map_err(|e| format!("not rolled back: cannot read its tags: {e}"))?,
-        );
+        cert.tags = Some(account.acm.tags(&old).await.map_err(NotRolledBack::Tags)?);
     }
     let now = ctx.clock.now();
     if let Err(why) = crate::select::eligibility(&req, &cert, now) {
-        return Err(NotRolledBack::from(format!(
-            "not rolled back: the previous certificate {} is no longer eligible ({why}); the new one stays",
-            arn_tail(&old)
-        )));
+        return Err(NotRolledBack::Ineligible {
+            certificate: arn_tail(&old).to_string(),
+            why,
+        });
     }
     let info = reread_before_write(cognito, target, Some(job.new_arn.as_str()))
         .await
-        .map_err(|e| format!("not rolled back: {e}; leaving it alone"))?;
+        .map_err(NotRolledBack::Reread)?;
     crate::record::rolling_back(&ctx.state, &target.domain, &job.new_arn, why, now)
         .await
-        .map_err(|e| format!("not rolled back: cannot record the rollback first: {e}"))?;
+        .map_err(NotRolledBack::NotRecorded)?;
     info!(to = %old, "rolling back: the new certificate is denylisted for this domain");
     finish_rollback(ctx, target, cognito, &old, &job.new_arn, &info).await
 }
@@ -107,16 +134,13 @@ pub async fn finish_rollback(
         write::write_certificate(cognito, target, Some(new), old, info).await
     {
         if maybe {
-            return Err(NotRolledBack {
-                why: format!("the rollback may have happened ({e}): its intent and the denylist entry stay until a re-read settles it"),
-                maybe: true,
-            });
+            return Err(NotRolledBack::Maybe(e));
         }
         let undone = crate::record::rollback_refused(&ctx.state, &target.domain, new).await;
         if let Err(se) = undone {
             error!("cannot take back the denylist entry: {}", Chain(&se));
         }
-        return Err(NotRolledBack::from(format!("rollback failed: {e}")));
+        return Err(NotRolledBack::Failed(e));
     }
     ctx.metrics
         .rotations

@@ -15,7 +15,7 @@ use tracing::{info, warn};
 use crate::aws::cognito::CognitoDomains;
 use crate::aws::{AwsError, MAX_ATTEMPTS};
 use crate::config::Target;
-use crate::error::TargetError;
+use crate::error::{Changed, TargetError};
 use crate::model::{arn_tail, DomainInfo, DomainView};
 
 /// The first wait before a write is sent again; doubled each time.
@@ -109,10 +109,9 @@ pub async fn write_certificate(
                 }
                 Ok(now) if now.as_deref() == from => {}
                 Ok(now) => {
-                    return Err(Unwritten::not_made(TargetError::Changed(format!(
-                        "after a write whose answer was lost the domain points at {}, neither the old nor the new certificate",
-                        now.as_deref().unwrap_or("no certificate")
-                    ))))
+                    return Err(Unwritten::not_made(TargetError::Changed(Changed::Elsewhere {
+                        now,
+                    })))
                 }
                 Err(read) => {
                     return Err(Unwritten {
@@ -169,24 +168,24 @@ pub async fn reread_before_write(
         .describe(&target.domain)
         .await
         .map_err(|e| TargetError::aws("cannot re-read the domain before writing", e))?;
-    let changed = |why: String| Err(TargetError::Changed(why));
+    let changed = |how: Changed| Err(TargetError::Changed(how));
     let DomainView::Present(info) = fresh else {
-        return changed("the domain disappeared".into());
+        return changed(Changed::Disappeared);
     };
     if info.user_pool_id != target.user_pool_id {
-        return changed(format!(
-            "domain {} belongs to user pool {}, not {}",
-            target.domain, info.user_pool_id, target.user_pool_id
-        ));
+        return changed(Changed::OtherPool {
+            domain: target.domain.clone(),
+            owner: info.user_pool_id,
+            configured: target.user_pool_id.clone(),
+        });
     }
     if info.certificate_arn.is_none() {
-        return changed("the domain is not a custom domain any more".into());
+        return changed(Changed::NotCustom);
     }
     if info.certificate_arn.as_deref() != expected {
-        return changed(format!(
-            "the domain's certificate changed since it was read (now {})",
-            info.certificate_arn.as_deref().unwrap_or("none")
-        ));
+        return changed(Changed::Certificate {
+            now: info.certificate_arn,
+        });
     }
     Ok(info)
 }

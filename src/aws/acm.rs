@@ -55,24 +55,7 @@ impl Described {
     }
 }
 
-/// Why a certificate has no serial to compare the edge's with.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum NoSerial {
-    /// DescribeCertificate returned none.
-    #[error("ACM gave no serial for {certificate}")]
-    Missing {
-        /// The certificate ID (the ARN's tail).
-        certificate: String,
-    },
-    /// It does not parse; shown with the cause (a pass's reports print one message).
-    #[error("{error} (certificate {certificate})")]
-    Unreadable {
-        /// The certificate ID.
-        certificate: String,
-        /// The serial as ACM wrote it.
-        error: crate::serial::BadSerial,
-    },
-}
+pub use crate::serial::NoSerial;
 
 /// The ACM adapter.
 #[derive(Debug, Clone)]

@@ -219,7 +219,7 @@ async fn sort<Q: Inbox>(
                 answered.push((message, event));
             }
             Err(why) => {
-                warn!(message_id = %message.id, "dropping a message that is not an ACM certificate event the rotator acts on: {why}");
+                warn!(message_id = %message.id, "dropping a message that is not an ACM certificate event the rotator acts on: {}", crate::error::Chain(&why));
                 metrics.count_event(label, why.result());
                 dropped.push(message);
             }

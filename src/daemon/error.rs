@@ -25,9 +25,24 @@ pub enum DaemonError {
     #[error("state: / state_file: changed: the state backend changes only at a restart")]
     StateBackendChanged,
     /// The scheduler failed.
-    #[error("{0}")]
-    Schedule(String),
+    #[error("the scheduler")]
+    Scheduler(#[source] tokio_cron_scheduler::JobSchedulerError),
+    /// The schedule could not be made a job.
+    #[error("schedule \"{schedule}\"")]
+    Schedule {
+        /// The cron expression.
+        schedule: String,
+        /// Why (its `source()`).
+        #[source]
+        source: tokio_cron_scheduler::JobSchedulerError,
+    },
     /// A signal handler could not be installed.
-    #[error("installing the signal handler for {0}")]
-    Signals(String),
+    #[error("installing the signal handler for {signal}")]
+    Signals {
+        /// The signal.
+        signal: &'static str,
+        /// Why (its `source()`).
+        #[source]
+        source: std::io::Error,
+    },
 }

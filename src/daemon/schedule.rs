@@ -13,10 +13,6 @@ use super::error::DaemonError;
 use super::event_loop::Tick;
 use crate::config::parse_cron;
 
-fn scheduler_error(e: tokio_cron_scheduler::JobSchedulerError) -> DaemonError {
-    DaemonError::Schedule(format!("the scheduler: {e}"))
-}
-
 /// The next time `schedule` fires after `after`.
 pub fn next_tick(schedule: &str, after: DateTime<Utc>) -> Option<DateTime<Utc>> {
     parse_cron(schedule)
@@ -47,7 +43,7 @@ pub async fn start_scheduler(
     schedule: &str,
     ticks: mpsc::Sender<Tick>,
 ) -> Result<Running, DaemonError> {
-    let scheduler = JobScheduler::new().await.map_err(scheduler_error)?;
+    let scheduler = JobScheduler::new().await.map_err(DaemonError::Scheduler)?;
     let stopped = Arc::new(AtomicBool::new(false));
     let silenced = stopped.clone();
     let job = Job::new_async(schedule, move |_id, _lock| {
@@ -63,16 +59,23 @@ pub async fn start_scheduler(
             let _ = ticks.try_send(Tick::Schedule);
         })
     })
-    .map_err(|e| DaemonError::Schedule(format!("schedule \"{schedule}\": {e}")))?;
-    scheduler.add(job).await.map_err(scheduler_error)?;
-    scheduler.start().await.map_err(scheduler_error)?;
+    .map_err(|source| DaemonError::Schedule {
+        schedule: schedule.to_string(),
+        source,
+    })?;
+    scheduler.add(job).await.map_err(DaemonError::Scheduler)?;
+    scheduler.start().await.map_err(DaemonError::Scheduler)?;
     Ok(Running { scheduler, stopped })
 }
 
 /// Stop the schedule: it sends no tick from now on.
 pub async fn shutdown_scheduler(mut running: Running) -> Result<(), DaemonError> {
     running.stopped.store(true, Ordering::SeqCst);
-    running.scheduler.shutdown().await.map_err(scheduler_error)
+    running
+        .scheduler
+        .shutdown()
+        .await
+        .map_err(DaemonError::Scheduler)
 }
 
 #[cfg(test)]

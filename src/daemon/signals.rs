@@ -9,12 +9,15 @@ use super::event_loop::Control;
 /// Listen for SIGTERM, SIGINT and SIGHUP.
 pub fn os_signals() -> Result<mpsc::Receiver<Control>, DaemonError> {
     use tokio::signal::unix::{signal, SignalKind};
-    let mut term = signal(SignalKind::terminate())
-        .map_err(|e| DaemonError::Signals(format!("SIGTERM: {e}")))?;
-    let mut int = signal(SignalKind::interrupt())
-        .map_err(|e| DaemonError::Signals(format!("SIGINT: {e}")))?;
-    let mut hup =
-        signal(SignalKind::hangup()).map_err(|e| DaemonError::Signals(format!("SIGHUP: {e}")))?;
+    let install = |kind: SignalKind, name: &'static str| {
+        signal(kind).map_err(|source| DaemonError::Signals {
+            signal: name,
+            source,
+        })
+    };
+    let mut term = install(SignalKind::terminate(), "SIGTERM")?;
+    let mut int = install(SignalKind::interrupt(), "SIGINT")?;
+    let mut hup = install(SignalKind::hangup(), "SIGHUP")?;
     let (tx, rx) = mpsc::channel(8);
     tokio::spawn(async move {
         loop {

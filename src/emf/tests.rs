@@ -30,6 +30,7 @@ fn planned(domain: &str, current: i64, candidate: Option<i64>) -> Planned {
             candidate: candidate.map(|d| cert("arn:new", d)),
             rejected: vec![],
             current_unusable: None,
+            refused: None,
         },
         error: None,
         domain: None,
@@ -126,9 +127,9 @@ fn a_failed_verification_counts_a_failure_and_the_sooner_expiry() {
 fn a_target_that_could_not_be_read_has_no_days_left_but_counts_its_failure() {
     let failed = Planned::failed(
         target("a.example.com"),
-        TargetError::Selection("no eligible certificate".into()),
+        TargetError::Selection(no_eligible()),
     );
-    let outcome = Outcome::Failed(TargetError::Selection("no eligible certificate".into()));
+    let outcome = Outcome::Failed(TargetError::Selection(no_eligible()));
     let records = records(&[(failed, outcome)], DEFAULT_NAMESPACE, now());
     let r = &records[0];
     assert!(r.get("DaysLeft").is_none());
@@ -162,5 +163,12 @@ fn namespaces_follow_cloudwatch_rules() {
     assert!(parse_namespace(DEFAULT_NAMESPACE).is_ok());
     for bad in ["", "AWS/Rotator", "emoji\u{1f510}", &"x".repeat(256)] {
         assert!(parse_namespace(bad).is_err(), "{bad}");
+    }
+}
+
+fn no_eligible() -> crate::select::Refusal {
+    crate::select::Refusal::NoEligible {
+        domain: "auth.example.com".into(),
+        current: None,
     }
 }

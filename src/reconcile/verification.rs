@@ -7,6 +7,7 @@ use super::{pass, PassResult};
 use crate::act;
 use crate::config::OnFailure;
 use crate::context::Context;
+use crate::error::Chain;
 use crate::outcome::{Outcome, Verification};
 use crate::planned::Planned;
 use crate::step::Mode;
@@ -56,15 +57,15 @@ pub async fn verify_and_record(ctx: &Context, job: &VerifyJob) -> Verification {
                     rolled_back = true;
                     done
                 }
-                Err(not) if not.maybe => {
+                Err(not) if not.maybe() => {
                     // Not recorded: the rollback stays in flight for a re-read to settle
                     // (the daemon's next pass, or the next start).
-                    error!("{not}");
-                    return Verification::Failed(format!("{why}; {not}"));
+                    error!("{}", Chain(&not));
+                    return Verification::Failed(format!("{why}; {}", Chain(&not)));
                 }
                 Err(not) => {
-                    error!("{not}");
-                    not.why
+                    error!("{}", Chain(&not));
+                    Chain(&not).to_string()
                 }
             };
             Verification::Failed(format!("{why}; {rolled}"))

@@ -50,6 +50,10 @@ fn planned(domain: &str, action: Action) -> Planned {
             candidate: (action == Action::Swap).then(|| cert("arn:new")),
             rejected: vec![],
             current_unusable: None,
+            refused: (action == Action::Error).then(|| crate::select::Refusal::NoEligible {
+                domain: domain.into(),
+                current: None,
+            }),
         },
         error: None,
         domain: None,
@@ -219,12 +223,20 @@ fn an_observation_error_fails_before_anything_else() {
 #[test]
 fn a_selection_error_fails_as_selection() {
     let mut p = planned("a.example.com", Action::Error);
-    p.decision.reason = "no eligible certificate".into();
     let Step::Fail { error } = next_step(&p, None, None, None, Mode::Once) else {
         panic!("expected a failure")
     };
     assert_eq!(error.metric_label(), "selection");
-    assert_eq!(error.to_string(), "no eligible certificate");
+    assert_eq!(
+        error.to_string(),
+        "no eligible certificate covers a.example.com"
+    );
+    // Skipped in this pass: not observed, said so.
+    p.decision.refused = None;
+    let Step::Fail { error } = next_step(&p, None, None, None, Mode::Once) else {
+        panic!("expected a failure")
+    };
+    assert_eq!(error.to_string(), "not observed in this pass");
 }
 
 #[test]

@@ -236,9 +236,9 @@ pub fn edge_verdict(
         _ if split.verified() => Ok(split.trust.clone()),
         _ if split.answering() == 0 => match split.unreachable.first() {
             Some((_, e)) => Err(NotYet::Probe(e.clone())),
-            None => Err(NotYet::Edges(split.summary())),
+            None => Err(NotYet::Edges(split.clone())),
         },
-        _ => Err(NotYet::Edges(split.summary())),
+        _ => Err(NotYet::Edges(split.clone())),
     };
     (verdict, Some(split))
 }
@@ -286,8 +286,8 @@ pub enum NotYet {
     Probe(ProbeError),
     /// Some edge addresses serve it, some not yet: `2/3 edge addresses serve the new
     /// certificate (ADDRESS serves serial …)`.
-    #[error("{0}")]
-    Edges(String),
+    #[error("{}", .0.summary())]
+    Edges(Split),
 }
 
 impl Look {

@@ -18,20 +18,43 @@ pub use super::handshake::{EdgeSample, Handshake, ProbeError, Trust, MAX_EDGE_AD
 use crate::config::VerifySettings;
 use crate::serial::Serial;
 
-/// Setting up the TLS probe failed.
+/// Setting up the TLS probe failed: `verify.ca_file` cannot be used. The cause is its
+/// `source()`.
 #[derive(Debug, thiserror::Error)]
 pub enum SetupError {
-    /// `verify.ca_file` could not be read or holds no certificate.
-    #[error("verify.ca_file {path}: {why}")]
-    CaFile {
+    /// The file cannot be read.
+    #[error("verify.ca_file {path}: cannot read it")]
+    CaFileUnreadable {
         /// The `verify.ca_file` path, as configured.
         path: String,
-        /// What the system or the peer said.
-        why: String,
+        /// Why.
+        #[source]
+        source: std::io::Error,
     },
-    /// rustls refused the configuration.
-    #[error("TLS setup: {0}")]
-    Tls(String),
+    /// The file is not PEM.
+    #[error("verify.ca_file {path}: not PEM certificates")]
+    CaFileNotPem {
+        /// The `verify.ca_file` path, as configured.
+        path: String,
+        /// Why.
+        #[source]
+        source: rustls::pki_types::pem::Error,
+    },
+    /// A certificate in it cannot be a trust anchor.
+    #[error("verify.ca_file {path}: not a usable CA certificate")]
+    CaFileUnusable {
+        /// The `verify.ca_file` path, as configured.
+        path: String,
+        /// Why.
+        #[source]
+        source: rustls::Error,
+    },
+    /// The file holds no certificate.
+    #[error("verify.ca_file {path}: holds no PEM certificate")]
+    CaFileEmpty {
+        /// The `verify.ca_file` path, as configured.
+        path: String,
+    },
 }
 
 /// Connects to the domain (or `connect_to`) and reports the leaf certificate it serves.
@@ -200,21 +223,27 @@ pub fn not_after_of(der: &[u8]) -> Option<chrono::DateTime<chrono::Utc>> {
 }
 
 fn add_ca_file(roots: &mut RootCertStore, path: &Path) -> Result<(), SetupError> {
-    let bad = |why: String| SetupError::CaFile {
-        path: path.display().to_string(),
-        why,
-    };
-    let pem = std::fs::read(path).map_err(|e| bad(e.to_string()))?;
+    let shown = || path.display().to_string();
+    let pem = std::fs::read(path).map_err(|source| SetupError::CaFileUnreadable {
+        path: shown(),
+        source,
+    })?;
     let mut added = 0;
     for cert in CertificateDer::pem_slice_iter(&pem) {
-        let cert = cert.map_err(|e| bad(format!("not PEM certificates: {e}")))?;
+        let cert = cert.map_err(|source| SetupError::CaFileNotPem {
+            path: shown(),
+            source,
+        })?;
         roots
             .add(cert)
-            .map_err(|e| bad(format!("not a usable CA certificate: {e}")))?;
+            .map_err(|source| SetupError::CaFileUnusable {
+                path: shown(),
+                source,
+            })?;
         added += 1;
     }
     if added == 0 {
-        return Err(bad("holds no PEM certificate".to_string()));
+        return Err(SetupError::CaFileEmpty { path: shown() });
     }
     Ok(())
 }

@@ -486,3 +486,60 @@ fn the_state_write_rule_fails_on_a_planted_write() {
     assert!(found[0].ends_with("reconcile.rs:3"), "{found:?}");
     assert!(state_writes_outside_record(&src().join("record.rs"), planted).is_empty());
 }
+
+/// Where a file has an error that is a bare string: a `Result<_, String>`, or an `#[error]`
+/// variant whose payload is a `String` (`file:line`).
+fn string_errors(path: &Path, text: &str) -> Vec<String> {
+    let lines: Vec<&str> = text.lines().collect();
+    let mut found = Vec::new();
+    for (i, line) in lines.iter().enumerate() {
+        let compact: String = line.split_whitespace().collect();
+        let result_of_string = compact
+            .split("Result<")
+            .skip(1)
+            .any(|rest| error_argument(rest) == "String");
+        let string_variant = compact.ends_with("(String),")
+            && i > 0
+            && lines[i - 1].trim_start().starts_with("#[error(");
+        if result_of_string || string_variant {
+            found.push(format!("{}:{}", path.display(), i + 1));
+        }
+    }
+    found
+}
+
+/// The last top-level argument of the generic list `rest` opens (`A, B>…` → `B`).
+fn error_argument(rest: &str) -> &str {
+    let (mut depth, mut start) = (0, 0);
+    for (i, c) in rest.char_indices() {
+        match c {
+            '<' | '(' => depth += 1,
+            ')' => depth -= 1,
+            '>' if depth == 0 => return &rest[start..i],
+            '>' => depth -= 1,
+            ',' if depth == 0 => start = i + 1,
+            _ => {}
+        }
+    }
+    ""
+}
+
+#[test]
+fn no_error_is_a_bare_string() {
+    let found: Vec<String> = modules()
+        .into_iter()
+        .filter(|(_, p)| !is_test_file(p))
+        .flat_map(|(_, p)| string_errors(&p, &code(&p)))
+        .collect();
+    assert!(
+        found.is_empty(),
+        "an error is a typed enum of plain data (its cause a source()), not a String: {found:?}"
+    );
+}
+
+#[test]
+fn the_string_error_rule_fails_on_planted_ones() {
+    let planted = "pub enum E {\n    #[error(\"{0}\")]\n    Setup(String),\n}\nfn f() -> Result<(), String> {}\nfn g() -> Result<BTreeMap<String, String>, E> {}\n";
+    let found = string_errors(Path::new("x.rs"), planted);
+    assert_eq!(found, ["x.rs:3", "x.rs:5"]);
+}

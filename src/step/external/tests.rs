@@ -24,6 +24,7 @@ fn planned(found: &str, found_days: i64, candidate: &str, unusable: Option<&str>
             candidate: Some(certificate(candidate, at(-1), at(120))),
             rejected: vec![],
             current_unusable: unusable.map(str::to_string),
+            refused: None,
         },
         error: None,
         domain: None,
