@@ -23,7 +23,7 @@ use crate::context::Context;
 use crate::model::Certificate;
 use crate::serial::Serial;
 use crate::state::SeenCertificate;
-use crate::verify::edges::Split;
+use crate::verify::edge::Split;
 use crate::verify::probe::{EdgeSample, Handshake, ProbeError};
 
 /// Probes at once.

@@ -46,10 +46,10 @@
 //! | [`lease`] | leadership in one place (DynamoDB state): the lease rules, taking and keeping it ([`lease::hold`]), the daemon's lease loop ([`lease::run`]), the request guard ([`lease::guard`]) |
 //! | [`daemon`] | schedule, event loop, signals; no decisions of its own |
 //! | [`events`] | PURE: which SQS messages (ACM's EventBridge events) trigger a pass |
-//! | [`window`] | PURE: change windows and freezes: whether a swap may be made now, and when it next may |
-//! | [`discover`] | PURE: `discover`'s findings as a table, JSON or a fleet file ([`discover::scan`] does the read-only scan) |
+//! | [`window`] | PURE: change windows and freezes: whether a swap may be made now, and when it next may (the family: `config::values::window` reads them, `reconcile::window` defers a swap, `daemon::window` wakes at an opening) |
+//! | [`discovery`] | PURE: the `discover` command's findings as a table, JSON or a fleet file ([`discovery::scan`] does the read-only scan; `daemon::discovery` runs `discovery:` in the daemon) |
 //! | [`notices`] | PURE: notifications (`notify:`), one message per event with the key that sends it once; [`notices::deliver`] sends them (SNS, webhook) |
-//! | [`edge`] | what clients see: each daemon pass probes every edge (drift, expiry metrics) |
+//! | [`edge`] | what clients see: each daemon pass probes every edge (drift, expiry metrics) (the family: [`verify::edge`] the PURE verdict over every edge address, `metrics::edge` the gauges, `daemon::edge` the watcher) |
 //! | [`outbox`] | announcing each recorded outcome (hooks, notifications) once it is recorded, by whoever leads |
 //! | [`outcome`] | what happened to a target: the typed result of a pass |
 //! | [`error`] | [`error::TargetError`], counted by kind |
@@ -82,7 +82,7 @@ pub mod clock;
 pub mod config;
 pub mod context;
 pub mod daemon;
-pub mod discover;
+pub mod discovery;
 pub mod edge;
 pub mod emf;
 pub mod error;

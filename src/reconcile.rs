@@ -255,7 +255,7 @@ async fn act_on(
     let step = step::next_step(&planned, pending, seen, gate.as_ref(), mode);
     let next = step.next();
     let wants_swap = matches!(next, step::Next::Act(step::Act::Swap(_)));
-    if let Some(d) = windows::defer(ctx, &mut planned, wants_swap, now) {
+    if let Some(d) = window::defer(ctx, &mut planned, wants_swap, now) {
         return Acted {
             planned,
             outcome: Outcome::Deferred(d.sentence()),
@@ -368,4 +368,4 @@ async fn hold_external(
 
 mod notices;
 pub mod verification;
-mod windows;
+mod window;

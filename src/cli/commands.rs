@@ -284,12 +284,12 @@ fn clock() -> SharedClock {
 
 /// With `discovery:`, the configuration with the tagged user pools' targets, and the custom
 /// domains found but neither listed nor tagged (read-only).
-async fn with_discovery(config: Config) -> (Config, Vec<crate::discover::Found>) {
+async fn with_discovery(config: Config) -> (Config, Vec<crate::discovery::Found>) {
     if config.discovery.is_none() {
         return (config, Vec::new());
     }
     let sdk = crate::aws::load_sdk_config().await;
-    let look = crate::discover::scan::tagged(&config, &sdk, &Metrics::new()).await;
+    let look = crate::discovery::scan::tagged(&config, &sdk, &Metrics::new()).await;
     (config.with_discovered(&look.targets), look.unmanaged)
 }
 
@@ -300,7 +300,7 @@ async fn context(config: Config, work: Work) -> anyhow::Result<Context> {
 
 /// `discover`: every custom domain the scopes reach, printed or written as fleet files.
 pub async fn discover(args: DiscoverArgs) -> anyhow::Result<u8> {
-    use crate::discover::{scan, COGNITO_REGIONS};
+    use crate::discovery::{scan, COGNITO_REGIONS};
     let config = args.config.as_deref().map(Config::load).transpose()?;
     let regions = if args.regions.is_empty() {
         COGNITO_REGIONS.iter().map(|r| (*r).to_string()).collect()

@@ -67,12 +67,12 @@ mod aws;
 mod durations;
 mod notify;
 mod secrets;
-mod windows;
+mod window;
 pub use aws::{AccountId, RegionName};
 pub use durations::{DurationAtMost, HumanDuration, DAY, HOUR, LONGEST, WEEK};
 pub use notify::{HttpsUrl, NoticeEvent, SnsTopicArn};
 pub use secrets::EnvName;
-pub use windows::{TimeZoneName, Timestamp, WindowStart};
+pub use window::{TimeZoneName, Timestamp, WindowStart};
 
 /// `min_validity`: a positive duration (`30d`) or a percentage of the certificate's lifetime
 /// (`33%`, 1–99).

@@ -47,7 +47,7 @@ pub(super) fn spawn(
                     let current = config.borrow().clone();
                     let look = crate::lease::guard::carry_epoch(
                         epoch.flatten(),
-                        crate::discover::scan::tagged(&current, &sdk, &metrics),
+                        crate::discovery::scan::tagged(&current, &sdk, &metrics),
                     )
                     .await;
                     metrics.set_unmanaged(

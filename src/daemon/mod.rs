@@ -27,9 +27,9 @@ use crate::systemd::Notify;
 mod claim;
 pub mod consumer;
 mod discovery;
-mod edge_watch;
+mod edge;
 mod verifications;
-use edge_watch::EdgeWatcher;
+use edge::EdgeWatcher;
 use verifications::Verifications;
 mod error;
 pub mod event_loop;
@@ -37,7 +37,7 @@ pub mod event_loop;
 mod pass;
 pub mod schedule;
 pub mod signals;
-mod windows;
+mod window;
 
 pub use error::DaemonError;
 pub use event_loop::{event_loop, Control, LoopExit, Tick};
@@ -85,7 +85,7 @@ pub async fn run(
         resumed_epoch: Arc::new(AtomicU64::new(0)),
         lease_lost: Arc::new(tokio::sync::Notify::new()),
         passes,
-        opening: windows::Opening::new(tick_tx.clone()),
+        opening: window::Opening::new(tick_tx.clone()),
         discovered: Arc::default(),
         as_read,
     };
@@ -220,7 +220,7 @@ struct Daemon {
     /// Passes started and finished, for the event consumer.
     passes: watch::Sender<consumer::Passes>,
     /// Wakes a pass when a deferred swap's change window opens (or its freeze ends).
-    opening: windows::Opening,
+    opening: window::Opening,
     /// The targets `discovery:` manages now.
     discovered: discovery::Discovered,
     /// The configuration as read from the file, for discovery (which adds to it).

@@ -22,11 +22,11 @@ use crate::model::{DomainStatus, DomainView};
 use crate::outcome::{Outcome, Verification};
 use crate::serial::Serial;
 
-pub mod edges;
+pub mod edge;
 pub mod handshake;
 pub mod probe;
 
-use edges::Split;
+use edge::Split;
 use probe::{ProbeError, TlsProbe, Trust};
 
 /// A swap to verify (made in this pass, or resumed from the state).

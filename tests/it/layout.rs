@@ -216,6 +216,10 @@ const PURE_AT_LEAST: &[&str] = &[
     "rollout",
     "events",
     "emf",
+    "window",
+    "discovery",
+    "notices",
+    "verify::edge",
 ];
 
 /// What a file that touches the network, the disk, processes or tokio names. A file that
