@@ -123,29 +123,9 @@ async fn account_each(
             account: crate::aws::accounts::label(key),
         }));
     };
-    let interest = select::Interest::new(targets.iter().map(|t| t.domain.as_str()));
-    let scan: Scan = match account
-        .acm
-        .list_issued_keeping(|c| interest.may_matter(c))
-        .await
-    {
-        Ok(scan) => {
-            info!(
-                account = %account.label,
-                certificates = scan.listed,
-                relevant = scan.certificates.len(),
-                pages = scan.pages,
-                "scanned ACM in us-east-1"
-            );
-            scan
-        }
-        Err(e) => {
-            warn!(account = %account.label, code = e.metric_label(), "cannot list certificates: {e}");
-            return failed(TargetError::aws(
-                format!("cannot list certificates in account {}", account.label),
-                e,
-            ));
-        }
+    let scan = match scan(account, targets).await {
+        Ok(scan) => scan,
+        Err(error) => return failed(error),
     };
     let details = Details::default();
     let state = match ctx.state.snapshot().await {
@@ -166,6 +146,34 @@ async fn account_each(
         .buffered(ctx.config.concurrency.max(1));
     while let Some(planned) = decided.next().await {
         each(planned);
+    }
+}
+
+/// The account's one ACM listing (every page), keeping what may matter to `targets`.
+async fn scan(account: &Account, targets: &[&Target]) -> Result<Scan, TargetError> {
+    let interest = select::Interest::new(targets.iter().map(|t| t.domain.as_str()));
+    match account
+        .acm
+        .list_issued_keeping(|c| interest.may_matter(c))
+        .await
+    {
+        Ok(scan) => {
+            info!(
+                account = %account.label,
+                certificates = scan.listed,
+                relevant = scan.certificates.len(),
+                pages = scan.pages,
+                "scanned ACM in us-east-1"
+            );
+            Ok(scan)
+        }
+        Err(e) => {
+            warn!(account = %account.label, code = e.metric_label(), "cannot list certificates: {e}");
+            Err(TargetError::aws(
+                format!("cannot list certificates in account {}", account.label),
+                e,
+            ))
+        }
     }
 }
 
@@ -210,24 +218,7 @@ async fn target(
         },
         now,
     );
-    if let Some(current) = &decision.current {
-        let labels = TargetLabels {
-            domain: target.domain.clone(),
-            user_pool_id: target.user_pool_id.clone(),
-        };
-        if let Some(t) = current.not_after {
-            ctx.metrics
-                .expiration
-                .get_or_create(&labels)
-                .set(t.timestamp());
-        }
-        if let Some(t) = current.not_before {
-            ctx.metrics
-                .not_before
-                .get_or_create(&labels)
-                .set(t.timestamp());
-        }
-    }
+    export_current(ctx, target, &decision);
     let domain = match view {
         DomainView::Present(info) => Some(info),
         DomainView::Missing => None,
@@ -241,18 +232,48 @@ async fn target(
         managed_renewal: None,
     };
     planned.managed_renewal = managed_renewal(ctx, account, &planned, details, now).await;
-    // A swap needs the new certificate's serial to check the edge: read and parse it now,
-    // once, so a certificate whose serial cannot be read is never swapped in.
-    if let Some(arn) = planned.rotate_to().filter(|_| serials).map(str::to_string) {
-        match candidate_serial(account, &arn, details).await {
-            Ok(serial) => planned.candidate_serial = Some(serial),
-            Err(e) => {
-                planned.decision = Decision::error(e.to_string());
-                planned.error = Some(e);
-            }
-        }
+    if serials {
+        read_candidate_serial(account, &mut planned, details).await;
     }
     planned
+}
+
+/// A swap needs the new certificate's serial to check the edge: read and parse it now, once,
+/// so a certificate whose serial cannot be read is never swapped in (the target fails).
+async fn read_candidate_serial(account: &Account, planned: &mut Planned, details: &Details) {
+    let Some(arn) = planned.rotate_to().map(str::to_string) else {
+        return;
+    };
+    match candidate_serial(account, &arn, details).await {
+        Ok(serial) => planned.candidate_serial = Some(serial),
+        Err(e) => {
+            planned.decision = Decision::error(e.to_string());
+            planned.error = Some(e);
+        }
+    }
+}
+
+/// The current certificate's validity as metrics (expiry, start), when known.
+fn export_current(ctx: &Context, target: &Target, decision: &Decision) {
+    let Some(current) = &decision.current else {
+        return;
+    };
+    let labels = TargetLabels {
+        domain: target.domain.clone(),
+        user_pool_id: target.user_pool_id.clone(),
+    };
+    if let Some(t) = current.not_after {
+        ctx.metrics
+            .expiration
+            .get_or_create(&labels)
+            .set(t.timestamp());
+    }
+    if let Some(t) = current.not_before {
+        ctx.metrics
+            .not_before
+            .get_or_create(&labels)
+            .set(t.timestamp());
+    }
 }
 
 /// ACM's `RenewalSummary` of the current certificate when ACM renews it and it is inside its

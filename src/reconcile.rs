@@ -10,12 +10,13 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use futures_util::StreamExt;
-use tracing::{error, info, warn};
+use tracing::{error, info};
 
 use crate::act;
+use crate::config::Target;
 use crate::context::Context;
 use crate::error::{Chain, TargetError};
-use crate::outcome::{Outcome, Verification};
+use crate::outcome::Outcome;
 use crate::plan;
 use crate::planned::Planned;
 use crate::rollout::{Gate, Gating};
@@ -64,6 +65,25 @@ pub async fn pass(ctx: &Context, mode: Mode, now: DateTime<Utc>) -> PassResult {
         // Outcomes recorded but not announced yet (their replica stopped in between).
         crate::outbox::drain(ctx, &state).await;
     }
+    let (mut acted, attempt) = backing_off(ctx, &state, mode);
+    // A dry run swaps nothing, so it reads no serial unless a rollout groups by serial.
+    let serials = mode.writes() || ctx.config.rollout.enabled();
+    if ctx.config.rollout.enabled() {
+        acted.extend(gated(ctx, &attempt, serials, mode, now).await);
+    } else {
+        acted.extend(per_account(ctx, &attempt, serials, mode, now).await);
+    }
+    if mode.writes() {
+        remember_versions(ctx, &acted, &state).await;
+    }
+    if mode.counts_failures() {
+        record_backoff(ctx, &acted).await;
+    }
+    finish(ctx, acted)
+}
+
+/// The targets backing off after failures (their outcome already known), and the rest.
+fn backing_off<'a>(ctx: &'a Context, state: &State, mode: Mode) -> (Vec<Acted>, Vec<&'a Target>) {
     let mut acted = Vec::new();
     let mut attempt = Vec::new();
     for t in &ctx.config.targets {
@@ -77,52 +97,61 @@ pub async fn pass(ctx: &Context, mode: Mode, now: DateTime<Utc>) -> PassResult {
             None => attempt.push(t),
         }
     }
+    (acted, attempt)
+}
+
+/// With canary rollouts: every target planned first (the gates need them all), then each
+/// acted on behind its gate.
+async fn gated(
+    ctx: &Context,
+    attempt: &[&Target],
+    serials: bool,
+    mode: Mode,
+    now: DateTime<Utc>,
+) -> Vec<Acted> {
+    let planned = plan::for_targets(ctx, attempt, serials, now).await;
+    let state = match ctx.state.snapshot().await {
+        Ok(state) => state,
+        Err(e) => return unacted(planned, e),
+    };
+    let gating = gating(ctx, &planned, &state, mode, now).await;
+    futures_util::stream::iter(planned)
+        .map(|p| {
+            let gate = gating.gates.get(&p.target.domain).cloned();
+            target::act_on(ctx, p, &state, gate, mode, now)
+        })
+        .buffered(ctx.config.concurrency.max(1))
+        .collect()
+        .await
+}
+
+/// Without rollouts: each account planned and acted on side by side, so one account's
+/// outage holds up no other.
+async fn per_account(
+    ctx: &Context,
+    attempt: &[&Target],
+    serials: bool,
+    mode: Mode,
+    now: DateTime<Utc>,
+) -> Vec<Acted> {
+    let groups = plan::by_account(attempt);
     let concurrency = ctx.config.concurrency.max(1);
-    // A dry run swaps nothing, so it reads no serial unless a rollout groups by serial.
-    let serials = mode.writes() || ctx.config.rollout.enabled();
-    if ctx.config.rollout.enabled() {
-        let planned = plan::for_targets(ctx, &attempt, serials, now).await;
-        match ctx.state.snapshot().await {
-            Ok(state) => {
-                let gating = gating(ctx, &planned, &state, mode, now).await;
-                let done: Vec<Acted> = futures_util::stream::iter(planned)
-                    .map(|p| {
-                        let gate = gating.gates.get(&p.target.domain).cloned();
-                        act_on(ctx, p, &state, gate, mode, now)
-                    })
-                    .buffered(concurrency)
-                    .collect()
-                    .await;
-                acted.extend(done);
-            }
-            Err(e) => acted.extend(unacted(planned, e)),
-        }
-    } else {
-        let groups = plan::by_account(&attempt);
-        let per_account =
-            futures_util::future::join_all(groups.iter().map(|(key, group)| async move {
-                let planned = plan::account(ctx, key, group, serials, now).await;
-                match ctx.state.snapshot().await {
-                    Ok(state) => {
-                        futures_util::stream::iter(planned)
-                            .map(|p| act_on(ctx, p, &state, Some(Gate::Go), mode, now))
-                            .buffered(concurrency)
-                            .collect::<Vec<_>>()
-                            .await
-                    }
-                    Err(e) => unacted(planned, e),
+    let per_account =
+        futures_util::future::join_all(groups.iter().map(|(key, group)| async move {
+            let planned = plan::account(ctx, key, group, serials, now).await;
+            match ctx.state.snapshot().await {
+                Ok(state) => {
+                    futures_util::stream::iter(planned)
+                        .map(|p| target::act_on(ctx, p, &state, Some(Gate::Go), mode, now))
+                        .buffered(concurrency)
+                        .collect::<Vec<_>>()
+                        .await
                 }
-            }))
-            .await;
-        acted.extend(per_account.into_iter().flatten());
-    }
-    if mode.writes() {
-        remember_versions(ctx, &acted, &state).await;
-    }
-    if mode.counts_failures() {
-        record_backoff(ctx, &acted).await;
-    }
-    finish(ctx, acted)
+                Err(e) => unacted(planned, e),
+            }
+        }))
+        .await;
+    per_account.into_iter().flatten().collect()
 }
 
 /// Record the certificate versions seen for the first time (or after a swap by anyone),
@@ -214,109 +243,6 @@ async fn gating(
     gating
 }
 
-/// The domain was moved back (onto the rotator's certificate, say): its external-change hold
-/// is over.
-async fn end_external_hold(ctx: &Context, domain: &str) {
-    let cleared = crate::record::hold_cleared(&ctx.state, domain).await;
-    if let Err(e) = cleared {
-        warn!("cannot clear the external-change hold: {}", Chain(&e));
-    }
-}
-
-/// Decide one observed target's step and carry it out.
-#[tracing::instrument(name = "target", skip_all, fields(
-    domain = %planned.target.domain,
-    user_pool = %planned.target.user_pool_id,
-    account = %planned.target.role.as_ref().map_or("default", |r| r.role_arn.account.as_str()),
-))]
-async fn act_on(
-    ctx: &Context,
-    mut planned: Planned,
-    state: &State,
-    gate: Option<Gate>,
-    mode: Mode,
-    now: DateTime<Utc>,
-) -> Acted {
-    let record = state.domains.get(&planned.target.domain);
-    match step::external::external_change(&planned, record, now) {
-        step::external::Moved::Hold { change, new, why } => {
-            return hold_external(ctx, planned, change, new, why, mode).await;
-        }
-        step::external::Moved::SwapAnyway { why } => warn!("{why}"),
-        step::external::Moved::No => {
-            if record.is_some_and(|r| r.external.is_some()) && mode.writes() {
-                // Moved again (back onto the rotator's, say): the hold is over.
-                end_external_hold(ctx, &planned.target.domain).await;
-            }
-        }
-    }
-    let pending = record.and_then(|r| r.pending.as_ref());
-    let seen = record.and_then(|r| r.seen.as_ref());
-    let step = step::next_step(&planned, pending, seen, gate.as_ref(), mode);
-    let next = step.next();
-    let wants_swap = matches!(next, step::Next::Act(step::Act::Swap(_)));
-    if let Some(d) = window::defer(ctx, &mut planned, wants_swap, now) {
-        return Acted {
-            planned,
-            outcome: Outcome::Deferred(d.sentence()),
-            job: None,
-            wake_at: d.next,
-        };
-    }
-    let (outcome, job) = match next {
-        step::Next::Report(outcome) => (outcome, None),
-        step::Next::Act(step::Act::Renewal { was, now: version }) => {
-            match act::renewal::start(ctx, &planned, &was, &version, now).await {
-                Ok(job) => (started(&job, mode), Some(job)),
-                Err(error) => (Outcome::Failed(error), None),
-            }
-        }
-        step::Next::Act(step::Act::Swap(order)) => match act::swap(ctx, &planned, order, now).await
-        {
-            Ok(job) => (started(&job, mode), Some(job)),
-            // Someone else is changing the domain: not a failure of ours; the next pass
-            // re-reads the domain and decides again.
-            Err(error) if error.is_concurrent_modification() => {
-                warn!("{error}");
-                (Outcome::Deferred(error.to_string()), None)
-            }
-            Err(error) => (Outcome::Failed(error), None),
-        },
-    };
-    let outcome = match outcome {
-        // A request the lease guard did not send, or a state write the fence refused: this
-        // replica no longer leads. Not a failure (no hook, no backoff): the leader acts on it.
-        Outcome::Failed(error) if error.is_not_leading() => {
-            tracing::debug!("{error}");
-            Outcome::Deferred("not leading any more: the leader acts on it".to_string())
-        }
-        other => other,
-    };
-    if mode.writes() {
-        notices::observed(ctx, &planned, &outcome, now);
-    }
-    if let (Outcome::Failed(why), true) = (&outcome, mode.writes()) {
-        notices::fire_failure(ctx, &planned, why);
-    }
-    Acted {
-        planned,
-        outcome,
-        job,
-        wake_at: None,
-    }
-}
-
-/// The outcome of a swap or renewal whose verification just started: the daemon verifies it
-/// in the background; `once` says after its wait (or that it did not wait).
-fn started(job: &VerifyJob, mode: Mode) -> Outcome {
-    let verification = if mode.verifies_in_background() {
-        Verification::InBackground(job.deadline)
-    } else {
-        Verification::NotRequested
-    };
-    job.outcome(verification)
-}
-
 /// The daemon's failure counts, per target, after a pass.
 async fn record_backoff(ctx: &Context, acted: &[Acted]) {
     let passes: Vec<(&str, &Outcome)> = acted
@@ -329,43 +255,7 @@ async fn record_backoff(ctx: &Context, acted: &[Acted]) {
     }
 }
 
-/// A domain moved off the rotator's certificate outside it: no swap. Found in this pass (and
-/// acting), it is recorded, logged with both ARNs, counted and reported to `on_failure` once.
-async fn hold_external(
-    ctx: &Context,
-    planned: Planned,
-    change: crate::state::ExternalChange,
-    new: bool,
-    why: String,
-    mode: Mode,
-) -> Acted {
-    if new && mode.writes() {
-        error!(ours = %change.ours, found = %change.found, "{why}");
-        ctx.metrics.count_external_change(&planned.target.domain);
-        let stored = crate::record::hold_set(&ctx.state, &planned.target.domain, &change).await;
-        if let Err(e) = stored {
-            error!("cannot record the external change: {}", Chain(&e));
-        }
-        notices::external_change(ctx, &planned, &change.found, &why, ctx.clock.now());
-        ctx.hooks.fire(crate::hooks::HookEvent {
-            event: crate::hooks::Event::Failure,
-            domain: planned.target.domain.clone(),
-            user_pool_id: planned.target.user_pool_id.clone(),
-            old_arn: Some(change.ours.clone()),
-            new_arn: Some(change.found.clone()),
-            reason: why.clone(),
-            id: None,
-            renewal: false,
-        });
-    }
-    Acted {
-        planned,
-        outcome: Outcome::ExternalChange(why),
-        job: None,
-        wake_at: None,
-    }
-}
-
 mod notices;
+mod target;
 pub mod verification;
 mod window;

@@ -236,18 +236,7 @@ pub fn next_step(
         };
     }
     let Some(to) = planned.rotate_to() else {
-        if let Version::Renewed { was, now } = version_change(decision.current.as_ref(), seen) {
-            return if mode.writes() {
-                Step::VerifyRenewal { was, now }
-            } else {
-                Step::WouldVerifyRenewal {
-                    why: format!("{}; {}", decision.reason, renewal_line(&was, &now)),
-                }
-            };
-        }
-        return Step::Keep {
-            why: decision.reason.clone(),
-        };
+        return keep(decision, seen, mode);
     };
     let serial = planned.candidate_serial.clone();
     if serial.is_none() && mode.writes() {
@@ -257,12 +246,18 @@ pub fn next_step(
             }),
         };
     }
+    swap_behind(gate, to, serial.filter(|_| mode.writes()), &decision.reason)
+}
+
+/// A swap to `to` behind its canary `gate`: held, blocked, or made (with the candidate's
+/// `serial`; without one, a dry run says it would).
+fn swap_behind(gate: Option<&Gate>, to: &str, serial: Option<Serial>, reason: &str) -> Step {
     match gate {
         Some(Gate::Hold(why)) => Step::Hold { why: why.clone() },
         Some(Gate::Blocked(why)) => Step::Blocked { why: why.clone() },
         Some(Gate::Go) | Some(Gate::Canary) | None => {
             let canary = gate == Some(&Gate::Canary);
-            match serial.filter(|_| mode.writes()) {
+            match serial {
                 Some(serial) => Step::Swap(SwapOrder {
                     to: to.to_string(),
                     serial,
@@ -271,11 +266,28 @@ pub fn next_step(
                 None => {
                     let suffix = if canary { " (canary)" } else { "" };
                     Step::WouldSwap {
-                        why: format!("{}{suffix}", decision.reason),
+                        why: format!("{reason}{suffix}"),
                     }
                 }
             }
         }
+    }
+}
+
+/// No swap wanted: keep, unless the certificate was renewed in place since it was last seen
+/// (then verify the renewal, or say a dry run would).
+fn keep(decision: &crate::select::Decision, seen: Option<&SeenCertificate>, mode: Mode) -> Step {
+    if let Version::Renewed { was, now } = version_change(decision.current.as_ref(), seen) {
+        return if mode.writes() {
+            Step::VerifyRenewal { was, now }
+        } else {
+            Step::WouldVerifyRenewal {
+                why: format!("{}; {}", decision.reason, renewal_line(&was, &now)),
+            }
+        };
+    }
+    Step::Keep {
+        why: decision.reason.clone(),
     }
 }
 

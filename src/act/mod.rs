@@ -91,13 +91,24 @@ pub async fn swap(
         planned.decision.reason.clone(),
         swapped_at,
     );
-    // The swap is recorded with its announcement (the outbox): whoever leads fires its
-    // `on_rotate` hook and notification, this replica at once. One the fence refused is
-    // recorded and announced by the next leader's resume. The record and its announcement
-    // run to their end together, even if the pass is cut short.
-    let (c, swapped) = (ctx.clone(), pending.clone());
-    let (domain, canary) = (target.domain.clone(), order.canary);
-    let recorded = to_the_end(async move {
+    // Not leading: no verification here either; the next leader's resume starts it.
+    record_and_announce_swap(ctx, &target.domain, pending, rotated, order.canary).await?;
+    Ok(job)
+}
+
+/// The swap is recorded with its announcement (the outbox): whoever leads fires its
+/// `on_rotate` hook and notification, this replica at once. One the fence refused is
+/// recorded and announced by the next leader's resume. The record and its announcement run
+/// to their end together, even if the pass is cut short.
+async fn record_and_announce_swap(
+    ctx: &Context,
+    domain: &str,
+    swapped: PendingSwap,
+    rotated: Announcement,
+    canary: bool,
+) -> Result<(), TargetError> {
+    let (c, domain) = (ctx.clone(), domain.to_string());
+    to_the_end(async move {
         let recorded = record_swapped(&c, &domain, &swapped, &rotated).await;
         log_swap(&c, &rotated, &domain, canary);
         if recorded.is_ok() {
@@ -111,10 +122,7 @@ pub async fn swap(
             "swapped, but not recorded (shutting down)",
             StateError::NotLeader,
         ))
-    });
-    // Not leading: no verification here either; the next leader's resume starts it.
-    recorded?;
-    Ok(job)
+    })
 }
 
 /// A swap's write that did not go through: its intent is dropped when the write surely was

@@ -110,10 +110,22 @@ pub async fn once(args: OnceArgs, json_logs: bool) -> anyhow::Result<u8> {
     if let Some(holding) = holding {
         holding.release().await;
     }
-    let failed = crate::report::log_summaries(&results);
-    if json_logs && !dry_run {
+    let emf = (json_logs && !dry_run).then_some(emf_namespace.as_str());
+    Ok(report_once(&ctx, &results, emf, dry_run))
+}
+
+/// The end of `once`: each target's summary line, the EMF records (`emf`: their namespace,
+/// when wanted), the pass's line, and the exit code.
+fn report_once(
+    ctx: &Context,
+    results: &[(crate::planned::Planned, crate::outcome::Outcome)],
+    emf: Option<&str>,
+    dry_run: bool,
+) -> u8 {
+    let failed = crate::report::log_summaries(results);
+    if let Some(namespace) = emf {
         // CloudWatch Logs reads each line of a task's output as one EMF record.
-        for record in crate::emf::records(&results, &emf_namespace, ctx.clock.now()) {
+        for record in crate::emf::records(results, namespace, ctx.clock.now()) {
             println!("{record}");
         }
     }
@@ -123,11 +135,11 @@ pub async fn once(args: OnceArgs, json_logs: bool) -> anyhow::Result<u8> {
         "pass finished{}",
         if dry_run { " (dry run)" } else { "" }
     );
-    Ok(if failed > 0 {
+    if failed > 0 {
         exit::TARGET_FAILED
     } else {
         exit::OK
-    })
+    }
 }
 
 /// `run`: the daemon, until a signal ends it.
@@ -320,28 +332,7 @@ pub async fn discover(args: DiscoverArgs) -> anyhow::Result<u8> {
     let mut failed = !found.errors.is_empty();
     match (&args.write, args.output) {
         (Some(dir), _) => {
-            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-            for (account, text) in found.fleet_files(now) {
-                let path = dir.join(format!("{account}.yaml"));
-                let file = std::fs::OpenOptions::new()
-                    .write(true)
-                    .create_new(true)
-                    .open(&path);
-                match file.and_then(|mut f| std::io::Write::write_all(&mut f, text.as_bytes())) {
-                    Ok(()) => println!("wrote {}", path.display()),
-                    Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                        tracing::error!(
-                            "{} exists; not overwritten (move it away, or include it as it is)",
-                            path.display()
-                        );
-                        failed = true;
-                    }
-                    Err(e) => {
-                        tracing::error!("{}: {e}", path.display());
-                        failed = true;
-                    }
-                }
-            }
+            failed |= !write_fleet_files(dir, &found, now)?;
             info!("{}", found.summary());
         }
         (None, DiscoverOutput::Text) => print!("{}", found.text(now)),
@@ -370,4 +361,37 @@ pub async fn discover(args: DiscoverArgs) -> anyhow::Result<u8> {
     } else {
         exit::OK
     })
+}
+
+/// `discover --write DIR`: one fleet file per account, never over an existing one. `false`
+/// when some could not be written (each said).
+fn write_fleet_files(
+    dir: &std::path::Path,
+    found: &crate::discovery::Discovery,
+    now: chrono::DateTime<chrono::Utc>,
+) -> anyhow::Result<bool> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let mut written = true;
+    for (account, text) in found.fleet_files(now) {
+        let path = dir.join(format!("{account}.yaml"));
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path);
+        match file.and_then(|mut f| std::io::Write::write_all(&mut f, text.as_bytes())) {
+            Ok(()) => println!("wrote {}", path.display()),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                tracing::error!(
+                    "{} exists; not overwritten (move it away, or include it as it is)",
+                    path.display()
+                );
+                written = false;
+            }
+            Err(e) => {
+                tracing::error!("{}: {e}", path.display());
+                written = false;
+            }
+        }
+    }
+    Ok(written)
 }

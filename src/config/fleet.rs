@@ -206,14 +206,13 @@ pub(super) fn follow_includes(
 ) -> Result<(), ConfigError> {
     for pattern in patterns.unwrap_or_default() {
         let invalid = |message: String| {
-            let (line, column) = locate(text, "include", None);
             let (line, column) = match text.find(pattern.as_str()) {
                 Some(at) => {
                     let line = text[..at].matches('\n').count() + 1;
                     let col = at - text[..at].rfind('\n').map_or(0, |i| i + 1) + 1;
                     (line, col)
                 }
-                None => (line, column),
+                None => locate(text, "include", None),
             };
             ConfigError::Invalid {
                 path: path.to_path_buf(),
@@ -222,50 +221,62 @@ pub(super) fn follow_includes(
                 message,
             }
         };
-        let full = relative_to(path, PathBuf::from(&pattern));
-        let files: Vec<PathBuf> = if pattern.contains(['*', '?', '[']) {
-            let full_text = full.to_string_lossy().into_owned();
-            let matches = glob::glob(&full_text)
-                .map_err(|e| invalid(format!("include \"{pattern}\": {e}")))?;
-            let mut files = Vec::new();
-            for m in matches {
-                let file = m.map_err(|e| invalid(format!("include \"{pattern}\": {e}")))?;
-                if file.is_file() {
-                    files.push(file);
-                }
-            }
-            files.sort();
-            files
-        } else if full.is_file() {
-            vec![full]
-        } else {
-            return Err(invalid(format!(
-                "include \"{pattern}\": {}: no such file (relative paths are read from the including file's folder)",
-                full.display()
-            )));
-        };
-        for file in files {
+        for file in included_files(path, &pattern, &invalid)? {
             if file.canonicalize().is_ok_and(|c| seen.read.contains(&c)) {
                 continue;
             }
-            let child_text = super::bounded::read(&file)?;
-            let raw: RawInclude = super::bounded::from_str(&child_text, &file)?;
-            let child_invalid = |message: String| {
-                let (line, column) = locate(&child_text, "external_id", None);
-                ConfigError::Invalid {
-                    path: file.clone(),
-                    line,
-                    column,
-                    message,
-                }
-            };
-            let child =
-                inherited.with_defaults(raw.defaults.unwrap_or_default(), &child_invalid)?;
-            add_targets(&child_text, &file, raw.domains, &child, seen)?;
-            follow_includes(&child_text, &file, raw.include, &child, seen)?;
+            include_file(&file, inherited, seen)?;
         }
     }
     Ok(())
+}
+
+/// The files `include: PATTERN` names (a glob's matches sorted), relative to `path`'s folder.
+fn included_files(
+    path: &Path,
+    pattern: &str,
+    invalid: &dyn Fn(String) -> ConfigError,
+) -> Result<Vec<PathBuf>, ConfigError> {
+    let full = relative_to(path, PathBuf::from(pattern));
+    if !pattern.contains(['*', '?', '[']) {
+        if full.is_file() {
+            return Ok(vec![full]);
+        }
+        return Err(invalid(format!(
+            "include \"{pattern}\": {}: no such file (relative paths are read from the including file's folder)",
+            full.display()
+        )));
+    }
+    let full_text = full.to_string_lossy().into_owned();
+    let matches =
+        glob::glob(&full_text).map_err(|e| invalid(format!("include \"{pattern}\": {e}")))?;
+    let mut files = Vec::new();
+    for m in matches {
+        let file = m.map_err(|e| invalid(format!("include \"{pattern}\": {e}")))?;
+        if file.is_file() {
+            files.push(file);
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+/// Read one included file: its defaults over `inherited`, its targets, its own includes.
+fn include_file(file: &Path, inherited: &Inherited, seen: &mut Seen) -> Result<(), ConfigError> {
+    let child_text = super::bounded::read(file)?;
+    let raw: RawInclude = super::bounded::from_str(&child_text, file)?;
+    let child_invalid = |message: String| {
+        let (line, column) = locate(&child_text, "external_id", None);
+        ConfigError::Invalid {
+            path: file.to_path_buf(),
+            line,
+            column,
+            message,
+        }
+    };
+    let child = inherited.with_defaults(raw.defaults.unwrap_or_default(), &child_invalid)?;
+    add_targets(&child_text, file, raw.domains, &child, seen)?;
+    follow_includes(&child_text, file, raw.include, &child, seen)
 }
 
 /// Check `rollout:` against the targets.

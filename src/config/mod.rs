@@ -6,8 +6,8 @@
 //! window, files that must exist) run afterwards and locate their key in the text
 //! (`position.rs`). `include:` files, per-file defaults and rollout rules are in `fleet.rs`.
 //!
-//! The files import in one direction: `mod.rs` → `fleet` → `raw` → `values`/`model`, and
-//! `position` for messages.
+//! The files import in one direction: `mod.rs` → `fleet`, `notify` → `raw` → `values`/`model`,
+//! and `position` for messages.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -15,6 +15,7 @@ use std::time::Duration;
 pub mod bounded;
 mod fleet;
 pub mod model;
+mod notify;
 mod position;
 mod raw;
 pub mod values;
@@ -26,7 +27,8 @@ pub use model::{
     WebhookFormat, WebhookSettings, DEFAULT_CONCURRENCY, DEFAULT_DISCOVERY_INTERVAL, DEFAULT_LEASE,
     DEFAULT_SCHEDULE, ENV_CONFIG, ENV_CONFIG_NAME,
 };
-use position::{locate, relative_to};
+pub use notify::read_secret;
+use position::{locate, relative_to, Invalid};
 use raw::{RawConfig, RawHooks, RawRates, RawState, RawVerify};
 pub use values::{
     parse_cron, AccountId, Argv, CronExpr, DomainName, EnvName, HostPort, HumanDuration, QueueUrl,
@@ -74,7 +76,6 @@ impl Config {
                 message,
             }
         };
-
         let verify = verify_settings(raw.verify.unwrap_or_default(), path, &invalid)?;
 
         let inherited = Inherited::root()
@@ -82,9 +83,7 @@ impl Config {
             .with_defaults(raw.defaults.unwrap_or_default(), &|m| {
                 invalid("external_id", None, m)
             })?;
-        let mut seen = Seen::default();
-        fleet::add_targets(text, path, raw.domains, &inherited, &mut seen)?;
-        fleet::follow_includes(text, path, raw.include, &inherited, &mut seen)?;
+        let seen = targets(text, path, raw.domains, raw.include, &inherited)?;
         if seen.targets.is_empty() && raw.discovery.is_none() {
             return Err(invalid(
                 "domains",
@@ -93,14 +92,7 @@ impl Config {
                     .to_string(),
             ));
         }
-        let concurrency = raw.concurrency.unwrap_or(DEFAULT_CONCURRENCY);
-        if !(1..=64).contains(&concurrency) {
-            return Err(invalid(
-                "concurrency",
-                None,
-                format!("concurrency: {concurrency} is out of range; give 1 to 64 (default {DEFAULT_CONCURRENCY})"),
-            ));
-        }
+        let concurrency = concurrency(raw.concurrency, &invalid)?;
         let rollout = fleet::rollout(raw.rollout, &seen.targets, &|key, value, m| {
             invalid(key, value, m)
         })?;
@@ -117,14 +109,11 @@ impl Config {
             state,
             metrics_listen: raw.metrics.and_then(|m| m.listen),
             discovery: raw.discovery.map(|d| discovery(d, &inherited)),
-            notify: raw.notify.map(|n| notify(n, &invalid)).transpose()?,
-            events: raw.events.map(|e| EventSettings {
-                region: e
-                    .region
-                    .or(e.sqs_queue_url.region)
-                    .unwrap_or_else(|| "us-east-1".to_string()),
-                queue_url: e.sqs_queue_url.url,
-            }),
+            notify: raw
+                .notify
+                .map(|n| notify::notify(n, &invalid))
+                .transpose()?,
+            events: events(raw.events),
             hooks: hooks(raw.hooks.unwrap_or_default()),
             verify,
             targets,
@@ -136,8 +125,46 @@ impl Config {
     }
 }
 
-/// A configuration error at `key` (and `value`), located in the file.
-type Invalid<'a> = dyn Fn(&str, Option<&str>, String) -> ConfigError + 'a;
+/// The targets of `domains:`, then of each `include:` file in turn.
+fn targets(
+    text: &str,
+    path: &Path,
+    domains: Vec<raw::RawTarget>,
+    include: Option<Vec<String>>,
+    inherited: &Inherited,
+) -> Result<Seen, ConfigError> {
+    let mut seen = Seen::default();
+    fleet::add_targets(text, path, domains, inherited, &mut seen)?;
+    fleet::follow_includes(text, path, include, inherited, &mut seen)?;
+    Ok(seen)
+}
+
+/// `concurrency:`, 1 to 64 (default [`DEFAULT_CONCURRENCY`]).
+fn concurrency(
+    given: Option<usize>,
+    invalid: &dyn Fn(&str, Option<&str>, String) -> ConfigError,
+) -> Result<usize, ConfigError> {
+    let concurrency = given.unwrap_or(DEFAULT_CONCURRENCY);
+    if !(1..=64).contains(&concurrency) {
+        return Err(invalid(
+            "concurrency",
+            None,
+            format!("concurrency: {concurrency} is out of range; give 1 to 64 (default {DEFAULT_CONCURRENCY})"),
+        ));
+    }
+    Ok(concurrency)
+}
+
+/// `events:`: the queue, read in its own region (else the URL's, else us-east-1).
+fn events(raw: Option<raw::RawEvents>) -> Option<EventSettings> {
+    raw.map(|e| EventSettings {
+        region: e
+            .region
+            .or(e.sqs_queue_url.region)
+            .unwrap_or_else(|| "us-east-1".to_string()),
+        queue_url: e.sqs_queue_url.url,
+    })
+}
 
 /// `verify:`: the window, the interval within it, and a `ca_file` that exists.
 fn verify_settings(
@@ -319,75 +346,4 @@ fn discovery(d: raw::RawDiscovery, inherited: &Inherited) -> DiscoverySettings {
         min_validity: inherited.min_validity,
         policy: inherited.policy.clone(),
     }
-}
-
-/// `notify:`, its events defaulting to all.
-fn notify(n: raw::RawNotify, invalid: &Invalid<'_>) -> Result<NotifySettings, ConfigError> {
-    let webhook = match n.webhook {
-        None => None,
-        Some(w) => Some(WebhookSettings {
-            url: webhook_url(w.url, w.url_from_env, invalid)?,
-            format: w.format.unwrap_or_default(),
-            headers_from_env: w.headers_from_env.unwrap_or_default(),
-        }),
-    };
-    Ok(NotifySettings {
-        sns_topic_arn: n.sns_topic_arn.map(|t| t.0),
-        webhook,
-        events: n.events.map_or_else(
-            || crate::model::NoticeKind::ALL.into_iter().collect(),
-            |list| list.into_iter().map(|e| e.0).collect(),
-        ),
-    })
-}
-
-/// `notify.webhook`: `url:` in the file, or `url_from_env: NAME` (the environment, else the
-/// systemd credential NAME), exactly one; the secret is checked like `url:` and never shown
-/// past its host.
-fn webhook_url(
-    url: Option<values::HttpsUrl>,
-    from_env: Option<EnvName>,
-    invalid: &Invalid<'_>,
-) -> Result<String, ConfigError> {
-    match (url, from_env) {
-        (Some(url), None) => Ok(url.0),
-        (None, Some(EnvName(name))) => {
-            let text = read_secret(&name).ok_or_else(|| {
-                invalid(
-                    "url_from_env",
-                    None,
-                    format!("notify.webhook.url_from_env: {name} is not set (neither in the environment nor as a systemd credential in $CREDENTIALS_DIRECTORY)"),
-                )
-            })?;
-            values::HttpsUrl::parse(&text)
-                .map(|u| u.0)
-                .map_err(|why| invalid("url_from_env", None, format!("notify.webhook.url_from_env: {name}: {why}")))
-        }
-        (Some(_), Some(_)) => Err(invalid(
-            "url_from_env",
-            None,
-            "notify.webhook: url and url_from_env are both set; keep url_from_env (the secret out of this file)".to_string(),
-        )),
-        (None, None) => Err(invalid(
-            "webhook",
-            None,
-            "notify.webhook needs url_from_env: NAME (an environment variable or systemd credential holding the URL) or url:".to_string(),
-        )),
-    }
-}
-
-/// The secret named `name` (`url_from_env`): the environment variable (systemd's
-/// `EnvironmentFile=`, ECS `secrets`), else the systemd credential of that name
-/// (`LoadCredential=NAME:...`, read from `$CREDENTIALS_DIRECTORY/NAME`); `None` when neither
-/// is there (or it is empty).
-pub fn read_secret(name: &str) -> Option<String> {
-    let from_env = std::env::var(name).ok();
-    let from_credential = || {
-        let dir = std::env::var_os("CREDENTIALS_DIRECTORY")?;
-        std::fs::read_to_string(Path::new(&dir).join(name)).ok()
-    };
-    from_env
-        .or_else(from_credential)
-        .map(|v| v.trim().to_string())
-        .filter(|v| !v.is_empty())
 }

@@ -5,6 +5,9 @@ use std::path::{Path, PathBuf};
 
 use super::model::ConfigError;
 
+/// Builds a located [`ConfigError`] for a key (and value) from a message.
+pub(super) type Invalid<'a> = dyn Fn(&str, Option<&str>, String) -> ConfigError + 'a;
+
 fn first_quoted(message: &str) -> Option<&str> {
     let start = message.find('"')? + 1;
     let len = message[start..].find('"')?;

@@ -68,7 +68,7 @@ mod durations;
 mod notify;
 mod secrets;
 mod window;
-pub use aws::{AccountId, RegionName};
+pub use aws::{AccountId, RegionName, RoleArn};
 pub use durations::{DurationAtMost, HumanDuration, DAY, HOUR, LONGEST, WEEK};
 pub use notify::{HttpsUrl, NoticeEvent, SnsTopicArn};
 pub use secrets::EnvName;
@@ -267,52 +267,6 @@ impl<'de> Deserialize<'de> for ConnectTo {
             }
         }
         d.deserialize_any(Visitor)
-    }
-}
-
-/// An IAM role ARN (`arn:aws:iam::123456789012:role/name`), checked for shape.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct RoleArn {
-    /// The whole ARN, as configured.
-    pub arn: String,
-    /// The 12-digit account it is in.
-    pub account: String,
-}
-
-impl RoleArn {
-    /// Check a role ARN.
-    pub fn parse(text: &str) -> Result<RoleArn, InvalidValue> {
-        let bad = || {
-            format!(
-                "role_arn \"{text}\": expected an IAM role ARN such as arn:aws:iam::123456789012:role/cognito-cert-rotator"
-            )
-        };
-        let parts: Vec<&str> = text.splitn(6, ':').collect();
-        let [arn, partition, "iam", "", account, resource] = parts[..] else {
-            return Err(InvalidValue(bad()));
-        };
-        let ok = arn == "arn"
-            && partition.starts_with("aws")
-            && account.len() == 12
-            && account.bytes().all(|b| b.is_ascii_digit())
-            && resource
-                .strip_prefix("role/")
-                .is_some_and(|r| !r.is_empty());
-        if ok {
-            Ok(RoleArn {
-                arn: text.to_string(),
-                account: account.to_string(),
-            })
-        } else {
-            Err(InvalidValue(bad()))
-        }
-    }
-}
-
-impl<'de> Deserialize<'de> for RoleArn {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(d)?;
-        RoleArn::parse(&text).map_err(serde::de::Error::custom)
     }
 }
 

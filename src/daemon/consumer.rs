@@ -125,33 +125,61 @@ pub async fn consume<Q: Inbox>(
         if wake.send(Tick::Events(acm)).await.is_err() {
             return;
         }
-        // The pass that answers the events is one that started after they were received.
-        match tokio::time::timeout(VISIBILITY, passes.wait_for(|p| p.finished > seen)).await {
-            Ok(Ok(_)) => {}
-            Ok(Err(_)) => return,
-            Err(_) => {
-                warn!(
-                    messages = messages.len(),
-                    "no pass answered the events within {}; leaving them on the queue to come back",
-                    fmt_duration(VISIBILITY)
-                );
-                continue;
-            }
-        }
-        let result = if let Some(now) = leading() {
-            under(now, remove(&queue, &messages)).await;
-            "handled"
-        } else {
-            info!(
-                messages = messages.len(),
-                "this replica stopped leading before the pass acted; leaving the events on the queue for the next leader"
-            );
-            "returned"
-        };
-        for label in labels {
-            metrics.count_event(label, result);
+        if !settle(
+            &queue,
+            &leading,
+            &metrics,
+            &mut passes,
+            seen,
+            &messages,
+            &labels,
+        )
+        .await
+        {
+            return;
         }
     }
+}
+
+/// After the events woke a pass: once a pass started after `seen` finishes, delete the
+/// messages it answered (still leading) or leave them for the next leader, and count them.
+/// `false` when the daemon is stopping.
+async fn settle<Q: Inbox>(
+    queue: &Q,
+    leading: &impl Fn() -> Option<u64>,
+    metrics: &Metrics,
+    passes: &mut watch::Receiver<Passes>,
+    seen: u64,
+    messages: &[QueueMessage],
+    labels: &[&'static str],
+) -> bool {
+    // The pass that answers the events is one that started after they were received.
+    match tokio::time::timeout(VISIBILITY, passes.wait_for(|p| p.finished > seen)).await {
+        Ok(Ok(_)) => {}
+        Ok(Err(_)) => return false,
+        Err(_) => {
+            warn!(
+                messages = messages.len(),
+                "no pass answered the events within {}; leaving them on the queue to come back",
+                fmt_duration(VISIBILITY)
+            );
+            return true;
+        }
+    }
+    let result = if let Some(now) = leading() {
+        under(now, remove(queue, messages)).await;
+        "handled"
+    } else {
+        info!(
+            messages = messages.len(),
+            "this replica stopped leading before the pass acted; leaving the events on the queue for the next leader"
+        );
+        "returned"
+    };
+    for label in labels {
+        metrics.count_event(label, result);
+    }
+    true
 }
 
 /// The event queue's consumer, with `events:` set: it consumes only while this replica leads.

@@ -76,17 +76,9 @@ where
     loop {
         let mut tick = match queued.take() {
             Some(t) => t,
-            None => tokio::select! {
-                c = control.recv() => {
-                    return match c {
-                        Some(Control::Reload) => LoopExit::Reload,
-                        Some(Control::Shutdown) | None => LoopExit::Shutdown,
-                    };
-                }
-                tick = ticks.recv() => match tick {
-                    Some(t) => t,
-                    None => return LoopExit::Shutdown,
-                },
+            None => match wait(ticks, control).await {
+                Ok(t) => t,
+                Err(exit) => return exit,
             },
         };
         // Whatever is already waiting is answered by this pass too.
@@ -112,24 +104,7 @@ where
                 }
             },
         }
-        let mut skipped = 0;
-        while let Ok(t) = ticks.try_recv() {
-            match t {
-                Tick::Schedule => skipped += 1,
-                events => {
-                    queued = Some(match queued.take() {
-                        Some(q) => q.absorb(events),
-                        None => events,
-                    });
-                }
-            }
-        }
-        if skipped > 0 {
-            warn!(
-                skipped,
-                "the pass outlasted the schedule; skipped ticks instead of overlapping passes"
-            );
-        }
+        queued = after_pass(ticks, queued);
         if reload_after || reloading {
             if !reloading && queued.is_some() {
                 // Events wait for an answer: give them their pass, then reload.
@@ -139,6 +114,44 @@ where
             return LoopExit::Reload;
         }
     }
+}
+
+/// The next tick, or the loop's end when a signal comes first.
+async fn wait(
+    ticks: &mut mpsc::Receiver<Tick>,
+    control: &mut mpsc::Receiver<Control>,
+) -> Result<Tick, LoopExit> {
+    tokio::select! {
+        c = control.recv() => Err(match c {
+            Some(Control::Reload) => LoopExit::Reload,
+            Some(Control::Shutdown) | None => LoopExit::Shutdown,
+        }),
+        tick = ticks.recv() => tick.ok_or(LoopExit::Shutdown),
+    }
+}
+
+/// The ticks that arrived during a pass: schedule ticks are dropped (said once: passes never
+/// overlap), events are kept for the next pass, with `queued`.
+fn after_pass(ticks: &mut mpsc::Receiver<Tick>, mut queued: Option<Tick>) -> Option<Tick> {
+    let mut skipped = 0;
+    while let Ok(t) = ticks.try_recv() {
+        match t {
+            Tick::Schedule => skipped += 1,
+            events => {
+                queued = Some(match queued.take() {
+                    Some(q) => q.absorb(events),
+                    None => events,
+                });
+            }
+        }
+    }
+    if skipped > 0 {
+        warn!(
+            skipped,
+            "the pass outlasted the schedule; skipped ticks instead of overlapping passes"
+        );
+    }
+    queued
 }
 
 #[cfg(test)]

@@ -28,6 +28,7 @@ mod claim;
 pub mod consumer;
 mod discovery;
 mod edge;
+mod health;
 mod verifications;
 use edge::EdgeWatcher;
 use verifications::Verifications;
@@ -69,26 +70,13 @@ pub async fn run(
     };
     let ctx = Context::build(config, metrics.clone(), None, clock.clone(), Work::Acting).await?;
     let health = Arc::new(Health::new(period(&ctx.config.schedule, clock.now())));
-    let server = serve_metrics(&ctx, &metrics, &health).await?;
-    let watchdog = spawn_watchdog(&notifier, &health);
-    init_series(&ctx);
+    let server = health::serve_metrics(&ctx, &metrics, &health).await?;
+    let watchdog = health::spawn_watchdog(&notifier, &health);
+    health::init_series(&ctx);
     // Ticks come from the schedule and, with DynamoDB state, from becoming the leader.
     let (tick_tx, mut ticks) = mpsc::channel::<Tick>(8);
     let (passes, passes_rx) = watch::channel(consumer::Passes::default());
-    let mut daemon = Daemon {
-        ctx,
-        metrics,
-        notifier,
-        health,
-        verifications: Verifications::default(),
-        edge: EdgeWatcher::default(),
-        resumed_epoch: Arc::new(AtomicU64::new(0)),
-        lease_lost: Arc::new(tokio::sync::Notify::new()),
-        passes,
-        opening: window::Opening::new(tick_tx.clone()),
-        discovered: Arc::default(),
-        as_read,
-    };
+    let mut daemon = Daemon::new(ctx, metrics, notifier, health, passes, &tick_tx, as_read);
     let lease_loop = daemon.start_leading(&tick_tx).await;
     let consumer = consumer::spawn(&daemon.ctx, tick_tx.clone(), passes_rx).await;
     let discovery = discovery::spawn(
@@ -108,22 +96,9 @@ pub async fn run(
     if options.now {
         let _ = tick_tx.try_send(Tick::Schedule);
     }
-    loop {
-        let scheduler =
-            schedule::start_scheduler(&daemon.ctx.config.schedule, tick_tx.clone()).await?;
-        let exit = {
-            let daemon = &daemon;
-            event_loop(&mut ticks, &mut control, options.grace, move |tick| {
-                daemon.tick(tick)
-            })
-            .await
-        };
-        let _ = schedule::shutdown_scheduler(scheduler).await;
-        match exit {
-            LoopExit::Shutdown => break,
-            LoopExit::Reload => daemon.reload().await,
-        }
-    }
+    daemon
+        .serve(&mut ticks, &mut control, options.grace, &tick_tx)
+        .await?;
     let tasks = lease_loop
         .into_iter()
         .chain(consumer)
@@ -151,52 +126,6 @@ fn merged(
         }
     });
     (tx, rx)
-}
-
-/// Serve /metrics and /healthz when `metrics.listen` is set; the sender stops the server.
-async fn serve_metrics(
-    ctx: &Context,
-    metrics: &Metrics,
-    health: &Arc<Health>,
-) -> Result<Option<tokio::sync::oneshot::Sender<()>>, DaemonError> {
-    let Some(addr) = ctx.config.metrics_listen else {
-        return Ok(None);
-    };
-    let listener = tokio::net::TcpListener::bind(addr)
-        .await
-        .map_err(|source| DaemonError::Listen { addr, source })?;
-    let addr = listener.local_addr().unwrap_or(addr);
-    info!(%addr, "serving /metrics and /healthz");
-    if !addr.ip().is_loopback() {
-        warn!(%addr, "{}", crate::metrics::http::NOT_LOOPBACK);
-    }
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(
-        crate::metrics::http::serve(listener, metrics.clone(), health.clone(), async {
-            let _ = stopped.await;
-        })
-        .instrument(tracing::info_span!("metrics", %addr)),
-    );
-    Ok(Some(stop))
-}
-
-/// Under systemd's watchdog: ping it while passes still finish, so a stuck loop is restarted.
-fn spawn_watchdog(
-    notifier: &Arc<Notify>,
-    health: &Arc<Health>,
-) -> Option<tokio::task::JoinHandle<()>> {
-    let every = notifier.watchdog_interval()?;
-    let (n, h) = (notifier.clone(), health.clone());
-    Some(tokio::spawn(async move {
-        let mut tick = tokio::time::interval(every);
-        loop {
-            tick.tick().await;
-            // Only a loop that still finishes passes keeps systemd's watchdog quiet.
-            if h.healthy() {
-                n.watchdog();
-            }
-        }
-    }))
 }
 
 /// What the daemon keeps between passes; each pass, reload and the shutdown is a method.
@@ -228,6 +157,55 @@ struct Daemon {
 }
 
 impl Daemon {
+    fn new(
+        ctx: Context,
+        metrics: Metrics,
+        notifier: Arc<Notify>,
+        health: Arc<Health>,
+        passes: watch::Sender<consumer::Passes>,
+        tick_tx: &mpsc::Sender<Tick>,
+        as_read: watch::Sender<Arc<Config>>,
+    ) -> Daemon {
+        Daemon {
+            ctx,
+            metrics,
+            notifier,
+            health,
+            verifications: Verifications::default(),
+            edge: EdgeWatcher::default(),
+            resumed_epoch: Arc::new(AtomicU64::new(0)),
+            lease_lost: Arc::new(tokio::sync::Notify::new()),
+            passes,
+            opening: window::Opening::new(tick_tx.clone()),
+            discovered: Arc::default(),
+            as_read,
+        }
+    }
+
+    /// Take ticks until a shutdown, one schedule per configuration (a reload starts the
+    /// new one).
+    async fn serve(
+        &mut self,
+        ticks: &mut mpsc::Receiver<Tick>,
+        control: &mut mpsc::Receiver<Control>,
+        grace: Duration,
+        tick_tx: &mpsc::Sender<Tick>,
+    ) -> Result<(), DaemonError> {
+        loop {
+            let scheduler =
+                schedule::start_scheduler(&self.ctx.config.schedule, tick_tx.clone()).await?;
+            let exit = {
+                let daemon = &*self;
+                event_loop(ticks, control, grace, move |tick| daemon.tick(tick)).await
+            };
+            let _ = schedule::shutdown_scheduler(scheduler).await;
+            match exit {
+                LoopExit::Shutdown => return Ok(()),
+                LoopExit::Reload => self.reload().await,
+            }
+        }
+    }
+
     /// Resume what a stop left in flight (file backend: at once), or start the lease loop
     /// (DynamoDB: the first pass of each new epoch resumes).
     async fn start_leading(
@@ -297,7 +275,7 @@ impl Daemon {
         match reload(&self.ctx, &self.metrics, &discovered, &self.as_read).await {
             Ok(ctx) => {
                 info!(path = %ctx.config.path.display(), targets = ctx.config.targets.len(), "configuration reloaded");
-                init_series(&ctx);
+                health::init_series(&ctx);
                 self.ctx = ctx;
             }
             Err(e) => {
@@ -330,31 +308,6 @@ impl Daemon {
         }
         self.ctx.hooks.finish().await;
         self.ctx.notices.finish(Duration::from_secs(10)).await;
-    }
-}
-
-/// The series the alerts rely on, at 0 before anything happens.
-fn init_series(ctx: &Context) {
-    let detail_types = if ctx.config.events.is_some() {
-        crate::events::DETAIL_TYPES
-    } else {
-        &[]
-    };
-    ctx.metrics.init_series(
-        ctx.config.targets.iter().map(|t| t.domain.as_str()),
-        crate::model::KEPT_SETTINGS,
-        detail_types,
-    );
-    if let Some(n) = &ctx.config.notify {
-        let channels = [
-            n.sns_topic_arn.as_ref().map(|_| "sns"),
-            n.webhook.as_ref().map(|_| "webhook"),
-        ];
-        for channel in channels.into_iter().flatten() {
-            for event in &n.events {
-                ctx.metrics.init_notification(channel, event.name());
-            }
-        }
     }
 }
 

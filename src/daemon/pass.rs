@@ -82,21 +82,7 @@ impl Daemon {
         ctx.metrics.last_pass.set(now.timestamp() as f64);
         self.health.pass_finished();
         let snapshot = ctx.state.snapshot().await;
-        let in_flight: std::collections::HashSet<String> = match &snapshot {
-            Ok(s) => s
-                .domains
-                .iter()
-                .filter(|(_, r)| r.pending.is_some())
-                .map(|(d, _)| d.clone())
-                .collect(),
-            // Unknown: judge no domain's match while its verification may be running.
-            Err(_) => ctx
-                .config
-                .targets
-                .iter()
-                .map(|t| t.domain.clone())
-                .collect(),
-        };
+        let in_flight = in_flight(ctx, &snapshot);
         self.settle_orphans(&in_flight).await;
         let verifying = match &snapshot {
             Ok(_) => in_flight.len().to_string(),
@@ -134,5 +120,27 @@ impl Daemon {
         for job in crate::resume::resume_where(ctx, wanted).await {
             self.verifications.spawn(ctx, job);
         }
+    }
+}
+
+/// The domains with a swap in flight; every domain when the state cannot be read (no
+/// domain's match is judged while its verification may be running).
+fn in_flight(
+    ctx: &crate::context::Context,
+    snapshot: &Result<crate::state::State, crate::state::StateError>,
+) -> std::collections::HashSet<String> {
+    match snapshot {
+        Ok(s) => s
+            .domains
+            .iter()
+            .filter(|(_, r)| r.pending.is_some())
+            .map(|(d, _)| d.clone())
+            .collect(),
+        Err(_) => ctx
+            .config
+            .targets
+            .iter()
+            .map(|t| t.domain.clone())
+            .collect(),
     }
 }

@@ -92,6 +92,37 @@ async fn scopes(base: &SdkConfig, options: &Options, errors: &mut Vec<ScopeError
             None
         }
     };
+    let roles = roles(base, options, own.as_deref(), errors).await;
+    if let Some(id) = &own {
+        wanted.insert(id.clone(), (String::new(), None));
+    }
+    for (account, arn, external_id) in roles {
+        wanted.entry(account).or_insert((arn, external_id));
+    }
+    // Each role is assumed once up front, all side by side: a role that cannot be assumed is
+    // one error for the account, not one per region.
+    let checked = join_all(wanted.into_iter().map(|(account, (arn, external_id))| {
+        check_scope(base, own.as_deref(), account, arn, external_id)
+    }))
+    .await;
+    let mut scopes = Vec::new();
+    for c in checked {
+        match c {
+            Ok(scope) => scopes.push(scope),
+            Err(e) => errors.push(e),
+        }
+    }
+    scopes
+}
+
+/// The roles to scan through: the configuration's, and `role_name` in each listed (or, with
+/// `organization`, every) account, as (account, role ARN, external ID).
+async fn roles(
+    base: &SdkConfig,
+    options: &Options,
+    own: Option<&str>,
+    errors: &mut Vec<ScopeError>,
+) -> Vec<(String, String, Option<String>)> {
     let mut roles: Vec<(String, String, Option<String>)> = Vec::new();
     if let Some(config) = &options.config {
         for role in config.targets.iter().filter_map(|t| t.role.as_ref()) {
@@ -108,7 +139,7 @@ async fn scopes(base: &SdkConfig, options: &Options, errors: &mut Vec<ScopeError
             match organization_accounts(base).await {
                 Ok(found) => ids.extend(found),
                 Err(e) => errors.push(ScopeError {
-                    account: own.clone().unwrap_or_else(|| "caller".to_string()),
+                    account: own.unwrap_or("caller").to_string(),
                     region: None,
                     error: format!("cannot list the Organization's accounts (call discover from the management or a delegated administrator account): {e}"),
                 }),
@@ -118,48 +149,37 @@ async fn scopes(base: &SdkConfig, options: &Options, errors: &mut Vec<ScopeError
             roles.push((id.clone(), format!("arn:aws:iam::{id}:role/{name}"), None));
         }
     }
-    if let Some(id) = &own {
-        wanted.insert(id.clone(), (String::new(), None));
+    roles
+}
+
+/// One account's scope: the caller's own credentials, or `arn` assumed (and checked) once.
+async fn check_scope(
+    base: &SdkConfig,
+    own: Option<&str>,
+    account: String,
+    arn: String,
+    external_id: Option<String>,
+) -> Result<Scope, ScopeError> {
+    if own == Some(account.as_str()) {
+        return Ok(Scope {
+            account,
+            role_arn: None,
+            sdk: base.clone(),
+        });
     }
-    for (account, arn, external_id) in roles {
-        wanted.entry(account).or_insert((arn, external_id));
+    let sdk = assumed(base, &arn, external_id.as_deref()).await;
+    match caller_account(&sdk).await {
+        Ok(_) => Ok(Scope {
+            account,
+            role_arn: Some(arn),
+            sdk,
+        }),
+        Err(e) => Err(ScopeError {
+            account,
+            region: None,
+            error: format!("cannot assume {arn}: {e}"),
+        }),
     }
-    // Each role is assumed once up front, all side by side: a role that cannot be assumed is
-    // one error for the account, not one per region.
-    let checked = join_all(wanted.into_iter().map(|(account, (arn, external_id))| {
-        let own = own.clone();
-        async move {
-            if own.as_deref() == Some(account.as_str()) {
-                return Ok(Scope {
-                    account,
-                    role_arn: None,
-                    sdk: base.clone(),
-                });
-            }
-            let sdk = assumed(base, &arn, external_id.as_deref()).await;
-            match caller_account(&sdk).await {
-                Ok(_) => Ok(Scope {
-                    account,
-                    role_arn: Some(arn),
-                    sdk,
-                }),
-                Err(e) => Err(ScopeError {
-                    account,
-                    region: None,
-                    error: format!("cannot assume {arn}: {e}"),
-                }),
-            }
-        }
-    }))
-    .await;
-    let mut scopes = Vec::new();
-    for c in checked {
-        match c {
-            Ok(scope) => scopes.push(scope),
-            Err(e) => errors.push(e),
-        }
-    }
-    scopes
 }
 
 /// The account the credentials of `sdk` belong to.
@@ -222,17 +242,7 @@ async fn account(scope: &Scope, regions: &[String], rates: Rates, metrics: &Metr
         match result {
             Ok(domains) => {
                 read.push((scope.account.clone(), region.clone()));
-                found.extend(domains.into_iter().map(|(pool, domain, arn, tags)| Found {
-                    tags,
-                    domain,
-                    user_pool_id: pool,
-                    account: scope.account.clone(),
-                    region: region.clone(),
-                    role_arn: scope.role_arn.clone(),
-                    certificate_arn: arn,
-                    not_after: None,
-                    managed: false,
-                }));
+                found.extend(domains.into_iter().map(|d| found_in(scope, &region, d)));
             }
             Err(e) => errors.push(ScopeError {
                 account: scope.account.clone(),
@@ -243,28 +253,47 @@ async fn account(scope: &Scope, regions: &[String], rates: Rates, metrics: &Metr
     }
     if !found.is_empty() {
         let acm = Acm::from_sdk_config(&scope.sdk, &interceptors, limits);
-        match acm.list_issued().await {
-            Ok(scan) => {
-                let expiry: BTreeMap<&str, _> = scan
-                    .certificates
-                    .iter()
-                    .map(|c| (c.arn.as_str(), c.not_after))
-                    .collect();
-                for f in &mut found {
-                    f.not_after = f
-                        .certificate_arn
-                        .as_deref()
-                        .and_then(|a| expiry.get(a).copied().flatten());
-                }
-            }
-            Err(e) => errors.push(ScopeError {
+        if let Err(e) = add_expiry(&acm, &mut found).await {
+            errors.push(ScopeError {
                 account: scope.account.clone(),
                 region: Some(crate::model::CERTIFICATE_REGION.to_string()),
                 error: format!("certificates' expiry unknown: {e}"),
-            }),
+            });
         }
     }
     (found, errors, read)
+}
+
+/// A domain found in `scope`'s `region` (its expiry is added after the ACM scan).
+fn found_in(scope: &Scope, region: &str, (pool, domain, arn, tags): PoolDomain) -> Found {
+    Found {
+        tags,
+        domain,
+        user_pool_id: pool,
+        account: scope.account.clone(),
+        region: region.to_string(),
+        role_arn: scope.role_arn.clone(),
+        certificate_arn: arn,
+        not_after: None,
+        managed: false,
+    }
+}
+
+/// Each domain's certificate expiry, from one ACM scan of the account.
+async fn add_expiry(acm: &Acm, found: &mut [Found]) -> Result<(), AwsError> {
+    let scan = acm.list_issued().await?;
+    let expiry: BTreeMap<&str, _> = scan
+        .certificates
+        .iter()
+        .map(|c| (c.arn.as_str(), c.not_after))
+        .collect();
+    for f in found {
+        f.not_after = f
+            .certificate_arn
+            .as_deref()
+            .and_then(|a| expiry.get(a).copied().flatten());
+    }
+    Ok(())
 }
 
 /// A custom domain found: (user pool, domain, certificate ARN, the pool's tags).

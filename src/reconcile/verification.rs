@@ -75,6 +75,48 @@ pub async fn verify_and_record(ctx: &Context, job: &VerifyJob) -> Verification {
     act::record_outcome_of(ctx, job, verdict, rolled_back).await
 }
 
+/// Verify `jobs` side by side (work of the pass's lease epoch, like the pass itself), each
+/// outcome written into its target's row of `results`.
+async fn verify_all(ctx: &Context, jobs: Vec<VerifyJob>, results: &mut [(Planned, Outcome)]) {
+    let mut tasks = tokio::task::JoinSet::new();
+    for job in jobs {
+        let ctx = ctx.clone();
+        let span = verify_span(&job);
+        tasks.spawn(crate::lease::guard::carry(
+            async move {
+                let verified = verify_and_record(&ctx, &job).await;
+                (job, verified)
+            }
+            .instrument(span),
+        ));
+    }
+    while let Some(joined) = tasks.join_next().await {
+        let Ok((job, verification)) = joined else {
+            continue;
+        };
+        if let Some((_, outcome)) = results
+            .iter_mut()
+            .find(|(p, _)| p.target.domain == job.target.domain)
+        {
+            *outcome = job.outcome(verification);
+        }
+    }
+}
+
+/// With `--wait`: a verification task that died leaves its swap unverified: say so, do not
+/// pass.
+fn unfinished_fail(results: &mut [(Planned, Outcome)]) {
+    for (_, outcome) in results {
+        if let Outcome::Swapped { verification, .. } | Outcome::Renewed { verification, .. } =
+            outcome
+        {
+            if *verification == Verification::NotRequested {
+                *verification = Verification::Failed("the verification task stopped early".into());
+            }
+        }
+    }
+}
+
 /// How long `once` waits for queued notifications (each retried for up to 15 s) at its end.
 const NOTICES_GRACE: std::time::Duration = std::time::Duration::from_secs(120);
 
@@ -106,43 +148,9 @@ pub async fn once(ctx: &Context, mode: Mode, wait: bool) -> Vec<(Planned, Outcom
         }
         // Resumed verifications need --wait too; they stay in the state.
     }
-    let mut tasks = tokio::task::JoinSet::new();
-    for job in to_verify {
-        let ctx = ctx.clone();
-        let span = verify_span(&job);
-        // Work of the pass's lease epoch, like the pass itself.
-        tasks.spawn(crate::lease::guard::carry(
-            async move {
-                let verified = verify_and_record(&ctx, &job).await;
-                (job, verified)
-            }
-            .instrument(span),
-        ));
-    }
-    while let Some(joined) = tasks.join_next().await {
-        let Ok((job, verified)) = joined else {
-            continue;
-        };
-        let verification = verified;
-        if let Some((_, outcome)) = results
-            .iter_mut()
-            .find(|(p, _)| p.target.domain == job.target.domain)
-        {
-            *outcome = job.outcome(verification);
-        }
-    }
+    verify_all(ctx, to_verify, &mut results).await;
     if wait {
-        // A verification task that died leaves its swap unverified: say so, do not pass.
-        for (_, outcome) in &mut results {
-            if let Outcome::Swapped { verification, .. } | Outcome::Renewed { verification, .. } =
-                outcome
-            {
-                if *verification == Verification::NotRequested {
-                    *verification =
-                        Verification::Failed("the verification task stopped early".into());
-                }
-            }
-        }
+        unfinished_fail(&mut results);
     }
     ctx.hooks.finish().await;
     // Queued notifications are sent (with their retries) before `once` exits.

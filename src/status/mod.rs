@@ -159,14 +159,7 @@ fn row(
     let d = &p.decision;
     let not_after = d.current.as_ref().and_then(|c| c.not_after);
     let (verification, verification_failed) = verification_of(record);
-    let required = d
-        .current
-        .as_ref()
-        .and_then(|c| Some(p.target.min_validity.required(c.not_before?, c.not_after?)));
-    let min_end = required
-        .and_then(|r| chrono::Duration::from_std(r).ok())
-        .and_then(|m| now.checked_add_signed(m));
-    let expiring = matches!((not_after, min_end), (Some(n), Some(m)) if n <= m);
+    let expiring = expiring(p, now);
     // A swap the change windows or a freeze defer is held, not failing.
     let deferred =
         match (d.action == Action::Swap).then(|| p.target.policy.permit(d.current.as_ref(), now)) {
@@ -184,15 +177,9 @@ fn row(
         .filter(|r| r.needs_action())
         .map(|r| r.summary());
     let min_validity = p.target.min_validity.to_string();
-    let external = record.and_then(|r| r.external.as_ref()).map(|e| {
-        format!(
-            "external change: moved outside the rotator from {} onto {} (found {}); held, no swap, until `cognito-cert-rotator forget {}`",
-            crate::model::arn_tail(&e.ours),
-            crate::model::arn_tail(&e.found),
-            rfc3339(&e.since),
-            p.target.domain
-        )
-    });
+    let external = record
+        .and_then(|r| r.external.as_ref())
+        .map(|e| external_line(e, &p.target.domain));
     let problem = problem(&Signals {
         decision_error: (d.action == Action::Error).then_some(d.reason.as_str()),
         external_change: external.as_deref(),
@@ -207,17 +194,7 @@ fn row(
         current_certificate_arn: d.current_arn.clone(),
         not_after: not_after.map(|t| rfc3339(&t)),
         days_left: not_after.map(|t| (t - now).num_days()),
-        last_rotation: record.and_then(|r| r.last.as_ref()).map(|l| {
-            let result = match l.result {
-                SwapResult::Verified => "verified",
-                SwapResult::Failed => "failed",
-                SwapResult::Unverified => "unverified",
-            };
-            format!(
-                "{} {result}",
-                rfc3339(&l.swapped_at.unwrap_or(l.finished_at))
-            )
-        }),
+        last_rotation: record.and_then(|r| r.last.as_ref()).map(last_rotation),
         verification,
         healthy: problem.is_none(),
         problem,
@@ -230,6 +207,44 @@ fn row(
         deferred,
         discovered: p.target.discovered.clone(),
     }
+}
+
+/// Whether the current certificate is inside its `min_validity` now.
+fn expiring(p: &Planned, now: DateTime<Utc>) -> bool {
+    let Some(c) = p.decision.current.as_ref() else {
+        return false;
+    };
+    let (Some(not_before), Some(not_after)) = (c.not_before, c.not_after) else {
+        return false;
+    };
+    let required = p.target.min_validity.required(not_before, not_after);
+    chrono::Duration::from_std(required)
+        .ok()
+        .and_then(|m| now.checked_add_signed(m))
+        .is_some_and(|min_end| not_after <= min_end)
+}
+
+/// The external-change hold, as `status` says it.
+fn external_line(e: &crate::state::ExternalChange, domain: &str) -> String {
+    format!(
+        "external change: moved outside the rotator from {} onto {} (found {}); held, no swap, until `cognito-cert-rotator forget {domain}`",
+        crate::model::arn_tail(&e.ours),
+        crate::model::arn_tail(&e.found),
+        rfc3339(&e.since),
+    )
+}
+
+/// The last swap: when, and how it ended.
+fn last_rotation(l: &crate::state::FinishedSwap) -> String {
+    let result = match l.result {
+        SwapResult::Verified => "verified",
+        SwapResult::Failed => "failed",
+        SwapResult::Unverified => "unverified",
+    };
+    format!(
+        "{} {result}",
+        rfc3339(&l.swapped_at.unwrap_or(l.finished_at))
+    )
 }
 
 /// How the last swap's verification stands, and whether that is a failure.

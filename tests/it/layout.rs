@@ -1,15 +1,16 @@
 //! The shape of src/, kept true by a test: modules import in one direction (no cycles, at the
 //! crate's top level or inside a module folder); the pure decisions reach no file that does
-//! I/O, not even transitively; and no source file outside tests grows past ~400 lines, the
-//! sign it holds two jobs.
+//! I/O, not even transitively; no source file outside tests grows past 400 lines, the
+//! sign it holds two jobs, and no function past 60; every state write is in src/record.rs;
+//! no error is a bare string.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-const MAX_LINES: usize = 420;
+const MAX_LINES: usize = 400;
 
 /// A function longer than this composes too much in one place: split it into steps.
-const MAX_FUNCTION_LINES: usize = 85;
+const MAX_FUNCTION_LINES: usize = 60;
 
 fn src() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("src")
