@@ -6,8 +6,8 @@ use crate::support;
 use std::time::{Duration, Instant};
 
 use support::{
-    domain_state, free_port, http_get, import, sample, wait_for, world, Daemon, Leaf, DOMAIN,
-    REGION,
+    domain_state, free_port, http_get, import, sample, wait_for, wait_until, world, Daemon, Leaf,
+    DOMAIN, REGION,
 };
 
 /// EventBridge's "ACM Certificate Available" event for `arn`, as the rule delivers it to SQS.
@@ -102,15 +102,13 @@ async fn an_acm_event_swaps_within_seconds_and_a_bad_message_first_does_not_bloc
             .unwrap();
     }
     let sent = Instant::now();
-    let mut swapped = None;
-    while sent.elapsed() < Duration::from_secs(30) {
-        if domain_state(&w.emu, REGION, DOMAIN).await.0.as_deref() == Some(best.arn.as_str()) {
-            swapped = Some(sent.elapsed());
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let took = swapped.unwrap_or_else(|| panic!("no swap within 30 s of the event:\n{}", d.log()));
+    wait_until(
+        "the swap the event asks for",
+        Duration::from_secs(30),
+        async || domain_state(&w.emu, REGION, DOMAIN).await.0.as_deref() == Some(best.arn.as_str()),
+    )
+    .await;
+    let took = sent.elapsed();
     eprintln!("event on the queue -> UpdateUserPoolDomain seen: {took:.2?}");
     assert!(
         took < Duration::from_secs(10),
@@ -136,15 +134,12 @@ async fn an_acm_event_swaps_within_seconds_and_a_bad_message_first_does_not_bloc
     );
     assert!(log.contains("message_id="), "{log}");
     // Both messages are gone: the bad one at once, the event after its pass.
-    let mut depth = (u64::MAX, u64::MAX);
-    for _ in 0..100 {
-        depth = queue_depth(&sqs, &queue).await;
-        if depth == (0, 0) {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert_eq!(depth, (0, 0), "messages left on the queue:\n{log}");
+    wait_until(
+        "both messages off the queue",
+        Duration::from_secs(10),
+        async || queue_depth(&sqs, &queue).await == (0, 0),
+    )
+    .await;
     // The event is counted right after its message is deleted: wait for the count, rather
     // than read it between the two.
     let handled = r#"cognito_cert_rotator_events_total{detail_type="ACM Certificate Available",result="handled"}"#;
@@ -236,14 +231,12 @@ async fn an_event_tries_a_target_the_daemon_is_backing_off_from() {
         .await
         .unwrap();
     let sent = Instant::now();
-    while domain_state(&emu, REGION, DOMAIN).await.0.as_deref() != Some(best.arn.as_str()) {
-        assert!(
-            sent.elapsed() < Duration::from_secs(20),
-            "no swap:\n{}",
-            d.log()
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_until(
+        "the swap the event asks for",
+        Duration::from_secs(20),
+        async || domain_state(&emu, REGION, DOMAIN).await.0.as_deref() == Some(best.arn.as_str()),
+    )
+    .await;
     let took = sent.elapsed();
     eprintln!("event on the queue -> swap of a target backing off: {took:.2?}");
     // Not the schedule's try after the backoff, 15 s away: the event's pass.

@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use crate::support::{self, write_config, Emulator};
+use crate::support::{self, wait_for, write_config, Emulator};
 
 const MISSING: &str = "nothing.example.com";
 
@@ -231,11 +231,11 @@ fn a_hooks_timeout_kills_what_it_left_behind_and_hooks_see_no_secrets() {
         .trim()
         .parse()
         .unwrap();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-    while alive(pid) && std::time::Instant::now() < deadline {
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-    assert!(!alive(pid), "the hook's child {pid} outlived its timeout");
+    wait_for(
+        &format!("the hook's child {pid} killed with its group"),
+        std::time::Duration::from_secs(5),
+        || !alive(pid),
+    );
     let env = std::fs::read_to_string(&env_file).unwrap();
     assert!(!env.contains("must-not-leak"), "{env}");
     assert!(!env.contains("AWS_ACCESS_KEY_ID"), "{env}");
@@ -309,7 +309,7 @@ fn metrics_on_a_non_loopback_address_log_a_warning_naming_the_docs() {
             &emu.endpoint,
             &[],
         );
-        support::wait_for(
+        wait_for(
             "the daemon to start",
             std::time::Duration::from_secs(20),
             || daemon.log().contains("started"),
