@@ -39,32 +39,19 @@ fn build_package(out: &Path) -> PathBuf {
         .expect("a .deb")
 }
 
-/// A minimal Debian bookworm with systemd, made once and kept under target/.
+/// A minimal Debian bookworm with systemd, made once and kept under target/ by
+/// scripts/debian-root.sh (which `.ci/run` starts early, in the background: this waits for it).
 fn debian_root() -> PathBuf {
-    let dir = root().join("target/debootstrap/bookworm");
-    if dir.join("usr/lib/systemd/systemd").exists() {
-        return dir;
-    }
-    let tmp = root().join("target/debootstrap/bookworm.tmp");
-    let _ = std::fs::remove_dir_all(&tmp);
-    std::fs::create_dir_all(tmp.parent().unwrap()).unwrap();
-    let run = Command::new("debootstrap")
-        .args([
-            "--variant=minbase",
-            "--include=systemd,systemd-sysv,ca-certificates",
-            "bookworm",
-        ])
-        .arg(&tmp)
-        .arg("http://deb.debian.org/debian")
+    let run = Command::new(root().join("scripts/debian-root.sh"))
+        .current_dir(root())
         .output()
-        .expect("debootstrap is missing: apt-get install debootstrap (.ci/run does)");
+        .expect("scripts/debian-root.sh");
     assert!(
         run.status.success(),
-        "debootstrap failed: {}",
+        "scripts/debian-root.sh failed (debootstrap missing? apt-get install debootstrap, as .ci/run does): {}",
         String::from_utf8_lossy(&run.stderr)
     );
-    std::fs::rename(&tmp, &dir).unwrap();
-    dir
+    root().join(String::from_utf8_lossy(&run.stdout).trim())
 }
 
 #[tokio::test]
