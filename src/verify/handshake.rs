@@ -1,6 +1,6 @@
 //! Plain data of the edge check: what one handshake showed ([`Handshake`]), or why it did not
 //! happen ([`ProbeError`]). The probe ([`super::probe`]) makes them; the verdicts
-//! ([`super::edges`]) read them without reaching the network.
+//! ([`super::edge`]) read them without reaching the network.
 
 use crate::serial::Serial;
 
