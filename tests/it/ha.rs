@@ -1,46 +1,17 @@
 //! State and leadership on DynamoDB, end to end: replicas of the real binary sharing one
 //! table on the emulator (moto serves DynamoDB on the same port), the fault proxy cutting one
-//! off, kill -9, and the store's conditional writes under racing writers.
+//! off, kill -9. The store and the lease as a library are in `lease.rs`.
 
 use crate::support;
 
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
-use cognito_cert_rotator::clock::{SharedClock, SystemClock, TokioClock};
-use cognito_cert_rotator::lease::{Acquire, FenceSlot, Lease};
-use cognito_cert_rotator::state::{DynamoStore, StateError};
+use cognito_cert_rotator::state::DynamoStore;
 use support::{
-    free_port, http_get, sample, wait_for, world, write_config, Daemon, Emulator, World, DOMAIN,
+    dynamo_world, free_port, http_get, sample, state_table, wait_for, world, write_config, Daemon,
+    Emulator, DOMAIN, STATE_TABLE,
 };
-
-const TABLE: &str = "ccr-state";
-
-/// A world whose config keeps its state in DynamoDB with a 2 s lease; the table is created
-/// with `state init`. Every swap verified appends a line to `verified.log`.
-async fn ha_world(flags: &[&str]) -> (World, PathBuf) {
-    let w = world(flags).await;
-    let verified = w.dir.path().join("verified.log");
-    let text = format!(
-        "schedule: \"* * * * * *\"\nstate:\n  dynamodb:\n    table: {TABLE}\n    lease: 2s\nhooks:\n  on_verified: [/bin/sh, -c, \"echo verified >> {}\"]\nverify:\n  window: 60s\n  interval: 300ms\n  connect_to: {}\n  ca_file: {}\ndomains:\n  - domain: {DOMAIN}\n    user_pool_id: {}\n",
-        verified.display(),
-        w.emu.edge,
-        w.ca_file.display(),
-        w.pool
-    );
-    let config = write_config(w.dir.path(), &text);
-    let init = w
-        .emu
-        .run(&["state", "init", "-c", config.to_str().unwrap()]);
-    assert_eq!(init.code, 0, "{}", init.stderr);
-    assert!(
-        init.stdout.contains("created table ccr-state"),
-        "{}",
-        init.stdout
-    );
-    (w, config)
-}
 
 fn verified_lines(dir: &Path) -> usize {
     std::fs::read_to_string(dir.join("verified.log"))
@@ -49,7 +20,7 @@ fn verified_lines(dir: &Path) -> usize {
 }
 
 async fn last_result(emu: &Emulator) -> serde_json::Value {
-    emu.table_record(TABLE, DOMAIN).await["last"]["result"].clone()
+    emu.table_record(STATE_TABLE, DOMAIN).await["last"]["result"].clone()
 }
 
 const ACTING_CALLS: &[&str] = &[
@@ -61,7 +32,7 @@ const ACTING_CALLS: &[&str] = &[
 
 #[tokio::test]
 async fn two_daemons_on_one_table_swap_once_verify_once_and_only_the_leader_calls_aws() {
-    let (w, config) = ha_world(&["--edge-delay", "2"]).await;
+    let (w, config) = dynamo_world(&["--edge-delay", "2"]).await;
     let queue = w.emu.queue("events").await;
     // The same configuration, each replica with its own metrics port; both may consume events.
     let ports = [free_port(), free_port()];
@@ -161,7 +132,7 @@ async fn two_daemons_on_one_table_swap_once_verify_once_and_only_the_leader_call
 
 #[tokio::test]
 async fn kill_9_of_the_leader_after_a_swap_the_standby_takes_over_and_finishes_it() {
-    let (w, config) = ha_world(&["--edge-delay", "8"]).await;
+    let (w, config) = dynamo_world(&["--edge-delay", "8"]).await;
     let path = config.to_str().unwrap();
     let mut first = Daemon::start(w.dir.path(), &["run", "-c", path], &w.emu.endpoint, &[]);
     wait_for("the first leader", Duration::from_secs(15), || {
@@ -169,10 +140,10 @@ async fn kill_9_of_the_leader_after_a_swap_the_standby_takes_over_and_finishes_i
     });
     let second = Daemon::start(w.dir.path(), &["run", "-c", path], &w.emu.endpoint, &[]);
     support::wait_until("the swap", Duration::from_secs(20), async || {
-        w.emu.table_record(TABLE, DOMAIN).await["pending"]["phase"] == "swapped"
+        w.emu.table_record(STATE_TABLE, DOMAIN).await["pending"]["phase"] == "swapped"
     })
     .await;
-    let deadline = w.emu.table_record(TABLE, DOMAIN).await["pending"]["deadline"].clone();
+    let deadline = w.emu.table_record(STATE_TABLE, DOMAIN).await["pending"]["deadline"].clone();
     first.signal("-KILL");
     first.wait_exit(Duration::from_secs(10));
     let killed = Instant::now();
@@ -202,7 +173,7 @@ async fn kill_9_of_the_leader_after_a_swap_the_standby_takes_over_and_finishes_i
 
 #[tokio::test]
 async fn a_leader_cut_off_from_dynamodb_stops_acting_and_the_other_replica_takes_over() {
-    let (w, config) = ha_world(&["--edge-delay", "1"]).await;
+    let (w, config) = dynamo_world(&["--edge-delay", "1"]).await;
     let path = config.to_str().unwrap();
     // Only the first replica reaches DynamoDB through the proxy.
     let port = free_port();
@@ -268,7 +239,7 @@ fn timestamp_of(log: &str, what: &str) -> chrono::DateTime<chrono::Utc> {
 
 #[tokio::test]
 async fn once_does_not_act_while_a_daemon_leads_and_needs_no_disk_when_it_may() {
-    let (w, config) = ha_world(&["--edge-delay", "1"]).await;
+    let (w, config) = dynamo_world(&["--edge-delay", "1"]).await;
     let path = config.to_str().unwrap();
     // The daemon leads the same table but looks after another domain, so this one is left
     // for `once` afterwards.
@@ -300,7 +271,7 @@ async fn once_does_not_act_while_a_daemon_leads_and_needs_no_disk_when_it_may() 
         "{}",
         refused.stderr
     );
-    let holder = w.emu.lease_item(TABLE).await["holder"].clone();
+    let holder = w.emu.lease_item(STATE_TABLE).await["holder"].clone();
     assert!(refused.stderr.contains(&holder), "{}", refused.stderr);
     // The whole line: who holds it and until when, then what to do; no cause twice.
     let line = refused
@@ -351,7 +322,7 @@ async fn once_does_not_act_while_a_daemon_leads_and_needs_no_disk_when_it_may() 
     assert_eq!(before.len() + 1, after.len(), "only verified.log is new");
     assert_eq!(last_result(&w.emu).await, "verified");
     assert!(
-        w.emu.lease_item(TABLE).await.is_empty(),
+        w.emu.lease_item(STATE_TABLE).await.is_empty(),
         "once released the lease"
     );
 }
@@ -431,7 +402,7 @@ async fn a_missing_table_or_one_with_other_keys_is_a_clear_error_before_any_call
 
 #[tokio::test]
 async fn a_throttled_table_is_retried_and_an_unreadable_one_means_no_swap() {
-    let (w, config) = ha_world(&[]).await;
+    let (w, config) = dynamo_world(&[]).await;
     // A longer lease than the other tests: its calls are bounded by a quarter lease, and the
     // SDK's backoff after two throttles takes a few seconds.
     std::fs::write(
@@ -474,103 +445,10 @@ async fn a_throttled_table_is_retried_and_an_unreadable_one_means_no_swap() {
 }
 
 /// A store and lease on the emulator's table, as the binary would build them.
-fn table(emu: &Emulator) -> cognito_cert_rotator::aws::dynamodb::StateTable {
-    cognito_cert_rotator::aws::dynamodb::StateTable::new(emu.dynamodb(), TABLE, "ap-southeast-2")
-}
-
-#[tokio::test]
-async fn racing_writers_never_lose_each_others_change() {
-    let (w, _config) = ha_world(&[]).await;
-    let a = DynamoStore::new(table(&w.emu), None);
-    let b = DynamoStore::new(table(&w.emu), None);
-    // Both read the same state; then each changes the same record.
-    a.snapshot().await.unwrap();
-    b.snapshot().await.unwrap();
-    b.update(|s| s.domains.entry(DOMAIN.into()).or_default().failures = 3)
-        .await
-        .unwrap();
-    let mut applied = 0;
-    a.update(|s| {
-        applied += 1;
-        s.domains.entry(DOMAIN.into()).or_default().last_error = Some("from a".into());
-    })
-    .await
-    .unwrap();
-    assert_eq!(applied, 2, "a's stale write conflicted and was re-applied");
-    let record = w.emu.table_record(TABLE, DOMAIN).await;
-    assert_eq!(record["failures"], 3, "{record}");
-    assert_eq!(record["last_error"], "from a", "{record}");
-
-    // Many concurrent writers on distinct and shared records: every change lands.
-    let store = Arc::new(DynamoStore::new(table(&w.emu), None));
-    let mut tasks = Vec::new();
-    for i in 0..8u32 {
-        let s = Arc::new(DynamoStore::new(table(&w.emu), None));
-        tasks.push(tokio::spawn(async move {
-            s.update(|st| {
-                st.domains
-                    .entry(format!("d{i}.example.com"))
-                    .or_default()
-                    .failures = i + 1;
-                let shared = st.domains.entry("shared.example.com".into()).or_default();
-                shared.skip_passes += 1;
-            })
-            .await
-        }));
-    }
-    for t in tasks {
-        t.await.unwrap().unwrap();
-    }
-    let state = store.snapshot().await.unwrap();
-    assert_eq!(state.domains["shared.example.com"].skip_passes, 8);
-    for i in 0..8u32 {
-        assert_eq!(state.domains[&format!("d{i}.example.com")].failures, i + 1);
-    }
-}
-
-#[tokio::test]
-async fn a_stale_leader_can_write_nothing_once_another_took_the_lease() {
-    let (w, _config) = ha_world(&[]).await;
-    let clock: SharedClock = Arc::new(SystemClock);
-    let slot = Arc::new(FenceSlot::default());
-    let old = Lease::new(table(&w.emu), Duration::from_secs(30), slot.clone(), clock);
-    assert!(matches!(
-        old.try_acquire().await.unwrap(),
-        Acquire::Acquired { epoch: 1, .. }
-    ));
-    let store = DynamoStore::new(table(&w.emu), Some(slot));
-    store
-        .update(|s| s.domains.entry(DOMAIN.into()).or_default().failures = 1)
-        .await
-        .unwrap();
-    // Another replica whose clock is an hour on sees the lease as run out and takes it.
-    let later: SharedClock = Arc::new(TokioClock::starting_at(
-        chrono::Utc::now() + chrono::Duration::hours(1),
-    ));
-    let new = Lease::new(
-        table(&w.emu),
-        Duration::from_secs(30),
-        Arc::new(FenceSlot::default()),
-        later,
-    );
-    assert!(matches!(
-        new.try_acquire().await.unwrap(),
-        Acquire::Acquired { epoch: 2, .. }
-    ));
-    // The old leader still trusts its lease locally, but the fence stops its write.
-    assert!(old.leading());
-    let err = store
-        .update(|s| s.domains.entry(DOMAIN.into()).or_default().failures = 99)
-        .await
-        .unwrap_err();
-    assert!(matches!(err, StateError::NotLeader), "{err}");
-    assert_eq!(w.emu.table_record(TABLE, DOMAIN).await["failures"], 1);
-}
-
 #[tokio::test]
 async fn forget_clears_a_denylist_in_the_table_beside_the_records_it_leaves() {
-    let (w, config) = ha_world(&[]).await;
-    let store = DynamoStore::new(table(&w.emu), None);
+    let (w, config) = dynamo_world(&[]).await;
+    let store = DynamoStore::new(state_table(&w.emu), None);
     store
         .update(|s| {
             let r = s.domains.entry(DOMAIN.into()).or_default();
@@ -595,81 +473,7 @@ async fn forget_clears_a_denylist_in_the_table_beside_the_records_it_leaves() {
         "{}",
         run.stdout
     );
-    let record = w.emu.table_record(TABLE, DOMAIN).await;
+    let record = w.emu.table_record(STATE_TABLE, DOMAIN).await;
     assert_eq!(record["denylist"], serde_json::Value::Null, "{record}");
     assert_eq!(record["failures"], serde_json::Value::Null, "{record}");
-}
-
-#[tokio::test]
-async fn a_takeover_never_overwrites_a_lease_renewed_after_it_was_read() {
-    use cognito_cert_rotator::aws::lease_table::{Fence, LeaseCondition, LeaseItem};
-    let (w, _config) = ha_world(&[]).await;
-    let leases = table(&w.emu).leases(Duration::from_secs(5));
-    let now = chrono::Utc::now().timestamp_millis();
-    let item = |holder: &str, expires_ms: i64, epoch: u64| LeaseItem {
-        holder: holder.to_string(),
-        host: "h".to_string(),
-        expires_ms,
-        epoch,
-    };
-    let a = Fence {
-        holder: "a".to_string(),
-        epoch: 1,
-    };
-    // A's lease ran out; B reads it and is about to take it over.
-    assert!(leases
-        .put_lease(&item("a", now - 1_000, 1), &LeaseCondition::Absent)
-        .await
-        .unwrap());
-    // Meanwhile A renews it (same holder and epoch, a later expiry).
-    assert!(leases
-        .put_lease(&item("a", now + 30_000, 1), &LeaseCondition::Is(a.clone()))
-        .await
-        .unwrap());
-    // B's takeover, conditioned on what it read and on the lease being expired, is refused.
-    let took = leases
-        .put_lease(
-            &item("b", now + 30_000, 2),
-            &LeaseCondition::Expired {
-                fence: a.clone(),
-                now_ms: now,
-            },
-        )
-        .await
-        .unwrap();
-    assert!(!took, "a renewed lease was overwritten");
-    assert_eq!(leases.lease().await.unwrap().unwrap().holder, "a");
-    // Once it has really run out, the takeover goes through.
-    assert!(leases
-        .put_lease(
-            &item("b", now + 60_000, 2),
-            &LeaseCondition::Expired {
-                fence: a,
-                now_ms: now + 31_000,
-            },
-        )
-        .await
-        .unwrap());
-    assert_eq!(leases.lease().await.unwrap().unwrap().holder, "b");
-}
-
-#[tokio::test]
-async fn a_lease_retaken_after_its_trust_ran_out_moves_to_the_next_epoch() {
-    let (w, _config) = ha_world(&[]).await;
-    let slot = Arc::new(FenceSlot::default());
-    let clock: SharedClock = Arc::new(SystemClock);
-    let lease = Lease::new(table(&w.emu), Duration::from_secs(2), slot, clock);
-    let epoch = |a: Acquire| match a {
-        Acquire::Acquired { epoch, .. } => epoch,
-        Acquire::Held(item) => panic!("held by {item:?}"),
-    };
-    assert_eq!(epoch(lease.try_acquire().await.unwrap()), 1);
-    // Taken again while still trusted: the same epoch (work in flight goes on).
-    assert_eq!(epoch(lease.try_acquire().await.unwrap()), 1);
-    // Paused past its trust (three quarters of the lease), though the item is still its own:
-    // re-taken at the next epoch, so work begun before the pause sends nothing more.
-    tokio::time::sleep(Duration::from_millis(1_600)).await;
-    assert_eq!(lease.epoch(), None);
-    assert_eq!(epoch(lease.try_acquire().await.unwrap()), 2);
-    assert_eq!(lease.epoch(), Some(2));
 }

@@ -25,6 +25,7 @@ mod fleet;
 mod ha;
 mod iam;
 mod layout;
+mod lease;
 mod notices;
 mod outbox;
 mod package;

@@ -137,3 +137,40 @@ pub async fn world(flags: &[&str]) -> World {
     let pool = pool_with_domain(&s.emu, REGION, DOMAIN, &old.arn, 2).await;
     s.world(old, new, pool)
 }
+
+/// The DynamoDB state table of [`dynamo_world`].
+pub const STATE_TABLE: &str = "ccr-state";
+
+/// A world whose config keeps its state in DynamoDB with a 2 s lease; the table is created
+/// with `state init`. Every swap verified appends a line to `verified.log`.
+pub async fn dynamo_world(flags: &[&str]) -> (World, PathBuf) {
+    let w = world(flags).await;
+    let verified = w.dir.path().join("verified.log");
+    let text = format!(
+        "schedule: \"* * * * * *\"\nstate:\n  dynamodb:\n    table: {STATE_TABLE}\n    lease: 2s\nhooks:\n  on_verified: [/bin/sh, -c, \"echo verified >> {}\"]\nverify:\n  window: 60s\n  interval: 300ms\n  connect_to: {}\n  ca_file: {}\ndomains:\n  - domain: {DOMAIN}\n    user_pool_id: {}\n",
+        verified.display(),
+        w.emu.edge,
+        w.ca_file.display(),
+        w.pool
+    );
+    let config = write_config(w.dir.path(), &text);
+    let init = w
+        .emu
+        .run(&["state", "init", "-c", config.to_str().unwrap()]);
+    assert_eq!(init.code, 0, "{}", init.stderr);
+    assert!(
+        init.stdout.contains("created table ccr-state"),
+        "{}",
+        init.stdout
+    );
+    (w, config)
+}
+
+/// The state table of [`dynamo_world`] as the library opens it.
+pub fn state_table(emu: &Emulator) -> cognito_cert_rotator::aws::dynamodb::StateTable {
+    cognito_cert_rotator::aws::dynamodb::StateTable::new(
+        emu.dynamodb(),
+        STATE_TABLE,
+        "ap-southeast-2",
+    )
+}
