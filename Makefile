@@ -41,10 +41,11 @@ soak: venv
 	  | grep -E -A 6 '^soak:|^test result|panicked at' | grep -v -E '^[0-9]{4}-[0-9]{2}-[0-9]{2}T|^--- daemon log' \
 	  || { echo "soak failed: see target/soak.log"; exit 1; }
 
+# fmt first (it takes a second); clippy before doc, whose dependency builds it reuses.
 lint:
-	RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --quiet
 	cargo fmt --all -- --check
 	cargo clippy --all-targets -- -D warnings
+	RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --quiet
 
 fmt:
 	cargo fmt --all
