@@ -23,13 +23,14 @@ build:
 # config, serials, adapters on aws-smithy-mocks, paused-time verification), end-to-end tests on
 # the emulator and the TLS edge, and the system tests (systemd in a container, the Debian
 # package, the ECS task) where this machine has their tools: otherwise they are reported as
-# skipped, by name, with how to run them. Under CI=true a missing tool fails instead.
-test: venv
+# skipped, by name, with how to run them. Under CI=true a missing tool fails instead. The venv
+# is made beside the Rust build (scripts/test.sh).
+test:
 	@scripts/test.sh
 
 # The system tests alone, each required: as root, with systemd-container, debootstrap,
 # lintian and cargo-deb installed (`.ci/run` installs them).
-test-system: venv deb-tools
+test-system: deb-tools
 	@scripts/test.sh --system
 
 # The HA soak (tests/it/soak.rs), longer than the 20 s run in `make test`, with a fresh seed

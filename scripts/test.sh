@@ -99,6 +99,22 @@ system_tests() {
     done
 }
 
+# The Python venv (the emulator) is made beside the Rust build: pip waits on the disk and the
+# registry more than on the CPU. Only the integration and system tests need it.
+mkdir -p target
+make -s venv > target/venv.log 2>&1 &
+venv_pid=$!
+venv_ready() {
+    [ -z "$venv_pid" ] && return 0
+    wait "$venv_pid"
+    local code=$?
+    venv_pid=""
+    [ "$code" -eq 0 ] && return 0
+    cat target/venv.log
+    echo "test: creating the Python venv failed (see above); 0 passed, 1 failed"
+    exit 1
+}
+
 if ! $system_only; then
     progress "building the tests (once, for every suite)"
     if ! cargo test --all-targets --no-run; then
@@ -111,6 +127,7 @@ if ! $system_only; then
     # the CPU, and each has its own emulator, ports and folders: 6 at a time halve the suite's
     # time on 2 cores (INTEGRATION_THREADS to change it).
     progress "integration tests (the binary against the emulator and the TLS edge)"
+    venv_ready
     run_suite integration --test it -- --test-threads "${INTEGRATION_THREADS:-6}"
 fi
 
@@ -134,6 +151,7 @@ while IFS='|' read -r test needs; do
     fi
 done < <(system_tests)
 if [ ${#runnable[@]} -gt 0 ]; then
+    venv_ready
     run_suite system --test it -- --ignored --exact "${runnable[@]}"
 fi
 

@@ -168,6 +168,9 @@ async fn replicas_under_kills_pauses_and_faults_keep_every_invariant() {
     }));
     let started = Instant::now();
     let mut actions = Vec::new();
+    // When each stopped replica was let go on (its key; the wall clock, which the proxy's
+    // journal uses too, read just before the SIGCONT).
+    let mut woken: Vec<(String, f64)> = Vec::new();
     // Killed processes, kept for their logs.
     let mut dead: Vec<Replica> = Vec::new();
     while started.elapsed() < churn {
@@ -208,6 +211,7 @@ async fn replicas_under_kills_pauses_and_faults_keep_every_invariant() {
             replicas[slot].daemon.signal("-STOP");
             actions.push(format!("SIGSTOP {} for {:?}", replicas[slot].key, pause));
             std::thread::sleep(pause);
+            woken.push((replicas[slot].key.clone(), wall_seconds()));
             replicas[slot].daemon.signal("-CONT");
         }
     }
@@ -257,7 +261,7 @@ async fn replicas_under_kills_pauses_and_faults_keep_every_invariant() {
             saved.display()
         );
     }
-    check(&journal, &generations, &hooks_text, &logs, seed);
+    check(&journal, &generations, &hooks_text, &logs, &woken, seed);
 }
 
 /// The slot of the replica whose process holds the lease now.
@@ -298,6 +302,7 @@ fn check(
     generations: &BTreeMap<String, Vec<String>>,
     hooks: &str,
     logs: &str,
+    woken: &[(String, f64)],
     seed: u64,
 ) {
     let replay = format!("(replay: CCR_SOAK_SEED={seed})");
@@ -367,7 +372,15 @@ fn check(
         let ok = holder
             .as_ref()
             .is_some_and(|(k, since)| *k == key && t < since + LEASE_SECONDS);
-        if !ok {
+        // The residual the guard documents (src/lease/guard.rs, docs/high-availability.md):
+        // a request checked just before its process was stopped leaves when the process is
+        // let go on. Only those requests are excused: sent within GAP of the replica's SIGCONT.
+        let in_the_gap = woken
+            .iter()
+            .any(|(k, at)| *k == key && (*at..*at + GAP).contains(&t));
+        if !ok && in_the_gap {
+            eprintln!("soak: {op} by {key} at {t:.3}: checked before its SIGSTOP, sent on waking");
+        } else if !ok {
             violations.push(format!(
                 "{op} by {key} at {t:.3} while the lease was {holder:?}"
             ));
@@ -467,4 +480,15 @@ fn takeovers(journal: &[serde_json::Value]) -> Vec<f64> {
         holder = Some(key);
     }
     times
+}
+
+/// How soon after its SIGCONT a stopped replica's requests in flight (checked by the lease
+/// guard before the stop) reach the proxy.
+const GAP: f64 = 0.2;
+
+/// The wall clock in seconds, as the proxy's journal writes it.
+fn wall_seconds() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
 }
