@@ -130,8 +130,9 @@ if ! $system_only; then
     venv_ready
     # The package test's Debian root (debootstrap: about 45 s of CPU) is made beside the
     # integration tests, which leave part of the CPU idle, when that test runs here; the
-    # test waits for it (scripts/debian-root.sh holds a lock).
-    if have root && have debootstrap && [ ! -e target/debootstrap/bookworm/usr/lib/systemd/systemd ]; then
+    # test waits for it (scripts/debian-root.sh holds a lock, and returns at once when the
+    # root is already made).
+    if have root && have debootstrap; then
         scripts/debian-root.sh > target/debian-root.log 2>&1 &
     fi
     run_suite integration --test it -- --test-threads "${INTEGRATION_THREADS:-6}"

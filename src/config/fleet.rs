@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::model::{ConfigError, MinValidity, RoleSpec, Rollout, Target};
-use super::position::{locate, locate_nth, relative_to};
+use super::position::{locate, locate_nth, relative_to, Invalid};
 use super::raw::{RawDefaults, RawFreeze, RawInclude, RawRollout, RawTarget, RawWindow};
 use super::values::{HumanDuration, RoleArn};
 use crate::window::{ChangePolicy, Freeze, Window};
@@ -283,7 +283,7 @@ fn include_file(file: &Path, inherited: &Inherited, seen: &mut Seen) -> Result<(
 pub(super) fn rollout(
     raw: Option<RawRollout>,
     targets: &[Target],
-    invalid: &dyn Fn(&str, Option<&str>, String) -> ConfigError,
+    invalid: &Invalid<'_>,
 ) -> Result<Rollout, ConfigError> {
     let Some(raw) = raw else {
         return Ok(Rollout::default());

@@ -140,10 +140,7 @@ fn targets(
 }
 
 /// `concurrency:`, 1 to 64 (default [`DEFAULT_CONCURRENCY`]).
-fn concurrency(
-    given: Option<usize>,
-    invalid: &dyn Fn(&str, Option<&str>, String) -> ConfigError,
-) -> Result<usize, ConfigError> {
+fn concurrency(given: Option<usize>, invalid: &Invalid<'_>) -> Result<usize, ConfigError> {
     let concurrency = given.unwrap_or(DEFAULT_CONCURRENCY);
     if !(1..=64).contains(&concurrency) {
         return Err(invalid(
