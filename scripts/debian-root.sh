@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # A minimal Debian bookworm with systemd, for the package test (tests/it/package.rs): made
 # once with debootstrap and kept in target/debootstrap/bookworm. Needs root and debootstrap.
-# Safe to run twice at once (the second waits for the first): `make test` starts it beside
-# the integration tests, so the package test finds it made.
+# Safe to run twice at once (the second waits for the first): `.ci/run` starts it early, in
+# the background, so the package test finds it made.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dir=target/debootstrap/bookworm

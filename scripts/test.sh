@@ -128,13 +128,6 @@ if ! $system_only; then
     # time on 2 cores (INTEGRATION_THREADS to change it).
     progress "integration tests (the binary against the emulator and the TLS edge)"
     venv_ready
-    # The package test's Debian root (debootstrap: about 45 s of CPU) is made beside the
-    # integration tests, which leave part of the CPU idle, when that test runs here; the
-    # test waits for it (scripts/debian-root.sh holds a lock, and returns at once when the
-    # root is already made).
-    if have root && have debootstrap; then
-        scripts/debian-root.sh > target/debian-root.log 2>&1 &
-    fi
     run_suite integration --test it -- --test-threads "${INTEGRATION_THREADS:-6}"
 fi
 

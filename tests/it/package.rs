@@ -40,8 +40,8 @@ fn build_package(out: &Path) -> PathBuf {
 }
 
 /// A minimal Debian bookworm with systemd, made once and kept under target/ by
-/// scripts/debian-root.sh (which `make test` starts beside the integration tests: this waits
-/// for it).
+/// scripts/debian-root.sh (which `.ci/run` starts early, in the background: this waits for
+/// it).
 fn debian_root() -> PathBuf {
     let run = Command::new(root().join("scripts/debian-root.sh"))
         .current_dir(root())
