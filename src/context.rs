@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use crate::aws::accounts::{Account, Accounts};
-use crate::aws::cognito::CognitoDomains;
+use crate::aws::consumer::ConsumerApi;
 use crate::clock::SharedClock;
 use crate::config::{Config, StateBackend, Target};
 use crate::error::{MissingClient, TargetError};
@@ -241,14 +241,14 @@ impl Context {
         })
     }
 
-    /// The Cognito client for `target`'s user pool region.
-    pub fn cognito_for(&self, target: &Target) -> Result<&CognitoDomains, TargetError> {
-        self.account_for(target)?
-            .cognito_in(&target.region)
-            .map_err(|_| {
-                TargetError::Setup(MissingClient::CognitoRegion {
-                    region: target.region.clone(),
-                })
+    /// The service adapter of `target`'s consumer (Cognito in the user pool's region,
+    /// CloudFront, API Gateway in the domain's region), bound to it.
+    pub fn consumer_for<'a>(&'a self, target: &'a Target) -> Result<ConsumerApi<'a>, TargetError> {
+        self.account_for(target)?.consumer_api(target).map_err(|_| {
+            TargetError::Setup(MissingClient::ConsumerRegion {
+                kind: target.kind(),
+                region: target.region.clone(),
             })
+        })
     }
 }

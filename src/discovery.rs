@@ -251,7 +251,9 @@ pub fn tagged(
         }
         targets.push(Target {
             domain: f.domain.clone(),
-            user_pool_id: f.user_pool_id.clone(),
+            consumer: crate::model::Consumer::UserPool {
+                id: f.user_pool_id.clone(),
+            },
             region: f.region.clone(),
             min_validity: settings.min_validity,
             require_tags: BTreeMap::new(),

@@ -148,7 +148,9 @@ pub fn records(results: &[(Planned, Outcome)], namespace: &str, now: DateTime<Ut
             ("Domain", &planned.target.domain),
             values,
             vec![
-                ("UserPoolId", json!(planned.target.user_pool_id)),
+                ("UserPoolId", json!(planned.target.consumer.user_pool_id())),
+                ("Kind", json!(planned.target.kind().label())),
+                ("Consumer", json!(planned.target.consumer_id())),
                 ("Outcome", json!(outcome.label())),
             ],
         ));

@@ -40,10 +40,12 @@ pub enum MissingClient {
         /// The account, as logs name it.
         account: String,
     },
-    /// No Cognito client for the user pool's region.
-    #[error("no Cognito client for region {region}")]
-    CognitoRegion {
-        /// The user pool's region.
+    /// No client for the consumer's service in its region.
+    #[error("no {kind} client for region {region}")]
+    ConsumerRegion {
+        /// The consumer's kind.
+        kind: crate::model::ConsumerKind,
+        /// The consumer's region.
         region: String,
     },
 }
@@ -228,7 +230,8 @@ mod tests {
     #[test]
     fn every_other_kind_has_its_own_label() {
         let errors = [
-            TargetError::Setup(MissingClient::CognitoRegion {
+            TargetError::Setup(MissingClient::ConsumerRegion {
+                kind: crate::model::ConsumerKind::Cognito,
                 region: "eu-west-1".into(),
             }),
             TargetError::Selection(Refusal::NotObserved),

@@ -10,7 +10,9 @@ use crate::model::{Certificate, DomainInfo, MinValidity};
 pub fn target(domain: &str) -> Target {
     Target {
         domain: domain.into(),
-        user_pool_id: "us-east-1_A".into(),
+        consumer: crate::model::Consumer::UserPool {
+            id: "us-east-1_A".into(),
+        },
         region: "us-east-1".into(),
         min_validity: MinValidity::NONE,
         require_tags: Default::default(),
@@ -42,7 +44,9 @@ pub fn certificate(arn: &str, not_before: DateTime<Utc>, not_after: DateTime<Utc
 /// An ACTIVE domain of `user_pool_id` on `certificate_arn`, with no other setting.
 pub fn domain(user_pool_id: &str, certificate_arn: Option<&str>) -> DomainInfo {
     DomainInfo {
-        user_pool_id: user_pool_id.into(),
+        owner: user_pool_id.into(),
+        certificate_region: crate::model::CERTIFICATE_REGION.to_string(),
+        api_endpoint: None,
         status: "ACTIVE".into(),
         certificate_arn: certificate_arn.map(str::to_string),
         security_policy: None,

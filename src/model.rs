@@ -7,12 +7,15 @@ use chrono::{DateTime, Utc};
 
 use crate::format::fmt_duration;
 
+mod consumer;
 mod notice;
 mod pool;
+pub use consumer::{listener_region, Consumer, ConsumerKind};
 pub use notice::NoticeKind;
 pub use pool::{UserPool, COGNITO_REGIONS};
 
-/// The only region whose certificates Cognito custom domains (CloudFront) accept.
+/// The region whose certificates CloudFront serves: Cognito custom domains, distributions and
+/// edge-optimized API Gateway domains take their certificates from it.
 pub const CERTIFICATE_REGION: &str = "us-east-1";
 
 /// Key algorithms CloudFront serves, in ACM's underscore spelling.
@@ -115,10 +118,14 @@ pub fn arn_tail(arn: &str) -> &str {
     arn.rsplit('/').next().unwrap_or(arn)
 }
 
-/// What `DescribeUserPoolDomain` says about a domain.
+/// What the consumer's service says about a domain (`DescribeUserPoolDomain`, `GetDistribution`,
+/// `GetDomainName`).
+// One per target per pass, moved rarely: boxing the description would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DomainView {
-    /// Cognito returned an empty description: no such domain in that region.
+    /// The service does not have it (Cognito's empty description, no such distribution or alias,
+    /// no such API Gateway domain name in the region).
     Missing,
     /// The domain exists.
     Present(DomainInfo),
@@ -174,15 +181,25 @@ impl std::fmt::Display for DomainStatus {
     }
 }
 
-/// A user pool domain as Cognito describes it.
+/// A domain as the consumer serving it describes it: a user pool domain (Cognito), a
+/// distribution (CloudFront), a custom domain name (API Gateway), a listener.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DomainInfo {
-    /// The user pool that owns the domain.
-    pub user_pool_id: String,
-    /// Where the domain's last change stands.
+    /// What owns the domain as its service names it: the user pool ID (Cognito), or the
+    /// configured consumer's ID (the other kinds are read by that ID).
+    pub owner: String,
+    /// Where the domain's last change stands (CloudFront `Deployed` and API Gateway
+    /// `AVAILABLE` are `Active`; `InProgress` and `UPDATING` are `Updating`).
     pub status: DomainStatus,
-    /// `CustomDomainConfig.CertificateArn`; `None` for a prefix domain.
+    /// The ACM certificate it serves (`CustomDomainConfig.CertificateArn`,
+    /// `ViewerCertificate.ACMCertificateArn`, …); `None` for a prefix domain or a distribution
+    /// on CloudFront's default certificate.
     pub certificate_arn: Option<String>,
+    /// The region its certificates must come from: us-east-1 for what CloudFront serves, the
+    /// API Gateway domain's or listener's own region otherwise.
+    pub certificate_region: String,
+    /// An API Gateway domain's endpoint type (which certificate field it serves).
+    pub api_endpoint: Option<ApiEndpoint>,
     /// `CustomDomainConfig.SecurityPolicy`, sent back unchanged on update.
     pub security_policy: Option<String>,
     /// `ManagedLoginVersion`, sent back unchanged on update.
@@ -191,6 +208,33 @@ pub struct DomainInfo {
     pub failover: Option<Failover>,
     /// `CloudFrontDistribution`.
     pub cloudfront_distribution: Option<String>,
+}
+
+/// An API Gateway custom domain name's endpoint type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ApiEndpoint {
+    /// Edge-optimized: `certificateArn`, from us-east-1, served through CloudFront.
+    Edge,
+    /// Regional: `regionalCertificateArn`, from the domain's own region.
+    Regional,
+}
+
+impl DomainInfo {
+    /// A domain owned by `owner`, ACTIVE, on no certificate yet, whose certificates come
+    /// from `certificate_region`; the adapters fill in the rest.
+    pub fn of(owner: &str, certificate_region: &str) -> DomainInfo {
+        DomainInfo {
+            owner: owner.to_string(),
+            status: DomainStatus::Active,
+            certificate_arn: None,
+            certificate_region: certificate_region.to_string(),
+            api_endpoint: None,
+            security_policy: None,
+            managed_login_version: None,
+            failover: None,
+            cloudfront_distribution: None,
+        }
+    }
 }
 
 /// `Routing.Failover`: where a multi-region user pool's domain fails over to.
@@ -234,7 +278,7 @@ impl DomainInfo {
                     )
                 })),
             ),
-            ("UserPoolId", self.user_pool_id.clone()),
+            ("UserPoolId", self.owner.clone()),
         ]
     }
 

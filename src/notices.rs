@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 
 use crate::format::rfc3339;
-use crate::model::{arn_tail, Certificate};
+use crate::model::{arn_tail, Certificate, ConsumerKind};
 use crate::planned::Planned;
 use crate::state::records::Announcement;
 
@@ -75,8 +75,10 @@ pub struct Notice {
     pub kind: Kind,
     /// The custom domain.
     pub domain: String,
-    /// Its user pool.
-    pub user_pool_id: String,
+    /// What serves it: the user pool ID, distribution ID, API Gateway domain or listener ARN.
+    pub consumer: String,
+    /// The consumer's kind.
+    pub consumer_kind: ConsumerKind,
     /// The account (its ID, or `default`).
     pub account: String,
     /// The certificate it was on (or is on).
@@ -104,7 +106,8 @@ impl Notice {
         Notice {
             kind,
             domain: planned.target.domain.clone(),
-            user_pool_id: planned.target.user_pool_id.clone(),
+            consumer: planned.target.consumer_id().to_string(),
+            consumer_kind: planned.target.kind(),
             account: crate::config::model::account_label(&planned.target.role),
             old: d
                 .current
@@ -124,7 +127,8 @@ impl Notice {
         Notice {
             kind: a.kind,
             domain: domain.to_string(),
-            user_pool_id: a.user_pool_id.clone(),
+            consumer: a.consumer.clone(),
+            consumer_kind: a.consumer_kind,
             account: a.account.clone(),
             old: a.old_arn.as_ref().map(|arn| CertRef {
                 arn: arn.clone(),
@@ -145,7 +149,9 @@ impl Notice {
         json!({
             "event": self.kind.name(),
             "domain": self.domain,
-            "user_pool_id": self.user_pool_id,
+            "kind": self.consumer_kind.label(),
+            "consumer": self.consumer,
+            "user_pool_id": self.consumer_kind.is_cognito().then_some(&self.consumer),
             "account": self.account,
             "old_certificate": self.old.as_ref().map(CertRef::json),
             "new_certificate": self.new.as_ref().map(CertRef::json),
@@ -163,10 +169,11 @@ impl Notice {
     /// The webhook's `slack` format: a text fallback and one section block.
     pub fn slack(&self) -> serde_json::Value {
         let mut body = format!(
-            "*{}*\n{}\nuser pool `{}` in account `{}`",
+            "*{}*\n{}\n{} `{}` in account `{}`",
             self.subject(),
             self.reason,
-            self.user_pool_id,
+            self.consumer_kind.noun(),
+            self.consumer,
             self.account
         );
         if let Some(old) = &self.old {

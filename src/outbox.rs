@@ -41,7 +41,8 @@ pub fn hook_of(domain: &str, a: &Announcement) -> HookEvent {
     HookEvent {
         event,
         domain: domain.to_string(),
-        user_pool_id: a.user_pool_id.clone(),
+        consumer: a.consumer.clone(),
+        consumer_kind: a.consumer_kind,
         old_arn: a.old_arn.clone(),
         new_arn: Some(a.new_arn.clone()),
         reason: a.reason.clone(),
@@ -59,7 +60,8 @@ pub fn of_job(
 ) -> Announcement {
     Announcement {
         kind,
-        user_pool_id: job.target.user_pool_id.clone(),
+        consumer: job.target.consumer_id().to_string(),
+        consumer_kind: job.target.kind(),
         account: crate::aws::accounts::label(&job.target.role),
         old_arn: job.old_arn.clone(),
         new_arn: job.new_arn.clone(),

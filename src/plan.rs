@@ -13,16 +13,15 @@ use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Utc};
 use futures_util::StreamExt;
-use tracing::{info, warn};
+use tracing::warn;
 
 use crate::aws::accounts::{Account, AccountKey};
-use crate::aws::acm::Scan;
 use crate::aws::AwsError;
 use crate::config::Target;
 use crate::context::Context;
 use crate::error::{CandidateError, MissingClient, TargetError};
 use crate::metrics::TargetLabels;
-use crate::model::{Certificate, DomainInfo, DomainView, ManagedRenewal};
+use crate::model::{Certificate, DomainInfo, DomainView, ManagedRenewal, CERTIFICATE_REGION};
 pub use crate::planned::Planned;
 use crate::select::{self, Decision, Requirements};
 use crate::serial::Serial;
@@ -123,10 +122,7 @@ async fn account_each(
             account: crate::aws::accounts::label(key),
         }));
     };
-    let scan = match scan(account, targets).await {
-        Ok(scan) => scan,
-        Err(error) => return failed(error),
-    };
+    let scans = Scans::new(account, targets);
     let details = Details::default();
     let state = match ctx.state.snapshot().await {
         Ok(s) => s,
@@ -139,41 +135,13 @@ async fn account_each(
                 .get(&t.domain)
                 .map(|r| r.denied())
                 .unwrap_or_default();
-            let scan = &scan.certificates;
+            let scans = &scans;
             let details = &details;
-            async move { target(ctx, account, t, scan, details, &denied, serials, now).await }
+            async move { target(ctx, account, t, scans, details, &denied, serials, now).await }
         })
         .buffered(ctx.config.concurrency.max(1));
     while let Some(planned) = decided.next().await {
         each(planned);
-    }
-}
-
-/// The account's one ACM listing (every page), keeping what may matter to `targets`.
-async fn scan(account: &Account, targets: &[&Target]) -> Result<Scan, TargetError> {
-    let interest = select::Interest::new(targets.iter().map(|t| t.domain.as_str()));
-    match account
-        .acm
-        .list_issued_keeping(|c| interest.may_matter(c))
-        .await
-    {
-        Ok(scan) => {
-            info!(
-                account = %account.label,
-                certificates = scan.listed,
-                relevant = scan.certificates.len(),
-                pages = scan.pages,
-                "scanned ACM in us-east-1"
-            );
-            Ok(scan)
-        }
-        Err(e) => {
-            warn!(account = %account.label, code = e.metric_label(), "cannot list certificates: {e}");
-            Err(TargetError::aws(
-                format!("cannot list certificates in account {}", account.label),
-                e,
-            ))
-        }
     }
 }
 
@@ -184,23 +152,25 @@ async fn target(
     ctx: &Context,
     account: &Account,
     target: &Target,
-    scan: &[Certificate],
+    scans: &Scans<'_>,
     details: &Details,
     denied: &BTreeMap<String, String>,
     serials: bool,
     now: DateTime<Utc>,
 ) -> Planned {
     let failed = |error: TargetError| Planned::failed(target.clone(), error);
-    let view = match account.cognito_in(&target.region) {
-        Ok(c) => c.describe(&target.domain).await,
-        Err(e) => Err(e),
+    let (view, scan) = match observe(account, target, scans).await {
+        Ok(seen) => seen,
+        Err(error) => return failed(error),
     };
-    let view = match view {
-        Ok(v) => v,
-        Err(e) => return failed(TargetError::aws("cannot read the domain", e)),
+    let region = match &view {
+        DomainView::Present(info) => info.certificate_region.as_str(),
+        DomainView::Missing => CERTIFICATE_REGION,
     };
+    let scan = scan.as_slice();
     let req = Requirements {
         domain: &target.domain,
+        region,
         min_validity: target.min_validity,
         require_tags: &target.require_tags,
         denied,
@@ -212,7 +182,8 @@ async fn target(
     let decision = select::decide(
         &req,
         &select::Observed {
-            user_pool_id: &target.user_pool_id,
+            consumer: &target.consumer,
+            consumer_id: target.consumer_id(),
             domain: &view,
             certificates: &certs,
         },
@@ -238,6 +209,35 @@ async fn target(
     planned
 }
 
+/// What `target`'s consumer serves, and the listing of the region its certificates come from.
+/// Where the configuration already says that region, the listing comes first (a target whose
+/// account cannot be listed fails without reading its consumer); an API Gateway domain's is
+/// known only once read (edge-optimized or regional).
+async fn observe(
+    account: &Account,
+    target: &Target,
+    scans: &Scans<'_>,
+) -> Result<(DomainView, std::sync::Arc<Vec<Certificate>>), TargetError> {
+    let early = match target.certificate_region() {
+        Some(region) => Some(scans.region(region).await?),
+        None => None,
+    };
+    let view = match account.consumer_api(target) {
+        Ok(api) => api.describe().await,
+        Err(e) => Err(e),
+    }
+    .map_err(|e| TargetError::aws("cannot read the domain", e))?;
+    let region = match &view {
+        DomainView::Present(info) => info.certificate_region.as_str(),
+        DomainView::Missing => CERTIFICATE_REGION,
+    };
+    let scan = match early {
+        Some(scan) => scan,
+        None => scans.region(region).await?,
+    };
+    Ok((view, scan))
+}
+
 /// A swap needs the new certificate's serial to check the edge: read and parse it now, once,
 /// so a certificate whose serial cannot be read is never swapped in (the target fails).
 async fn read_candidate_serial(account: &Account, planned: &mut Planned, details: &Details) {
@@ -258,10 +258,7 @@ fn export_current(ctx: &Context, target: &Target, decision: &Decision) {
     let Some(current) = &decision.current else {
         return;
     };
-    let labels = TargetLabels {
-        domain: target.domain.clone(),
-        user_pool_id: target.user_pool_id.clone(),
-    };
+    let labels = TargetLabels::of(target);
     if let Some(t) = current.not_after {
         ctx.metrics
             .expiration
@@ -381,5 +378,7 @@ async fn enrich(
 }
 
 mod details;
+mod scans;
 
 use details::{describe_cached, tags_cached, Details};
+use scans::Scans;

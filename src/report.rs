@@ -16,8 +16,13 @@ use crate::select::Action;
 pub struct TargetReport<'a> {
     /// The custom domain, lowercase (`auth.example.com`).
     pub domain: &'a str,
-    /// The configured user pool.
-    pub user_pool_id: &'a str,
+    /// The consumer's kind: `cognito`, `cloudfront`, `api_gateway`, `listener`.
+    pub kind: crate::model::ConsumerKind,
+    /// What serves it: the user pool ID, distribution ID, API Gateway domain or listener ARN.
+    pub consumer: &'a str,
+    /// The configured user pool (Cognito targets only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_pool_id: Option<&'a str>,
     /// The ARN the domain uses now.
     pub current_certificate_arn: Option<&'a str>,
     /// When it expires (RFC 3339), when known.
@@ -79,7 +84,9 @@ impl<'a> TargetReport<'a> {
         let d = &p.decision;
         TargetReport {
             domain: &p.target.domain,
-            user_pool_id: &p.target.user_pool_id,
+            kind: p.target.kind(),
+            consumer: p.target.consumer_id(),
+            user_pool_id: p.target.consumer.user_pool_id(),
             current_certificate_arn: d.current_arn.as_deref(),
             current_not_after: not_after(&d.current),
             candidate_certificate_arn: d.candidate.as_ref().map(|c| c.arn.as_str()),
@@ -107,7 +114,8 @@ impl<'a> TargetReport<'a> {
     }
 
     fn write_text(&self, out: &mut impl std::io::Write) -> std::io::Result<()> {
-        writeln!(out, "{} (user pool {})", self.domain, self.user_pool_id)?;
+        let noun = self.kind.noun();
+        writeln!(out, "{} ({noun} {})", self.domain, self.consumer)?;
         writeln!(
             out,
             "  current:   {}",

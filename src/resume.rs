@@ -55,7 +55,7 @@ pub async fn resume_where(ctx: &Context, wanted: impl Fn(&str) -> bool) -> Vec<V
         else {
             continue;
         };
-        let span = tracing::info_span!("resume", domain = %target.domain, user_pool = %target.user_pool_id);
+        let span = tracing::info_span!("resume", domain = %target.domain, consumer = %target.consumer_id());
         if let Some(job) = settle(ctx, target, pending).instrument(span).await {
             jobs.push(job);
         }
@@ -100,8 +100,8 @@ fn job_of(target: &Target, pending: &PendingSwap) -> VerifyJob {
 /// An intent: the process stopped between recording it and recording the swap. Returns
 /// whether the swap happened (and is now recorded as such).
 async fn settle_intent(ctx: &Context, target: &Target, pending: &PendingSwap) -> bool {
-    let now_on = match ctx.cognito_for(target) {
-        Ok(c) => c.describe(&target.domain).await.map_err(|e| e.to_string()),
+    let now_on = match ctx.consumer_for(target) {
+        Ok(api) => api.describe().await.map_err(|e| e.to_string()),
         Err(e) => Err(e.to_string()),
     };
     match now_on {
@@ -161,14 +161,14 @@ async fn finish_rollback(ctx: &Context, target: &Target, pending: &PendingSwap, 
         act::record_outcome(ctx, job, Verification::Failed(reason)).await;
         return;
     };
-    let cognito = match ctx.cognito_for(target) {
-        Ok(c) => c,
+    let api = match ctx.consumer_for(target) {
+        Ok(api) => api,
         Err(e) => {
             warn!("cannot finish an interrupted rollback yet: {e}");
             return;
         }
     };
-    let done = match cognito.describe(&target.domain).await {
+    let done = match api.describe().await {
         Err(e) => {
             warn!("cannot finish an interrupted rollback yet: {e}");
             return;
@@ -184,9 +184,9 @@ async fn finish_rollback(ctx: &Context, target: &Target, pending: &PendingSwap, 
         }
         Ok(DomainView::Present(_)) => {
             info!(to = %old, "finishing an interrupted rollback");
-            match act::reread_before_write(cognito, target, Some(pending.new_arn.as_str())).await {
+            match act::reread_before_write(&api, target, Some(pending.new_arn.as_str())).await {
                 Ok(info) => {
-                    act::finish_rollback(ctx, target, cognito, old, &pending.new_arn, &info).await
+                    act::finish_rollback(ctx, target, &api, old, &pending.new_arn, &info).await
                 }
                 Err(e) => Err(act::NotRolledBack::Reread(e)),
             }

@@ -319,7 +319,7 @@ mod tests {
             .or_default()
             .pending = Some(PendingSwap {
             phase: Phase::Swapped,
-            user_pool_id: "us-east-1_A".into(),
+            consumer: "us-east-1_A".into(),
             old_arn: None,
             new_arn: "arn:1".into(),
             new_serial: None,

@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::format::rfc3339;
-use crate::model::{Certificate, DomainInfo, DomainStatus, DomainView};
+use crate::model::{Certificate, Consumer, ConsumerKind, DomainInfo, DomainStatus, DomainView};
 
 mod eligible;
 mod refusal;
@@ -114,9 +114,11 @@ impl Decision {
 /// Inputs of [`decide`] about one target.
 #[derive(Debug, Clone)]
 pub struct Observed<'a> {
-    /// The user pool the config says owns the domain.
-    pub user_pool_id: &'a str,
-    /// What Cognito says about the domain.
+    /// The consumer the config says serves the domain.
+    pub consumer: &'a Consumer,
+    /// Its ID ([`Consumer::id`]), which its service must name as the domain's owner.
+    pub consumer_id: &'a str,
+    /// What the consumer's service says about the domain.
     pub domain: &'a DomainView,
     /// Every certificate that may matter: the scan, plus the current one if the scan missed it.
     pub certificates: &'a [Certificate],
@@ -185,18 +187,30 @@ fn custom_domain<'a>(
     let error = |why| Box::new(Decision::refused(why));
     let domain = req.domain.to_string();
     let info = match obs.domain {
-        DomainView::Missing => return Err(error(Refusal::NoDomain { domain })),
+        DomainView::Missing => {
+            return Err(error(Refusal::NoDomain {
+                consumer: obs.consumer.describe(&domain),
+                kind: obs.consumer.kind(),
+                domain,
+            }))
+        }
         DomainView::Present(info) => info,
     };
-    if info.user_pool_id != obs.user_pool_id {
+    if info.owner != obs.consumer_id {
         return Err(error(Refusal::OtherPool {
             domain,
-            owner: info.user_pool_id.clone(),
-            configured: obs.user_pool_id.to_string(),
+            owner: info.owner.clone(),
+            configured: obs.consumer_id.to_string(),
         }));
     }
     let Some(current_arn) = info.certificate_arn.clone() else {
-        return Err(error(Refusal::PrefixDomain { domain }));
+        return Err(error(match obs.consumer.kind() {
+            ConsumerKind::Cognito => Refusal::PrefixDomain { domain },
+            _ => Refusal::NoAcmCertificate {
+                consumer: obs.consumer.describe(&domain),
+                domain,
+            },
+        }));
     };
     Ok((info, current_arn))
 }

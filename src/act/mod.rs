@@ -13,7 +13,7 @@
 use chrono::{DateTime, Utc};
 use tracing::{debug, error, info, warn};
 
-use crate::aws::cognito::CognitoDomains;
+use crate::aws::consumer::ConsumerApi;
 use crate::config::Target;
 use crate::context::Context;
 use crate::error::Chain;
@@ -35,9 +35,9 @@ pub use rollback::{finish_rollback, roll_back, NotRolledBack};
 pub mod write;
 pub use write::reread_before_write;
 
-/// The end of the verification window of a swap (or renewal) seen at `at`.
-fn verify_deadline(ctx: &Context, at: DateTime<Utc>) -> DateTime<Utc> {
-    crate::clock::after(at, ctx.config.verify.window)
+/// The end of the verification window of `target`'s swap (or renewal) seen at `at`.
+fn verify_deadline(ctx: &Context, target: &Target, at: DateTime<Utc>) -> DateTime<Utc> {
+    crate::clock::after(at, ctx.config.verify.window_for(target.kind()))
 }
 
 /// Swap `planned`'s domain onto `order.to`: re-read, record the intent, write, record the
@@ -50,29 +50,27 @@ pub async fn swap(
 ) -> Result<VerifyJob, TargetError> {
     let target = &planned.target;
     let from = planned.decision.current_arn.clone();
-    let cognito = ctx.cognito_for(target)?;
-    let info = reread_before_write(cognito, target, from.as_deref()).await?;
+    let api = ctx.consumer_for(target)?;
+    let info = reread_before_write(&api, target, from.as_deref()).await?;
     let mut pending = PendingSwap {
         phase: Phase::Intent,
-        user_pool_id: target.user_pool_id.clone(),
+        consumer: target.consumer_id().to_string(),
         old_arn: from.clone(),
         new_arn: order.to.clone(),
         new_serial: Some(order.serial.to_string()),
         recorded_at: now,
         swapped_at: None,
-        deadline: verify_deadline(ctx, now),
+        deadline: verify_deadline(ctx, target, now),
         rollback_reason: None,
         renewal: false,
         expiry: expiry_of(planned),
     };
     record_intent(ctx, planned, &pending).await?;
-    if let Err(failed) =
-        write::write_certificate(cognito, target, from.as_deref(), &order.to, &info).await
-    {
+    if let Err(failed) = write::write_certificate(&api, from.as_deref(), &order.to, &info).await {
         return Err(unwritten(ctx, &target.domain, failed).await);
     }
     let swapped_at = ctx.clock.now();
-    check_settings_kept(ctx, cognito, target, &info).await;
+    check_settings_kept(ctx, &api, target, &info).await;
     pending.phase = Phase::Swapped;
     pending.swapped_at = Some(swapped_at);
     let job = VerifyJob {
@@ -199,7 +197,7 @@ async fn record_swapped(
 /// Say that the swap was made: the log and the verification metric (its hook and
 /// notification come from the outbox).
 fn log_swap(ctx: &Context, rotated: &Announcement, domain: &str, canary: bool) {
-    info!(user_pool_id = %rotated.user_pool_id,
+    info!(consumer = %rotated.consumer,
         from = rotated.old_arn.as_deref().unwrap_or("none"),
         to = %rotated.new_arn,
         canary,
@@ -212,11 +210,11 @@ fn log_swap(ctx: &Context, rotated: &Announcement, domain: &str, canary: bool) {
 /// before (the write sends them all back as read; a difference means Cognito changed one).
 async fn check_settings_kept(
     ctx: &Context,
-    cognito: &CognitoDomains,
+    api: &ConsumerApi<'_>,
     target: &Target,
     before: &DomainInfo,
 ) {
-    match cognito.describe(&target.domain).await {
+    match api.describe().await {
         Ok(DomainView::Present(after)) => {
             for (setting, was, now) in before.changed_settings(&after) {
                 error!(setting, before = %was, after = %now, "the swap changed a domain setting it sent back unchanged; check the domain and restore it");

@@ -43,13 +43,13 @@ pub async fn start(
         .map_err(|why| TargetError::Candidate(CandidateError::RenewedWithoutSerial(why)))?;
     let pending = PendingSwap {
         phase: Phase::Swapped,
-        user_pool_id: target.user_pool_id.clone(),
+        consumer: target.consumer_id().to_string(),
         old_arn: Some(now.arn.clone()),
         new_arn: now.arn.clone(),
         new_serial: Some(serial.to_string()),
         recorded_at: at,
         swapped_at: Some(at),
-        deadline: super::verify_deadline(ctx, at),
+        deadline: super::verify_deadline(ctx, target, at),
         rollback_reason: None,
         renewal: true,
         expiry: crate::state::records::Expiry {

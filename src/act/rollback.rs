@@ -4,7 +4,7 @@
 use tracing::{error, info};
 
 use super::write::{self, reread_before_write};
-use crate::aws::cognito::CognitoDomains;
+use crate::aws::consumer::ConsumerApi;
 use crate::aws::error::AwsError;
 use crate::config::Target;
 use crate::context::Context;
@@ -80,7 +80,7 @@ pub async fn roll_back(ctx: &Context, job: &VerifyJob, why: &str) -> Result<Stri
         return Err(NotRolledBack::NoPrevious);
     };
     let account = ctx.account_for(target).map_err(NotRolledBack::Setup)?;
-    let cognito = ctx.cognito_for(target).map_err(NotRolledBack::Setup)?;
+    let api = ctx.consumer_for(target).map_err(NotRolledBack::Setup)?;
     let mut cert = match account.acm.describe(&old).await {
         Ok(Some(d)) => d.certificate,
         Ok(None) => {
@@ -93,9 +93,14 @@ pub async fn roll_back(ctx: &Context, job: &VerifyJob, why: &str) -> Result<Stri
     let no_denied = std::collections::BTreeMap::new();
     // The previous certificate was usually replaced *because* it was inside min_validity:
     // for going back it only has to be usable now (issued, valid, covering the domain,
-    // served by CloudFront, tagged as required).
+    // tagged as required). The consumer served it before, from its region.
+    let region = cert
+        .region()
+        .unwrap_or(crate::model::CERTIFICATE_REGION)
+        .to_string();
     let req = crate::select::Requirements {
         domain: &target.domain,
+        region: &region,
         min_validity: crate::model::MinValidity::NONE,
         require_tags: &target.require_tags,
         denied: &no_denied,
@@ -110,14 +115,14 @@ pub async fn roll_back(ctx: &Context, job: &VerifyJob, why: &str) -> Result<Stri
             why,
         });
     }
-    let info = reread_before_write(cognito, target, Some(job.new_arn.as_str()))
+    let info = reread_before_write(&api, target, Some(job.new_arn.as_str()))
         .await
         .map_err(NotRolledBack::Reread)?;
     crate::record::rolling_back(&ctx.state, &target.domain, &job.new_arn, why, now)
         .await
         .map_err(NotRolledBack::NotRecorded)?;
     info!(to = %old, "rolling back: the new certificate is denylisted for this domain");
-    finish_rollback(ctx, target, cognito, &old, &job.new_arn, &info).await
+    finish_rollback(ctx, target, &api, &old, &job.new_arn, &info).await
 }
 
 /// The rollback's write, after its intent is recorded (also when a restart finishes it).
@@ -125,13 +130,13 @@ pub async fn roll_back(ctx: &Context, job: &VerifyJob, why: &str) -> Result<Stri
 pub async fn finish_rollback(
     ctx: &Context,
     target: &Target,
-    cognito: &CognitoDomains,
+    api: &ConsumerApi<'_>,
     old: &str,
     new: &str,
     info: &DomainInfo,
 ) -> Result<String, NotRolledBack> {
     if let Err(write::Unwritten { error: e, maybe }) =
-        write::write_certificate(cognito, target, Some(new), old, info).await
+        write::write_certificate(api, Some(new), old, info).await
     {
         if maybe {
             return Err(NotRolledBack::Maybe(e));

@@ -1,18 +1,19 @@
-//! One certificate write to a user pool domain, never resent blindly.
+//! One certificate write to a consumer (a user pool domain, a distribution, an API Gateway
+//! domain), never resent blindly.
 //!
-//! `UpdateUserPoolDomain` is not idempotent in effect: when its request reached Cognito but
+//! A certificate write is not idempotent in effect: when its request reached the service but
 //! the answer was lost (a reset connection, a timeout, a 5xx), the write may have happened,
 //! and sending it again makes two writes of one swap — against real Cognito the second may be
 //! refused while the domain is UPDATING, and the swap would look failed although it happened.
-//! So the SDK does not retry this call ([`CognitoDomains::update_certificate`]); here every
+//! So the SDK does not retry these calls ([`ConsumerApi::update_certificate`]); here every
 //! ambiguous failure is followed by a re-read, and the write is sent again only when the
-//! domain still points at the certificate it had before.
+//! consumer still points at the certificate it had before.
 
 use std::time::Duration;
 
 use tracing::{info, warn};
 
-use crate::aws::cognito::CognitoDomains;
+use crate::aws::consumer::ConsumerApi;
 use crate::aws::{AwsError, MAX_ATTEMPTS};
 use crate::config::Target;
 use crate::error::{Changed, TargetError};
@@ -73,12 +74,11 @@ impl Unwritten {
     }
 }
 
-/// Point `target`'s domain at `to`, keeping every other setting of `info` (the domain as
-/// read just before). `from` is the certificate it pointed at then. Returns once Cognito has
-/// taken the write, or the domain is seen pointing at `to` after an ambiguous failure.
+/// Point the consumer `api` is bound to at `to`, keeping every other setting of `info` (the
+/// domain as read just before). `from` is the certificate it pointed at then. Returns once the
+/// service has taken the write, or the domain is seen pointing at `to` after an ambiguous failure.
 pub async fn write_certificate(
-    cognito: &CognitoDomains,
-    target: &Target,
+    api: &ConsumerApi<'_>,
     from: Option<&str>,
     to: &str,
     info: &DomainInfo,
@@ -86,10 +86,7 @@ pub async fn write_certificate(
     let mut backoff = FIRST_BACKOFF;
     let mut attempt = 1;
     loop {
-        let err = match cognito
-            .update_certificate(&target.domain, &target.user_pool_id, to, info)
-            .await
-        {
+        let err = match api.update_certificate(from, to, info).await {
             Ok(()) => return Ok(()),
             Err(e) => e,
         };
@@ -102,7 +99,7 @@ pub async fn write_certificate(
                 attempt,
                 "the write's answer was lost ({err}); re-reading the domain before anything else"
             );
-            match points_at(cognito, &target.domain).await {
+            match points_at(api).await {
                 Ok(Some(now)) if now == to => {
                     info!(to = %arn_tail(to), "the domain already points at the new certificate: the write was made, not sending it again");
                     return Ok(());
@@ -134,8 +131,8 @@ pub async fn write_certificate(
 }
 
 /// The certificate the domain points at now (`None`: no custom domain config, or gone).
-async fn points_at(cognito: &CognitoDomains, domain: &str) -> Result<Option<String>, AwsError> {
-    Ok(match cognito.describe(domain).await? {
+async fn points_at(api: &ConsumerApi<'_>) -> Result<Option<String>, AwsError> {
+    Ok(match api.describe().await? {
         DomainView::Present(info) => info.certificate_arn,
         DomainView::Missing => None,
     })
@@ -147,7 +144,7 @@ fn refused(err: AwsError) -> TargetError {
         "OperationNotEnabledException" => {
             "swap refused: this region holds a secondary replica of a multi-region user pool, and a replica's domain cannot be changed; manage the domain from the user pool's primary region (configure the primary region's user_pool_id)"
         }
-        "ConcurrentModificationException" => {
+        "ConcurrentModificationException" | "PreconditionFailed" | "CertificateChanged" => {
             "not swapping now: someone else is changing the domain; the next pass re-reads it and tries again"
         }
         _ => "swap failed",
@@ -160,23 +157,23 @@ fn refused(err: AwsError) -> TargetError {
 /// domain and point at `expected`, so a concurrent change (a person, another rotator) is never
 /// overwritten.
 pub async fn reread_before_write(
-    cognito: &CognitoDomains,
+    api: &ConsumerApi<'_>,
     target: &Target,
     expected: Option<&str>,
 ) -> Result<DomainInfo, TargetError> {
-    let fresh = cognito
-        .describe(&target.domain)
+    let fresh = api
+        .describe()
         .await
         .map_err(|e| TargetError::aws("cannot re-read the domain before writing", e))?;
     let changed = |how: Changed| Err(TargetError::Changed(how));
     let DomainView::Present(info) = fresh else {
         return changed(Changed::Disappeared);
     };
-    if info.user_pool_id != target.user_pool_id {
+    if info.owner != target.consumer_id() {
         return changed(Changed::OtherPool {
             domain: target.domain.clone(),
-            owner: info.user_pool_id,
-            configured: target.user_pool_id.clone(),
+            owner: info.owner,
+            configured: target.consumer_id().to_string(),
         });
     }
     if info.certificate_arn.is_none() {

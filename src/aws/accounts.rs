@@ -10,12 +10,16 @@ use aws_config::sts::AssumeRoleProvider;
 use aws_config::SdkConfig;
 use aws_credential_types::provider::SharedCredentialsProvider;
 
-use super::acm::Acm;
+use super::acm::AcmRegions;
+use super::apigateway::ApiDomains;
+use super::cloudfront::Distributions;
 use super::cognito::{CognitoDomains, CognitoRegions};
+use super::consumer::{ConsumerApi, Service};
 use super::limit::{AccountLimits, Rates};
 use super::{AwsError, Interceptors};
 use crate::config::{RoleSpec, Target};
 use crate::metrics::Metrics;
+use crate::model::ConsumerKind;
 use aws_smithy_runtime_api::client::interceptors::SharedInterceptor;
 
 /// The session name the rotator's assumed-role sessions carry (visible in CloudTrail).
@@ -29,13 +33,82 @@ pub type AccountKey = Option<RoleSpec>;
 pub struct Account {
     /// For logs and metrics: the account ID, or `default`.
     pub label: String,
-    /// ACM in us-east-1.
-    pub acm: Acm,
+    /// ACM in us-east-1 and each region its targets take certificates from.
+    pub acm: AcmRegions,
     /// Cognito in each region this account's targets use (sharing the account's limiter).
     pub cognito: CognitoRegions,
+    /// CloudFront, when a target names a distribution.
+    pub cloudfront: Option<Distributions>,
+    /// API Gateway in each region a target names.
+    pub api_gateway: BTreeMap<String, ApiDomains>,
 }
 
 impl Account {
+    /// Clients for `targets` (all of this account's), from `sdk`.
+    fn for_targets(
+        label: String,
+        sdk: &SdkConfig,
+        targets: &[&Target],
+        interceptors: &Interceptors,
+        limits: Arc<AccountLimits>,
+    ) -> Account {
+        let of_kind = |kind: ConsumerKind| {
+            targets
+                .iter()
+                .filter(move |t| t.kind() == kind)
+                .map(|t| t.region.as_str())
+        };
+        let api_gateway = of_kind(ConsumerKind::ApiGateway)
+            .map(|r| {
+                let api = ApiDomains::from_sdk_config(sdk, r, interceptors, &limits);
+                (r.to_string(), api)
+            })
+            .collect();
+        let cloudfront = of_kind(ConsumerKind::CloudFront)
+            .next()
+            .map(|_| Distributions::from_sdk_config(sdk, interceptors, &limits));
+        // Certificates of regional API Gateway domains and of listeners come from their own
+        // region; everything else takes us-east-1's (always listed).
+        let acm_regions = of_kind(ConsumerKind::ApiGateway).chain(of_kind(ConsumerKind::Listener));
+        Account {
+            acm: AcmRegions::from_sdk_config(sdk, acm_regions, interceptors, limits.clone()),
+            cognito: CognitoRegions::from_sdk_config(
+                sdk,
+                of_kind(ConsumerKind::Cognito),
+                interceptors,
+                limits,
+            ),
+            cloudfront,
+            api_gateway,
+            label,
+        }
+    }
+
+    /// The service adapter of `target`'s consumer, bound to it.
+    pub fn consumer_api<'a>(&'a self, target: &'a Target) -> Result<ConsumerApi<'a>, AwsError> {
+        let missing = |operation: &'static str, what: &str| AwsError::Malformed {
+            operation,
+            detail: format!("no {what} client for region {}", target.region),
+        };
+        let service = match target.kind() {
+            ConsumerKind::Cognito => Service::Cognito(self.cognito_in(&target.region)?),
+            ConsumerKind::CloudFront => Service::CloudFront(
+                self.cloudfront
+                    .as_ref()
+                    .ok_or_else(|| missing("GetDistribution", "CloudFront"))?,
+            ),
+            ConsumerKind::ApiGateway => Service::ApiGateway(
+                self.api_gateway
+                    .get(&target.region)
+                    .ok_or_else(|| missing("GetDomainName", "API Gateway"))?,
+            ),
+            ConsumerKind::Listener => {
+                return Err(missing("DescribeListenerCertificates", "load balancer"))
+            }
+        };
+        Ok(ConsumerApi::new(target, service))
+    }
+
     /// The Cognito adapter for a user pool's region.
     pub fn cognito_in(&self, region: &str) -> Result<&CognitoDomains, AwsError> {
         self.cognito
@@ -65,14 +138,12 @@ impl Accounts {
         metrics: &Metrics,
         guard: Option<&SharedInterceptor>,
     ) -> Accounts {
-        let mut keys: BTreeMap<AccountKey, Vec<&str>> = BTreeMap::new();
+        let mut keys: BTreeMap<AccountKey, Vec<&Target>> = BTreeMap::new();
         for t in targets {
-            keys.entry(t.role.clone())
-                .or_default()
-                .push(t.region.as_str());
+            keys.entry(t.role.clone()).or_default().push(t);
         }
         let mut by_key = BTreeMap::new();
-        for (key, regions) in keys {
+        for (key, targets) in keys {
             let sdk = match &key {
                 None => base.clone(),
                 Some(role) => role_config(base, role).await,
@@ -83,11 +154,7 @@ impl Accounts {
                 counter: Some(metrics.interceptor(&label)),
                 guard: guard.cloned(),
             };
-            let account = Account {
-                acm: Acm::from_sdk_config(&sdk, &interceptors, limits.clone()),
-                cognito: CognitoRegions::from_sdk_config(&sdk, regions, &interceptors, limits),
-                label,
-            };
+            let account = Account::for_targets(label, &sdk, &targets, &interceptors, limits);
             by_key.insert(key, Arc::new(account));
         }
         Accounts { by_key }

@@ -1,4 +1,6 @@
-//! ACM, always in us-east-1: the only region Cognito custom domains (CloudFront) accept.
+//! ACM in one region: us-east-1 for what CloudFront serves (Cognito custom domains,
+//! distributions, edge-optimized API Gateway domains), a regional API Gateway domain's or a
+//! listener's own region otherwise ([`AcmRegions`]: one client per region an account needs).
 
 use std::collections::BTreeMap;
 
@@ -81,8 +83,18 @@ impl Acm {
         interceptors: &Interceptors,
         limits: Arc<AccountLimits>,
     ) -> Acm {
+        Acm::in_region(sdk, CERTIFICATE_REGION, interceptors, limits)
+    }
+
+    /// A client for `region` from the shared configuration.
+    pub fn in_region(
+        sdk: &SdkConfig,
+        region: &str,
+        interceptors: &Interceptors,
+        limits: Arc<AccountLimits>,
+    ) -> Acm {
         let mut conf = aws_sdk_acm::config::Builder::from(sdk)
-            .region(aws_config::Region::new(CERTIFICATE_REGION));
+            .region(aws_config::Region::new(region.to_string()));
         conf.set_interceptors(interceptors.shared());
         let conf = conf.build();
         Acm::with_limits(Client::from_conf(conf), limits)
@@ -271,6 +283,9 @@ fn from_detail(arn: &str, d: &CertificateDetail) -> Described {
         }),
     }
 }
+
+mod regions;
+pub use regions::AcmRegions;
 
 #[cfg(test)]
 mod tests;

@@ -50,7 +50,9 @@ impl CognitoDomains {
         };
         let custom = d.custom_domain_config();
         Ok(DomainView::Present(DomainInfo {
-            user_pool_id: pool.to_string(),
+            owner: pool.to_string(),
+            certificate_region: crate::model::CERTIFICATE_REGION.to_string(),
+            api_endpoint: None,
             status: d.status().map_or("UNKNOWN", |s| s.as_str()).into(),
             certificate_arn: custom
                 .map(|c| c.certificate_arn().to_string())

@@ -82,6 +82,12 @@ impl AccountLimits {
         std::sync::Arc::new(RateLimiter::new(self.cognito_per_region))
     }
 
+    /// A new limiter for this account's calls to another consumer's service (CloudFront,
+    /// API Gateway) in one region, at the Cognito rate (`rate_limits.cognito`).
+    pub fn consumer_region(&self) -> std::sync::Arc<RateLimiter> {
+        self.cognito_region()
+    }
+
     /// No limits (unit tests of the adapters).
     pub fn unlimited() -> AccountLimits {
         AccountLimits::new(Rates {

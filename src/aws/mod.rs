@@ -5,8 +5,11 @@
 
 pub mod accounts;
 pub mod acm;
+pub mod apigateway;
 mod attr;
+pub mod cloudfront;
 pub mod cognito;
+pub mod consumer;
 pub mod dynamodb;
 pub mod error;
 pub mod lease_table;

@@ -3,103 +3,12 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
-use super::model::{ConfigError, MinValidity, RoleSpec, Rollout, Target};
+use super::entry::{target_of, Inherited};
+use super::model::{ConfigError, Rollout};
 use super::position::{locate, locate_nth, relative_to, Invalid};
-use super::raw::{RawDefaults, RawFreeze, RawInclude, RawRollout, RawTarget, RawWindow};
-use super::values::{HumanDuration, RoleArn};
-use crate::window::{ChangePolicy, Freeze, Window};
-
-/// Defaults passed down from the including file.
-#[derive(Debug, Clone)]
-pub(super) struct Inherited {
-    pub(super) min_validity: MinValidity,
-    pub(super) role: Option<RoleSpec>,
-    pub(super) policy: ChangePolicy,
-}
-
-impl Inherited {
-    /// Before any file: 30 days, default credentials.
-    pub(super) fn root() -> Inherited {
-        Inherited {
-            min_validity: MinValidity::Duration(Duration::from_secs(30 * 86_400)),
-            role: None,
-            policy: ChangePolicy::default(),
-        }
-    }
-
-    /// The top level's `windows:`, `freeze:` and `urgent_within:`.
-    pub(super) fn with_policy(
-        mut self,
-        windows: Option<Vec<RawWindow>>,
-        freeze: Option<Vec<RawFreeze>>,
-        urgent_within: Option<HumanDuration>,
-    ) -> Inherited {
-        self.policy = policy(&self.policy, windows, freeze, urgent_within);
-        self
-    }
-
-    /// What a file's `defaults:` make of what it inherits.
-    pub(super) fn with_defaults(
-        &self,
-        defaults: RawDefaults,
-        invalid: &dyn Fn(String) -> ConfigError,
-    ) -> Result<Inherited, ConfigError> {
-        Ok(Inherited {
-            policy: policy(
-                &self.policy,
-                defaults.windows,
-                defaults.freeze,
-                defaults.urgent_within,
-            ),
-            min_validity: defaults.min_validity.map_or(self.min_validity, |d| d.0),
-            role: role_spec(
-                defaults.role_arn,
-                defaults.external_id,
-                self.role.as_ref(),
-                invalid,
-            )?,
-        })
-    }
-}
-
-/// `parent`, with whichever of `windows:`, `freeze:` and `urgent_within:` are set replacing
-/// its own.
-fn policy(
-    parent: &ChangePolicy,
-    windows: Option<Vec<RawWindow>>,
-    freeze: Option<Vec<RawFreeze>>,
-    urgent_within: Option<HumanDuration>,
-) -> ChangePolicy {
-    ChangePolicy {
-        windows: windows.map_or_else(
-            || parent.windows.clone(),
-            |list| {
-                list.into_iter()
-                    .map(|w| Window {
-                        start: w.start.0,
-                        duration: w.duration.0,
-                        timezone: w.timezone.map_or(chrono_tz::Tz::UTC, |t| t.0),
-                    })
-                    .collect()
-            },
-        ),
-        freezes: freeze.map_or_else(
-            || parent.freezes.clone(),
-            |list| {
-                list.into_iter()
-                    .map(|f| Freeze {
-                        from: f.from.0,
-                        to: f.to.0,
-                        reason: f.reason.unwrap_or_else(|| "no reason given".to_string()),
-                    })
-                    .collect()
-            },
-        ),
-        urgent_within: urgent_within.map_or(parent.urgent_within, |d| d.0),
-    }
-}
+use super::raw::{RawInclude, RawRollout, RawTarget};
+use super::target::Target;
 
 /// What has been read so far.
 #[derive(Debug, Default)]
@@ -108,29 +17,6 @@ pub(super) struct Seen {
     pub(super) files: Vec<(PathBuf, usize)>,
     where_: BTreeMap<String, String>,
     read: BTreeSet<PathBuf>,
-}
-
-/// A role from `role_arn` / `external_id`, falling back to the inherited one.
-fn role_spec(
-    role_arn: Option<RoleArn>,
-    external_id: Option<String>,
-    inherited: Option<&RoleSpec>,
-    invalid: &dyn Fn(String) -> ConfigError,
-) -> Result<Option<RoleSpec>, ConfigError> {
-    match (role_arn, external_id, inherited) {
-        (Some(role_arn), external_id, _) => Ok(Some(RoleSpec {
-            role_arn,
-            external_id,
-        })),
-        (None, Some(external_id), Some(parent)) => Ok(Some(RoleSpec {
-            role_arn: parent.role_arn.clone(),
-            external_id: Some(external_id),
-        })),
-        (None, Some(_), None) => Err(invalid(
-            "external_id without role_arn: an external ID only means something when assuming a role; add role_arn".to_string(),
-        )),
-        (None, None, parent) => Ok(parent.cloned()),
-    }
 }
 
 /// Turn one file's `domains:` into targets, refusing a domain seen before (anywhere).
@@ -144,7 +30,7 @@ pub(super) fn add_targets(
     let mut in_this_file: BTreeMap<String, usize> = BTreeMap::new();
     let count = domains.len();
     for entry in domains {
-        let domain = entry.domain.0;
+        let domain = entry.domain.0.clone();
         let nth = in_this_file.entry(domain.clone()).or_default();
         let (line, column) = locate_nth(text, "domain", Some(&domain), *nth);
         *nth += 1;
@@ -155,37 +41,21 @@ pub(super) fn add_targets(
                 line,
                 column,
                 message: format!(
-                    "domain \"{domain}\" is listed twice: here and at {first}; each custom domain belongs to one user pool, keep one entry"
+                    "domain \"{domain}\" is listed twice: here and at {first}; a domain has one entry (the consumer that serves it), keep one"
                 ),
             });
         }
-        let role = role_spec(
-            entry.role_arn,
-            entry.external_id,
-            inherited.role.as_ref(),
-            &|message| ConfigError::Invalid {
-                path: path.to_path_buf(),
-                line,
-                column,
-                message,
-            },
-        )?;
-        seen.where_.insert(domain.clone(), here);
+        let invalid = |message| ConfigError::Invalid {
+            path: path.to_path_buf(),
+            line,
+            column,
+            message,
+        };
+        let target = target_of(domain.clone(), entry, inherited, &invalid)?;
+        seen.where_.insert(domain, here);
         seen.targets.push(Target {
-            domain,
-            region: entry.user_pool_id.region,
-            user_pool_id: entry.user_pool_id.id,
-            min_validity: entry.min_validity.map_or(inherited.min_validity, |d| d.0),
-            require_tags: entry.require_tags.unwrap_or_default(),
-            policy: policy(
-                &inherited.policy,
-                entry.windows,
-                entry.freeze,
-                entry.urgent_within,
-            ),
-            role,
-            discovered: None,
             source: format!("{}:{line}", path.display()),
+            ..target
         });
     }
     seen.files.push((path.to_path_buf(), count));

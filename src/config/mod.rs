@@ -13,23 +13,27 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub mod bounded;
+mod entry;
 mod fleet;
 pub mod model;
 mod notify;
 mod position;
 mod raw;
+mod target;
 pub mod values;
 
-use fleet::{Inherited, Seen};
+use entry::Inherited;
+use fleet::Seen;
 pub use model::{
     Config, ConfigError, DiscoverySettings, DynamoSettings, EventSettings, Hooks, MinValidity,
-    NotifySettings, OnFailure, Rates, RoleSpec, Rollout, StateBackend, Target, VerifySettings,
+    NotifySettings, OnFailure, Rates, RoleSpec, Rollout, StateBackend, VerifySettings,
     WebhookFormat, WebhookSettings, DEFAULT_CONCURRENCY, DEFAULT_DISCOVERY_INTERVAL, DEFAULT_LEASE,
     DEFAULT_SCHEDULE, ENV_CONFIG, ENV_CONFIG_NAME,
 };
 pub use notify::read_secret;
 use position::{locate, relative_to, Invalid};
 use raw::{RawConfig, RawHooks, RawRates, RawState, RawVerify};
+pub use target::Target;
 pub use values::{
     parse_cron, AccountId, Argv, CronExpr, DomainName, EnvName, HostPort, HumanDuration, QueueUrl,
     RegionName, RoleArn, TableName, UserPoolId,
@@ -201,6 +205,7 @@ fn verify_settings(
     };
     Ok(VerifySettings {
         window,
+        window_configured: verify.window.is_some(),
         interval,
         tls: verify.tls.unwrap_or(true),
         connect_to: verify.connect_to.map(|c| c.0).unwrap_or_default(),

@@ -2,14 +2,14 @@
 //! [`super::Config::parse`]; every value here has been checked.
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::Deserialize;
 
-use super::values::RoleArn;
+pub use super::target::{RoleSpec, Target};
 pub use crate::model::MinValidity;
+pub use crate::model::{Consumer, ConsumerKind};
 
 /// A configuration problem; its `Display` is `file:line:col: what is wrong and what is expected`.
 #[derive(Debug, thiserror::Error)]
@@ -43,8 +43,11 @@ pub enum ConfigError {
 /// How the edge check is done after a swap.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VerifySettings {
-    /// How long to wait for Cognito and the edge to show the new certificate.
+    /// How long to wait for the consumer and the edge to show the new certificate
+    /// (`verify.window`; when unset, each kind's own default: [`VerifySettings::window_for`]).
     pub window: Duration,
+    /// Whether `verify.window` was set (then it applies to every kind).
+    pub window_configured: bool,
     /// How often to look during the window.
     pub interval: Duration,
     /// Whether to do the TLS handshake check at all.
@@ -58,27 +61,17 @@ pub struct VerifySettings {
     pub on_failure: OnFailure,
 }
 
-/// One custom domain to look after.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Target {
-    /// The custom domain, lowercase.
-    pub domain: String,
-    /// The user pool that must own it.
-    pub user_pool_id: String,
-    /// The user pool's region, from its ID.
-    pub region: String,
-    /// How much validity a candidate must have left (a duration, or a share of its lifetime).
-    pub min_validity: MinValidity,
-    /// ACM tags a candidate must carry, with these values.
-    pub require_tags: BTreeMap<String, String>,
-    /// The role to assume for this target's account; `None` = the default credentials.
-    pub role: Option<RoleSpec>,
-    /// Managed through `discovery:` (`tag KEY=VALUE`), not listed under `domains:`.
-    pub discovered: Option<String>,
-    /// When its swaps may be made: `windows:`, `freeze:`, `urgent_within:`.
-    pub policy: crate::window::ChangePolicy,
-    /// Where the entry is written (`file:line`), for messages.
-    pub source: String,
+impl VerifySettings {
+    /// The verification window of a `kind`'s swap: `verify.window` when set, else the kind's
+    /// default (an hour for Cognito and CloudFront, 15 minutes for API Gateway, 5 for a
+    /// listener).
+    pub fn window_for(&self, kind: ConsumerKind) -> Duration {
+        if self.window_configured {
+            self.window
+        } else {
+            kind.default_window()
+        }
+    }
 }
 
 /// Commands run on events (certbot-style), each an argv list run without a shell.
@@ -213,26 +206,6 @@ pub struct Config {
 /// Parallel targets when `concurrency:` is not set.
 pub const DEFAULT_CONCURRENCY: usize = 4;
 
-/// The role a target's clients assume, and the external ID the role's trust policy asks for.
-/// Targets with equal specs share clients, credentials, rate limits and one ACM scan.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct RoleSpec {
-    /// The role ARN, which names the account.
-    pub role_arn: RoleArn,
-    /// `sts:ExternalId`, when the trust policy requires one.
-    pub external_id: Option<String>,
-}
-
-impl fmt::Display for RoleSpec {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "account {} via {}",
-            self.role_arn.account, self.role_arn.arn
-        )
-    }
-}
-
 /// Canary rollout: which targets go first when several would move to the same certificate.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Rollout {
@@ -352,9 +325,9 @@ impl Config {
         for t in &self.targets {
             let _ = writeln!(
                 out,
-                "  {} -> user pool {} ({}), min validity {}, {}",
+                "  {} -> {} ({}), min validity {}, {}",
                 t.domain,
-                t.user_pool_id,
+                t.consumer.describe(&t.domain),
                 t.region,
                 t.min_validity,
                 t.role

@@ -9,10 +9,10 @@ use serde::Deserialize;
 
 use super::model::{OnFailure, WebhookFormat};
 use super::values::{
-    AccountId, Argv, ConnectTo, CronExpr, DomainName, DurationAtMost, EnvName, HttpsUrl,
-    HumanDuration, InvalidValue, MinValidityValue, NoticeEvent, PerSecond, QueueUrl, RegionName,
-    RoleArn, SnsTopicArn, TableName, TimeZoneName, Timestamp, UserPoolId, WindowStart, DAY, HOUR,
-    WEEK,
+    AccountId, Argv, ConnectTo, CronExpr, DistributionId, DomainName, DurationAtMost, EnvName,
+    HttpsUrl, HumanDuration, InvalidValue, ListenerArn, MinValidityValue, NoticeEvent, PerSecond,
+    QueueUrl, RegionName, RoleArn, SnsTopicArn, TableName, TimeZoneName, Timestamp, UserPoolId,
+    WindowStart, DAY, HOUR, WEEK,
 };
 
 #[derive(Deserialize)]
@@ -171,7 +171,10 @@ pub(super) struct RawDefaults {
 #[serde(deny_unknown_fields)]
 pub(super) struct RawTarget {
     pub(super) domain: DomainName,
-    pub(super) user_pool_id: UserPoolId,
+    pub(super) user_pool_id: Option<UserPoolId>,
+    pub(super) cloudfront_distribution_id: Option<DistributionId>,
+    pub(super) api_gateway_region: Option<RegionName>,
+    pub(super) listener_arn: Option<ListenerArn>,
     pub(super) min_validity: Option<MinValidityValue>,
     pub(super) require_tags: Option<BTreeMap<String, String>>,
     pub(super) role_arn: Option<RoleArn>,

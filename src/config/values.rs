@@ -68,7 +68,7 @@ mod durations;
 mod notify;
 mod secrets;
 mod window;
-pub use aws::{AccountId, RegionName, RoleArn};
+pub use aws::{AccountId, DistributionId, ListenerArn, RegionName, RoleArn};
 pub use durations::{DurationAtMost, HumanDuration, DAY, HOUR, LONGEST, WEEK};
 pub use notify::{HttpsUrl, NoticeEvent, SnsTopicArn};
 pub use secrets::EnvName;

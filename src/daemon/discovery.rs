@@ -82,7 +82,7 @@ fn apply(discovered: &Discovered, found: Vec<Target>) -> bool {
     let before: BTreeSet<&str> = known.iter().map(|t| t.domain.as_str()).collect();
     let after: BTreeSet<&str> = found.iter().map(|t| t.domain.as_str()).collect();
     for t in found.iter().filter(|t| !before.contains(t.domain.as_str())) {
-        info!(domain = %t.domain, user_pool = %t.user_pool_id, "discovery: managing {} ({})", t.domain, t.discovered.as_deref().unwrap_or("tagged"));
+        info!(domain = %t.domain, consumer = %t.consumer_id(), "discovery: managing {} ({})", t.domain, t.discovered.as_deref().unwrap_or("tagged"));
     }
     for t in known.iter().filter(|t| !after.contains(t.domain.as_str())) {
         info!(domain = %t.domain, "discovery: {} is no longer tagged (or gone): it is no longer managed; a swap of it in flight is still verified", t.domain);

@@ -81,6 +81,8 @@ fn each_domain_gets_a_record_with_its_days_left_and_counts() {
     );
     assert_eq!(a["Domain"], "a.example.com");
     assert_eq!(a["UserPoolId"], "us-east-1_A");
+    assert_eq!(a["Kind"], "cognito");
+    assert_eq!(a["Consumer"], "us-east-1_A");
     assert_eq!(a["Outcome"], "rotated-verified");
     // After the swap the domain is on the new certificate.
     assert_eq!(a["DaysLeft"], 90.0);

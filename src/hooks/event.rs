@@ -34,8 +34,11 @@ pub struct HookEvent {
     pub event: Event,
     /// `CCR_DOMAIN`.
     pub domain: String,
-    /// `CCR_USER_POOL_ID`.
-    pub user_pool_id: String,
+    /// `CCR_CONSUMER`: the user pool ID, distribution ID, API Gateway domain or listener ARN.
+    pub consumer: String,
+    /// `CCR_CONSUMER_KIND` (`cognito`, `cloudfront`, `api_gateway`, `listener`); a Cognito
+    /// target's ID is also `CCR_USER_POOL_ID`.
+    pub consumer_kind: crate::model::ConsumerKind,
     /// `CCR_OLD_ARN` (empty when unknown).
     pub old_arn: Option<String>,
     /// `CCR_NEW_ARN` (empty when none).

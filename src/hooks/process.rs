@@ -46,7 +46,16 @@ pub(super) fn start(
         .env("CCR_EVENT_ID", ev.id.as_deref().unwrap_or(""))
         .env("CCR_KIND", if ev.renewal { "renewal" } else { "swap" })
         .env("CCR_DOMAIN", &ev.domain)
-        .env("CCR_USER_POOL_ID", &ev.user_pool_id)
+        .env("CCR_CONSUMER_KIND", ev.consumer_kind.label())
+        .env("CCR_CONSUMER", &ev.consumer)
+        .env(
+            "CCR_USER_POOL_ID",
+            if ev.consumer_kind.is_cognito() {
+                ev.consumer.as_str()
+            } else {
+                ""
+            },
+        )
         .env("CCR_OLD_ARN", ev.old_arn.as_deref().unwrap_or(""))
         .env("CCR_NEW_ARN", ev.new_arn.as_deref().unwrap_or(""))
         .env("CCR_REASON", &ev.reason)

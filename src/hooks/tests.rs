@@ -4,7 +4,8 @@ fn event() -> HookEvent {
     HookEvent {
         event: Event::Verified,
         domain: "auth.example.com".into(),
-        user_pool_id: "us-east-1_A".into(),
+        consumer: "us-east-1_A".into(),
+        consumer_kind: crate::model::ConsumerKind::Cognito,
         old_arn: Some("arn:old".into()),
         new_arn: Some("arn:new".into()),
         reason: "verified after 8s".into(),

@@ -2,13 +2,26 @@
 
 use prometheus_client::encoding::EncodeLabelSet;
 
-/// `{domain, user_pool_id}`.
+/// `{domain, kind, consumer}`.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct TargetLabels {
     /// The custom domain, lowercase (`auth.example.com`).
     pub domain: String,
-    /// The user pool ID (`REGION_ID`): its region is where Cognito is called.
-    pub user_pool_id: String,
+    /// The consumer's kind: `cognito`, `cloudfront`, `api_gateway`, `listener`.
+    pub kind: String,
+    /// What serves it: the user pool ID, distribution ID, API Gateway domain or listener ARN.
+    pub consumer: String,
+}
+
+impl TargetLabels {
+    /// The labels of `target`.
+    pub fn of(target: &crate::config::Target) -> TargetLabels {
+        TargetLabels {
+            domain: target.domain.clone(),
+            kind: target.kind().label().to_string(),
+            consumer: target.consumer_id().to_string(),
+        }
+    }
 }
 
 /// `{domain, result}`.

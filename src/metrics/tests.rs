@@ -29,7 +29,8 @@ fn metrics_use_the_documented_names() {
     let m = Metrics::new();
     let labels = TargetLabels {
         domain: "auth.example.com".into(),
-        user_pool_id: "us-east-1_A".into(),
+        kind: "cognito".into(),
+        consumer: "us-east-1_A".into(),
     };
     m.expiration.get_or_create(&labels).set(1_800_000_000);
     m.rotations
@@ -40,7 +41,7 @@ fn metrics_use_the_documented_names() {
         .inc();
     m.set_verification_state("auth.example.com", "verifying");
     let text = m.encode();
-    assert!(text.contains("cognito_cert_rotator_certificate_expiration_timestamp_seconds{domain=\"auth.example.com\",user_pool_id=\"us-east-1_A\"} 1800000000"), "{text}");
+    assert!(text.contains("cognito_cert_rotator_certificate_expiration_timestamp_seconds{domain=\"auth.example.com\",kind=\"cognito\",consumer=\"us-east-1_A\"} 1800000000"), "{text}");
     assert!(text.contains(
         "cognito_cert_rotator_rotations_total{domain=\"auth.example.com\",result=\"verified\"} 1"
     ));

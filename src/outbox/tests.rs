@@ -11,7 +11,8 @@ fn at(h: u32) -> DateTime<Utc> {
 fn verified(new_arn: &str, deadline: DateTime<Utc>) -> Announcement {
     Announcement {
         kind: NoticeKind::Verified,
-        user_pool_id: "us-east-1_A".into(),
+        consumer: "us-east-1_A".into(),
+        consumer_kind: Default::default(),
         account: "default".into(),
         old_arn: Some("arn:old".into()),
         new_arn: new_arn.into(),

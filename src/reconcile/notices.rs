@@ -16,7 +16,8 @@ pub(super) fn fire_failure(ctx: &Context, planned: &Planned, why: &crate::error:
     ctx.hooks.fire(crate::hooks::HookEvent {
         event: crate::hooks::Event::Failure,
         domain: planned.target.domain.clone(),
-        user_pool_id: planned.target.user_pool_id.clone(),
+        consumer: planned.target.consumer_id().to_string(),
+        consumer_kind: planned.target.kind(),
         old_arn: planned.decision.current_arn.clone(),
         new_arn: planned.decision.candidate.as_ref().map(|c| c.arn.clone()),
         reason: why.to_string(),

@@ -18,7 +18,7 @@ use crate::verify::VerifyJob;
 /// Decide one observed target's step and carry it out.
 #[tracing::instrument(name = "target", skip_all, fields(
     domain = %planned.target.domain,
-    user_pool = %planned.target.user_pool_id,
+    consumer = %planned.target.consumer_id(),
     account = %planned.target.role.as_ref().map_or("default", |r| r.role_arn.account.as_str()),
 ))]
 pub(super) async fn act_on(
@@ -153,7 +153,8 @@ async fn hold_external(
         ctx.hooks.fire(crate::hooks::HookEvent {
             event: crate::hooks::Event::Failure,
             domain: planned.target.domain.clone(),
-            user_pool_id: planned.target.user_pool_id.clone(),
+            consumer: planned.target.consumer_id().to_string(),
+            consumer_kind: planned.target.kind(),
             old_arn: Some(change.ours.clone()),
             new_arn: Some(change.found.clone()),
             reason: why.clone(),

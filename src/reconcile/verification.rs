@@ -19,7 +19,7 @@ pub fn verify_span(job: &VerifyJob) -> tracing::Span {
     tracing::info_span!(
         "verify",
         domain = %job.target.domain,
-        user_pool = %job.target.user_pool_id,
+        consumer = %job.target.consumer_id(),
         renewal = job.renewal,
     )
 }
@@ -29,10 +29,10 @@ pub fn verify_span(job: &VerifyJob) -> tracing::Span {
 pub async fn verify_and_record(ctx: &Context, job: &VerifyJob) -> Verification {
     ctx.metrics
         .set_verification_state(&job.target.domain, "verifying");
-    let verdict = match ctx.cognito_for(&job.target) {
-        Ok(cognito) => {
+    let verdict = match ctx.consumer_for(&job.target) {
+        Ok(consumer) => {
             let checker = Checker {
-                cognito,
+                consumer,
                 probe: ctx.probe.as_ref(),
                 settings: &ctx.config.verify,
                 clock: ctx.clock.as_ref(),

@@ -16,6 +16,9 @@ use crate::model::{Certificate, MinValidity};
 pub struct Requirements<'a> {
     /// The custom domain, lowercase (`auth.example.com`).
     pub domain: &'a str,
+    /// The region its certificates must be in: us-east-1 for what CloudFront serves, the
+    /// API Gateway domain's or listener's own region otherwise.
+    pub region: &'a str,
     /// How much validity a candidate must have left.
     pub min_validity: MinValidity,
     /// Tags a candidate must carry.
@@ -29,8 +32,13 @@ pub struct Requirements<'a> {
 pub enum Ineligible {
     /// Not ISSUED.
     Status(String),
-    /// Not in us-east-1.
-    Region(String),
+    /// Not in the region the consumer takes certificates from.
+    Region {
+        /// Where it is.
+        found: String,
+        /// Where it must be.
+        wanted: String,
+    },
     /// Neither DomainName nor any SAN covers the domain.
     DoesNotCover,
     /// Validity has not started.
@@ -69,9 +77,13 @@ impl fmt::Display for Ineligible {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Ineligible::Status(s) => write!(f, "status is {s}, not ISSUED"),
-            Ineligible::Region(r) => write!(
+            Ineligible::Region { found, wanted } if wanted == CERTIFICATE_REGION => write!(
                 f,
-                "it is in {r}; Cognito custom domains accept only certificates in {CERTIFICATE_REGION}"
+                "it is in {found}; Cognito custom domains, CloudFront and edge-optimized API Gateway domains accept only certificates in {CERTIFICATE_REGION}"
+            ),
+            Ineligible::Region { found, wanted } => write!(
+                f,
+                "it is in {found}; this domain's consumer (a regional API Gateway domain or a listener) takes certificates from its own region, {wanted}"
             ),
             Ineligible::DoesNotCover => {
                 write!(f, "neither its domain name nor any of its SANs covers the domain")
@@ -217,8 +229,13 @@ pub fn eligibility(
         return Err(Ineligible::Status(cert.status.to_string()));
     }
     match cert.region() {
-        Some(CERTIFICATE_REGION) => {}
-        other => return Err(Ineligible::Region(other.unwrap_or("no region").to_string())),
+        Some(r) if r == req.region => {}
+        other => {
+            return Err(Ineligible::Region {
+                found: other.unwrap_or("no region").to_string(),
+                wanted: req.region.to_string(),
+            })
+        }
     }
     let (Some(not_before), Some(not_after)) = (cert.not_before, cert.not_after) else {
         return Err(Ineligible::NoValidityDates);

@@ -8,6 +8,10 @@ use chrono::TimeZone;
 const DOMAIN: &str = "auth.example.com";
 const POOL: &str = "us-east-1_Pool";
 
+fn pool() -> Consumer {
+    Consumer::UserPool { id: POOL.into() }
+}
+
 fn now() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 23, 12, 0, 0).unwrap()
 }
@@ -42,12 +46,15 @@ fn req(tags: &BTreeMap<String, String>) -> Requirements<'_> {
         min_validity: crate::model::MinValidity::Duration(Duration::from_secs(30 * 86_400)),
         require_tags: tags,
         denied: &NO_DENIED,
+        region: CERTIFICATE_REGION,
     }
 }
 
 fn domain_on(arn: &str) -> DomainView {
     DomainView::Present(DomainInfo {
-        user_pool_id: POOL.to_string(),
+        owner: POOL.to_string(),
+        certificate_region: CERTIFICATE_REGION.to_string(),
+        api_endpoint: None,
         status: "ACTIVE".into(),
         certificate_arn: Some(arn.to_string()),
         security_policy: None,
@@ -62,7 +69,8 @@ fn run(domain: &DomainView, certs: &[Certificate]) -> Decision {
     decide(
         &req(&tags),
         &Observed {
-            user_pool_id: POOL,
+            consumer: &pool(),
+            consumer_id: POOL,
             domain,
             certificates: certs,
         },
@@ -133,7 +141,13 @@ fn rejects_certificates_that_are_not_issued() {
 fn rejects_certificates_outside_us_east_1() {
     let mut c = cert("a", 90);
     c.arn = "arn:aws:acm:eu-west-1:123456789012:certificate/a".into();
-    assert_eq!(why(&c), Err(Ineligible::Region("eu-west-1".into())));
+    assert_eq!(
+        why(&c),
+        Err(Ineligible::Region {
+            found: "eu-west-1".into(),
+            wanted: "us-east-1".into(),
+        })
+    );
     assert!(why(&c)
         .unwrap_err()
         .to_string()
@@ -241,7 +255,8 @@ fn percentage_validity_picks_the_candidate_with_enough_of_its_lifetime_left() {
     let d = decide(
         &half,
         &Observed {
-            user_pool_id: POOL,
+            consumer: &pool(),
+            consumer_id: POOL,
             domain: &domain,
             certificates: &[current.clone(), a.clone(), b.clone()],
         },
@@ -315,7 +330,10 @@ fn required_tags_must_be_present_with_the_value() {
 fn every_reason_reads_as_a_sentence() {
     let reasons = [
         Ineligible::Status("EXPIRED".into()),
-        Ineligible::Region("eu-west-1".into()),
+        Ineligible::Region {
+            found: "eu-west-1".into(),
+            wanted: "us-east-1".into(),
+        },
         Ineligible::DoesNotCover,
         Ineligible::NotYetValid(now()),
         Ineligible::Expired(now()),
@@ -526,7 +544,9 @@ fn refuses_a_domain_of_another_user_pool() {
     let a = cert("a", 10);
     let b = cert("b", 90);
     let view = DomainView::Present(DomainInfo {
-        user_pool_id: "us-east-1_Other".into(),
+        owner: "us-east-1_Other".into(),
+        certificate_region: CERTIFICATE_REGION.to_string(),
+        api_endpoint: None,
         status: "ACTIVE".into(),
         certificate_arn: Some(a.arn.clone()),
         security_policy: None,

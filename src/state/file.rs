@@ -274,7 +274,7 @@ mod tests {
     fn pending() -> PendingSwap {
         PendingSwap {
             phase: Phase::Swapped,
-            user_pool_id: "us-east-1_A".into(),
+            consumer: "us-east-1_A".into(),
             old_arn: Some("arn:old".into()),
             new_arn: "arn:new".into(),
             new_serial: Some("0a:0b".into()),

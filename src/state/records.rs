@@ -97,8 +97,17 @@ pub struct DomainRecord {
 pub struct Announcement {
     /// What happened: rotated, verified, failed or rolled back.
     pub kind: crate::model::NoticeKind,
-    /// The user pool ID.
-    pub user_pool_id: String,
+    /// The consumer's ID (user pool ID, distribution ID, API Gateway domain, listener ARN).
+    /// Written under the key `user_pool_id`, which earlier versions read.
+    #[serde(rename = "user_pool_id")]
+    pub consumer: String,
+    /// The consumer's kind; not written for Cognito, so a Cognito-only fleet's records read
+    /// as before (and by earlier versions).
+    #[serde(
+        default,
+        skip_serializing_if = "crate::model::ConsumerKind::is_cognito"
+    )]
+    pub consumer_kind: crate::model::ConsumerKind,
     /// The account (its ID, or `default`), as notifications name it.
     pub account: String,
     /// The certificate the domain was on (`None`: it had none).
@@ -253,8 +262,10 @@ pub enum Phase {
 pub struct PendingSwap {
     /// How far the swap got (intent, swapped, rolling back).
     pub phase: Phase,
-    /// The user pool ID (`REGION_ID`): its region is where Cognito is called.
-    pub user_pool_id: String,
+    /// The consumer's ID (user pool ID, distribution ID, API Gateway domain, listener ARN).
+    /// Written under the key `user_pool_id`, which earlier versions read.
+    #[serde(rename = "user_pool_id")]
+    pub consumer: String,
     /// The ARN the domain pointed at before (`None`: it had none).
     pub old_arn: Option<String>,
     /// The ARN the domain is moved onto.

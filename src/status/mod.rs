@@ -16,8 +16,13 @@ mod text;
 pub struct StatusRow {
     /// The custom domain, lowercase (`auth.example.com`).
     pub domain: String,
-    /// The user pool ID (`REGION_ID`): its region is where Cognito is called.
-    pub user_pool_id: String,
+    /// The consumer's kind: `cognito`, `cloudfront`, `api_gateway`, `listener`.
+    pub kind: crate::model::ConsumerKind,
+    /// What serves it: the user pool ID, distribution ID, API Gateway domain or listener ARN.
+    pub consumer: String,
+    /// The user pool ID (Cognito targets only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_pool_id: Option<String>,
     /// The certificate the domain uses.
     pub current_certificate_arn: Option<String>,
     /// When it expires (RFC 3339), when known.
@@ -190,7 +195,9 @@ fn row(
     });
     StatusRow {
         domain: p.target.domain.clone(),
-        user_pool_id: p.target.user_pool_id.clone(),
+        kind: p.target.kind(),
+        consumer: p.target.consumer_id().to_string(),
+        user_pool_id: p.target.consumer.user_pool_id().map(str::to_string),
         current_certificate_arn: d.current_arn.clone(),
         not_after: not_after.map(|t| rfc3339(&t)),
         days_left: not_after.map(|t| (t - now).num_days()),

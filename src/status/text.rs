@@ -25,7 +25,7 @@ impl StatusReport {
     fn table(&self, out: &mut String) {
         let header = [
             "DOMAIN",
-            "USER POOL",
+            "CONSUMER",
             "CERTIFICATE",
             "NOT AFTER",
             "DAYS",
@@ -38,7 +38,7 @@ impl StatusReport {
             .map(|t| {
                 [
                     t.domain.clone(),
-                    t.user_pool_id.clone(),
+                    t.consumer.clone(),
                     t.current_certificate_arn
                         .as_deref()
                         .map_or("-".to_string(), |a| crate::model::arn_tail(a).to_string()),

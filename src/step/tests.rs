@@ -19,7 +19,9 @@ fn at(h: u32) -> DateTime<Utc> {
 fn target(domain: &str) -> Target {
     Target {
         domain: domain.into(),
-        user_pool_id: "us-east-1_A".into(),
+        consumer: crate::model::Consumer::UserPool {
+            id: "us-east-1_A".into(),
+        },
         region: "us-east-1".into(),
         min_validity: crate::model::MinValidity::Duration(Duration::from_secs(30 * 86_400)),
         require_tags: BTreeMap::new(),
@@ -65,7 +67,7 @@ fn planned(domain: &str, action: Action) -> Planned {
 fn pending(to: &str) -> PendingSwap {
     PendingSwap {
         phase: Phase::Swapped,
-        user_pool_id: "us-east-1_A".into(),
+        consumer: "us-east-1_A".into(),
         old_arn: Some("arn:old".into()),
         new_arn: to.into(),
         new_serial: Some("0a:1b:2c".into()),

@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use tokio::time::Instant;
 use tracing::{debug, info, warn};
 
-use crate::aws::cognito::CognitoDomains;
+use crate::aws::consumer::ConsumerApi;
 use crate::aws::AwsError;
 use crate::clock::Clock;
 use crate::config::{Target, VerifySettings};
@@ -71,8 +71,8 @@ impl VerifyJob {
 /// What a verification looks with.
 #[derive(Debug, Clone, Copy)]
 pub struct Checker<'a> {
-    /// The user pool's Cognito client.
-    pub cognito: &'a CognitoDomains,
+    /// The consumer's service (Cognito, CloudFront, API Gateway), bound to the target.
+    pub consumer: ConsumerApi<'a>,
     /// The edge probe, unless `verify.tls: false`.
     pub probe: Option<&'a TlsProbe>,
     /// `verify:` settings (the interval).
@@ -185,9 +185,9 @@ fn verified_detail(
     )
 }
 
-/// One look: what Cognito says about the domain and what the edge serves.
+/// One look: what the consumer's service says about the domain and what the edge serves.
 async fn look_once(checker: Checker<'_>, domain: &str, arn: &str, serial: Option<&Serial>) -> Look {
-    let cognito = match checker.cognito.describe(domain).await {
+    let service = match checker.consumer.describe().await {
         Ok(DomainView::Present(info)) => {
             if info.certificate_arn.as_deref() != Some(arn) {
                 Err(NotYet::PointsElsewhere(info.certificate_arn))
@@ -212,7 +212,8 @@ async fn look_once(checker: Checker<'_>, domain: &str, arn: &str, serial: Option
         metrics.set_edge_addresses(domain, split.counts());
     }
     Look {
-        cognito,
+        service_name: checker.consumer.service_name(),
+        service,
         edge,
         split,
     }
@@ -243,11 +244,14 @@ pub fn edge_verdict(
     (verdict, Some(split))
 }
 
-/// One look at Cognito and the edge.
+/// One look at the consumer's service and the edge.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Look {
-    /// `Ok` when Cognito reports the domain ACTIVE on the new ARN; else what it reports.
-    pub cognito: Result<(), NotYet>,
+    /// Which service was asked: `Cognito`, `CloudFront`, `API Gateway`.
+    pub service_name: &'static str,
+    /// `Ok` when the service reports the domain live (Cognito `ACTIVE`, CloudFront
+    /// `Deployed`, API Gateway `AVAILABLE`) on the new ARN; else what it reports.
+    pub service: Result<(), NotYet>,
     /// `Ok(Some(trust))` when the edge serves the new serial, `Ok(None)` with the TLS check
     /// off; else what it serves.
     pub edge: Result<Option<Trust>, NotYet>,
@@ -293,14 +297,14 @@ pub enum NotYet {
 impl Look {
     /// Both checks pass.
     pub fn verified(&self) -> bool {
-        self.cognito.is_ok() && self.edge.is_ok()
+        self.service.is_ok() && self.edge.is_ok()
     }
 
     /// What is still missing, in one line.
     pub fn pending(&self) -> String {
         let mut parts = Vec::new();
-        if let Err(why) = &self.cognito {
-            parts.push(format!("Cognito: {why}"));
+        if let Err(why) = &self.service {
+            parts.push(format!("{}: {why}", self.service_name));
         }
         if let Err(why) = &self.edge {
             parts.push(format!("edge: {why}"));

@@ -343,6 +343,7 @@ mod tests {
         std::fs::write(&path, "nothing here\n").unwrap();
         let settings = VerifySettings {
             window: Duration::from_secs(60),
+            window_configured: true,
             interval: Duration::from_secs(10),
             tls: true,
             connect_to: Vec::new(),

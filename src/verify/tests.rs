@@ -9,12 +9,15 @@ use aws_sdk_cognitoidentityprovider::Client;
 use aws_smithy_mocks::{mock, mock_client, RuleMode};
 
 use super::*;
+use crate::aws::cognito::CognitoDomains;
+use crate::aws::consumer::Service;
 use crate::clock::TokioClock;
 use crate::model::DomainStatus;
 
 fn pending() -> Look {
     Look {
-        cognito: Err(NotYet::Status(DomainStatus::Updating)),
+        service_name: "Cognito",
+        service: Err(NotYet::Status(DomainStatus::Updating)),
         edge: Err(NotYet::PointsElsewhere(Some("the old certificate".into()))),
         split: None,
     }
@@ -22,7 +25,8 @@ fn pending() -> Look {
 
 fn done() -> Look {
     Look {
-        cognito: Ok(()),
+        service_name: "Cognito",
+        service: Ok(()),
         edge: Ok(Some(Trust::Trusted)),
         split: None,
     }
@@ -74,7 +78,8 @@ async fn cognito_alone_is_not_enough() {
         Duration::from_secs(20),
         |_| async {
             Look {
-                cognito: Ok(()),
+                service_name: "Cognito",
+                service: Ok(()),
                 edge: Err(NotYet::NoSerial),
                 split: None,
             }
@@ -130,6 +135,7 @@ fn described(status: DomainStatusType) -> DescribeUserPoolDomainOutput {
 fn settings() -> VerifySettings {
     VerifySettings {
         window: Duration::from_secs(3600),
+        window_configured: true,
         interval: Duration::from_secs(30),
         tls: false,
         connect_to: Vec::new(),
@@ -148,7 +154,9 @@ fn job(deadline: DateTime<Utc>, serial: Option<Serial>) -> VerifyJob {
     VerifyJob {
         target: Target {
             domain: "auth.example.com".into(),
-            user_pool_id: "eu-central-1_Pool".into(),
+            consumer: crate::model::Consumer::UserPool {
+                id: "eu-central-1_Pool".into(),
+            },
             region: "eu-central-1".into(),
             min_validity: crate::model::MinValidity::Duration(Duration::from_secs(30 * 86_400)),
             require_tags: Default::default(),
@@ -180,14 +188,15 @@ async fn verify_with(
         [rule]
     );
     let cognito = CognitoDomains::new(client);
+    let job = job(start() + chrono::Duration::hours(1), None);
     let checker = Checker {
-        cognito: &cognito,
+        consumer: ConsumerApi::new(&job.target, Service::Cognito(&cognito)),
         probe,
         settings,
         clock,
         metrics: None,
     };
-    verify_swap(checker, &job(start() + chrono::Duration::hours(1), None)).await
+    verify_swap(checker, &job).await
 }
 
 #[tokio::test(start_paused = true)]

@@ -381,7 +381,7 @@ async fn json_logs_come_with_cloudwatch_emf_records_on_stdout() {
             })
             .unwrap_or_else(|| panic!("no {span} line saying {what:?}:\n{}", run.stderr));
         assert_eq!(line["span"]["domain"], DOMAIN, "{line}");
-        assert_eq!(line["span"]["user_pool"], w.pool.as_str(), "{line}");
+        assert_eq!(line["span"]["consumer"], w.pool.as_str(), "{line}");
     }
     let records: Vec<serde_json::Value> = run
         .stdout

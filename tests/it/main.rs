@@ -9,6 +9,7 @@
 mod support;
 
 mod alerts;
+mod consumers;
 mod daemon;
 mod deploy;
 mod discover;

@@ -30,10 +30,20 @@ Patches (see shared/FACTS.md for why each exists; the product follows the real A
     the assumed role, as on AWS; moto serves Organizations as it is.
   * POST /_ccr/renewal {"arn", "status", "reason"} marks a certificate AMAZON_ISSUED with that
     RenewalSummary (RenewalStatus, RenewalStatusReason) in ListCertificates/DescribeCertificate.
+  * CloudFront: a distribution with an ACM certificate is not on the default certificate
+    (CloudFrontDefaultCertificate false); UpdateDistribution takes only the ETag of the latest
+    config (IfMatch; otherwise PreconditionFailed) and every write makes a new ETag; Status is
+    InProgress for --updating-seconds after a certificate change, then Deployed.
+    POST /_ccr/cloudfront-race {"id", "times"}: each of the next `times` GetDistributionConfig
+    reads of that distribution is followed by another writer's change (a new Comment, a new
+    ETag), so the caller's write back meets PreconditionFailed.
+  * API Gateway UpdateDomainName (missing in moto): `replace` of /certificateArn (edge-optimized)
+    or /regionalCertificateArn (regional); the domain is UPDATING for --updating-seconds after.
 
-The edge serves, for a domain (TLS SNI), the certificate its user pool domain points at, but
-only --edge-delay seconds after the last UpdateUserPoolDomain (CloudFront distribution);
-until then it serves the previous one. With --edge-stale it never moves to the new one.
+The edge serves, for a domain (TLS SNI), the certificate its user pool domain points at — or
+the CloudFront distribution with that alias, or the API Gateway custom domain of that name —
+but only --edge-delay seconds after the last change of it; until then it serves the previous
+one. With --edge-stale it never moves to the new one.
 With --lagging-edge-delay S a second edge address (on 127.0.0.2, "lagging_edge" in the ready
 line) does the same S seconds after a swap: CloudFront's addresses pick a change up at
 different times.
@@ -318,6 +328,161 @@ acm_responses.AWSCertificateManagerResponse.list_certificates = _list_certificat
 acm_responses.AWSCertificateManagerResponse.describe_certificate = _describe_certificate
 
 # ---------------------------------------------------------------------------------------------
+# CloudFront
+# ---------------------------------------------------------------------------------------------
+from moto.cloudfront import models as cf_models  # noqa: E402
+from moto.cloudfront import responses as cf_responses  # noqa: E402
+from moto.cloudfront.models import cloudfront_backends  # noqa: E402
+from moto.core.exceptions import ServiceException  # noqa: E402
+
+_orig_viewer_init = cf_models.ViewerCertificate.__init__
+
+
+def _viewer_init(self, config):
+    _orig_viewer_init(self, config)
+    # Real CloudFront: a distribution with an ACM (or IAM) certificate is not on the default
+    # *.cloudfront.net certificate; moto defaults CloudFrontDefaultCertificate to true.
+    if "CloudFrontDefaultCertificate" not in config:
+        self.cloud_front_default_certificate = not (self.acm_certificate_arn or self.iam_certificate_id)
+    if self.acm_certificate_arn:
+        self.certificate_source = "acm"
+        self.certificate = self.acm_certificate_arn
+
+
+cf_models.ViewerCertificate.__init__ = _viewer_init
+
+_orig_distribution_init = cf_models.Distribution.__init__
+
+
+def _distribution_init(self, account_id, region_name, config):
+    _orig_distribution_init(self, account_id, region_name, config)
+    self.updated_at = 0.0
+    self.previous_arn = None
+
+
+def _distribution_status(self):
+    # InProgress for --updating-seconds after an update, then Deployed, as on real CloudFront
+    # (moto says Deployed at the next read).
+    return "InProgress" if time.time() - self.updated_at < SETTINGS["updating_seconds"] else "Deployed"
+
+
+cf_models.Distribution.__init__ = _distribution_init
+cf_models.Distribution.status = property(_distribution_status, lambda self, value: None)
+
+# Distribution ID -> how many GetDistributionConfig reads are each followed by a concurrent
+# change (another writer's UpdateDistribution: a new ETag and a new Comment) before the caller
+# can write back (POST /_ccr/cloudfront-race {"id", "times"}).
+CLOUDFRONT_RACES = {}
+
+
+class PreconditionFailed(ServiceException):
+    code = "PreconditionFailed"
+    message = "The precondition given in one or more of the request-header fields evaluated to false."
+
+
+def _arn_of(config):
+    viewer = getattr(config, "ViewerCertificate", None)
+    return getattr(viewer, "acm_certificate_arn", "") or None
+
+
+def _cf_get_distribution_config(self):
+    dist_id = self._get_param("Id")
+    config, etag = self.backend.get_distribution_config(dist_id)
+    result = {"DistributionConfig": config, "ETag": etag}
+    if CLOUDFRONT_RACES.get(dist_id, 0) > 0:
+        CLOUDFRONT_RACES[dist_id] -= 1
+        dist = self.backend.distributions[dist_id]
+        config.Comment = "changed by someone else %d" % CLOUDFRONT_RACES[dist_id]
+        dist.etag = cf_models.random_id()
+    return ActionResult(result)
+
+
+def _cf_update_distribution(self):
+    # Real CloudFront takes the write only with the ETag of the latest config (IfMatch); moto
+    # ignores it. Keep what is not sent as moto does, and record the certificate it replaced,
+    # so the edge keeps serving it while the distribution is InProgress.
+    dist_id = self._get_param("Id")
+    if_match = self._get_param("IfMatch")
+    dist = self.backend.distributions.get(dist_id)
+    if dist is not None and if_match and if_match != dist.etag:
+        raise PreconditionFailed()
+    previous = _arn_of(dist.distribution_config) if dist is not None else None
+    dist_config = self._get_param("DistributionConfig", {})
+    dist, location, _ = self.backend.update_distribution(dist_config=dist_config, _id=dist_id, if_match=if_match)
+    dist.etag = cf_models.random_id()
+    if _arn_of(dist.distribution_config) != previous:
+        dist.previous_arn = previous
+        dist.updated_at = time.time()
+    return ActionResult({"Distribution": dist, "ETag": dist.etag, "Location": location})
+
+
+cf_responses.CloudFrontResponse.get_distribution_config = _cf_get_distribution_config
+cf_responses.CloudFrontResponse.update_distribution = _cf_update_distribution
+
+# ---------------------------------------------------------------------------------------------
+# API Gateway (REST APIs' custom domain names)
+# ---------------------------------------------------------------------------------------------
+from moto.apigateway import models as apigw_models  # noqa: E402
+from moto.apigateway import responses as apigw_responses  # noqa: E402
+from moto.apigateway.exceptions import BadRequestException  # noqa: E402
+from moto.apigateway.models import apigateway_backends  # noqa: E402
+
+_orig_apigw_domain_init = apigw_models.DomainName.__init__
+
+
+def _apigw_domain_init(self, domain_name, **kwargs):
+    _orig_apigw_domain_init(self, domain_name, **kwargs)
+    self.updated_at = 0.0
+    self.previous_arn = None
+
+
+_orig_apigw_domain_to_json = apigw_models.DomainName.to_json
+
+
+def _apigw_domain_to_json(self):
+    out = _orig_apigw_domain_to_json(self)
+    # UPDATING for --updating-seconds after a certificate change, then AVAILABLE.
+    if time.time() - self.updated_at < SETTINGS["updating_seconds"]:
+        out["domainNameStatus"] = "UPDATING"
+        out["domainNameStatusMessage"] = "Updating the certificate"
+    return out
+
+
+apigw_models.DomainName.__init__ = _apigw_domain_init
+apigw_models.DomainName.to_json = _apigw_domain_to_json
+
+# The patch paths the emulator applies (the real API takes more; the rotator sends only these).
+_APIGW_CERT_PATHS = {"/certificateArn": "certificate_arn", "/regionalCertificateArn": "regional_certificate_arn"}
+
+
+def _apigw_served_arn_of(domain):
+    return domain.regional_certificate_arn or domain.certificate_arn
+
+
+def _apigw_update_domain_name(self):
+    # moto 5.2 has no UpdateDomainName: apply `replace` of the certificate ARNs, refuse the rest.
+    name = self.path.rstrip("/").split("/")[2]
+    domain = self.backend.get_domain_name(name)
+    ops = self._get_param("patchOperations") or []
+    before = _apigw_served_arn_of(domain)
+    for op in ops:
+        attr = _APIGW_CERT_PATHS.get(op.get("path"))
+        if op.get("op") != "replace" or attr is None:
+            raise BadRequestException("Invalid patch path %s (the emulator applies only replace of %s)" % (op.get("path"), ", ".join(_APIGW_CERT_PATHS)))
+        if attr == "regional_certificate_arn" and not domain.regional_certificate_arn:
+            raise BadRequestException("Domain %s is not REGIONAL: patch /certificateArn" % name)
+        if attr == "certificate_arn" and not domain.certificate_arn:
+            raise BadRequestException("Domain %s is not EDGE: patch /regionalCertificateArn" % name)
+        setattr(domain, attr, op.get("value"))
+    if _apigw_served_arn_of(domain) != before:
+        domain.previous_arn = before
+        domain.updated_at = time.time()
+    return 200, {}, json.dumps(domain.to_json())
+
+
+apigw_responses.APIGatewayResponse.update_domain_name = _apigw_update_domain_name
+
+# ---------------------------------------------------------------------------------------------
 # The TLS edge (CloudFront stand-in)
 # ---------------------------------------------------------------------------------------------
 
@@ -328,6 +493,33 @@ def _find_domain(name):
             found = backend.user_pool_domains.get(name)
             if found is not None:
                 return found
+    return None
+
+
+class _Served:
+    """What the edge serves for a name of a CloudFront distribution or an API Gateway domain:
+    its current certificate, and the one it replaced until the change has spread."""
+
+    def __init__(self, current, previous_arn, updated_at):
+        self.custom_domain_config = {"CertificateArn": current}
+        self.previous_arn = previous_arn
+        self.updated_at = updated_at
+
+
+def _find_consumer(name):
+    """A CloudFront distribution with `name` among its aliases, or an API Gateway custom
+    domain called `name`, as a _Served; None when neither."""
+    for _account, partitions in list(cloudfront_backends.items()):
+        for _partition, backend in list(partitions.items()):
+            for dist in list(backend.distributions.values()):
+                aliases = (getattr(dist.distribution_config, "Aliases", None) or {}).get("Items") or []
+                if name in [a.lower() for a in aliases]:
+                    return _Served(_arn_of(dist.distribution_config), dist.previous_arn, dist.updated_at)
+    for _account, regions in list(apigateway_backends.items()):
+        for _region, backend in list(regions.items()):
+            domain = backend.domain_names.get(name)
+            if domain is not None:
+                return _Served(_apigw_served_arn_of(domain), domain.previous_arn, domain.updated_at)
     return None
 
 
@@ -408,7 +600,8 @@ class Edge:
             return ctx
 
     def _on_sni(self, sslobj, server_name, _ctx):
-        domain = _find_domain((server_name or "").lower())
+        name = (server_name or "").lower()
+        domain = _find_domain(name) or _find_consumer(name)
         if domain is None:
             return ssl.ALERT_DESCRIPTION_UNRECOGNIZED_NAME
         arn = served_arn(domain, self.delay)
@@ -496,6 +689,28 @@ for _name in ("transact_write_items", "put_item", "delete_item", "update_item", 
     setattr(ddb_responses.DynamoHandler, _name, _serialised(getattr(ddb_responses.DynamoHandler, _name)))
 
 
+# The REST operations the rotator calls (CloudFront, API Gateway), named from method and path
+# as the X-Amz-Target header names the JSON protocols' ones.
+_REST_OPERATIONS = [
+    ("GET", "/2020-05-31/distribution/*/config", "GetDistributionConfig"),
+    ("PUT", "/2020-05-31/distribution/*/config", "UpdateDistribution"),
+    ("GET", "/2020-05-31/distribution/*", "GetDistribution"),
+    ("GET", "/2020-05-31/distribution", "ListDistributions"),
+    ("GET", "/domainnames/*", "GetDomainName"),
+    ("PATCH", "/domainnames/*", "UpdateDomainName"),
+    ("GET", "/domainnames", "GetDomainNames"),
+]
+
+
+def rest_operation(method, path):
+    parts = (path or "").rstrip("/").split("/")
+    for want_method, pattern, name in _REST_OPERATIONS:
+        want = pattern.split("/")
+        if method == want_method and len(want) == len(parts) and all(w in ("*", p) for w, p in zip(want, parts)):
+            return name
+    return None
+
+
 class CallCounter:
     """WSGI wrapper counting API calls by operation (X-Amz-Target), so tests can prove what
     was *not* called. GET /_ccr/calls returns the counts as JSON."""
@@ -525,14 +740,21 @@ class CallCounter:
                 RENEWAL_MARKS[mark["arn"]] = {"status": mark["status"], "reason": mark.get("reason")}
             start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", "2")])
             return [b"{}"]
+        if path == "/_ccr/cloudfront-race":
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            race = json.loads(environ["wsgi.input"].read(length) or b"{}")
+            with self.lock:
+                CLOUDFRONT_RACES[race["id"]] = int(race.get("times", 1))
+            start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", "2")])
+            return [b"{}"]
         if path in views:
             with self.lock:
                 body = json.dumps(views[path]()).encode()
             start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
             return [body]
         target = environ.get("HTTP_X_AMZ_TARGET")
-        if target:
-            operation = target.rsplit(".", 1)[-1]
+        operation = target.rsplit(".", 1)[-1] if target else rest_operation(environ.get("REQUEST_METHOD"), path)
+        if operation:
             account = account_of(environ.get("HTTP_AUTHORIZATION"))
             with self.lock:
                 self.counts[operation] = self.counts.get(operation, 0) + 1

@@ -13,7 +13,9 @@ const NEW: &str = "arn:aws:acm:us-east-1:1:certificate/new";
 
 fn info(version: Option<i32>, policy: Option<&str>) -> DomainInfo {
     DomainInfo {
-        user_pool_id: "eu-central-1_Pool".into(),
+        owner: "eu-central-1_Pool".into(),
+        certificate_region: crate::model::CERTIFICATE_REGION.to_string(),
+        api_endpoint: None,
         status: "ACTIVE".into(),
         certificate_arn: Some("arn:aws:acm:us-east-1:1:certificate/old".into()),
         security_policy: policy.map(str::to_string),

@@ -1,5 +1,6 @@
 //! AWS's own names: an account ID and a region name (as `discovery:` and the `discover`
-//! command take them), an IAM role ARN (`role_arn:`).
+//! command take them), an IAM role ARN (`role_arn:`), and the consumers a target names
+//! besides a user pool: a CloudFront distribution ID, a load balancer listener ARN.
 
 use serde::{Deserialize, Deserializer};
 
@@ -58,6 +59,63 @@ impl RegionName {
 impl<'de> Deserialize<'de> for RegionName {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         RegionName::parse(&String::deserialize(d)?).map_err(serde::de::Error::custom)
+    }
+}
+
+/// A CloudFront distribution ID (`E2QWRUHEXAMPLE`): uppercase letters and digits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DistributionId(pub String);
+
+impl DistributionId {
+    /// Check `text`; the error says what is expected.
+    pub fn parse(text: &str) -> Result<DistributionId, InvalidValue> {
+        let ok = (8..=20).contains(&text.len())
+            && text
+                .bytes()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
+        if ok {
+            Ok(DistributionId(text.to_string()))
+        } else {
+            Err(InvalidValue(format!(
+                "cloudfront_distribution_id \"{text}\" is not a distribution ID (uppercase letters and digits, such as E2QWRUHEXAMPLE; the ID, not the d111111abcdef8.cloudfront.net domain)"
+            )))
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for DistributionId {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        DistributionId::parse(&String::deserialize(d)?).map_err(serde::de::Error::custom)
+    }
+}
+
+/// A load balancer listener ARN and the region it names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListenerArn {
+    /// The whole ARN.
+    pub arn: String,
+    /// Its region.
+    pub region: String,
+}
+
+impl ListenerArn {
+    /// Check `text`; the error says what is expected.
+    pub fn parse(text: &str) -> Result<ListenerArn, InvalidValue> {
+        match crate::model::listener_region(text) {
+            Some(region) => Ok(ListenerArn {
+                arn: text.to_string(),
+                region: region.to_string(),
+            }),
+            None => Err(InvalidValue(format!(
+                "listener_arn \"{text}\" is not a listener ARN (arn:aws:elasticloadbalancing:REGION:ACCOUNT:listener/app|net/NAME/LB-ID/LISTENER-ID: the listener's, not the load balancer's)"
+            ))),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for ListenerArn {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        ListenerArn::parse(&String::deserialize(d)?).map_err(serde::de::Error::custom)
     }
 }
 

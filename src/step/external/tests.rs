@@ -124,7 +124,7 @@ fn no_hold_without_a_verified_swap_of_ours_or_with_a_swap_in_flight() {
     let mut flying = record("arn:b");
     flying.pending = Some(PendingSwap {
         phase: Phase::Swapped,
-        user_pool_id: "eu-west-1_x".into(),
+        consumer: "eu-west-1_x".into(),
         old_arn: Some("arn:a".into()),
         new_arn: "arn:b".into(),
         new_serial: None,

@@ -183,6 +183,32 @@ impl Emulator {
         aws_sdk_acm::Client::new(&self.sdk_config("us-east-1"))
     }
 
+    /// An ACM client for seeding in `region` (regional API Gateway domains, listeners).
+    pub fn acm_in(&self, region: &'static str) -> aws_sdk_acm::Client {
+        aws_sdk_acm::Client::new(&self.sdk_config(region))
+    }
+
+    /// A CloudFront client for seeding.
+    pub fn cloudfront(&self) -> aws_sdk_cloudfront::Client {
+        aws_sdk_cloudfront::Client::new(&self.sdk_config("us-east-1"))
+    }
+
+    /// An API Gateway client for seeding, in `region`.
+    pub fn apigateway(&self, region: &'static str) -> aws_sdk_apigateway::Client {
+        aws_sdk_apigateway::Client::new(&self.sdk_config(region))
+    }
+
+    /// Make each of the next `times` GetDistributionConfig reads of distribution `id` be
+    /// followed by another writer's change (a new Comment and ETag).
+    pub fn cloudfront_race(&self, id: &str, times: u32) {
+        Emulator::http(
+            &self.endpoint,
+            "POST",
+            "/_ccr/cloudfront-race",
+            &serde_json::json!({"id": id, "times": times}).to_string(),
+        );
+    }
+
     /// An SQS client for seeding (us-east-1, where the rule for ACM's events runs).
     pub fn sqs(&self) -> aws_sdk_sqs::Client {
         aws_sdk_sqs::Client::new(&self.sdk_config("us-east-1"))

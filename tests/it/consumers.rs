@@ -1,0 +1,405 @@
+//! Consumers beyond Cognito, end to end on the emulator and the TLS edge: a CloudFront
+//! distribution and an API Gateway custom domain moved, verified, rolled back; a CloudFront
+//! ETag race; every kind in one configuration.
+
+use aws_sdk_cloudfront::types::{
+    Aliases, DefaultCacheBehavior, DistributionConfig, Origin, Origins, SslSupportMethod,
+    ViewerCertificate, ViewerProtocolPolicy,
+};
+
+use crate::support::{
+    import, import_with, pool_with_domain, stage, write_config, Emulator, Imported, Leaf, Stage,
+    REGION,
+};
+
+const WWW: &str = "www.example.com";
+const API: &str = "api.example.com";
+const API_REGION: &str = "eu-west-1";
+
+/// A distribution serving `WWW` (and `static.example.com`) on `arn`; returns its ID.
+async fn distribution(emu: &Emulator, arn: &str) -> String {
+    let viewer = ViewerCertificate::builder()
+        .acm_certificate_arn(arn)
+        .ssl_support_method(SslSupportMethod::SniOnly)
+        .minimum_protocol_version(aws_sdk_cloudfront::types::MinimumProtocolVersion::from(
+            "TLSv1.2_2021",
+        ))
+        .build();
+    let config = DistributionConfig::builder()
+        .caller_reference(format!("ref-{arn}"))
+        .comment("the site")
+        .enabled(true)
+        .aliases(
+            Aliases::builder()
+                .quantity(2)
+                .items(WWW)
+                .items("static.example.com")
+                .build()
+                .unwrap(),
+        )
+        .origins(
+            Origins::builder()
+                .quantity(1)
+                .items(
+                    Origin::builder()
+                        .id("origin")
+                        .domain_name("origin.example.com")
+                        .custom_origin_config(
+                            aws_sdk_cloudfront::types::CustomOriginConfig::builder()
+                                .http_port(80)
+                                .https_port(443)
+                                .origin_protocol_policy(
+                                    aws_sdk_cloudfront::types::OriginProtocolPolicy::HttpsOnly,
+                                )
+                                .build()
+                                .unwrap(),
+                        )
+                        .build()
+                        .unwrap(),
+                )
+                .build()
+                .unwrap(),
+        )
+        .default_cache_behavior(
+            DefaultCacheBehavior::builder()
+                .target_origin_id("origin")
+                .viewer_protocol_policy(ViewerProtocolPolicy::RedirectToHttps)
+                .build()
+                .unwrap(),
+        )
+        .viewer_certificate(viewer)
+        .build()
+        .unwrap();
+    emu.cloudfront()
+        .create_distribution()
+        .distribution_config(config)
+        .send()
+        .await
+        .unwrap()
+        .distribution()
+        .unwrap()
+        .id()
+        .to_string()
+}
+
+/// The distribution's viewer certificate ARN, TLS policy and comment.
+async fn distribution_state(emu: &Emulator, id: &str) -> (String, String, String) {
+    let out = emu
+        .cloudfront()
+        .get_distribution_config()
+        .id(id)
+        .send()
+        .await
+        .unwrap();
+    let config = out.distribution_config().unwrap();
+    let viewer = config.viewer_certificate().unwrap();
+    (
+        viewer.acm_certificate_arn().unwrap_or_default().to_string(),
+        viewer
+            .minimum_protocol_version()
+            .map(|v| v.as_str().to_string())
+            .unwrap_or_default(),
+        config.comment().to_string(),
+    )
+}
+
+/// A regional API Gateway custom domain `API` on `arn` in `API_REGION`.
+async fn api_domain(emu: &Emulator, arn: &str) {
+    emu.apigateway(API_REGION)
+        .create_domain_name()
+        .domain_name(API)
+        .regional_certificate_arn(arn)
+        .endpoint_configuration(
+            aws_sdk_apigateway::types::EndpointConfiguration::builder()
+                .types(aws_sdk_apigateway::types::EndpointType::Regional)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+}
+
+/// The API Gateway domain's regional certificate ARN.
+async fn api_domain_arn(emu: &Emulator) -> Option<String> {
+    emu.apigateway(API_REGION)
+        .get_domain_name()
+        .domain_name(API)
+        .send()
+        .await
+        .unwrap()
+        .regional_certificate_arn()
+        .map(str::to_string)
+}
+
+/// A `once` config for `entries` (YAML list items), verifying at the edge within `window`
+/// (with `verify_extra`, more `verify:` lines).
+fn config(s: &Stage, window: &str, verify_extra: &str, entries: &str) -> String {
+    let text = format!(
+        "verify:\n  window: {window}\n  interval: 300ms\n  connect_to: {}\n  ca_file: {}\n{verify_extra}defaults:\n  min_validity: 30d\ndomains:\n{entries}",
+        s.emu.edge,
+        s.ca_file.display()
+    );
+    write_config(s.dir.path(), &text)
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// An old (20 days) and a new (90 days) certificate for `name`, in us-east-1.
+async fn pair(s: &Stage, name: &str, serial: u64) -> (Imported, Imported) {
+    let old = import(&s.emu, &s.ca, Leaf::new(name, 20, serial)).await;
+    let new = import(&s.emu, &s.ca, Leaf::new(name, 90, serial + 1)).await;
+    (old, new)
+}
+
+#[tokio::test]
+async fn a_distribution_is_moved_verified_and_left_alone_the_next_time() {
+    let s = stage(&["--edge-delay", "2", "--updating-seconds", "1"]);
+    let (old, new) = pair(&s, WWW, 0x0c01).await;
+    let id = distribution(&s.emu, &old.arn).await;
+    let config = config(
+        &s,
+        "30s",
+        "",
+        &format!("  - domain: {WWW}\n    cloudfront_distribution_id: {id}\n"),
+    );
+
+    let run = s.emu.run(&["once", "--wait", "-c", &config]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("www.example.com: rotated-verified"),
+        "{}",
+        run.stderr
+    );
+    // While the distribution was InProgress and the edge lagged, the old serial was served.
+    assert!(
+        run.stderr
+            .contains(&format!("serves serial {}", old.serial_hex)),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(s.emu.count("UpdateDistribution"), 1);
+    let (arn, tls, comment) = distribution_state(&s.emu, &id).await;
+    assert_eq!(arn, new.arn);
+    assert_eq!(tls, "TLSv1.2_2021", "the TLS policy is sent back as read");
+    assert_eq!(comment, "the site");
+
+    let again = s.emu.run(&["once", "--wait", "-c", &config]);
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    assert!(
+        again.stderr.contains("www.example.com: kept"),
+        "{}",
+        again.stderr
+    );
+    assert_eq!(s.emu.count("UpdateDistribution"), 1, "no needless write");
+}
+
+#[tokio::test]
+async fn a_concurrent_distribution_change_is_read_again_and_kept() {
+    let s = stage(&[]);
+    let (old, new) = pair(&s, WWW, 0x0d01).await;
+    let id = distribution(&s.emu, &old.arn).await;
+    let config = config(
+        &s,
+        "30s",
+        "",
+        &format!("  - domain: {WWW}\n    cloudfront_distribution_id: {id}\n"),
+    );
+    // Someone changes the distribution between the rotator's read and its write, once.
+    s.emu.cloudfront_race(&id, 1);
+
+    let run = s.emu.run(&["once", "--wait", "-c", &config]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stderr.contains("PreconditionFailed"), "{}", run.stderr);
+    assert_eq!(
+        s.emu.count("UpdateDistribution"),
+        2,
+        "one refused (PreconditionFailed), one made after a fresh read"
+    );
+    assert_eq!(s.emu.count("GetDistributionConfig"), 2);
+    let (arn, _, comment) = distribution_state(&s.emu, &id).await;
+    assert_eq!(arn, new.arn);
+    assert_eq!(
+        comment, "changed by someone else 0",
+        "the other writer's change is kept, not overwritten by the stale config"
+    );
+}
+
+#[tokio::test]
+async fn a_regional_api_domain_takes_a_certificate_from_its_region() {
+    let s = stage(&["--edge-delay", "1", "--updating-seconds", "1"]);
+    let regional = s.emu.acm_in(API_REGION);
+    let old = import_with(&regional, &s.ca, Leaf::new(API, 20, 0x0e01)).await;
+    let new = import_with(&regional, &s.ca, Leaf::new(API, 90, 0x0e02)).await;
+    // A newer certificate in us-east-1 is not for a regional domain, however long it lasts.
+    let elsewhere = import(&s.emu, &s.ca, Leaf::new(API, 300, 0x0e03)).await;
+    api_domain(&s.emu, &old.arn).await;
+    let config = config(
+        &s,
+        "30s",
+        "",
+        &format!("  - domain: {API}\n    api_gateway_region: {API_REGION}\n"),
+    );
+
+    let plan = s.emu.run(&["plan", "-c", &config]);
+    assert!(
+        plan.stdout.contains("(API Gateway domain api.example.com)"),
+        "{}",
+        plan.stdout
+    );
+    assert!(
+        plan.stdout.contains(&format!("candidate: {}", new.arn)),
+        "the regional certificate, not the longer-lived one in us-east-1: {}",
+        plan.stdout
+    );
+    let run = s.emu.run(&["once", "--wait", "-c", &config]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("api.example.com: rotated-verified"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(s.emu.count("UpdateDomainName"), 1);
+    assert_eq!(
+        api_domain_arn(&s.emu).await.as_deref(),
+        Some(new.arn.as_str())
+    );
+    assert_ne!(new.arn, elsewhere.arn);
+}
+
+#[tokio::test]
+async fn a_failed_verification_rolls_each_kind_back() {
+    // The edge never moves: every swap fails verification and is rolled back.
+    let s = stage(&["--edge-stale"]);
+    let (www_old, _) = pair(&s, WWW, 0x0f01).await;
+    let id = distribution(&s.emu, &www_old.arn).await;
+    let regional = s.emu.acm_in(API_REGION);
+    let api_old = import_with(&regional, &s.ca, Leaf::new(API, 20, 0x0f11)).await;
+    import_with(&regional, &s.ca, Leaf::new(API, 90, 0x0f12)).await;
+    api_domain(&s.emu, &api_old.arn).await;
+    let config = config(
+        &s,
+        "3s",
+        "  on_failure: rollback\n",
+        &format!(
+            "  - domain: {WWW}\n    cloudfront_distribution_id: {id}\n  - domain: {API}\n    api_gateway_region: {API_REGION}\n"
+        ),
+    );
+
+    let run = s.emu.run(&["once", "--wait", "-c", &config]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    for domain in [WWW, API] {
+        assert!(
+            run.stderr
+                .contains(&format!("{domain}: rotated-rolled-back"))
+                || run
+                    .stderr
+                    .contains("rolled back to the previous certificate"),
+            "{domain}: {}",
+            run.stderr
+        );
+    }
+    assert_eq!(distribution_state(&s.emu, &id).await.0, www_old.arn);
+    assert_eq!(
+        api_domain_arn(&s.emu).await.as_deref(),
+        Some(api_old.arn.as_str())
+    );
+    assert_eq!(
+        s.emu.count("UpdateDistribution"),
+        2,
+        "the swap and its rollback"
+    );
+    assert_eq!(
+        s.emu.count("UpdateDomainName"),
+        2,
+        "the swap and its rollback"
+    );
+}
+
+#[tokio::test]
+async fn every_kind_in_one_configuration_is_planned_and_moved() {
+    let s = stage(&[]);
+    let (auth_old, _) = pair(&s, "auth.example.com", 0x1001).await;
+    let pool = pool_with_domain(&s.emu, REGION, "auth.example.com", &auth_old.arn, 2).await;
+    let (www_old, www_new) = pair(&s, WWW, 0x1011).await;
+    let id = distribution(&s.emu, &www_old.arn).await;
+    let regional = s.emu.acm_in(API_REGION);
+    let api_old = import_with(&regional, &s.ca, Leaf::new(API, 20, 0x1021)).await;
+    let api_new = import_with(&regional, &s.ca, Leaf::new(API, 90, 0x1022)).await;
+    api_domain(&s.emu, &api_old.arn).await;
+    let config = config(
+        &s,
+        "30s",
+        "",
+        &format!(
+            "  - domain: auth.example.com\n    user_pool_id: {pool}\n  - domain: {WWW}\n    cloudfront_distribution_id: {id}\n  - domain: {API}\n    api_gateway_region: {API_REGION}\n"
+        ),
+    );
+
+    let plan = s.emu.run(&["plan", "-c", &config, "--output", "json"]);
+    assert_eq!(plan.code, 0, "{}", plan.stderr);
+    let plan: serde_json::Value = serde_json::from_str(&plan.stdout).unwrap();
+    let kinds: Vec<(&str, &str)> = plan["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| (t["kind"].as_str().unwrap(), t["action"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("cognito", "rotate"),
+            ("cloudfront", "rotate"),
+            ("api_gateway", "rotate")
+        ]
+    );
+    assert_eq!(plan["targets"][1]["consumer"], id.as_str());
+    assert!(plan["targets"][1].get("user_pool_id").is_none());
+    assert_eq!(plan["targets"][0]["user_pool_id"], pool.as_str());
+    // One listing per account and region: us-east-1 (Cognito, CloudFront) and eu-west-1.
+    assert_eq!(s.emu.count("ListCertificates"), 2);
+
+    let run = s.emu.run(&["once", "--wait", "-c", &config]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    for domain in ["auth.example.com", WWW, API] {
+        assert!(
+            run.stderr.contains(&format!("{domain}: rotated-verified")),
+            "{domain}: {}",
+            run.stderr
+        );
+    }
+    assert_eq!(distribution_state(&s.emu, &id).await.0, www_new.arn);
+    assert_eq!(
+        api_domain_arn(&s.emu).await.as_deref(),
+        Some(api_new.arn.as_str())
+    );
+
+    let status = s.emu.run(&["status", "-c", &config, "--output", "json"]);
+    let status: serde_json::Value = serde_json::from_str(&status.stdout).unwrap();
+    assert_eq!(status["targets"][2]["kind"], "api_gateway", "{status}");
+}
+
+#[test]
+fn an_entry_names_exactly_one_consumer() {
+    let dir = tempfile::tempdir().unwrap();
+    for (entry, says) in [
+        ("  - domain: a.example.com\n", "names no consumer"),
+        (
+            "  - domain: a.example.com\n    user_pool_id: eu-west-1_A\n    cloudfront_distribution_id: E2QWRUHEXAMPLE\n",
+            "names user_pool_id and cloudfront_distribution_id",
+        ),
+        (
+            "  - domain: a.example.com\n    listener_arn: arn:aws:elasticloadbalancing:eu-west-1:111111111111:loadbalancer/app/web/50dc6c495c0c9188\n",
+            "not a listener ARN",
+        ),
+        (
+            "  - domain: a.example.com\n    cloudfront_distribution_id: d111111abcdef8.cloudfront.net\n",
+            "not a distribution ID",
+        ),
+    ] {
+        let config = write_config(dir.path(), &format!("domains:\n{entry}"));
+        let run = crate::support::run_binary(&["validate", "-c", config.to_str().unwrap()], &[]);
+        assert_eq!(run.code, 2, "{entry}: {}", run.stderr);
+        assert!(run.stderr.contains(says), "{entry}: {}", run.stderr);
+        assert!(run.stderr.contains("config.yaml:"), "located: {}", run.stderr);
+    }
+}
