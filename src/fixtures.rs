@@ -47,6 +47,7 @@ pub fn domain(user_pool_id: &str, certificate_arn: Option<&str>) -> DomainInfo {
         owner: user_pool_id.into(),
         certificate_region: crate::model::CERTIFICATE_REGION.to_string(),
         api_endpoint: None,
+        listener: None,
         status: "ACTIVE".into(),
         certificate_arn: certificate_arn.map(str::to_string),
         security_policy: None,

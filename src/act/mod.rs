@@ -201,7 +201,8 @@ fn log_swap(ctx: &Context, rotated: &Announcement, domain: &str, canary: bool) {
         from = rotated.old_arn.as_deref().unwrap_or("none"),
         to = %rotated.new_arn,
         canary,
-        "swapped the certificate; CloudFront may take up to an hour to serve it"
+        "swapped the certificate; {}",
+        rotated.consumer_kind.spread()
     );
     ctx.metrics.set_verification_state(domain, "verifying");
 }

@@ -147,6 +147,16 @@ pub async fn finish_rollback(
         }
         return Err(NotRolledBack::Failed(e));
     }
+    // A listener holds the failed certificate in its SNI list beside the one put back.
+    match api.release(new, old).await {
+        Ok(true) => {
+            info!(certificate = %new, "took the failed certificate off the listener's SNI list")
+        }
+        Ok(false) => {}
+        Err(e) => {
+            error!(certificate = %new, "cannot take the failed certificate off the listener's SNI list: {e}")
+        }
+    }
     ctx.metrics
         .rotations
         .get_or_create(&ResultLabels {

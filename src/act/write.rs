@@ -90,7 +90,11 @@ pub async fn write_certificate(
             Ok(()) => return Ok(()),
             Err(e) => e,
         };
-        let kind = classify(&err);
+        let kind = match classify(&err) {
+            // The write re-reads and makes only what is missing: sending it again is safe.
+            Failure::Ambiguous if api.resend_is_safe() => Failure::NotApplied,
+            kind => kind,
+        };
         if kind == Failure::Final {
             return Err(Unwritten::not_made(refused(err)));
         }
@@ -179,7 +183,11 @@ pub async fn reread_before_write(
     if info.certificate_arn.is_none() {
         return changed(Changed::NotCustom);
     }
-    if info.certificate_arn.as_deref() != expected {
+    let as_read = match expected {
+        Some(arn) => info.holds(arn),
+        None => info.certificate_arn.is_none(),
+    };
+    if !as_read {
         return changed(Changed::Certificate {
             now: info.certificate_arn,
         });

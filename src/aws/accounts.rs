@@ -16,6 +16,7 @@ use super::cloudfront::Distributions;
 use super::cognito::{CognitoDomains, CognitoRegions};
 use super::consumer::{ConsumerApi, Service};
 use super::limit::{AccountLimits, Rates};
+use super::listener::Listeners;
 use super::{AwsError, Interceptors};
 use crate::config::{RoleSpec, Target};
 use crate::metrics::Metrics;
@@ -41,6 +42,8 @@ pub struct Account {
     pub cloudfront: Option<Distributions>,
     /// API Gateway in each region a target names.
     pub api_gateway: BTreeMap<String, ApiDomains>,
+    /// Elastic Load Balancing in each region a listener target is in.
+    pub listeners: BTreeMap<String, Listeners>,
 }
 
 impl Account {
@@ -64,6 +67,12 @@ impl Account {
                 (r.to_string(), api)
             })
             .collect();
+        let listeners = of_kind(ConsumerKind::Listener)
+            .map(|r| {
+                let elb = Listeners::from_sdk_config(sdk, r, interceptors, &limits);
+                (r.to_string(), elb)
+            })
+            .collect();
         let cloudfront = of_kind(ConsumerKind::CloudFront)
             .next()
             .map(|_| Distributions::from_sdk_config(sdk, interceptors, &limits));
@@ -80,6 +89,7 @@ impl Account {
             ),
             cloudfront,
             api_gateway,
+            listeners,
             label,
         }
     }
@@ -102,9 +112,12 @@ impl Account {
                     .get(&target.region)
                     .ok_or_else(|| missing("GetDomainName", "API Gateway"))?,
             ),
-            ConsumerKind::Listener => {
-                return Err(missing("DescribeListenerCertificates", "load balancer"))
-            }
+            ConsumerKind::Listener => Service::Listener(
+                self.listeners
+                    .get(&target.region)
+                    .ok_or_else(|| missing("DescribeListenerCertificates", "load balancer"))?,
+                self.acm.region(&target.region)?,
+            ),
         };
         Ok(ConsumerApi::new(target, service))
     }

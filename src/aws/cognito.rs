@@ -53,6 +53,7 @@ impl CognitoDomains {
             owner: pool.to_string(),
             certificate_region: crate::model::CERTIFICATE_REGION.to_string(),
             api_endpoint: None,
+            listener: None,
             status: d.status().map_or("UNKNOWN", |s| s.as_str()).into(),
             certificate_arn: custom
                 .map(|c| c.certificate_arn().to_string())

@@ -5,9 +5,11 @@
 //! (Cognito, CloudFront, API Gateway) is decided here, from the target's
 //! [`Consumer`], once.
 
+use super::acm::Acm;
 use super::apigateway::ApiDomains;
 use super::cloudfront::Distributions;
 use super::cognito::CognitoDomains;
+use super::listener::Listeners;
 use super::AwsError;
 use crate::config::Target;
 use crate::model::{Consumer, DomainInfo, DomainView};
@@ -28,6 +30,9 @@ pub enum Service<'a> {
     CloudFront(&'a Distributions),
     /// API Gateway in the domain's region.
     ApiGateway(&'a ApiDomains),
+    /// Elastic Load Balancing in the listener's region, with ACM there (the names of the
+    /// listener's certificates tell which one serves the domain).
+    Listener(&'a Listeners, &'a Acm),
 }
 
 impl<'a> ConsumerApi<'a> {
@@ -44,7 +49,11 @@ impl<'a> ConsumerApi<'a> {
             (Service::Cognito(c), _) => c.describe(domain).await,
             (Service::CloudFront(c), Consumer::Distribution { id }) => c.describe(id, domain).await,
             (Service::ApiGateway(c), _) => c.describe(domain).await,
+            (Service::Listener(c, acm), Consumer::Listener { arn }) => {
+                c.describe(arn, domain, acm).await
+            }
             (Service::CloudFront(_), _) => Err(self.mismatch("GetDistribution")),
+            (Service::Listener(..), _) => Err(self.mismatch("DescribeListenerCertificates")),
         }
     }
 
@@ -67,16 +76,39 @@ impl<'a> ConsumerApi<'a> {
             (Service::ApiGateway(c), Consumer::ApiDomain) => {
                 c.update_certificate(domain, to, current).await
             }
+            (Service::Listener(c, _), Consumer::Listener { arn }) => {
+                c.update_certificate(arn, from, to).await
+            }
             _ => Err(self.mismatch(self.write_operation())),
         }
     }
 
-    /// The service, as messages name it: `Cognito`, `CloudFront`, `API Gateway`.
+    /// Let `old` go once `new` serves the domain (after a verified swap, or right after a
+    /// rollback's write): a listener's SNI list keeps the certificate a swap replaced until
+    /// then; the other kinds hold one certificate, so there is nothing to let go. Whether
+    /// something was removed.
+    pub async fn release(&self, old: &str, new: &str) -> Result<bool, AwsError> {
+        match (self.service, &self.target.consumer) {
+            (Service::Listener(c, _), Consumer::Listener { arn }) => c.release(arn, old, new).await,
+            _ => Ok(false),
+        }
+    }
+
+    /// Whether a write whose answer was lost may simply be sent again: a listener's write
+    /// re-reads the listener and makes only the steps still missing, so sending it twice does
+    /// nothing twice; the other kinds' writes are re-read first.
+    pub fn resend_is_safe(&self) -> bool {
+        matches!(self.service, Service::Listener(..))
+    }
+
+    /// The service, as messages name it: `Cognito`, `CloudFront`, `API Gateway`,
+    /// `Elastic Load Balancing`.
     pub fn service_name(&self) -> &'static str {
         match self.service {
             Service::Cognito(_) => "Cognito",
             Service::CloudFront(_) => "CloudFront",
             Service::ApiGateway(_) => "API Gateway",
+            Service::Listener(..) => "Elastic Load Balancing",
         }
     }
 
@@ -86,6 +118,7 @@ impl<'a> ConsumerApi<'a> {
             Service::Cognito(_) => "UpdateUserPoolDomain",
             Service::CloudFront(_) => "UpdateDistribution",
             Service::ApiGateway(_) => "UpdateDomainName",
+            Service::Listener(..) => "ModifyListener",
         }
     }
 

@@ -14,6 +14,7 @@ pub mod dynamodb;
 pub mod error;
 pub mod lease_table;
 pub mod limit;
+pub mod listener;
 pub mod organizations;
 pub mod sns;
 pub mod sqs;

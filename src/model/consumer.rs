@@ -57,6 +57,17 @@ impl ConsumerKind {
         }
     }
 
+    /// How a swap reaches clients, for the log line that says it was made.
+    pub fn spread(self) -> &'static str {
+        match self {
+            ConsumerKind::Cognito | ConsumerKind::CloudFront => {
+                "CloudFront may take up to an hour to serve it"
+            }
+            ConsumerKind::ApiGateway => "API Gateway serves it within minutes",
+            ConsumerKind::Listener => "the load balancer serves it within a minute",
+        }
+    }
+
     /// How long a change takes to reach every client when `verify.window` does not say: an
     /// hour for what CloudFront serves (Cognito custom domains, distributions), 15 minutes
     /// for API Gateway (a regional domain is live in seconds, an edge-optimized one rides

@@ -1,7 +1,7 @@
 //! After the swap: each verification with its rollback and record, in its own span, and
 //! `once`, which makes one pass and (with `--wait`) waits for its verifications.
 
-use tracing::{error, warn, Instrument};
+use tracing::{error, info, warn, Instrument};
 
 use super::{pass, PassResult};
 use crate::act;
@@ -72,7 +72,28 @@ pub async fn verify_and_record(ctx: &Context, job: &VerifyJob) -> Verification {
         }
         other => other,
     };
+    if let (Verification::Verified(_), Some(old)) = (&verdict, &job.old_arn) {
+        release(ctx, job, old, &job.new_arn).await;
+    }
     act::record_outcome_of(ctx, job, verdict, rolled_back).await
+}
+
+/// After a verified swap, let the replaced certificate go where the consumer still holds it
+/// (a listener's SNI list). A failure is logged; the certificate stays served beside the new
+/// one until a person (or a later release) removes it.
+pub(crate) async fn release(ctx: &Context, job: &VerifyJob, old: &str, new: &str) {
+    let Ok(api) = ctx.consumer_for(&job.target) else {
+        return;
+    };
+    match api.release(old, new).await {
+        Ok(true) => {
+            info!(certificate = %old, "took the replaced certificate off the listener's SNI list")
+        }
+        Ok(false) => {}
+        Err(e) => {
+            error!(certificate = %old, "cannot take the replaced certificate off the listener's SNI list; it is still served beside the new one: {e}")
+        }
+    }
 }
 
 /// Verify `jobs` side by side (work of the pass's lease epoch, like the pass itself), each

@@ -99,7 +99,8 @@ pub async fn verify_swap(checker: Checker<'_>, job: &VerifyJob) -> Verification 
         window = %fmt_duration(window),
         interval = %fmt_duration(checker.settings.interval),
         edge = %checker.probe.map_or("off".to_string(), |p| p.target(&target.domain)),
-        "verifying: waiting for Cognito ACTIVE on the new certificate and the edge serving it"
+        "verifying: waiting for {} to report the new certificate live and the edge serving it",
+        checker.consumer.service_name()
     );
     let last_note = std::sync::Mutex::new(String::new());
     let verdict = wait_until_verified(window, checker.settings.interval, |attempt| {
@@ -113,20 +114,7 @@ pub async fn verify_swap(checker: Checker<'_>, job: &VerifyJob) -> Verification 
             )
             .await;
             if !look.verified() {
-                let note = look.pending();
-                let changed = last_note
-                    .lock()
-                    .map(|mut last| {
-                        let changed = *last != note;
-                        last.clone_from(&note);
-                        changed
-                    })
-                    .unwrap_or(true);
-                if changed {
-                    info!(attempt, "not yet: {note}");
-                } else {
-                    debug!(attempt, "not yet: {note}");
-                }
+                say_not_yet(last_note, attempt, look.pending());
             }
             look
         }
@@ -143,6 +131,23 @@ pub async fn verify_swap(checker: Checker<'_>, job: &VerifyJob) -> Verification 
             rfc3339(&job.deadline),
             last.pending()
         )),
+    }
+}
+
+/// Say what is still missing: at info when it changed since the last look, else at debug.
+fn say_not_yet(last_note: &std::sync::Mutex<String>, attempt: u32, note: String) {
+    let changed = last_note
+        .lock()
+        .map(|mut last| {
+            let changed = *last != note;
+            last.clone_from(&note);
+            changed
+        })
+        .unwrap_or(true);
+    if changed {
+        info!(attempt, "not yet: {note}");
+    } else {
+        debug!(attempt, "not yet: {note}");
     }
 }
 

@@ -1,6 +1,7 @@
 //! Consumers beyond Cognito, end to end on the emulator and the TLS edge: a CloudFront
-//! distribution and an API Gateway custom domain moved, verified, rolled back; a CloudFront
-//! ETag race; every kind in one configuration.
+//! distribution, an API Gateway custom domain and a load balancer listener moved, verified,
+//! rolled back; a CloudFront ETag race; a listener whose old certificate is in its SNI list;
+//! every kind in one configuration.
 
 use aws_sdk_cloudfront::types::{
     Aliases, DefaultCacheBehavior, DistributionConfig, Origin, Origins, SslSupportMethod,
@@ -15,6 +16,7 @@ use crate::support::{
 const WWW: &str = "www.example.com";
 const API: &str = "api.example.com";
 const API_REGION: &str = "eu-west-1";
+const APP: &str = "app.example.com";
 
 /// A distribution serving `WWW` (and `static.example.com`) on `arn`; returns its ID.
 async fn distribution(emu: &Emulator, arn: &str) -> String {
@@ -129,6 +131,40 @@ async fn api_domain_arn(emu: &Emulator) -> Option<String> {
         .unwrap()
         .regional_certificate_arn()
         .map(str::to_string)
+}
+
+/// A load balancer listener in `API_REGION` on `default` with `sni` in its SNI list; its ARN.
+fn listener(emu: &Emulator, default: &str, sni: &[&str]) -> String {
+    let out = Emulator::http(
+        &emu.endpoint,
+        "POST",
+        "/_ccr/listener",
+        &serde_json::json!({"region": API_REGION, "default": default, "sni": sni}).to_string(),
+    );
+    let out: serde_json::Value = serde_json::from_str(&out).unwrap();
+    out["arn"].as_str().unwrap().to_string()
+}
+
+/// The listener's (default, SNI list), as DescribeListenerCertificates says.
+async fn listener_state(arn: &str, emu: &Emulator) -> (String, Vec<String>) {
+    let out = emu
+        .elb(API_REGION)
+        .describe_listener_certificates()
+        .listener_arn(arn)
+        .send()
+        .await
+        .unwrap();
+    let mut default = String::new();
+    let mut sni = Vec::new();
+    for c in out.certificates() {
+        let a = c.certificate_arn().unwrap().to_string();
+        if c.is_default() == Some(true) {
+            default = a;
+        } else {
+            sni.push(a);
+        }
+    }
+    (default, sni)
 }
 
 /// A `once` config for `entries` (YAML list items), verifying at the edge within `window`
@@ -326,12 +362,15 @@ async fn every_kind_in_one_configuration_is_planned_and_moved() {
     let api_old = import_with(&regional, &s.ca, Leaf::new(API, 20, 0x1021)).await;
     let api_new = import_with(&regional, &s.ca, Leaf::new(API, 90, 0x1022)).await;
     api_domain(&s.emu, &api_old.arn).await;
+    let app_old = import_with(&regional, &s.ca, Leaf::new(APP, 20, 0x1031)).await;
+    let app_new = import_with(&regional, &s.ca, Leaf::new(APP, 90, 0x1032)).await;
+    let arn = listener(&s.emu, &app_old.arn, &[]);
     let config = config(
         &s,
         "30s",
         "",
         &format!(
-            "  - domain: auth.example.com\n    user_pool_id: {pool}\n  - domain: {WWW}\n    cloudfront_distribution_id: {id}\n  - domain: {API}\n    api_gateway_region: {API_REGION}\n"
+            "  - domain: auth.example.com\n    user_pool_id: {pool}\n  - domain: {WWW}\n    cloudfront_distribution_id: {id}\n  - domain: {API}\n    api_gateway_region: {API_REGION}\n  - domain: {APP}\n    listener_arn: {arn}\n"
         ),
     );
 
@@ -349,18 +388,20 @@ async fn every_kind_in_one_configuration_is_planned_and_moved() {
         [
             ("cognito", "rotate"),
             ("cloudfront", "rotate"),
-            ("api_gateway", "rotate")
+            ("api_gateway", "rotate"),
+            ("listener", "rotate"),
         ]
     );
     assert_eq!(plan["targets"][1]["consumer"], id.as_str());
     assert!(plan["targets"][1].get("user_pool_id").is_none());
     assert_eq!(plan["targets"][0]["user_pool_id"], pool.as_str());
-    // One listing per account and region: us-east-1 (Cognito, CloudFront) and eu-west-1.
+    // One listing per account and region: us-east-1 (Cognito, CloudFront) and eu-west-1 (the
+    // API Gateway domain and the listener).
     assert_eq!(s.emu.count("ListCertificates"), 2);
 
     let run = s.emu.run(&["once", "--wait", "-c", &config]);
     assert_eq!(run.code, 0, "{}", run.stderr);
-    for domain in ["auth.example.com", WWW, API] {
+    for domain in ["auth.example.com", WWW, API, APP] {
         assert!(
             run.stderr.contains(&format!("{domain}: rotated-verified")),
             "{domain}: {}",
@@ -373,9 +414,112 @@ async fn every_kind_in_one_configuration_is_planned_and_moved() {
         Some(api_new.arn.as_str())
     );
 
+    assert_eq!(listener_state(&arn, &s.emu).await.0, app_new.arn);
     let status = s.emu.run(&["status", "-c", &config, "--output", "json"]);
     let status: serde_json::Value = serde_json::from_str(&status.stdout).unwrap();
     assert_eq!(status["targets"][2]["kind"], "api_gateway", "{status}");
+}
+
+#[tokio::test]
+async fn a_listener_whose_old_certificate_is_also_in_its_sni_list_ends_with_only_the_new_one() {
+    // terraform-provider-aws #8620: the default is replaced, the old certificate stays in the
+    // SNI list, and clients that send the name keep getting it.
+    let s = stage(&[]);
+    let regional = s.emu.acm_in(API_REGION);
+    let old = import_with(&regional, &s.ca, Leaf::new(APP, 20, 0x1101)).await;
+    let new = import_with(&regional, &s.ca, Leaf::new(APP, 90, 0x1102)).await;
+    let other = import_with(&regional, &s.ca, Leaf::new("other.example.com", 90, 0x1103)).await;
+    let arn = listener(&s.emu, &old.arn, &[&old.arn, &other.arn]);
+    let config = config(
+        &s,
+        "30s",
+        "",
+        &format!("  - domain: {APP}\n    listener_arn: {arn}\n"),
+    );
+
+    let run = s.emu.run(&["once", "--wait", "-c", &config]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("app.example.com: rotated-verified"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("took the replaced certificate off the listener's SNI list"),
+        "{}",
+        run.stderr
+    );
+    let (default, sni) = listener_state(&arn, &s.emu).await;
+    assert_eq!(default, new.arn, "the new certificate is the default");
+    assert!(sni.contains(&new.arn), "and in the SNI list: {sni:?}");
+    assert!(
+        !sni.contains(&old.arn),
+        "the old one is gone after verification: {sni:?}"
+    );
+    assert!(
+        sni.contains(&other.arn),
+        "another domain's certificate is left alone: {sni:?}"
+    );
+
+    let again = s.emu.run(&["once", "--wait", "-c", &config]);
+    assert!(
+        again.stderr.contains("app.example.com: kept"),
+        "{}",
+        again.stderr
+    );
+    assert_eq!(s.emu.count("ModifyListener"), 1);
+    assert_eq!(s.emu.count("AddListenerCertificates"), 1);
+    assert_eq!(s.emu.count("RemoveListenerCertificates"), 1);
+}
+
+#[tokio::test]
+async fn a_listener_rolled_back_keeps_only_the_old_certificate() {
+    // The old certificate is ECDSA, the new one RSA: joined to the SNI list beside the old one,
+    // the new one is never what ELB serves (ECDSA first), so its verification fails and the
+    // swap is rolled back, taking the new certificate off the listener again.
+    let s = stage(&[]);
+    let regional = s.emu.acm_in(API_REGION);
+    let old = import_with(&regional, &s.ca, Leaf::new(APP, 20, 0x1201)).await;
+    let mut rsa = Leaf::new(APP, 90, 0x1202);
+    rsa.alg = &rcgen::PKCS_RSA_SHA256;
+    let new = import_with(&regional, &s.ca, rsa).await;
+    let default = import_with(
+        &regional,
+        &s.ca,
+        Leaf::new("default.example.com", 90, 0x1203),
+    )
+    .await;
+    let arn = listener(&s.emu, &default.arn, &[&old.arn]);
+    let config = config(
+        &s,
+        "2s",
+        "  on_failure: rollback\n",
+        &format!("  - domain: {APP}\n    listener_arn: {arn}\n"),
+    );
+
+    let run = s.emu.run(&["once", "--wait", "-c", &config]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("rolled back to the previous certificate"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("took the failed certificate off the listener's SNI list"),
+        "{}",
+        run.stderr
+    );
+    let (default_now, sni) = listener_state(&arn, &s.emu).await;
+    assert_eq!(default_now, default.arn);
+    assert_eq!(
+        sni,
+        std::slice::from_ref(&old.arn),
+        "only the old certificate, as before"
+    );
+    assert_ne!(new.arn, old.arn);
 }
 
 #[test]

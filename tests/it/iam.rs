@@ -93,6 +93,10 @@ fn code_actions() -> BTreeSet<String> {
     // The consumers beyond Cognito: CloudFront distributions, API Gateway domain names.
     actions.extend(calls(&root.join("src/aws/cloudfront.rs"), "cloudfront"));
     actions.extend(apigateway_actions(&root.join("src/aws/apigateway.rs")));
+    actions.extend(calls(
+        &root.join("src/aws/listener.rs"),
+        "elasticloadbalancing",
+    ));
     // The state table (DynamoDB state); `state init`'s table setup is run by an operator and
     // is not part of the runtime policy (iam/README.md).
     actions.extend(calls(&root.join("src/aws/dynamodb.rs"), "dynamodb"));
@@ -159,6 +163,10 @@ fn the_adapters_call_what_the_scanner_expects() {
         "{actions:?}"
     );
     assert!(actions.contains("apigateway:PATCH"), "{actions:?}");
+    assert!(
+        actions.contains("elasticloadbalancing:RemoveListenerCertificates"),
+        "{actions:?}"
+    );
     assert!(!actions.contains("dynamodb:CreateTable"), "{actions:?}");
 }
 

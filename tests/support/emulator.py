@@ -37,6 +37,16 @@ Patches (see shared/FACTS.md for why each exists; the product follows the real A
     POST /_ccr/cloudfront-race {"id", "times"}: each of the next `times` GetDistributionConfig
     reads of that distribution is followed by another writer's change (a new Comment, a new
     ETag), so the caller's write back meets PreconditionFailed.
+  * POST /_ccr/listener {"region", "default", "sni": [...]}: an application load balancer (in a
+    new VPC) with an HTTPS listener on those certificates; answers {"arn"} (seeding without
+    an EC2 client).
+  * ELBv2 listeners keep the default certificate apart from the SNI list, as ELB does:
+    DescribeListenerCertificates lists the default (IsDefault) and the SNI list,
+    ModifyListener replaces only the default, Add/RemoveListenerCertificates change only the
+    SNI list and the default cannot be removed that way (OperationNotPermitted). The edge
+    serves a name from a listener as ELB chooses: a covering certificate of the SNI list
+    (ECDSA first, then the longest validity), else the default — so a certificate left in the
+    SNI list beside a new default is still served.
   * API Gateway UpdateDomainName (missing in moto): `replace` of /certificateArn (edge-optimized)
     or /regionalCertificateArn (regional); the domain is UPDATING for --updating-seconds after.
 
@@ -81,6 +91,7 @@ SIGTERM/SIGINT.
 """
 
 import argparse
+import io
 import json
 import logging
 import os
@@ -93,6 +104,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.parse
 
 PINNED_MOTO = "5.2.5"
 
@@ -483,6 +495,158 @@ def _apigw_update_domain_name(self):
 apigw_responses.APIGatewayResponse.update_domain_name = _apigw_update_domain_name
 
 # ---------------------------------------------------------------------------------------------
+# ELBv2 listeners: a default certificate and an SNI list, kept apart as ELB keeps them
+# ---------------------------------------------------------------------------------------------
+from moto.elbv2 import responses as elb_responses  # noqa: E402
+from moto.elbv2.models import elbv2_backends  # noqa: E402
+from moto.elbv2.exceptions import ELBClientError as ElbError  # noqa: E402
+from moto.core.responses import EmptyResult  # noqa: E402
+
+
+def _listener(self):
+    arn = self._get_param("ListenerArn")
+    listener = self.elbv2_backend.describe_listeners(load_balancer_arn=None, listener_arns=[arn])[0]
+    if not hasattr(listener, "sni"):
+        # moto keeps one list whose first item is the default; ELB keeps the default apart.
+        listener.sni = [c for c in listener.certificates[1:]]
+        listener.certificates = listener.certificates[:1]
+    return listener
+
+
+def _elb_describe_listener_certificates(self):
+    listener = _listener(self)
+    items = [{"CertificateArn": listener.certificate, "IsDefault": True}] if listener.certificate else []
+    items += [{"CertificateArn": arn, "IsDefault": False} for arn in listener.sni]
+    return ActionResult({"Certificates": items})
+
+
+def _elb_add_listener_certificates(self):
+    listener = _listener(self)
+    for cert in self._get_param("Certificates", []):
+        if cert["CertificateArn"] not in listener.sni:
+            listener.sni.append(cert["CertificateArn"])
+    return ActionResult({"Certificates": [{"CertificateArn": a, "IsDefault": False} for a in listener.sni]})
+
+
+def _elb_remove_listener_certificates(self):
+    listener = _listener(self)
+    for cert in self._get_param("Certificates", []):
+        arn = cert["CertificateArn"]
+        if arn == listener.certificate and arn not in listener.sni:
+            raise ElbError("OperationNotPermitted", "The default certificate of a listener cannot be removed; call ModifyListener to replace it")
+        listener.sni = [a for a in listener.sni if a != arn]
+    return EmptyResult()
+
+
+_orig_modify_listener = elb_responses.ELBV2Response.modify_listener
+
+
+def _elb_modify_listener(self):
+    # Real ModifyListener with Certificates=[one] replaces only the default; moto drops the SNI
+    # list. Keep it.
+    listener = _listener(self)
+    sni = list(listener.sni)
+    out = _orig_modify_listener(self)
+    listener.sni = sni
+    listener.certificates = [listener.certificate] if listener.certificate else []
+    return out
+
+
+elb_responses.ELBV2Response.describe_listener_certificates = _elb_describe_listener_certificates
+elb_responses.ELBV2Response.add_listener_certificates = _elb_add_listener_certificates
+elb_responses.ELBV2Response.remove_listener_certificates = _elb_remove_listener_certificates
+elb_responses.ELBV2Response.modify_listener = _elb_modify_listener
+
+
+def _names_of(bundle):
+    """The DNS names a certificate bundle covers (its CN and SANs)."""
+    try:
+        from cryptography import x509
+
+        cert = x509.load_pem_x509_certificate(bundle.cert)
+        names = [a.value for a in cert.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)]
+        try:
+            names += cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value.get_values_for_type(x509.DNSName)
+        except x509.ExtensionNotFound:
+            pass
+        return [n.lower() for n in names]
+    except Exception:  # noqa: BLE001 - an unreadable bundle covers nothing
+        return []
+
+
+def _covers(pattern, name):
+    return pattern == name or (pattern.startswith("*.") and name.split(".", 1)[-1] == pattern[2:])
+
+
+def _listener_arn_for(name):
+    """What a listener serves a client that sends `name`, as ELB chooses: among the SNI list's
+    certificates covering the name, the best (ECDSA before RSA, then the longest validity);
+    with none, the default. None when no listener has a certificate for the name."""
+    for _account, regions in list(elbv2_backends.items()):
+        for _region, backend in list(regions.items()):
+            for balancer in list(backend.load_balancers.values()):
+                for listener in list(balancer.listeners.values()):
+                    default = listener.certificate
+                    sni = getattr(listener, "sni", listener.certificates[1:])
+                    every = ([default] if default else []) + list(sni)
+                    covering = [a for a in every if any(_covers(n, name) for n in _names_of(_bundle_for(a) or _Nothing))]
+                    if not covering:
+                        continue
+                    matching = [a for a in sni if a in covering]
+                    if not matching:
+                        return default
+
+                    def rank(arn):
+                        bundle = _bundle_for(arn)
+                        info = bundle.describe()["Certificate"] if bundle else {}
+                        return (str(info.get("KeyAlgorithm", "")).startswith("EC"), info.get("NotAfter", 0))
+
+                    return max(matching, key=rank)
+    return None
+
+
+class _Nothing:
+    cert = b""
+
+
+def make_listener(region, default, sni):
+    """An application load balancer in a new VPC of `region` with an HTTPS listener on
+    `default` and `sni` in its SNI list; its ARN (POST /_ccr/listener)."""
+    import boto3
+
+    kw = dict(
+        endpoint_url=SETTINGS["endpoint"],
+        region_name=region,
+        aws_access_key_id=SEEDING_KEY,
+        aws_secret_access_key="secret",
+    )
+    ec2, elb = boto3.client("ec2", **kw), boto3.client("elbv2", **kw)
+    vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+    subnets = [
+        ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.%d.0/24" % i, AvailabilityZone=region + zone)["Subnet"]["SubnetId"]
+        for i, zone in enumerate("ab", start=1)
+    ]
+    name = "web-%d" % len(LISTENERS_MADE)
+    balancer = elb.create_load_balancer(Name=name, Subnets=subnets)["LoadBalancers"][0]["LoadBalancerArn"]
+    group = elb.create_target_group(Name=name, Protocol="HTTP", Port=80, VpcId=vpc)["TargetGroups"][0]["TargetGroupArn"]
+    arn = elb.create_listener(
+        LoadBalancerArn=balancer,
+        Protocol="HTTPS",
+        Port=443,
+        Certificates=[{"CertificateArn": default}],
+        DefaultActions=[{"Type": "forward", "TargetGroupArn": group}],
+    )["Listeners"][0]["ListenerArn"]
+    if sni:
+        elb.add_listener_certificates(ListenerArn=arn, Certificates=[{"CertificateArn": c} for c in sni])
+    LISTENERS_MADE.append(arn)
+    return arn
+
+
+LISTENERS_MADE = []
+# The access key of the emulator's own seeding calls, which /_ccr/calls does not count.
+SEEDING_KEY = "AKIASEEDINGEMULATOR0"
+
+# ---------------------------------------------------------------------------------------------
 # The TLS edge (CloudFront stand-in)
 # ---------------------------------------------------------------------------------------------
 
@@ -520,6 +684,10 @@ def _find_consumer(name):
             domain = backend.domain_names.get(name)
             if domain is not None:
                 return _Served(_apigw_served_arn_of(domain), domain.previous_arn, domain.updated_at)
+    served = _listener_arn_for(name)
+    if served is not None:
+        # A load balancer takes a certificate change in seconds: no lag.
+        return _Served(served, None, 0.0)
     return None
 
 
@@ -701,6 +869,9 @@ _REST_OPERATIONS = [
     ("GET", "/domainnames", "GetDomainNames"),
 ]
 
+# Query-protocol operations (ELBv2, STS) are named by their Action form field.
+_QUERY_ACTIONS = {"DescribeListenerCertificates", "AddListenerCertificates", "RemoveListenerCertificates", "ModifyListener", "DescribeListeners", "DescribeTags"}
+
 
 def rest_operation(method, path):
     parts = (path or "").rstrip("/").split("/")
@@ -740,6 +911,12 @@ class CallCounter:
                 RENEWAL_MARKS[mark["arn"]] = {"status": mark["status"], "reason": mark.get("reason")}
             start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", "2")])
             return [b"{}"]
+        if path == "/_ccr/listener":
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            spec = json.loads(environ["wsgi.input"].read(length) or b"{}")
+            body = json.dumps({"arn": make_listener(spec["region"], spec["default"], spec.get("sni", []))}).encode()
+            start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+            return [body]
         if path == "/_ccr/cloudfront-race":
             length = int(environ.get("CONTENT_LENGTH") or 0)
             race = json.loads(environ["wsgi.input"].read(length) or b"{}")
@@ -754,6 +931,14 @@ class CallCounter:
             return [body]
         target = environ.get("HTTP_X_AMZ_TARGET")
         operation = target.rsplit(".", 1)[-1] if target else rest_operation(environ.get("REQUEST_METHOD"), path)
+        if not operation and (environ.get("CONTENT_TYPE") or "").startswith("application/x-www-form-urlencoded"):
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            body = environ["wsgi.input"].read(length)
+            environ["wsgi.input"] = io.BytesIO(body)
+            action = urllib.parse.parse_qs(body.decode("utf-8", "replace")).get("Action", [""])[0]
+            operation = action if action in _QUERY_ACTIONS else None
+        if SEEDING_KEY in (environ.get("HTTP_AUTHORIZATION") or ""):
+            operation = None
         if operation:
             account = account_of(environ.get("HTTP_AUTHORIZATION"))
             with self.lock:
@@ -986,6 +1171,7 @@ def main():
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     app = CallCounter(DomainDispatcherApplication(create_backend_app))
     server = make_server("127.0.0.1", args.port, app, threaded=True)
+    SETTINGS["endpoint"] = "http://127.0.0.1:%d" % server.server_port
     threading.Thread(target=server.serve_forever, daemon=True).start()
     edge = Edge(args.edge_port, args.edge_delay)
     threading.Thread(target=edge.serve, daemon=True).start()

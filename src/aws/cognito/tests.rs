@@ -16,6 +16,7 @@ fn info(version: Option<i32>, policy: Option<&str>) -> DomainInfo {
         owner: "eu-central-1_Pool".into(),
         certificate_region: crate::model::CERTIFICATE_REGION.to_string(),
         api_endpoint: None,
+        listener: None,
         status: "ACTIVE".into(),
         certificate_arn: Some("arn:aws:acm:us-east-1:1:certificate/old".into()),
         security_policy: policy.map(str::to_string),

@@ -193,6 +193,11 @@ impl Emulator {
         aws_sdk_cloudfront::Client::new(&self.sdk_config("us-east-1"))
     }
 
+    /// An Elastic Load Balancing client for reading listeners, in `region`.
+    pub fn elb(&self, region: &'static str) -> aws_sdk_elasticloadbalancingv2::Client {
+        aws_sdk_elasticloadbalancingv2::Client::new(&self.sdk_config(region))
+    }
+
     /// An API Gateway client for seeding, in `region`.
     pub fn apigateway(&self, region: &'static str) -> aws_sdk_apigateway::Client {
         aws_sdk_apigateway::Client::new(&self.sdk_config(region))
