@@ -37,6 +37,7 @@
 //! | [`select`] | PURE: eligibility and choice of a certificate |
 //! | [`step`] | PURE: each target's next step; backoff and gate rules |
 //! | [`rollout`] | PURE: canary rollout gates |
+//! | [`retire`] | PURE: what to do with a certificate a verified swap replaced, once nothing uses it (`retire:`); [`retire::review`] reads ACM and tags or deletes it |
 //! | [`reconcile`] | one pass: observe → step → act; `once`; verify-and-record |
 //! | [`act`] | the swap and rollback write protocols, outcome records |
 //! | [`record`] | every state write, one function per protocol step (intent, swapped, finished, rolling back, outbox drained, hold, backoff, forget…), the read-back after a refused write done once |
@@ -101,6 +102,7 @@ pub mod reconcile;
 pub mod record;
 pub mod report;
 pub mod resume;
+pub mod retire;
 pub mod rollout;
 pub mod select;
 pub mod serial;

@@ -76,6 +76,8 @@ pub struct Metrics {
     pub target_failing: Family<DomainLabel, Gauge<i64, AtomicI64>>,
     /// Domains found moved off the rotator's certificate outside it (held until `forget`).
     pub external_changes: Family<DomainLabel, Counter>,
+    /// Certificates retired (`retire:`), by domain and action (tag, delete).
+    pub retired: Family<ReasonLabels, Counter>,
     /// This host's clock minus AWS's (the `Date` of the last AWS answer), in seconds.
     pub clock_skew: Gauge<f64, AtomicU64>,
     /// The /metrics endpoint's own defences: connections refused at the cap, accept errors.
@@ -134,6 +136,7 @@ impl Metrics {
             events: Family::default(),
             target_failing: Family::default(),
             external_changes: Family::default(),
+            retired: Family::default(),
             clock_skew: Gauge::default(),
             http: HttpCounters::default(),
         };
@@ -277,6 +280,16 @@ impl Metrics {
         self.external_changes
             .get_or_create(&DomainLabel {
                 domain: domain.to_string(),
+            })
+            .inc();
+    }
+
+    /// Count a certificate retired after `domain` moved off it (`action`: tag, delete).
+    pub fn count_retired(&self, domain: &str, action: &str) {
+        self.retired
+            .get_or_create(&ReasonLabels {
+                domain: domain.to_string(),
+                reason: action.to_string(),
             })
             .inc();
     }

@@ -26,7 +26,8 @@ pub fn what_to_do(kind: Kind, domain: &str) -> String {
             Kind::RolledBack => format!("the new certificate is denylisted for {domain}: fix it (or the edge), then run `cognito-cert-rotator forget {domain}`"),
             Kind::RenewalActionRequired => "complete ACM's validation of the certificate (its DNS or email records), or import a new one".to_string(),
             Kind::ExternalChange => format!("decide which certificate {domain} should use (docs/terraform.md), then run `cognito-cert-rotator forget {domain}`"),
-            Kind::Expiring => format!("issue or import a newer certificate covering {domain} in ACM us-east-1; the rotator swaps it in"),
+            Kind::Expiring => format!("issue or import a newer certificate covering {domain} in ACM (us-east-1, or the consumer's region for a regional API Gateway domain or a listener); the rotator swaps it in"),
+            Kind::Retired => "nothing: nothing has used it since the rotator moved the domain off it (retire:)".to_string(),
         }
 }
 

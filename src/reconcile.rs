@@ -75,6 +75,9 @@ pub async fn pass(ctx: &Context, mode: Mode, now: DateTime<Utc>) -> PassResult {
     }
     if mode.writes() {
         remember_versions(ctx, &acted, &state).await;
+        if let Some(settings) = &ctx.config.retire {
+            crate::retire::review::review(ctx, &state, settings, now, true).await;
+        }
     }
     if mode.counts_failures() {
         record_backoff(ctx, &acted).await;

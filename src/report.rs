@@ -229,16 +229,47 @@ impl<W: std::io::Write> PlanWriter<W> {
         Ok(())
     }
 
-    /// Close the report (the JSON object, or the text summary line) and flush.
-    pub fn finish(mut self) -> std::io::Result<()> {
+    /// Close the report (the JSON object, or the text summary line) and flush, with what
+    /// `retire:` would do (`"retire": [...]`, or a `retire:` line each).
+    pub fn finish(mut self, retire: &[crate::retire::review::Reviewed]) -> std::io::Result<()> {
+        let retire_json: Vec<serde_json::Value> = retire
+            .iter()
+            .map(|r| {
+                serde_json::json!({
+                    "domain": r.domain,
+                    "certificate": r.certificate,
+                    "step": r.sentence,
+                })
+            })
+            .collect();
+        // `"retire"` only when there is something to say: a report without it reads as before.
+        let retire_json = if retire_json.is_empty() {
+            String::new()
+        } else {
+            let list = serde_json::to_string(&retire_json).map_err(std::io::Error::other)?;
+            format!(",\n  \"retire\": {list}")
+        };
         match self.format {
-            Format::Json if self.written == 0 => writeln!(self.out, "{{\n  \"targets\": []\n}}")?,
-            Format::Json => writeln!(self.out, "\n  ]\n}}")?,
-            Format::Text => writeln!(
-                self.out,
-                "{} target(s): {} to rotate, {} to keep, {} in error",
-                self.written, self.counts[0], self.counts[1], self.counts[2]
-            )?,
+            Format::Json if self.written == 0 => {
+                writeln!(self.out, "{{\n  \"targets\": []{retire_json}\n}}")?
+            }
+            Format::Json => writeln!(self.out, "\n  ]{retire_json}\n}}")?,
+            Format::Text => {
+                for r in retire {
+                    writeln!(
+                        self.out,
+                        "retire: {}: {}: {}",
+                        r.domain,
+                        crate::model::arn_tail(&r.certificate),
+                        r.sentence
+                    )?;
+                }
+                writeln!(
+                    self.out,
+                    "{} target(s): {} to rotate, {} to keep, {} in error",
+                    self.written, self.counts[0], self.counts[1], self.counts[2]
+                )?
+            }
         }
         self.out.flush()
     }
@@ -333,7 +364,7 @@ mod tests {
         for p in plan {
             w.target(p, None, None).unwrap();
         }
-        w.finish().unwrap();
+        w.finish(&[]).unwrap();
         String::from_utf8(out).unwrap()
     }
 

@@ -43,6 +43,8 @@ pub struct Described {
     pub serial: Option<String>,
     /// `RenewalSummary` (AMAZON_ISSUED certificates ACM is renewing or has renewed).
     pub renewal: Option<ManagedRenewal>,
+    /// `InUseBy`: what uses it (distributions, load balancers, API Gateway domains).
+    pub in_use_by: Vec<String>,
 }
 
 impl Described {
@@ -281,10 +283,12 @@ fn from_detail(arn: &str, d: &CertificateDetail) -> Described {
             status: r.renewal_status().as_str().to_string(),
             reason: r.renewal_status_reason().map(|x| x.as_str().to_string()),
         }),
+        in_use_by: d.in_use_by().to_vec(),
     }
 }
 
 mod regions;
+mod retire;
 pub use regions::AcmRegions;
 
 #[cfg(test)]

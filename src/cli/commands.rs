@@ -47,9 +47,10 @@ pub async fn plan(config: &ConfigArg, output: Output) -> anyhow::Result<u8> {
         }
     })
     .await;
+    let retire = crate::retire::review::planned(&ctx, &state, now).await;
     match failed {
         Some(e) => Err(e),
-        None => writer.finish(),
+        None => writer.finish(&retire),
     }
     .context("writing the plan to stdout")?;
     Ok(exit::OK)

@@ -113,6 +113,7 @@ impl Config {
             state,
             metrics_listen: raw.metrics.and_then(|m| m.listen),
             discovery: raw.discovery.map(|d| discovery(d, &inherited)),
+            retire: raw.retire.map(retire),
             notify: raw
                 .notify
                 .map(|n| notify::notify(n, &invalid))
@@ -322,6 +323,14 @@ fn default_state_file_in(state_directory: Option<&str>, system: &Path) -> PathBu
 
 #[cfg(test)]
 mod tests;
+
+/// `retire:`, off without it: a week, tagging.
+fn retire(raw: raw::RawRetire) -> model::RetireSettings {
+    model::RetireSettings {
+        after: raw.after.map_or(Duration::from_secs(7 * 86_400), |d| d.0),
+        action: raw.action.unwrap_or(model::RetireAction::Tag),
+    }
+}
 
 /// `discovery:` with the top-level defaults its targets get.
 fn discovery(d: raw::RawDiscovery, inherited: &Inherited) -> DiscoverySettings {

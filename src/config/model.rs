@@ -189,6 +189,9 @@ pub struct Config {
     pub notify: Option<NotifySettings>,
     /// `discovery:`: user pools managed by their tags.
     pub discovery: Option<DiscoverySettings>,
+    /// `retire:`: what to do with a certificate the rotator moved a domain off, once nothing
+    /// uses it (off by default).
+    pub retire: Option<RetireSettings>,
     /// The `verify:` block: window, interval, the TLS check, `on_failure`.
     pub verify: VerifySettings,
     /// The targets, in file order (the main file's first, then each included file's).
@@ -205,6 +208,35 @@ pub struct Config {
 
 /// Parallel targets when `concurrency:` is not set.
 pub const DEFAULT_CONCURRENCY: usize = 4;
+
+/// `retire:`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetireSettings {
+    /// How long `InUseBy` must have been empty.
+    pub after: Duration,
+    /// What retiring does.
+    pub action: RetireAction,
+}
+
+/// What retiring a certificate does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RetireAction {
+    /// Tag it `cognito-cert-rotator:retired=<date>` (ACM stops nothing; a person deletes it).
+    Tag,
+    /// DeleteCertificate.
+    Delete,
+}
+
+impl RetireAction {
+    /// As `retire.action` writes it.
+    pub fn name(self) -> &'static str {
+        match self {
+            RetireAction::Tag => "tag",
+            RetireAction::Delete => "delete",
+        }
+    }
+}
 
 /// Canary rollout: which targets go first when several would move to the same certificate.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

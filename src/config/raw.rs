@@ -29,6 +29,7 @@ pub(super) struct RawConfig {
     pub(super) events: Option<RawEvents>,
     pub(super) notify: Option<RawNotify>,
     pub(super) discovery: Option<RawDiscovery>,
+    pub(super) retire: Option<RawRetire>,
     pub(super) hooks: Option<RawHooks>,
     pub(super) verify: Option<RawVerify>,
     pub(super) defaults: Option<RawDefaults>,
@@ -182,6 +183,13 @@ pub(super) struct RawTarget {
     pub(super) windows: Option<Vec<RawWindow>>,
     pub(super) freeze: Option<Vec<RawFreeze>>,
     pub(super) urgent_within: Option<HumanDuration>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawRetire {
+    pub(super) after: Option<HumanDuration>,
+    pub(super) action: Option<super::model::RetireAction>,
 }
 
 #[derive(Deserialize)]

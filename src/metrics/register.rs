@@ -98,6 +98,11 @@ impl Metrics {
     /// What the edge serves and what changed around a swap.
     pub(super) fn register_edge(&self, registry: &mut Registry) {
         registry.register(
+            "retired_certificates",
+            "Certificates retired after the rotator moved the domain off them and nothing used them for retire.after (reason: the action, tag or delete)",
+            self.retired.clone(),
+        );
+        registry.register(
             "external_changes",
             "Domains found moved off the rotator's certificate outside it (Terraform, CloudFormation, a person); held until `forget`",
             self.external_changes.clone(),

@@ -20,11 +20,13 @@ pub enum NoticeKind {
     ExternalChange,
     /// The certificate the domain serves runs out soon and nothing better exists.
     Expiring,
+    /// A certificate the rotator moved the domain off, unused since, was retired (`retire:`).
+    Retired,
 }
 
 impl NoticeKind {
     /// Every kind, in the order `notify.events` lists them.
-    pub const ALL: [NoticeKind; 7] = [
+    pub const ALL: [NoticeKind; 8] = [
         NoticeKind::Rotated,
         NoticeKind::Verified,
         NoticeKind::Failed,
@@ -32,6 +34,7 @@ impl NoticeKind {
         NoticeKind::RenewalActionRequired,
         NoticeKind::ExternalChange,
         NoticeKind::Expiring,
+        NoticeKind::Retired,
     ];
 
     /// The name in `notify.events`, the message and the metric's `event` label.
@@ -44,6 +47,7 @@ impl NoticeKind {
             NoticeKind::RenewalActionRequired => "renewal_action_required",
             NoticeKind::ExternalChange => "external_change",
             NoticeKind::Expiring => "expiring",
+            NoticeKind::Retired => "retired",
         }
     }
 

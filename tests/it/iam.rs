@@ -89,6 +89,8 @@ fn apigateway_actions(file: &Path) -> BTreeSet<String> {
 fn code_actions() -> BTreeSet<String> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut actions = calls(&root.join("src/aws/acm.rs"), "acm");
+    // `retire:` (tags, deletion): granted by its own statement, dropped without `retire:`.
+    actions.extend(calls(&root.join("src/aws/acm/retire.rs"), "acm"));
     actions.extend(calls(&root.join("src/aws/cognito.rs"), "cognito-idp"));
     // The consumers beyond Cognito: CloudFront distributions, API Gateway domain names.
     actions.extend(calls(&root.join("src/aws/cloudfront.rs"), "cloudfront"));
@@ -163,6 +165,7 @@ fn the_adapters_call_what_the_scanner_expects() {
         "{actions:?}"
     );
     assert!(actions.contains("apigateway:PATCH"), "{actions:?}");
+    assert!(actions.contains("acm:DeleteCertificate"), "{actions:?}");
     assert!(
         actions.contains("elasticloadbalancing:RemoveListenerCertificates"),
         "{actions:?}"

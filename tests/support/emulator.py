@@ -40,6 +40,11 @@ Patches (see shared/FACTS.md for why each exists; the product follows the real A
   * POST /_ccr/listener {"region", "default", "sni": [...]}: an application load balancer (in a
     new VPC) with an HTTPS listener on those certificates; answers {"arn"} (seeding without
     an EC2 client).
+  * ACM DescribeCertificate's InUseBy is computed from what uses the certificate now (Cognito
+    custom domains as a CloudFront distribution of an AWS-owned account, distributions, API
+    Gateway domain names, load balancers); moto only ever appends load balancers. Without a
+    lag: real InUseBy lags seconds to 20 minutes. DeleteCertificate of a certificate in use
+    answers ResourceInUseException, as on ACM.
   * ELBv2 listeners keep the default certificate apart from the SNI list, as ELB does:
     DescribeListenerCertificates lists the default (IsDefault) and the SNI list,
     ModifyListener replaces only the default, Add/RemoveListenerCertificates change only the
@@ -265,6 +270,7 @@ def _describe_certificate(self):
     cert = desc["Certificate"]
     cert["KeyAlgorithm"] = _real_key_algorithm(cert["KeyAlgorithm"])
     cert["Serial"] = _colon_hex(cert["Serial"])
+    cert["InUseBy"] = in_use_by(arn)
     mark = RENEWAL_MARKS.get(arn)
     if mark:
         cert["Type"] = "AMAZON_ISSUED"
@@ -276,6 +282,52 @@ def _describe_certificate(self):
             "UpdatedAt": time.time(),
         }
     return ActionResult(desc)
+
+
+def in_use_by(arn):
+    """ACM's InUseBy, computed from what uses `arn` now (moto only ever appends load balancers):
+    a Cognito custom domain shows as a CloudFront distribution in an AWS-owned account, a
+    distribution and a load balancer by their ARNs, an API Gateway domain by its domain-name
+    ARN. Real InUseBy lags (seconds for a load balancer, 10-20 minutes for CloudFront); here it
+    is current."""
+    users = []
+    for _account, regions in list(cognitoidp_backends.items()):
+        for _region, backend in list(regions.items()):
+            for name, domain in list(backend.user_pool_domains.items()):
+                if (domain.custom_domain_config or {}).get("CertificateArn") == arn:
+                    users.append("arn:aws:cloudfront::%s:distribution/%s" % ("111122223333", md5_hash(name.encode("utf-8")).hexdigest()[:14].upper()))
+    for account, partitions in list((cloudfront_backends or {}).items()):
+        for _partition, backend in list(partitions.items()):
+            for dist in list(backend.distributions.values()):
+                if _arn_of(dist.distribution_config) == arn:
+                    users.append(dist.arn)
+    for _account, regions in list((apigateway_backends or {}).items()):
+        for region, backend in list(regions.items()):
+            for name, domain in list(backend.domain_names.items()):
+                if arn in (domain.certificate_arn, domain.regional_certificate_arn):
+                    users.append("arn:aws:apigateway:%s::/domainnames/%s" % (region, name))
+    for _account, regions in list((elbv2_backends or {}).items()):
+        for _region, backend in list(regions.items()):
+            for balancer in list(backend.load_balancers.values()):
+                for listener in list(balancer.listeners.values()):
+                    sni = getattr(listener, "sni", listener.certificates[1:])
+                    if arn == listener.certificate or arn in sni:
+                        users.append(balancer.arn)
+    return sorted(set(users))
+
+
+def _delete_certificate(self):
+    # Real ACM refuses to delete a certificate something uses.
+    arn = self._get_param("CertificateArn")
+    if in_use_by(arn):
+        from moto.core.exceptions import ServiceException as _Refused
+
+        class ResourceInUse(_Refused):
+            code = "ResourceInUseException"
+
+        raise ResourceInUse("Certificate %s is in use by %s" % (arn, ", ".join(in_use_by(arn))))
+    self.acm_backend.delete_certificate(arn)
+    return ActionResult({})
 
 
 from moto.acm import models as acm_models  # noqa: E402
@@ -338,16 +390,13 @@ def _list_certificates(self):
 
 acm_responses.AWSCertificateManagerResponse.list_certificates = _list_certificates
 acm_responses.AWSCertificateManagerResponse.describe_certificate = _describe_certificate
+acm_responses.AWSCertificateManagerResponse.delete_certificate = _delete_certificate
 
 # ---------------------------------------------------------------------------------------------
 # CloudFront
 # ---------------------------------------------------------------------------------------------
-from moto.cloudfront import models as cf_models  # noqa: E402
-from moto.cloudfront import responses as cf_responses  # noqa: E402
-from moto.cloudfront.models import cloudfront_backends  # noqa: E402
 from moto.core.exceptions import ServiceException  # noqa: E402
 
-_orig_viewer_init = cf_models.ViewerCertificate.__init__
 
 
 def _viewer_init(self, config):
@@ -361,9 +410,7 @@ def _viewer_init(self, config):
         self.certificate = self.acm_certificate_arn
 
 
-cf_models.ViewerCertificate.__init__ = _viewer_init
 
-_orig_distribution_init = cf_models.Distribution.__init__
 
 
 def _distribution_init(self, account_id, region_name, config):
@@ -378,8 +425,6 @@ def _distribution_status(self):
     return "InProgress" if time.time() - self.updated_at < SETTINGS["updating_seconds"] else "Deployed"
 
 
-cf_models.Distribution.__init__ = _distribution_init
-cf_models.Distribution.status = property(_distribution_status, lambda self, value: None)
 
 # Distribution ID -> how many GetDistributionConfig reads are each followed by a concurrent
 # change (another writer's UpdateDistribution: a new ETag and a new Comment) before the caller
@@ -428,18 +473,11 @@ def _cf_update_distribution(self):
     return ActionResult({"Distribution": dist, "ETag": dist.etag, "Location": location})
 
 
-cf_responses.CloudFrontResponse.get_distribution_config = _cf_get_distribution_config
-cf_responses.CloudFrontResponse.update_distribution = _cf_update_distribution
 
 # ---------------------------------------------------------------------------------------------
 # API Gateway (REST APIs' custom domain names)
 # ---------------------------------------------------------------------------------------------
-from moto.apigateway import models as apigw_models  # noqa: E402
-from moto.apigateway import responses as apigw_responses  # noqa: E402
-from moto.apigateway.exceptions import BadRequestException  # noqa: E402
-from moto.apigateway.models import apigateway_backends  # noqa: E402
 
-_orig_apigw_domain_init = apigw_models.DomainName.__init__
 
 
 def _apigw_domain_init(self, domain_name, **kwargs):
@@ -448,7 +486,6 @@ def _apigw_domain_init(self, domain_name, **kwargs):
     self.previous_arn = None
 
 
-_orig_apigw_domain_to_json = apigw_models.DomainName.to_json
 
 
 def _apigw_domain_to_json(self):
@@ -460,8 +497,6 @@ def _apigw_domain_to_json(self):
     return out
 
 
-apigw_models.DomainName.__init__ = _apigw_domain_init
-apigw_models.DomainName.to_json = _apigw_domain_to_json
 
 # The patch paths the emulator applies (the real API takes more; the rotator sends only these).
 _APIGW_CERT_PATHS = {"/certificateArn": "certificate_arn", "/regionalCertificateArn": "regional_certificate_arn"}
@@ -492,14 +527,10 @@ def _apigw_update_domain_name(self):
     return 200, {}, json.dumps(domain.to_json())
 
 
-apigw_responses.APIGatewayResponse.update_domain_name = _apigw_update_domain_name
 
 # ---------------------------------------------------------------------------------------------
 # ELBv2 listeners: a default certificate and an SNI list, kept apart as ELB keeps them
 # ---------------------------------------------------------------------------------------------
-from moto.elbv2 import responses as elb_responses  # noqa: E402
-from moto.elbv2.models import elbv2_backends  # noqa: E402
-from moto.elbv2.exceptions import ELBClientError as ElbError  # noqa: E402
 from moto.core.responses import EmptyResult  # noqa: E402
 
 
@@ -538,7 +569,6 @@ def _elb_remove_listener_certificates(self):
     return EmptyResult()
 
 
-_orig_modify_listener = elb_responses.ELBV2Response.modify_listener
 
 
 def _elb_modify_listener(self):
@@ -552,10 +582,6 @@ def _elb_modify_listener(self):
     return out
 
 
-elb_responses.ELBV2Response.describe_listener_certificates = _elb_describe_listener_certificates
-elb_responses.ELBV2Response.add_listener_certificates = _elb_add_listener_certificates
-elb_responses.ELBV2Response.remove_listener_certificates = _elb_remove_listener_certificates
-elb_responses.ELBV2Response.modify_listener = _elb_modify_listener
 
 
 def _names_of(bundle):
@@ -582,7 +608,7 @@ def _listener_arn_for(name):
     """What a listener serves a client that sends `name`, as ELB chooses: among the SNI list's
     certificates covering the name, the best (ECDSA before RSA, then the longest validity);
     with none, the default. None when no listener has a certificate for the name."""
-    for _account, regions in list(elbv2_backends.items()):
+    for _account, regions in list((elbv2_backends or {}).items()):
         for _region, backend in list(regions.items()):
             for balancer in list(backend.load_balancers.values()):
                 for listener in list(balancer.listeners.values()):
@@ -647,6 +673,85 @@ LISTENERS_MADE = []
 SEEDING_KEY = "AKIASEEDINGEMULATOR0"
 
 # ---------------------------------------------------------------------------------------------
+# Services patched lazily: CloudFront, API Gateway and ELBv2 (whose import pulls in EC2) are
+# imported and patched on the first request signed for them, not at start.
+# ---------------------------------------------------------------------------------------------
+cf_models = cf_responses = cloudfront_backends = None
+apigw_models = apigw_responses = BadRequestException = apigateway_backends = None
+elb_responses = elbv2_backends = ElbError = None
+
+
+def _patch_cloudfront():
+    """Patch moto's cloudfront (imported on the first request for it: importing every service
+    at start would slow every emulator start)."""
+    global _orig_distribution_init, _orig_viewer_init, cf_models, cf_responses, cloudfront_backends
+    from moto.cloudfront import models as cf_models
+    from moto.cloudfront import responses as cf_responses
+    from moto.cloudfront.models import cloudfront_backends
+    _orig_viewer_init = cf_models.ViewerCertificate.__init__
+    cf_models.ViewerCertificate.__init__ = _viewer_init
+    _orig_distribution_init = cf_models.Distribution.__init__
+    cf_models.Distribution.__init__ = _distribution_init
+    cf_models.Distribution.status = property(_distribution_status, lambda self, value: None)
+    cf_responses.CloudFrontResponse.get_distribution_config = _cf_get_distribution_config
+    cf_responses.CloudFrontResponse.update_distribution = _cf_update_distribution
+
+
+def _patch_apigateway():
+    """Patch moto's apigateway (imported on the first request for it: importing every service
+    at start would slow every emulator start)."""
+    global BadRequestException, _orig_apigw_domain_init, _orig_apigw_domain_to_json, apigateway_backends, apigw_models, apigw_responses
+    from moto.apigateway import models as apigw_models
+    from moto.apigateway import responses as apigw_responses
+    from moto.apigateway.exceptions import BadRequestException
+    from moto.apigateway.models import apigateway_backends
+    _orig_apigw_domain_init = apigw_models.DomainName.__init__
+    _orig_apigw_domain_to_json = apigw_models.DomainName.to_json
+    apigw_models.DomainName.__init__ = _apigw_domain_init
+    apigw_models.DomainName.to_json = _apigw_domain_to_json
+    apigw_responses.APIGatewayResponse.update_domain_name = _apigw_update_domain_name
+
+
+def _patch_elbv2():
+    """Patch moto's elasticloadbalancing (imported on the first request for it: importing every service
+    at start would slow every emulator start)."""
+    global ElbError, _orig_modify_listener, elb_responses, elbv2_backends
+    from moto.elbv2 import responses as elb_responses
+    from moto.elbv2.models import elbv2_backends
+    from moto.elbv2.exceptions import ELBClientError as ElbError
+    _orig_modify_listener = elb_responses.ELBV2Response.modify_listener
+    elb_responses.ELBV2Response.describe_listener_certificates = _elb_describe_listener_certificates
+    elb_responses.ELBV2Response.add_listener_certificates = _elb_add_listener_certificates
+    elb_responses.ELBV2Response.remove_listener_certificates = _elb_remove_listener_certificates
+    elb_responses.ELBV2Response.modify_listener = _elb_modify_listener
+
+
+_LAZY = {"cloudfront": _patch_cloudfront, "apigateway": _patch_apigateway, "elasticloadbalancing": _patch_elbv2}
+_PATCHED = set()
+_PATCH_LOCK = threading.Lock()
+
+
+def ensure_patched(service):
+    """Import and patch `service` (a SigV4 service name) once, before its first request."""
+    patch = _LAZY.get(service)
+    if patch is None or service in _PATCHED:
+        return
+    with _PATCH_LOCK:
+        if service not in _PATCHED:
+            patch()
+            _PATCHED.add(service)
+
+
+def signed_service(authorization):
+    """The service of a SigV4 Authorization header (its credential scope), or None."""
+    marker = "Credential="
+    if not authorization or marker not in authorization:
+        return None
+    scope = authorization.split(marker, 1)[1].split(",", 1)[0].split("/")
+    return scope[3] if len(scope) > 3 else None
+
+
+# ---------------------------------------------------------------------------------------------
 # The TLS edge (CloudFront stand-in)
 # ---------------------------------------------------------------------------------------------
 
@@ -673,13 +778,13 @@ class _Served:
 def _find_consumer(name):
     """A CloudFront distribution with `name` among its aliases, or an API Gateway custom
     domain called `name`, as a _Served; None when neither."""
-    for _account, partitions in list(cloudfront_backends.items()):
+    for _account, partitions in list((cloudfront_backends or {}).items()):
         for _partition, backend in list(partitions.items()):
             for dist in list(backend.distributions.values()):
                 aliases = (getattr(dist.distribution_config, "Aliases", None) or {}).get("Items") or []
                 if name in [a.lower() for a in aliases]:
                     return _Served(_arn_of(dist.distribution_config), dist.previous_arn, dist.updated_at)
-    for _account, regions in list(apigateway_backends.items()):
+    for _account, regions in list((apigateway_backends or {}).items()):
         for _region, backend in list(regions.items()):
             domain = backend.domain_names.get(name)
             if domain is not None:
@@ -894,6 +999,7 @@ class CallCounter:
 
     def __call__(self, environ, start_response):
         path = environ.get("PATH_INFO")
+        ensure_patched(signed_service(environ.get("HTTP_AUTHORIZATION")))
         views = {
             "/_ccr/calls": lambda: self.counts,
             "/_ccr/calls-by-account": lambda: self.by_account,
@@ -912,6 +1018,7 @@ class CallCounter:
             start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", "2")])
             return [b"{}"]
         if path == "/_ccr/listener":
+            ensure_patched("elasticloadbalancing")
             length = int(environ.get("CONTENT_LENGTH") or 0)
             spec = json.loads(environ["wsgi.input"].read(length) or b"{}")
             body = json.dumps({"arn": make_listener(spec["region"], spec["default"], spec.get("sni", []))}).encode()

@@ -76,6 +76,25 @@ impl AcmRegions {
         self.of(arn, "DescribeCertificate")?.describe(arn).await
     }
 
+    /// AddTagsToCertificate, in the certificate's region.
+    pub async fn tag(&self, arn: &str, key: &str, value: &str) -> Result<(), AwsError> {
+        self.of(arn, "AddTagsToCertificate")?
+            .tag(arn, key, value)
+            .await
+    }
+
+    /// RemoveTagsFromCertificate, in the certificate's region.
+    pub async fn untag(&self, arn: &str, key: &str) -> Result<(), AwsError> {
+        self.of(arn, "RemoveTagsFromCertificate")?
+            .untag(arn, key)
+            .await
+    }
+
+    /// DeleteCertificate, in the certificate's region.
+    pub async fn delete(&self, arn: &str) -> Result<(), AwsError> {
+        self.of(arn, "DeleteCertificate")?.delete(arn).await
+    }
+
     /// ListTagsForCertificate, in the certificate's region.
     pub async fn tags(&self, arn: &str) -> Result<BTreeMap<String, String>, AwsError> {
         self.of(arn, "ListTagsForCertificate")?.tags(arn).await

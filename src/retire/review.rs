@@ -1,0 +1,192 @@
+//! Retiring, with I/O: each domain's candidate (the certificate its last verified swap
+//! replaced) read from ACM (`DescribeCertificate` for `InUseBy`, its tags), decided
+//! ([`super::decide`]) and, when asked to act, tagged or deleted; a retirement is counted
+//! (`retired_certificates_total`) and notified (`retired`).
+
+use std::collections::BTreeSet;
+
+use chrono::{DateTime, Utc};
+use tracing::{info, warn};
+
+use super::{decide, Action, Candidate, Settings, Step, RETIRED_TAG, UNUSED_SINCE_TAG};
+use crate::config::Target;
+use crate::context::Context;
+use crate::format::rfc3339;
+use crate::model::{arn_tail, NoticeKind};
+use crate::notices::{CertRef, Notice};
+use crate::state::records::{State, SwapResult};
+
+/// One candidate's review.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reviewed {
+    /// The domain moved off it.
+    pub domain: String,
+    /// The candidate's ARN.
+    pub certificate: String,
+    /// What was decided.
+    pub step: Step,
+    /// The sentence `plan` and the log say.
+    pub sentence: String,
+}
+
+/// What `plan` says of `retire:` (nothing when it is off): every candidate reviewed, nothing
+/// done.
+pub async fn planned(ctx: &Context, state: &State, now: DateTime<Utc>) -> Vec<Reviewed> {
+    match &ctx.config.retire {
+        Some(settings) => review(ctx, state, settings, now, false).await,
+        None => Vec::new(),
+    }
+}
+
+/// Review every domain's candidate at `now`; act on the decisions when `act` (a pass that
+/// writes), else only say them (`plan`). A certificate shared by several domains is reviewed
+/// once.
+pub async fn review(
+    ctx: &Context,
+    state: &State,
+    settings: &Settings,
+    now: DateTime<Utc>,
+    act: bool,
+) -> Vec<Reviewed> {
+    let mut seen = BTreeSet::new();
+    let mut reviewed = Vec::new();
+    for target in &ctx.config.targets {
+        let Some((old, new)) = candidate_of(state, &target.domain) else {
+            continue;
+        };
+        if !seen.insert(old.clone()) {
+            continue;
+        }
+        match one(ctx, target, &old, &new, settings, now, act).await {
+            Ok(Some(r)) => reviewed.push(r),
+            Ok(None) => {}
+            Err(e) => {
+                warn!(domain = %target.domain, certificate = %old, "retire: cannot review the certificate the domain was moved off: {e}")
+            }
+        }
+    }
+    reviewed
+}
+
+/// The certificate `domain`'s last verified swap replaced, and the one it moved to.
+fn candidate_of(state: &State, domain: &str) -> Option<(String, String)> {
+    let last = state.domains.get(domain)?.last.as_ref()?;
+    let verified = last.result == SwapResult::Verified && !last.renewal;
+    let old = last
+        .old_arn
+        .clone()
+        .filter(|o| verified && *o != last.new_arn)?;
+    Some((old, last.new_arn.clone()))
+}
+
+/// Review one candidate: `None` when ACM no longer has it.
+async fn one(
+    ctx: &Context,
+    target: &Target,
+    old: &str,
+    new: &str,
+    settings: &Settings,
+    now: DateTime<Utc>,
+    act: bool,
+) -> Result<Option<Reviewed>, crate::error::TargetError> {
+    let aws = |what: &'static str| move |e| crate::error::TargetError::aws(what, e);
+    let acm = &ctx.account_for(target)?.acm;
+    let Some(described) = acm
+        .describe(old)
+        .await
+        .map_err(aws("DescribeCertificate"))?
+    else {
+        return Ok(None);
+    };
+    let tags = acm.tags(old).await.map_err(aws("ListTagsForCertificate"))?;
+    let newer = acm
+        .describe(new)
+        .await
+        .map_err(aws("DescribeCertificate"))?;
+    let newest_for_its_name = match (described.certificate.not_after, newer) {
+        (Some(o), Some(n)) => n.certificate.not_after.is_none_or(|n| o >= n),
+        // Without both dates nothing says another one is newer: keep it.
+        _ => true,
+    };
+    let step = decide(
+        &Candidate {
+            in_use_by: &described.in_use_by,
+            tags: &tags,
+            newest_for_its_name,
+        },
+        settings,
+        now,
+    );
+    let sentence = step.sentence(settings);
+    if act {
+        carry_out(ctx, target, old, &step, &sentence, now).await;
+    }
+    Ok(Some(Reviewed {
+        domain: target.domain.clone(),
+        certificate: old.to_string(),
+        step,
+        sentence,
+    }))
+}
+
+/// Make `step` (tags, or the deletion), and count and notify a retirement.
+async fn carry_out(
+    ctx: &Context,
+    target: &Target,
+    old: &str,
+    step: &Step,
+    sentence: &str,
+    now: DateTime<Utc>,
+) {
+    let Ok(account) = ctx.account_for(target) else {
+        return;
+    };
+    let acm = &account.acm;
+    let done = match step {
+        Step::Keep(_) | Step::Wait { .. } => return,
+        Step::MarkUnused => acm.tag(old, UNUSED_SINCE_TAG, &rfc3339(&now)).await,
+        Step::ClearMark => acm.untag(old, UNUSED_SINCE_TAG).await,
+        Step::Retire(Action::Tag) => {
+            acm.tag(old, RETIRED_TAG, &now.format("%Y-%m-%d").to_string())
+                .await
+        }
+        Step::Retire(Action::Delete) => acm.delete(old).await,
+    };
+    let domain = &target.domain;
+    match (done, step) {
+        (Ok(()), Step::Retire(action)) => {
+            info!(%domain, certificate = %old, action = action.name(), "retired the certificate the domain was moved off");
+            ctx.metrics.count_retired(domain, action.name());
+            ctx.notices.send(retired_notice(target, old, *action, now));
+        }
+        (Ok(()), _) => info!(%domain, certificate = %old, "retire: {sentence}"),
+        (Err(e), _) if e.metric_label() == "ResourceInUseException" => {
+            info!(%domain, certificate = %old, "retire: ACM says something uses it again; kept: {e}")
+        }
+        (Err(e), _) => warn!(%domain, certificate = %old, "retire: {sentence}: failed: {e}"),
+    }
+}
+
+/// The `retired` notification.
+fn retired_notice(target: &Target, old: &str, action: Action, now: DateTime<Utc>) -> Notice {
+    let how = match action {
+        Action::Tag => format!("tagged {RETIRED_TAG}"),
+        Action::Delete => "deleted".to_string(),
+    };
+    Notice {
+        kind: NoticeKind::Retired,
+        domain: target.domain.clone(),
+        consumer: target.consumer_id().to_string(),
+        consumer_kind: target.kind(),
+        account: crate::config::model::account_label(&target.role),
+        old: Some(CertRef::arn(old)),
+        new: None,
+        reason: format!(
+            "certificate {} {how}: nothing has used it since the rotator moved {} off it",
+            arn_tail(old),
+            target.domain
+        ),
+        at: now,
+        key: format!("retired:{old}"),
+    }
+}
