@@ -71,7 +71,9 @@ demo: venv
 	@scripts/demo.sh
 
 # Scale benchmark (not a test): N certificates, D domains, one `plan` pass of the release
-# binary; prints API calls by operation, wall time, CPU time and peak RSS.
+# binary; prints API calls by operation, wall time, CPU time and peak RSS. Then discovery over
+# accounts and regions, and D targets of the four consumer kinds over 4 regions
+# (bench/consumers.py: calls against the floor and a naive script).
 BENCH_CERTS ?= 2000
 BENCH_DOMAINS ?= 200
 BENCH_ACCOUNTS ?= 20
@@ -79,6 +81,7 @@ BENCH_REGIONS ?= 4
 bench: venv release
 	$(VENV)/bin/python bench/bench.py --binary target/release/cognito-cert-rotator --certs $(BENCH_CERTS) --domains $(BENCH_DOMAINS)
 	$(VENV)/bin/python bench/discover.py --binary target/release/cognito-cert-rotator --accounts $(BENCH_ACCOUNTS) --regions $(BENCH_REGIONS)
+	$(VENV)/bin/python bench/consumers.py --binary target/release/cognito-cert-rotator --targets $(BENCH_DOMAINS)
 
 # What a damaged state file, a noisy hook and an alias bomb cost the release binary (issue 28's
 # figures): peak RSS with a hook printing 400 MB, the time to refuse the bomb, the state's hash.
