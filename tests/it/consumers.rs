@@ -13,13 +13,13 @@ use crate::support::{
     REGION,
 };
 
-const WWW: &str = "www.example.com";
+pub(crate) const WWW: &str = "www.example.com";
 const API: &str = "api.example.com";
 const API_REGION: &str = "eu-west-1";
 const APP: &str = "app.example.com";
 
 /// A distribution serving `WWW` (and `static.example.com`) on `arn`; returns its ID.
-async fn distribution(emu: &Emulator, arn: &str) -> String {
+pub(crate) async fn distribution(emu: &Emulator, arn: &str) -> String {
     let viewer = ViewerCertificate::builder()
         .acm_certificate_arn(arn)
         .ssl_support_method(SslSupportMethod::SniOnly)
@@ -169,7 +169,7 @@ async fn listener_state(arn: &str, emu: &Emulator) -> (String, Vec<String>) {
 
 /// A `once` config for `entries` (YAML list items), verifying at the edge within `window`
 /// (with `verify_extra`, more `verify:` lines).
-fn config(s: &Stage, window: &str, verify_extra: &str, entries: &str) -> String {
+pub(crate) fn config(s: &Stage, window: &str, verify_extra: &str, entries: &str) -> String {
     let text = format!(
         "verify:\n  window: {window}\n  interval: 300ms\n  connect_to: {}\n  ca_file: {}\n{verify_extra}defaults:\n  min_validity: 30d\ndomains:\n{entries}",
         s.emu.edge,
@@ -181,7 +181,7 @@ fn config(s: &Stage, window: &str, verify_extra: &str, entries: &str) -> String 
 }
 
 /// An old (20 days) and a new (90 days) certificate for `name`, in us-east-1.
-async fn pair(s: &Stage, name: &str, serial: u64) -> (Imported, Imported) {
+pub(crate) async fn pair(s: &Stage, name: &str, serial: u64) -> (Imported, Imported) {
     let old = import(&s.emu, &s.ca, Leaf::new(name, 20, serial)).await;
     let new = import(&s.emu, &s.ca, Leaf::new(name, 90, serial + 1)).await;
     (old, new)
@@ -546,116 +546,4 @@ fn an_entry_names_exactly_one_consumer() {
         assert!(run.stderr.contains(says), "{entry}: {}", run.stderr);
         assert!(run.stderr.contains("config.yaml:"), "located: {}", run.stderr);
     }
-}
-
-/// The certificate `arn` as ACM describes it (`None`: deleted), and its tags.
-async fn acm_state(emu: &Emulator, arn: &str) -> Option<Vec<(String, String)>> {
-    let acm = emu.acm();
-    acm.describe_certificate()
-        .certificate_arn(arn)
-        .send()
-        .await
-        .ok()?;
-    let tags = acm
-        .list_tags_for_certificate()
-        .certificate_arn(arn)
-        .send()
-        .await
-        .unwrap();
-    Some(
-        tags.tags()
-            .iter()
-            .map(|t| {
-                (
-                    t.key().to_string(),
-                    t.value().unwrap_or_default().to_string(),
-                )
-            })
-            .collect(),
-    )
-}
-
-#[tokio::test]
-async fn a_certificate_moved_off_and_unused_is_retired_after_its_time() {
-    let s = stage(&[]);
-    let (old, _new) = pair(&s, "auth.example.com", 0x1301).await;
-    let pool = pool_with_domain(&s.emu, REGION, "auth.example.com", &old.arn, 2).await;
-    let entries = format!("  - domain: auth.example.com\n    user_pool_id: {pool}\n");
-    let config = config(&s, "30s", "", &entries);
-    let text = std::fs::read_to_string(&config).unwrap();
-    std::fs::write(
-        &config,
-        format!("retire:\n  after: 2s\n  action: delete\n{text}"),
-    )
-    .unwrap();
-
-    // The swap, verified: from now on the old certificate is a candidate.
-    let run = s.emu.run(&["once", "--wait", "-c", &config]);
-    assert_eq!(run.code, 0, "{}", run.stderr);
-    // Unused now: marked, not retired yet.
-    let run = s.emu.run(&["once", "-c", &config]);
-    assert_eq!(run.code, 0, "{}", run.stderr);
-    let tags = acm_state(&s.emu, &old.arn).await.expect("not deleted yet");
-    assert!(
-        tags.iter()
-            .any(|(k, _)| k == "cognito-cert-rotator:unused-since"),
-        "{tags:?}"
-    );
-    let plan = s.emu.run(&["plan", "-c", &config]);
-    assert!(
-        plan.stdout.contains("retire: auth.example.com:"),
-        "{}",
-        plan.stdout
-    );
-    assert!(plan.stdout.contains("unused since"), "{}", plan.stdout);
-    std::thread::sleep(std::time::Duration::from_millis(2100));
-    let run = s.emu.run(&["once", "-c", &config]);
-    assert_eq!(run.code, 0, "{}", run.stderr);
-    assert!(
-        run.stderr
-            .contains("retired the certificate the domain was moved off"),
-        "{}",
-        run.stderr
-    );
-    assert_eq!(acm_state(&s.emu, &old.arn).await, None, "deleted");
-    assert_eq!(s.emu.count("DeleteCertificate"), 1);
-}
-
-#[tokio::test]
-async fn a_certificate_anything_still_uses_is_not_retired() {
-    let s = stage(&[]);
-    // One certificate for both names: the user pool's domain moves off it, the distribution
-    // keeps using it.
-    let mut both = Leaf::new("auth.example.com", 20, 0x1401);
-    both.names.push(WWW.to_string());
-    let old = import(&s.emu, &s.ca, both).await;
-    import(&s.emu, &s.ca, Leaf::new("auth.example.com", 90, 0x1402)).await;
-    let pool = pool_with_domain(&s.emu, REGION, "auth.example.com", &old.arn, 2).await;
-    let id = distribution(&s.emu, &old.arn).await;
-    let entries = format!("  - domain: auth.example.com\n    user_pool_id: {pool}\n");
-    let config = config(&s, "30s", "", &entries);
-    let text = std::fs::read_to_string(&config).unwrap();
-    std::fs::write(
-        &config,
-        format!("retire:\n  after: 1s\n  action: delete\n{text}"),
-    )
-    .unwrap();
-
-    let run = s.emu.run(&["once", "--wait", "-c", &config]);
-    assert_eq!(run.code, 0, "{}", run.stderr);
-    for _ in 0..2 {
-        std::thread::sleep(std::time::Duration::from_millis(1100));
-        let run = s.emu.run(&["once", "-c", &config]);
-        assert_eq!(run.code, 0, "{}", run.stderr);
-    }
-    let plan = s.emu.run(&["plan", "-c", &config]);
-    assert!(
-        plan.stdout.contains(&format!(
-            "kept: in use by arn:aws:cloudfront::123456789012:distribution/{id}"
-        )),
-        "{}",
-        plan.stdout
-    );
-    assert!(acm_state(&s.emu, &old.arn).await.is_some(), "not deleted");
-    assert_eq!(s.emu.count("DeleteCertificate"), 0);
 }

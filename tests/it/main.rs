@@ -31,6 +31,7 @@ mod notices;
 mod outbox;
 mod package;
 mod port;
+mod retire;
 mod soak;
 mod system;
 mod trust;

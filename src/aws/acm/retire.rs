@@ -32,13 +32,7 @@ impl Acm {
     /// RemoveTagsFromCertificate: the tag `key`, whatever its value.
     pub async fn untag(&self, arn: &str, key: &str) -> Result<(), AwsError> {
         const OP: &str = "RemoveTagsFromCertificate";
-        let tag = Tag::builder()
-            .key(key)
-            .build()
-            .map_err(|e| AwsError::Malformed {
-                operation: OP,
-                detail: e.to_string(),
-            })?;
+        let tag = tag(OP, key, None)?;
         self.limits.acm_tags.acquire().await;
         self.client
             .remove_tags_from_certificate()
@@ -62,4 +56,16 @@ impl Acm {
             .map_err(|e| AwsError::from_sdk(OP, e))?;
         Ok(())
     }
+}
+
+/// The tag `key` (with `value`, when adding it), for `operation`.
+fn tag(operation: &'static str, key: &str, value: Option<&str>) -> Result<Tag, AwsError> {
+    Tag::builder()
+        .key(key)
+        .set_value(value.map(str::to_string))
+        .build()
+        .map_err(|e| AwsError::Malformed {
+            operation,
+            detail: e.to_string(),
+        })
 }

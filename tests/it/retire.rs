@@ -1,0 +1,117 @@
+//! Retiring the certificate a verified swap replaced (`retire:`), end to end on the emulator:
+//! marked unused, then deleted after `retire.after`; never while anything still uses it.
+
+use crate::consumers::{config, distribution, pair, WWW};
+use crate::support::{import, pool_with_domain, stage, Emulator, Leaf, REGION};
+
+/// The certificate `arn` as ACM describes it (`None`: deleted), and its tags.
+async fn acm_state(emu: &Emulator, arn: &str) -> Option<Vec<(String, String)>> {
+    let acm = emu.acm();
+    acm.describe_certificate()
+        .certificate_arn(arn)
+        .send()
+        .await
+        .ok()?;
+    let tags = acm
+        .list_tags_for_certificate()
+        .certificate_arn(arn)
+        .send()
+        .await
+        .unwrap();
+    Some(
+        tags.tags()
+            .iter()
+            .map(|t| {
+                (
+                    t.key().to_string(),
+                    t.value().unwrap_or_default().to_string(),
+                )
+            })
+            .collect(),
+    )
+}
+
+#[tokio::test]
+async fn a_certificate_moved_off_and_unused_is_retired_after_its_time() {
+    let s = stage(&[]);
+    let (old, _new) = pair(&s, "auth.example.com", 0x1301).await;
+    let pool = pool_with_domain(&s.emu, REGION, "auth.example.com", &old.arn, 2).await;
+    let entries = format!("  - domain: auth.example.com\n    user_pool_id: {pool}\n");
+    let config = config(&s, "30s", "", &entries);
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &config,
+        format!("retire:\n  after: 2s\n  action: delete\n{text}"),
+    )
+    .unwrap();
+
+    // The swap, verified: from now on the old certificate is a candidate.
+    let run = s.emu.run(&["once", "--wait", "-c", &config]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    // Unused now: marked, not retired yet.
+    let run = s.emu.run(&["once", "-c", &config]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let tags = acm_state(&s.emu, &old.arn).await.expect("not deleted yet");
+    assert!(
+        tags.iter()
+            .any(|(k, _)| k == "cognito-cert-rotator:unused-since"),
+        "{tags:?}"
+    );
+    let plan = s.emu.run(&["plan", "-c", &config]);
+    assert!(
+        plan.stdout.contains("retire: auth.example.com:"),
+        "{}",
+        plan.stdout
+    );
+    assert!(plan.stdout.contains("unused since"), "{}", plan.stdout);
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    let run = s.emu.run(&["once", "-c", &config]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("retired the certificate the domain was moved off"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(acm_state(&s.emu, &old.arn).await, None, "deleted");
+    assert_eq!(s.emu.count("DeleteCertificate"), 1);
+}
+
+#[tokio::test]
+async fn a_certificate_anything_still_uses_is_not_retired() {
+    let s = stage(&[]);
+    // One certificate for both names: the user pool's domain moves off it, the distribution
+    // keeps using it.
+    let mut both = Leaf::new("auth.example.com", 20, 0x1401);
+    both.names.push(WWW.to_string());
+    let old = import(&s.emu, &s.ca, both).await;
+    import(&s.emu, &s.ca, Leaf::new("auth.example.com", 90, 0x1402)).await;
+    let pool = pool_with_domain(&s.emu, REGION, "auth.example.com", &old.arn, 2).await;
+    let id = distribution(&s.emu, &old.arn).await;
+    let entries = format!("  - domain: auth.example.com\n    user_pool_id: {pool}\n");
+    let config = config(&s, "30s", "", &entries);
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &config,
+        format!("retire:\n  after: 1s\n  action: delete\n{text}"),
+    )
+    .unwrap();
+
+    let run = s.emu.run(&["once", "--wait", "-c", &config]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    for _ in 0..2 {
+        std::thread::sleep(std::time::Duration::from_millis(1100));
+        let run = s.emu.run(&["once", "-c", &config]);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+    }
+    let plan = s.emu.run(&["plan", "-c", &config]);
+    assert!(
+        plan.stdout.contains(&format!(
+            "kept: in use by arn:aws:cloudfront::123456789012:distribution/{id}"
+        )),
+        "{}",
+        plan.stdout
+    );
+    assert!(acm_state(&s.emu, &old.arn).await.is_some(), "not deleted");
+    assert_eq!(s.emu.count("DeleteCertificate"), 0);
+}
