@@ -139,7 +139,25 @@ impl Daemon {
 pub fn wait_passes(daemons: &[&Daemon], n: usize, within: Duration) {
     let count = || daemons.iter().map(|d| d.passes()).sum::<usize>();
     let start = count();
-    wait_for(&format!("{n} more passes"), within, || count() >= start + n);
+    let until = Instant::now() + within;
+    while count() < start + n {
+        if Instant::now() >= until {
+            // What the daemons were doing instead: the last lines of each log.
+            let tails: Vec<String> = daemons
+                .iter()
+                .map(|d| {
+                    let log = d.log();
+                    let lines: Vec<&str> = log.lines().collect();
+                    lines[lines.len().saturating_sub(40)..].join("\n")
+                })
+                .collect();
+            panic!(
+                "timed out waiting for {n} more passes; the daemons' last lines:\n{}",
+                tails.join("\n---\n")
+            );
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
 
 impl Drop for Daemon {
