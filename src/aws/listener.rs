@@ -164,11 +164,10 @@ impl Listeners {
                 message: format!("listener {arn} is gone"),
             })?;
         let from_is_default = from.is_some() && now.default.as_deref() == from;
-        let from_in_sni = from.is_some_and(|f| now.sni.iter().any(|s| s == f));
+        let from_in_sni = from.is_some_and(|f| now.in_sni(f));
         // `to` joins the SNI list where `from` is in it, or where `from` is on neither and `to`
         // is not on the listener yet.
-        let needs_sni =
-            (from_in_sni || (!from_is_default && !now.has(to))) && !now.sni.iter().any(|s| s == to);
+        let needs_sni = (from_in_sni || (!from_is_default && !now.has(to))) && !now.in_sni(to);
         if needs_sni {
             self.limiter.acquire().await;
             self.client
@@ -203,8 +202,7 @@ impl Listeners {
         let Some(now) = self.certificates(arn).await? else {
             return Ok(false);
         };
-        let serves_new = now.default.as_deref() == Some(new) || now.sni.iter().any(|s| s == new);
-        if old == new || !serves_new || !now.sni.iter().any(|s| s == old) {
+        if old == new || !now.has(new) || !now.in_sni(old) {
             return Ok(false);
         }
         self.limiter.acquire().await;

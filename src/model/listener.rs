@@ -14,7 +14,12 @@ pub struct ListenerCertificates {
 impl ListenerCertificates {
     /// Whether `arn` is on the listener, as the default or in the SNI list.
     pub fn has(&self, arn: &str) -> bool {
-        self.default.as_deref() == Some(arn) || self.sni.iter().any(|s| s == arn)
+        self.default.as_deref() == Some(arn) || self.in_sni(arn)
+    }
+
+    /// Whether `arn` is in the SNI list.
+    pub fn in_sni(&self, arn: &str) -> bool {
+        self.sni.iter().any(|s| s == arn)
     }
 
     /// The certificate the listener serves a client that sends `domain`, as ELB chooses: among

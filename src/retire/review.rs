@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use tracing::{info, warn};
 
 use super::{decide, Action, Candidate, Settings, Step, RETIRED_TAG, UNUSED_SINCE_TAG};
+use crate::aws::acm::AcmRegions;
 use crate::config::Target;
 use crate::context::Context;
 use crate::format::rfc3339;
@@ -119,7 +120,7 @@ async fn one(
     );
     let sentence = step.sentence(settings);
     if act {
-        carry_out(ctx, target, old, &step, &sentence, now).await;
+        carry_out(ctx, acm, target, old, &step, &sentence, now).await;
     }
     Ok(Some(Reviewed {
         domain: target.domain.clone(),
@@ -132,16 +133,13 @@ async fn one(
 /// Make `step` (tags, or the deletion), and count and notify a retirement.
 async fn carry_out(
     ctx: &Context,
+    acm: &AcmRegions,
     target: &Target,
     old: &str,
     step: &Step,
     sentence: &str,
     now: DateTime<Utc>,
 ) {
-    let Ok(account) = ctx.account_for(target) else {
-        return;
-    };
-    let acm = &account.acm;
     let done = match step {
         Step::Keep(_) | Step::Wait { .. } => return,
         Step::MarkUnused => acm.tag(old, UNUSED_SINCE_TAG, &rfc3339(&now)).await,
