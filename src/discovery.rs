@@ -13,7 +13,10 @@ use crate::config::values::RoleArn;
 use crate::format::rfc3339;
 use crate::model::arn_tail;
 
+pub mod consumers;
 pub mod scan;
+
+pub use consumers::FoundConsumer;
 
 pub use crate::model::COGNITO_REGIONS;
 
@@ -34,20 +37,13 @@ pub struct Found {
     /// The certificate the domain uses.
     pub certificate_arn: Option<String>,
     /// That certificate's expiry, from the account's ACM listing in us-east-1.
-    #[serde(serialize_with = "time_or_null")]
+    #[serde(serialize_with = "crate::format::rfc3339_or_null")]
     pub not_after: Option<DateTime<Utc>>,
     /// Whether the configuration (`-c`) already manages it.
     pub managed: bool,
     /// The user pool's tags (`discovery.manage_tagged` reads them).
     #[serde(skip)]
     pub tags: BTreeMap<String, String>,
-}
-
-fn time_or_null<S: serde::Serializer>(t: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::Error> {
-    match t {
-        Some(t) => s.serialize_str(&rfc3339(t)),
-        None => s.serialize_none(),
-    }
 }
 
 /// A scope (an account, or one of its regions) that could not be read.
@@ -66,6 +62,8 @@ pub struct ScopeError {
 pub struct Discovery {
     /// The custom domains, sorted by domain.
     pub domains: Vec<Found>,
+    /// The other consumers of the certificates seen (ACM's `InUseBy`), sorted by kind and ID.
+    pub consumers: Vec<FoundConsumer>,
     /// The scopes that failed.
     pub errors: Vec<ScopeError>,
     /// Account-regions read (for the summary).
@@ -78,19 +76,35 @@ impl Discovery {
     pub fn sort(&mut self) {
         self.domains
             .sort_by(|a, b| (&a.domain, &a.account).cmp(&(&b.domain, &b.account)));
+        self.consumers.sort_by(|a, b| {
+            (a.kind, &a.id, &a.certificate_arn).cmp(&(b.kind, &b.id, &b.certificate_arn))
+        });
         self.errors.sort_by(|a, b| {
             (&a.account, &a.region, &a.error).cmp(&(&b.account, &b.region, &b.error))
         });
     }
 
-    /// `N custom domains in A accounts and R regions; M not managed; K scopes failed`.
+    /// `N custom domains and C other consumers in A accounts and R regions; M not managed; K
+    /// scopes failed`.
     pub fn summary(&self) -> String {
-        let accounts: BTreeSet<&str> = self.domains.iter().map(|d| d.account.as_str()).collect();
-        let regions: BTreeSet<&str> = self.domains.iter().map(|d| d.region.as_str()).collect();
-        let unmanaged = self.domains.iter().filter(|d| !d.managed).count();
+        let accounts: BTreeSet<&str> = self
+            .domains
+            .iter()
+            .map(|d| d.account.as_str())
+            .chain(self.consumers.iter().map(|c| c.account.as_str()))
+            .collect();
+        let regions: BTreeSet<&str> = self
+            .domains
+            .iter()
+            .map(|d| d.region.as_str())
+            .chain(self.consumers.iter().map(|c| c.region.as_str()))
+            .collect();
+        let unmanaged = self.domains.iter().filter(|d| !d.managed).count()
+            + self.consumers.iter().filter(|c| !c.managed).count();
         format!(
-            "{} custom domains in {} accounts and {} regions; {unmanaged} not managed; {} scopes failed",
+            "{} custom domains and {} other consumers in {} accounts and {} regions; {unmanaged} not managed; {} scopes failed",
             self.domains.len(),
+            self.consumers.len(),
             accounts.len(),
             regions.len(),
             self.errors.len()
@@ -126,25 +140,8 @@ impl Discovery {
                 ]
             })
             .collect();
-        let mut widths = header.map(str::len);
-        for row in &rows {
-            for (w, cell) in widths.iter_mut().zip(row) {
-                *w = (*w).max(cell.len());
-            }
-        }
-        let mut out = String::new();
-        let line = |out: &mut String, cells: &[&str]| {
-            let text: Vec<String> = cells
-                .iter()
-                .zip(widths)
-                .map(|(c, w)| format!("{c:<w$}"))
-                .collect();
-            let _ = writeln!(out, "{}", text.join("  ").trim_end());
-        };
-        line(&mut out, &header);
-        for row in &rows {
-            line(&mut out, &row.each_ref().map(String::as_str));
-        }
+        let mut out = crate::format::table(&header, &rows);
+        out.push_str(&consumers::table(&self.consumers, now));
         for e in &self.errors {
             let _ = writeln!(
                 out,
@@ -161,45 +158,60 @@ impl Discovery {
     /// `--output yaml`: a fleet file of the domains not managed yet, ready to `include:`.
     pub fn fleet_yaml(&self, now: DateTime<Utc>) -> String {
         let unmanaged: Vec<&Found> = self.domains.iter().filter(|d| !d.managed).collect();
+        let others: Vec<&FoundConsumer> = self.consumers.iter().filter(|c| !c.managed).collect();
         let mut out = format!(
-            "# Found by `cognito-cert-rotator discover` at {}: {} custom domain(s) not managed yet.\n",
+            "# Found by `cognito-cert-rotator discover` at {}: {} custom domain(s) and {} other consumer(s) not managed yet.\n",
             rfc3339(&now),
-            unmanaged.len()
+            unmanaged.len(),
+            others.len()
         );
-        out.push_str(&domains_yaml(&unmanaged, true));
+        out.push_str(&domains_yaml(&unmanaged, &others, true));
         out
     }
 
     /// `--write DIR`: one fleet file per account (`<account>.yaml`) of its domains not managed
     /// yet, with the account's role as `defaults:`.
     pub fn fleet_files(&self, now: DateTime<Utc>) -> BTreeMap<String, String> {
-        let mut by_account: BTreeMap<&str, Vec<&Found>> = BTreeMap::new();
+        type Unmanaged<'a> = (Vec<&'a Found>, Vec<&'a FoundConsumer>);
+        let mut by_account: BTreeMap<&str, Unmanaged> = BTreeMap::new();
         for d in self.domains.iter().filter(|d| !d.managed) {
-            by_account.entry(d.account.as_str()).or_default().push(d);
+            by_account.entry(d.account.as_str()).or_default().0.push(d);
+        }
+        for c in self.consumers.iter().filter(|c| !c.managed) {
+            by_account.entry(c.account.as_str()).or_default().1.push(c);
         }
         by_account
             .into_iter()
-            .map(|(account, found)| {
+            .map(|(account, (found, others))| {
                 let mut text = format!(
-                    "# Account {account}, found by `cognito-cert-rotator discover` at {}: {} custom domain(s) not managed yet.\n",
+                    "# Account {account}, found by `cognito-cert-rotator discover` at {}: {} custom domain(s) and {} other consumer(s) not managed yet.\n",
                     rfc3339(&now),
-                    found.len()
+                    found.len(),
+                    others.len()
                 );
-                if let Some(role) = found.first().and_then(|f| f.role_arn.as_deref()) {
+                let role = found
+                    .first()
+                    .and_then(|f| f.role_arn.as_deref())
+                    .or_else(|| others.first().and_then(|c| c.role_arn.as_deref()));
+                if let Some(role) = role {
                     let _ = writeln!(text, "defaults:\n  role_arn: {role}");
                 }
-                text.push_str(&domains_yaml(&found, false));
+                text.push_str(&domains_yaml(&found, &others, false));
                 (account.to_string(), text)
             })
             .collect()
     }
 }
 
-/// `domains:` with one entry per found domain (and its `role_arn` when `with_role`), each with
-/// its certificate's expiry as a comment.
-fn domains_yaml(found: &[&Found], with_role: bool) -> String {
-    if found.is_empty() {
-        return "domains: []\n".to_string();
+/// `domains:` with one entry per found domain and consumer (and its `role_arn` when
+/// `with_role`), each with its certificate's expiry as a comment.
+fn domains_yaml(found: &[&Found], others: &[&FoundConsumer], with_role: bool) -> String {
+    if found.is_empty() && !others.iter().any(|c| c.can_be_target()) {
+        let mut out = "domains: []\n".to_string();
+        for c in others {
+            out.push_str(&c.fleet_entry(with_role));
+        }
+        return out;
     }
     let mut out = "domains:\n".to_string();
     for f in found {
@@ -217,59 +229,111 @@ fn domains_yaml(found: &[&Found], with_role: bool) -> String {
             let _ = writeln!(out, "    role_arn: {role}");
         }
     }
+    for c in others {
+        out.push_str(&c.fleet_entry(with_role));
+    }
     out
 }
 
-/// What `discovery:` makes of a scan: the targets of the pools carrying every
-/// `manage_tagged` tag (with the top-level defaults; a domain listed under `domains:` keeps
-/// its entry), and the custom domains found but neither listed nor tagged.
-pub fn tagged(
-    found: &[Found],
-    settings: &DiscoverySettings,
-    listed: &[Target],
-) -> (Vec<Target>, Vec<Found>) {
-    let listed: BTreeSet<&str> = listed.iter().map(|t| t.domain.as_str()).collect();
+/// What `discovery:` makes of a scan: the targets of the user pools and consumers carrying
+/// every `manage_tagged` tag (with the top-level defaults; a domain listed under `domains:`
+/// keeps its entry), and what was found but neither listed nor tagged.
+pub fn tagged(found: &Discovery, settings: &DiscoverySettings, listed: &[Target]) -> Tagging {
+    let names: BTreeSet<&str> = listed.iter().map(|t| t.domain.as_str()).collect();
+    let keys = consumers::managed_keys(listed);
     let tag = settings
         .manage_tagged
         .iter()
         .map(|(k, v)| format!("{k}={v}"))
         .collect::<Vec<_>>()
         .join(", ");
-    let mut targets = Vec::new();
-    let mut unmanaged = Vec::new();
-    for f in found {
-        if listed.contains(f.domain.as_str()) {
-            continue;
-        }
-        let carries = settings
+    let carries = |tags: &BTreeMap<String, String>| {
+        settings
             .manage_tagged
             .iter()
-            .all(|(k, v)| f.tags.get(k) == Some(v));
-        if !carries {
-            unmanaged.push(f.clone());
+            .all(|(k, v)| tags.get(k) == Some(v))
+    };
+    let template =
+        |account: &str, role_arn: Option<&String>| template(settings, &tag, account, role_arn);
+    let mut out = Tagging::default();
+    for f in &found.domains {
+        if names.contains(f.domain.as_str()) {
             continue;
         }
-        targets.push(Target {
+        if !carries(&f.tags) {
+            out.unmanaged.push(f.clone());
+            continue;
+        }
+        out.targets.push(Target {
             domain: f.domain.clone(),
             consumer: crate::model::Consumer::UserPool {
                 id: f.user_pool_id.clone(),
             },
             region: f.region.clone(),
-            min_validity: settings.min_validity,
-            require_tags: BTreeMap::new(),
-            role: f.role_arn.as_ref().map(|arn| RoleSpec {
-                role_arn: RoleArn {
-                    arn: arn.clone(),
-                    account: f.account.clone(),
-                },
-                external_id: None,
-            }),
-            policy: settings.policy.clone(),
-            discovered: Some(format!("tag {tag}")),
             source: format!("discovered in account {} ({})", f.account, f.region),
+            ..template(&f.account, f.role_arn.as_ref())
         });
     }
-    (targets, unmanaged)
+    for c in &found.consumers {
+        if consumers::is_managed(c, &keys) {
+            continue;
+        }
+        let target = carries(&c.tags)
+            .then(|| c.target(template(&c.account, c.role_arn.as_ref())))
+            .flatten();
+        match target {
+            // Two certificates of one consumer are one target.
+            Some(t)
+                if !out
+                    .targets
+                    .iter()
+                    .any(|o| o.consumer == t.consumer && o.region == t.region) =>
+            {
+                out.targets.push(t)
+            }
+            Some(_) => {}
+            None => out.unmanaged_consumers.push(c.clone()),
+        }
+    }
+    out
+}
+
+/// A discovered target's settings (the top-level defaults), its domain and consumer left to
+/// fill in.
+fn template(
+    settings: &DiscoverySettings,
+    tag: &str,
+    account: &str,
+    role_arn: Option<&String>,
+) -> Target {
+    Target {
+        domain: String::new(),
+        consumer: crate::model::Consumer::ApiDomain,
+        region: String::new(),
+        min_validity: settings.min_validity,
+        require_tags: BTreeMap::new(),
+        role: role_arn.map(|arn| RoleSpec {
+            role_arn: RoleArn {
+                arn: arn.clone(),
+                account: account.to_string(),
+            },
+            external_id: None,
+        }),
+        policy: settings.policy.clone(),
+        discovered: Some(format!("tag {tag}")),
+        source: String::new(),
+    }
+}
+
+/// What [`tagged`] makes of a scan.
+#[derive(Debug, Clone, Default)]
+pub struct Tagging {
+    /// The targets of the tagged user pools and consumers not listed under `domains:`.
+    pub targets: Vec<Target>,
+    /// Custom domains found but neither listed nor tagged.
+    pub unmanaged: Vec<Found>,
+    /// Other consumers found but neither listed nor tagged.
+    pub unmanaged_consumers: Vec<FoundConsumer>,
 }
 
 #[cfg(test)]

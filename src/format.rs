@@ -2,6 +2,7 @@
 //! line, report and state file, so `status`, `plan` and the logs agree.
 
 use std::fmt;
+use std::fmt::Write as _;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -38,6 +39,41 @@ pub fn url_host(url: &str) -> String {
 /// RFC 3339 in UTC with seconds, the one time format of all output.
 pub fn rfc3339(t: &DateTime<Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// A time in JSON as [`rfc3339`] writes it, or `null`.
+pub fn rfc3339_or_null<S: serde::Serializer>(
+    t: &Option<DateTime<Utc>>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    match t {
+        Some(t) => s.serialize_str(&rfc3339(t)),
+        None => s.serialize_none(),
+    }
+}
+
+/// A table: columns padded to their widest cell, two spaces apart.
+pub fn table<const N: usize>(header: &[&str; N], rows: &[[String; N]]) -> String {
+    let mut widths = header.map(str::len);
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.len());
+        }
+    }
+    let mut out = String::new();
+    let line = |out: &mut String, cells: &[&str]| {
+        let text: Vec<String> = cells
+            .iter()
+            .zip(widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect();
+        let _ = writeln!(out, "{}", text.join("  ").trim_end());
+    };
+    line(&mut out, header);
+    for row in rows {
+        line(&mut out, &row.each_ref().map(String::as_str));
+    }
+    out
 }
 
 /// An error and every cause below it, `what failed: why: root cause`, for a log line or a

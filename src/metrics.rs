@@ -228,16 +228,20 @@ impl Metrics {
             .set(i64::from(stuck));
     }
 
-    /// The custom domains found but neither listed nor tagged, each at 1 (the previous look's
-    /// are removed).
-    pub fn set_unmanaged<'a>(&self, found: impl IntoIterator<Item = (&'a str, &'a str, &'a str)>) {
+    /// The custom domains and other consumers found but neither listed nor tagged, each at 1
+    /// (the previous look's are removed): (domain, account, region, kind).
+    pub fn set_unmanaged<'a>(
+        &self,
+        found: impl IntoIterator<Item = (&'a str, &'a str, &'a str, &'a str)>,
+    ) {
         self.unmanaged.clear();
-        for (domain, account, region) in found {
+        for (domain, account, region, kind) in found {
             self.unmanaged
                 .get_or_create(&UnmanagedLabels {
                     domain: domain.to_string(),
                     account: account.to_string(),
                     region: region.to_string(),
+                    kind: kind.to_string(),
                 })
                 .set(1);
         }

@@ -10,11 +10,13 @@ mod consumer;
 mod listener;
 mod notice;
 mod pool;
+mod seen;
 pub use certificate::{arn_tail, label, Certificate, Label, MANAGED_RENEWAL_WINDOW};
 pub use consumer::{listener_region, Consumer, ConsumerKind};
 pub use listener::ListenerCertificates;
 pub use notice::NoticeKind;
 pub use pool::{UserPool, COGNITO_REGIONS};
+pub use seen::Seen;
 
 /// The region whose certificates CloudFront serves: Cognito custom domains, distributions and
 /// edge-optimized API Gateway domains take their certificates from it.

@@ -32,6 +32,8 @@ pub struct Scan {
     pub pages: usize,
     /// How many certificates ACM listed in all (kept or not).
     pub listed: usize,
+    /// The ARNs of the kept certificates ACM says something uses (`InUse`).
+    pub in_use: Vec<String>,
 }
 
 /// What DescribeCertificate adds to a list summary.
@@ -117,6 +119,24 @@ impl Acm {
         &self,
         keep: impl Fn(&Certificate) -> bool,
     ) -> Result<Scan, AwsError> {
+        self.list(&[CertificateStatus::Issued], keep).await
+    }
+
+    /// Every ISSUED or EXPIRED certificate (`discover`: a consumer still on an expired
+    /// certificate is the one most worth finding), with which of them are in use.
+    pub async fn list_for_discovery(&self) -> Result<Scan, AwsError> {
+        self.list(
+            &[CertificateStatus::Issued, CertificateStatus::Expired],
+            |_| true,
+        )
+        .await
+    }
+
+    async fn list(
+        &self,
+        statuses: &[CertificateStatus],
+        keep: impl Fn(&Certificate) -> bool,
+    ) -> Result<Scan, AwsError> {
         const OP: &str = "ListCertificates";
         let key_types: Vec<KeyAlgorithm> = KeyAlgorithm::values()
             .iter()
@@ -126,32 +146,22 @@ impl Acm {
             certificates: Vec::new(),
             pages: 0,
             listed: 0,
+            in_use: Vec::new(),
         };
         // Page by page by hand rather than with the SDK's paginator, so that every request
         // (not only its result) waits for the account's ListCertificates limiter.
         let mut token: Option<String> = None;
         loop {
-            self.limits.acm_list.acquire().await;
-            let page = self
-                .client
-                .list_certificates()
-                .certificate_statuses(CertificateStatus::Issued)
-                .includes(
-                    Filters::builder()
-                        .set_key_types(Some(key_types.clone()))
-                        .build(),
-                )
-                .max_items(PAGE_SIZE)
-                .set_next_token(token.clone())
-                .send()
-                .await
-                .map_err(|e| AwsError::from_sdk(OP, e))?;
+            let page = self.page(statuses, &key_types, token.clone()).await?;
             scan.pages += 1;
             let mut kept = Vec::new();
             for summary in page.certificate_summary_list() {
                 scan.listed += 1;
                 let cert = from_summary(summary)?;
                 if keep(&cert) {
+                    if summary.in_use() == Some(true) {
+                        scan.in_use.push(cert.arn.clone());
+                    }
                     kept.push(cert);
                 }
             }
@@ -171,6 +181,29 @@ impl Acm {
             }
         }
         Ok(scan)
+    }
+
+    /// One page of ListCertificates, after the account's limiter.
+    async fn page(
+        &self,
+        statuses: &[CertificateStatus],
+        key_types: &[KeyAlgorithm],
+        token: Option<String>,
+    ) -> Result<aws_sdk_acm::operation::list_certificates::ListCertificatesOutput, AwsError> {
+        self.limits.acm_list.acquire().await;
+        self.client
+            .list_certificates()
+            .set_certificate_statuses(Some(statuses.to_vec()))
+            .includes(
+                Filters::builder()
+                    .set_key_types(Some(key_types.to_vec()))
+                    .build(),
+            )
+            .max_items(PAGE_SIZE)
+            .set_next_token(token)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("ListCertificates", e))
     }
 
     /// The full description: every SAN and the serial.

@@ -140,5 +140,7 @@ fn status(status: Option<&DomainNameStatus>) -> DomainStatus {
     }
 }
 
+mod seen;
+
 #[cfg(test)]
 mod tests;

@@ -216,5 +216,7 @@ fn with_certificate(config: &mut DistributionConfig, arn: &str) {
     viewer.certificate_source = None;
 }
 
+mod seen;
+
 #[cfg(test)]
 mod tests;

@@ -222,5 +222,7 @@ fn no_retries() -> aws_sdk_elasticloadbalancingv2::config::Builder {
         .retry_config(aws_config::retry::RetryConfig::disabled())
 }
 
+mod seen;
+
 #[cfg(test)]
 mod tests;

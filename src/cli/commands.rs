@@ -266,10 +266,7 @@ pub async fn status(config: &ConfigArg, output: Output) -> anyhow::Result<u8> {
     for (row, look) in report.targets.iter_mut().zip(looks) {
         row.edge = look.map(|l| crate::status::EdgeRow::of(&l));
     }
-    report.unmanaged = unmanaged
-        .iter()
-        .map(|f| format!("{} (account {}, {})", f.domain, f.account, f.region))
-        .collect();
+    report.unmanaged = unmanaged;
     if let Some(lease) = &ctx.lease {
         report.leader = Some(crate::lease::hold::who_leads(
             &lease.current().await,
@@ -295,15 +292,19 @@ fn clock() -> SharedClock {
     Arc::new(SystemClock)
 }
 
-/// With `discovery:`, the configuration with the tagged user pools' targets, and the custom
-/// domains found but neither listed nor tagged (read-only).
-async fn with_discovery(config: Config) -> (Config, Vec<crate::discovery::Found>) {
+/// With `discovery:`, the configuration with the tagged user pools' and consumers' targets,
+/// and a line for each custom domain or consumer found but neither listed nor tagged
+/// (read-only).
+async fn with_discovery(config: Config) -> (Config, Vec<String>) {
     if config.discovery.is_none() {
         return (config, Vec::new());
     }
     let sdk = crate::aws::load_sdk_config().await;
     let look = crate::discovery::scan::tagged(&config, &sdk, &Metrics::new()).await;
-    (config.with_discovered(&look.targets), look.unmanaged)
+    (
+        config.with_discovered(&look.targets),
+        look.unmanaged_lines(),
+    )
 }
 
 /// Build the clients, probe, state store, metrics and hooks for a configuration.

@@ -118,7 +118,10 @@ pub enum Command {
         output: Output,
     },
     /// Read-only: every Cognito custom domain across accounts and regions, with its user
-    /// pool, certificate and days left, and whether the configuration manages it.
+    /// pool, certificate and days left, and whether the configuration manages it; and every
+    /// other consumer of the certificates seen (CloudFront distributions, API Gateway domains,
+    /// load balancer listeners, found through ACM's InUseBy in each region scanned and
+    /// us-east-1).
     ///
     /// Scans the caller's own account; with -c also every account the configuration reaches
     /// (its role_arns); with --account ID --role-name NAME those accounts; with
@@ -126,7 +129,7 @@ pub enum Command {
     /// from the management or a delegated administrator account). Every Cognito region, or
     /// --regions. A scope that cannot be read (a role that cannot be assumed, a region not
     /// opted into, AccessDenied) is reported and the rest goes on. Never writes to AWS.
-    /// --output yaml prints a fleet file of the domains not managed yet; --write DIR writes
+    /// --output yaml prints a fleet file of the domains and consumers not managed yet; --write DIR writes
     /// one per account (DIR/ACCOUNT.yaml), never overwriting a file. Exit 0 when every scope
     /// was read, 1 when some failed, 2 on usage errors.
     Discover(DiscoverArgs),
@@ -198,8 +201,8 @@ pub struct DiscoverArgs {
     /// Only these regions (comma-separated); default: every region with Cognito user pools.
     #[arg(long, value_name = "REGION,...", value_delimiter = ',', value_parser = region_name)]
     regions: Vec<String>,
-    /// text: a table; json: every domain and failed scope; yaml: a fleet file of the domains
-    /// not managed yet.
+    /// text: two tables (custom domains, other consumers); json: every domain, consumer and
+    /// failed scope; yaml: a fleet file of the domains and consumers not managed yet.
     #[arg(long, short, value_enum, default_value_t = DiscoverOutput::Text)]
     output: DiscoverOutput,
     /// Write one fleet file per account into DIR (DIR/ACCOUNT.yaml) instead of printing;

@@ -50,16 +50,13 @@ pub(super) fn spawn(
                         crate::discovery::scan::tagged(&current, &sdk, &metrics),
                     )
                     .await;
-                    metrics.set_unmanaged(
-                        look.unmanaged
-                            .iter()
-                            .map(|f| (f.domain.as_str(), f.account.as_str(), f.region.as_str())),
-                    );
-                    if !look.unmanaged.is_empty() {
+                    metrics.set_unmanaged(look.unmanaged_series());
+                    let unmanaged = look.unmanaged_lines();
+                    if !unmanaged.is_empty() {
                         info!(
-                            domains = %look.unmanaged.iter().map(|f| f.domain.as_str()).collect::<Vec<_>>().join(", "),
-                            "discovery: {} custom domain(s) found that are neither listed nor tagged",
-                            look.unmanaged.len()
+                            domains = %unmanaged.join(", "),
+                            "discovery: {} custom domain(s) or consumer(s) found that are neither listed nor tagged",
+                            unmanaged.len()
                         );
                     }
                     if apply(&discovered, look.targets) && reload.send(Control::Reload).await.is_err() {

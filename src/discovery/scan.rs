@@ -13,8 +13,7 @@ use aws_credential_types::provider::SharedCredentialsProvider;
 use futures_util::future::join_all;
 use tracing::info;
 
-use super::{Discovery, Found, ScopeError};
-use crate::aws::acm::Acm;
+use super::{Discovery, Found, FoundConsumer, ScopeError};
 use crate::aws::cognito::{CognitoDomains, CognitoRegions};
 use crate::aws::limit::{AccountLimits, Rates};
 use crate::aws::{AwsError, Interceptors};
@@ -65,13 +64,23 @@ pub async fn discover(base: &SdkConfig, options: &Options, metrics: &Metrics) ->
             .map(|s| account(s, &options.regions, rates, metrics)),
     )
     .await;
-    for (domains, errors, read) in accounts {
-        found.domains.extend(domains.into_iter().map(|mut d| {
-            d.managed = managed.contains(&d.domain);
-            d
-        }));
-        found.errors.extend(errors);
-        found.scopes_read.extend(read);
+    let keys =
+        super::consumers::managed_keys(options.config.as_ref().map_or(&[][..], |c| &c.targets[..]));
+    for scanned in accounts {
+        found
+            .domains
+            .extend(scanned.domains.into_iter().map(|mut d| {
+                d.managed = managed.contains(&d.domain);
+                d
+            }));
+        found
+            .consumers
+            .extend(scanned.consumers.into_iter().map(|mut c| {
+                c.managed = super::consumers::is_managed(&c, &keys);
+                c
+            }));
+        found.errors.extend(scanned.errors);
+        found.scopes_read.extend(scanned.read);
     }
     found.sort();
     found
@@ -208,7 +217,15 @@ async fn assumed(base: &SdkConfig, role: &str, external_id: Option<&str>) -> Sdk
         .build()
 }
 
-type Scanned = (Vec<Found>, Vec<ScopeError>, Vec<(String, String)>);
+/// What one account's scan found: its custom domains, the other consumers of its
+/// certificates, the scopes that failed, and the account-regions read.
+#[derive(Default)]
+struct Scanned {
+    domains: Vec<Found>,
+    consumers: Vec<FoundConsumer>,
+    errors: Vec<ScopeError>,
+    read: Vec<(String, String)>,
+}
 
 /// Every region of one account, side by side; then the expiry of the certificates found.
 async fn account(scope: &Scope, regions: &[String], rates: Rates, metrics: &Metrics) -> Scanned {
@@ -235,33 +252,23 @@ async fn account(scope: &Scope, regions: &[String], rates: Rates, metrics: &Metr
         }
     }))
     .await;
-    let mut found = Vec::new();
-    let mut errors = Vec::new();
-    let mut read = Vec::new();
+    let mut out = Scanned::default();
     for (region, result) in per_region {
         match result {
             Ok(domains) => {
-                read.push((scope.account.clone(), region.clone()));
-                found.extend(domains.into_iter().map(|d| found_in(scope, &region, d)));
+                out.read.push((scope.account.clone(), region.clone()));
+                out.domains
+                    .extend(domains.into_iter().map(|d| found_in(scope, &region, d)));
             }
-            Err(e) => errors.push(ScopeError {
+            Err(e) => out.errors.push(ScopeError {
                 account: scope.account.clone(),
                 region: Some(region),
                 error: e.to_string(),
             }),
         }
     }
-    if !found.is_empty() {
-        let acm = Acm::from_sdk_config(&scope.sdk, &interceptors, limits);
-        if let Err(e) = add_expiry(&acm, &mut found).await {
-            errors.push(ScopeError {
-                account: scope.account.clone(),
-                region: Some(crate::model::CERTIFICATE_REGION.to_string()),
-                error: format!("certificates' expiry unknown: {e}"),
-            });
-        }
-    }
-    (found, errors, read)
+    consumers::add(scope, regions, &interceptors, &limits, &mut out).await;
+    out
 }
 
 /// A domain found in `scope`'s `region` (its expiry is added after the ACM scan).
@@ -277,23 +284,6 @@ fn found_in(scope: &Scope, region: &str, (pool, domain, arn, tags): PoolDomain) 
         not_after: None,
         managed: false,
     }
-}
-
-/// Each domain's certificate expiry, from one ACM scan of the account.
-async fn add_expiry(acm: &Acm, found: &mut [Found]) -> Result<(), AwsError> {
-    let scan = acm.list_issued().await?;
-    let expiry: BTreeMap<&str, _> = scan
-        .certificates
-        .iter()
-        .map(|c| (c.arn.as_str(), c.not_after))
-        .collect();
-    for f in found {
-        f.not_after = f
-            .certificate_arn
-            .as_deref()
-            .and_then(|a| expiry.get(a).copied().flatten());
-    }
-    Ok(())
 }
 
 /// A custom domain found: (user pool, domain, certificate ARN, the pool's tags).
@@ -317,6 +307,8 @@ async fn region_domains(cognito: &CognitoDomains) -> Result<Vec<PoolDomain>, Aws
     Ok(found)
 }
 
+mod consumers;
+
 /// What one look of `discovery:` found.
 #[derive(Debug, Clone, Default)]
 pub struct Tagged {
@@ -324,8 +316,43 @@ pub struct Tagged {
     pub targets: Vec<crate::config::Target>,
     /// Custom domains found but neither listed nor tagged.
     pub unmanaged: Vec<Found>,
+    /// Other consumers found but neither listed nor tagged.
+    pub unmanaged_consumers: Vec<FoundConsumer>,
     /// Scopes that could not be read.
     pub errors: Vec<ScopeError>,
+}
+
+impl Tagged {
+    /// What was found but neither listed nor tagged, for the `unmanaged_domain` gauge:
+    /// (domain, account, region, kind); a consumer without a name is named by its ID.
+    pub fn unmanaged_series(&self) -> impl Iterator<Item = (&str, &str, &str, &str)> {
+        let domains = self.unmanaged.iter().map(|f| {
+            (
+                f.domain.as_str(),
+                f.account.as_str(),
+                f.region.as_str(),
+                "cognito",
+            )
+        });
+        let consumers = self.unmanaged_consumers.iter().map(|c| {
+            (
+                c.domain.as_deref().unwrap_or(&c.id),
+                c.account.as_str(),
+                c.region.as_str(),
+                c.kind,
+            )
+        });
+        domains.chain(consumers)
+    }
+
+    /// The same, one line each for `status` and the log: `DOMAIN (KIND, account A, REGION)`.
+    pub fn unmanaged_lines(&self) -> Vec<String> {
+        self.unmanaged_series()
+            .map(|(domain, account, region, kind)| {
+                format!("{domain} ({kind}, account {account}, {region})")
+            })
+            .collect()
+    }
 }
 
 /// Look for the tagged user pools `config.discovery` asks for (nothing without it).
@@ -347,7 +374,7 @@ pub async fn tagged(config: &Config, sdk: &SdkConfig, metrics: &Metrics) -> Tagg
         .filter(|t| t.discovered.is_none())
         .cloned()
         .collect();
-    let (targets, unmanaged) = super::tagged(&found.domains, settings, &listed);
+    let tagging = super::tagged(&found, settings, &listed);
     for e in &found.errors {
         tracing::warn!(
             account = %e.account,
@@ -357,8 +384,9 @@ pub async fn tagged(config: &Config, sdk: &SdkConfig, metrics: &Metrics) -> Tagg
         );
     }
     Tagged {
-        targets,
-        unmanaged,
+        targets: tagging.targets,
+        unmanaged: tagging.unmanaged,
+        unmanaged_consumers: tagging.unmanaged_consumers,
         errors: found.errors,
     }
 }

@@ -38,6 +38,7 @@ fn discovery() -> Discovery {
             region: None,
             error: "cannot assume arn:aws:iam::333333333333:role/ccr: AccessDenied".to_string(),
         }],
+        consumers: Vec::new(),
         scopes_read: BTreeSet::new(),
     };
     d.sort();
@@ -59,7 +60,7 @@ fn the_table_is_sorted_with_a_summary_and_the_failed_scopes() {
     );
     assert_eq!(
         lines[4],
-        "2 custom domains in 2 accounts and 1 regions; 1 not managed; 1 scopes failed"
+        "2 custom domains and 0 other consumers in 2 accounts and 1 regions; 1 not managed; 1 scopes failed"
     );
 }
 

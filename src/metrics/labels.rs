@@ -118,13 +118,15 @@ pub struct NotificationLabels {
     pub result: String,
 }
 
-/// `unmanaged_domain` labels: `{domain, account, region}`.
+/// `unmanaged_domain` labels: `{domain, account, region, kind}`.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct UnmanagedLabels {
     /// The custom domain.
     pub domain: String,
     /// Its account.
     pub account: String,
-    /// Its user pool's region.
+    /// Its consumer's region (its user pool's for a custom domain).
     pub region: String,
+    /// Its consumer's kind (`cognito`, `cloudfront`, `api_gateway`, `listener`, `other`).
+    pub kind: String,
 }

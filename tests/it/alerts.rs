@@ -276,11 +276,12 @@ async fn every_alert_and_panel_names_what_the_daemon_exports() {
         .unwrap();
     let scrape = || http_get(port, "/metrics").1;
     wait_for(
-        "a verified swap, an edge probe and a handled event",
+        "a verified swap, an edge probe, a handled event and a look of discovery",
         Duration::from_secs(40),
         || {
             let m = scrape();
             sample(&m, "cognito_cert_rotator_edge_matches_current{") == Some(1.0)
+                && sample(&m, "cognito_cert_rotator_unmanaged_domain{") == Some(1.0)
                 && sample(&m, "cognito_cert_rotator_events_total{detail_type=\"ACM Certificate Expired\",result=\"handled\"}") == Some(1.0)
         },
     );

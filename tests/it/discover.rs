@@ -166,7 +166,7 @@ async fn discover_finds_every_custom_domain_of_an_organization_and_reports_what_
     let text = run(args("text"));
     assert!(
         text.stdout.contains(
-            "3 custom domains in 3 accounts and 2 regions; 2 not managed; 1 scopes failed"
+            "3 custom domains and 0 other consumers in 3 accounts and 2 regions; 2 not managed; 1 scopes failed"
         ),
         "{}",
         text.stdout

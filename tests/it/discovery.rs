@@ -89,14 +89,14 @@ async fn a_tagged_pool_is_rotated_without_a_domains_entry_and_untagging_stops_it
     assert_eq!(
         sample(
             &metrics,
-            &format!("cognito_cert_rotator_unmanaged_domain{{domain=\"other.example.com\",account=\"123456789012\",region=\"{REGION}\"}}")
+            &format!("cognito_cert_rotator_unmanaged_domain{{domain=\"other.example.com\",account=\"123456789012\",region=\"{REGION}\",kind=\"cognito\"}}")
         ),
         Some(1.0),
         "{metrics}"
     );
     let status = s.emu.run(&["status", "-c", config]);
     assert!(
-        status.stdout.contains("? 1 custom domain(s) found but neither listed nor tagged: other.example.com (account 123456789012, eu-central-1)")
+        status.stdout.contains("? 1 custom domain(s) found but neither listed nor tagged: other.example.com (cognito, account 123456789012, eu-central-1)")
             && status.stdout.contains("+ auth.example.com: discovered: tag cognito-cert-rotator=enabled"),
         "{}",
         status.stdout

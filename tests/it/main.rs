@@ -13,6 +13,7 @@ mod consumers;
 mod daemon;
 mod deploy;
 mod discover;
+mod discover_consumers;
 mod discovery;
 mod docs;
 mod e2e;

@@ -290,30 +290,39 @@ def in_use_by(arn):
     distribution and a load balancer by their ARNs, an API Gateway domain by its domain-name
     ARN. Real InUseBy lags (seconds for a load balancer, 10-20 minutes for CloudFront); here it
     is current."""
-    users = []
+    return sorted(set(_users().get(arn, ())))
+
+
+def _users():
+    """Every certificate in use now -> the ARNs of what uses it (one walk of every backend)."""
+    users = {}
+
+    def add(cert, user):
+        if cert:
+            users.setdefault(cert, []).append(user)
+
     for _account, regions in list(cognitoidp_backends.items()):
         for _region, backend in list(regions.items()):
             for name, domain in list(backend.user_pool_domains.items()):
-                if (domain.custom_domain_config or {}).get("CertificateArn") == arn:
-                    users.append("arn:aws:cloudfront::%s:distribution/%s" % ("111122223333", md5_hash(name.encode("utf-8")).hexdigest()[:14].upper()))
+                add((domain.custom_domain_config or {}).get("CertificateArn"),
+                    "arn:aws:cloudfront::%s:distribution/%s" % ("111122223333", md5_hash(name.encode("utf-8")).hexdigest()[:14].upper()))
     for account, partitions in list((cloudfront_backends or {}).items()):
         for _partition, backend in list(partitions.items()):
             for dist in list(backend.distributions.values()):
-                if _arn_of(dist.distribution_config) == arn:
-                    users.append(dist.arn)
+                add(_arn_of(dist.distribution_config), dist.arn)
     for _account, regions in list((apigateway_backends or {}).items()):
         for region, backend in list(regions.items()):
             for name, domain in list(backend.domain_names.items()):
-                if arn in (domain.certificate_arn, domain.regional_certificate_arn):
-                    users.append("arn:aws:apigateway:%s::/domainnames/%s" % (region, name))
+                for cert in {domain.certificate_arn, domain.regional_certificate_arn}:
+                    add(cert, "arn:aws:apigateway:%s::/domainnames/%s" % (region, name))
     for _account, regions in list((elbv2_backends or {}).items()):
         for _region, backend in list(regions.items()):
             for balancer in list(backend.load_balancers.values()):
                 for listener in list(balancer.listeners.values()):
                     sni = getattr(listener, "sni", listener.certificates[1:])
-                    if arn == listener.certificate or arn in sni:
-                        users.append(balancer.arn)
-    return sorted(set(users))
+                    for cert in {listener.certificate, *sni}:
+                        add(cert, balancer.arn)
+    return users
 
 
 def _delete_certificate(self):
@@ -357,6 +366,7 @@ def _list_certificates(self):
         max_items = min(max_items, SETTINGS["acm_page_size"])
     start = int(self._get_param("NextToken") or 0)
     matched = list(self.acm_backend.list_certificates(statuses, includes))
+    in_use = _users()
     page = matched[start : start + max_items]
     summaries = []
     for bundle in page:
@@ -372,7 +382,7 @@ def _list_certificates(self):
             "KeyAlgorithm": _real_key_algorithm(full["KeyAlgorithm"]),
             "KeyUsages": [],
             "ExtendedKeyUsages": [],
-            "InUse": bool(full.get("InUseBy")),
+            "InUse": full["CertificateArn"] in in_use,
             "Exported": False,
             "RenewalEligibility": full["RenewalEligibility"],
             "NotBefore": full["NotBefore"],
