@@ -92,7 +92,8 @@ item's PutItem/DeleteItem "lease": {"holder", "epoch"}, for UpdateUserPoolDomain
 GET /_calls returns the calls the proxy forwarded, by operation (what one client behind it made).
 
 Prints one JSON line {"endpoint": ..., "edge": ...} when ready; runs until stdin closes or
-SIGTERM/SIGINT.
+SIGTERM/SIGINT. With --zygote SOCKET it imports and patches once, then forks one emulator per
+connection (the test harness starts every emulator that way: see zygote()).
 """
 
 import argparse
@@ -1263,7 +1264,7 @@ class FaultProxy:
         conn.sendall(head.encode("latin-1") + body)
 
 
-def main():
+def parser():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--port", type=int, default=0, help="AWS endpoint port (0 = any free port)")
     parser.add_argument("--edge-port", type=int, default=0, help="TLS edge port (0 = any free port)")
@@ -1273,7 +1274,16 @@ def main():
     parser.add_argument("--lagging-edge-delay", type=float, default=None, help="also serve a second edge address (127.0.0.2) this many seconds behind a swap")
     parser.add_argument("--updating-seconds", type=float, default=0.0, help="seconds a domain reads UPDATING after an update")
     parser.add_argument("--acm-page-size", type=int, default=0, help="cap ListCertificates pages at this many items")
-    args = parser.parse_args()
+    parser.add_argument("--zygote", metavar="SOCKET", default=None, help="import once, then fork one emulator per connection to this Unix socket (the test harness's fast start; see zygote())")
+    return parser
+
+
+def main(argv=None, conn=None):
+    """Run one emulator. Its ready line goes to stdout, or to `conn` when forked by the
+    zygote; it runs until stdin (or `conn`) closes, or SIGTERM/SIGINT."""
+    args = parser().parse_args(argv)
+    if args.zygote:
+        return zygote(args.zygote)
     SETTINGS.update(
         updating_seconds=args.updating_seconds,
         edge_delay=args.edge_delay,
@@ -1299,36 +1309,92 @@ def main():
     proxy = FaultProxy(server.server_port, args.proxy_port)
     threading.Thread(target=proxy.serve, daemon=True).start()
 
-    print(
-        json.dumps(
-            {
-                "endpoint": "http://127.0.0.1:%d" % server.server_port,
-                "edge": "127.0.0.1:%d" % edge.port,
-                "lagging_edge": lagging.address if lagging else None,
-                "proxy": "http://127.0.0.1:%d" % proxy.port,
-            }
-        ),
-        flush=True,
+    ready = json.dumps(
+        {
+            "endpoint": "http://127.0.0.1:%d" % server.server_port,
+            "edge": "127.0.0.1:%d" % edge.port,
+            "lagging_edge": lagging.address if lagging else None,
+            "proxy": "http://127.0.0.1:%d" % proxy.port,
+            "pid": os.getpid(),
+        }
     )
-
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
 
-    def watch_stdin():
-        # The parent (a test) holds our stdin; when it goes away, so do we.
+    def watch(read):
+        # The parent (a test) holds our stdin (or the connection); when it goes away, so do we.
         try:
-            while sys.stdin.read(1):
+            while read():
                 pass
         except (OSError, ValueError):
             pass
         stop.set()
 
-    # Only a pipe means "a parent holds us": /dev/null or a terminal would end us at once.
-    if stat.S_ISFIFO(os.fstat(0).st_mode):
-        threading.Thread(target=watch_stdin, daemon=True).start()
+    if conn is not None:
+        conn.sendall((ready + "\n").encode())
+        threading.Thread(target=watch, args=(lambda: conn.recv(1),), daemon=True).start()
+    else:
+        print(ready, flush=True)
+        # Only a pipe means "a parent holds us": /dev/null or a terminal would end us at once.
+        if stat.S_ISFIFO(os.fstat(0).st_mode):
+            threading.Thread(target=watch, args=(lambda: sys.stdin.read(1),), daemon=True).start()
     stop.wait()
     server.shutdown()
+
+
+def zygote(path):
+    """The test harness's fast start: import moto and patch every service once (0.8 s of CPU
+    a start otherwise costs), then fork one emulator per connection to the Unix socket `path`.
+    A connection sends one JSON line {"args": [...flags]}; the forked emulator answers its
+    ready line (with its "pid") on the connection and lives until the connection closes.
+    Single-threaded until each fork, so a child inherits no lock held by another thread. Ends
+    when stdin closes (the test process is gone)."""
+    import select
+
+    from moto.server import DomainDispatcherApplication, create_backend_app  # noqa: F401
+    from werkzeug.serving import make_server  # noqa: F401
+
+    for service in _LAZY:
+        ensure_patched(service)
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped by the kernel
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    if os.path.exists(path):
+        os.unlink(path)
+    listener.bind(path)
+    listener.listen(64)
+    print(json.dumps({"zygote": path}), flush=True)
+    try:
+        while True:
+            readable, _, _ = select.select([listener, 0], [], [])
+            if 0 in readable and not os.read(0, 1):
+                return
+            if listener in readable:
+                conn, _ = listener.accept()
+                if os.fork() == 0:
+                    listener.close()
+                    _forked(conn)
+                conn.close()
+    finally:
+        if os.path.exists(path):
+            os.unlink(path)
+
+
+def _forked(conn):
+    """A zygote's child: run the emulator the connection asks for, then exit."""
+    code = 0
+    try:
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        random.seed()
+        os.setpgid(0, 0)  # a test's Ctrl-C reaches the zygote, not its emulators
+        line = conn.makefile("rb").readline()
+        main(json.loads(line)["args"], conn)
+    except BaseException as e:  # noqa: BLE001 - a child never returns into the zygote's loop
+        sys.stderr.write("emulator: %r\n" % (e,))
+        code = 1
+    finally:
+        sys.stderr.flush()
+        os._exit(code)
 
 
 if __name__ == "__main__":

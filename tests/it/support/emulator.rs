@@ -16,9 +16,57 @@ pub fn python() -> PathBuf {
     p
 }
 
+/// The emulator's process: spawned, or forked by the zygote.
+enum Process {
+    Spawned(Child),
+    /// Lives until `conn` closes; `pid` is killed on drop so it stops at once.
+    Forked {
+        conn: std::os::unix::net::UnixStream,
+        pid: i32,
+    },
+}
+
+/// The zygote (`emulator.py --zygote`): moto imported and patched once per test process,
+/// each emulator forked from it in milliseconds instead of a 0.8 s CPU start. Its stdin is
+/// this process's pipe, so it ends with the test process. `CCR_EMULATOR_FORK=0` spawns
+/// each emulator instead.
+fn zygote() -> Option<&'static Path> {
+    static ZYGOTE: std::sync::OnceLock<Option<(std::sync::Mutex<Child>, PathBuf)>> =
+        std::sync::OnceLock::new();
+    ZYGOTE
+        .get_or_init(|| {
+            if std::env::var("CCR_EMULATOR_FORK").as_deref() == Ok("0") {
+                return None;
+            }
+            let socket =
+                std::env::temp_dir().join(format!("ccr-zygote-{}.sock", std::process::id()));
+            let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/emulator.py");
+            let mut child = Command::new(python())
+                .arg(script)
+                .arg("--zygote")
+                .arg(&socket)
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::inherit())
+                .spawn()
+                .expect("start the emulator zygote");
+            let mut line = String::new();
+            BufReader::new(child.stdout.take().expect("zygote stdout"))
+                .read_line(&mut line)
+                .expect("read the zygote's ready line");
+            assert!(
+                line.contains("zygote"),
+                "the emulator zygote did not start: {line:?}"
+            );
+            Some((std::sync::Mutex::new(child), socket))
+        })
+        .as_ref()
+        .map(|(_, socket)| socket.as_path())
+}
+
 /// A running emulator; killed on drop.
 pub struct Emulator {
-    child: Child,
+    process: Process,
     /// AWS endpoint URL.
     pub endpoint: String,
     /// host:port of the TLS edge.
@@ -32,6 +80,30 @@ pub struct Emulator {
 impl Emulator {
     /// Start with extra launcher flags (`--edge-delay 2`, `--edge-stale`...).
     pub fn start(flags: &[&str]) -> Emulator {
+        let (process, line) = match zygote() {
+            Some(socket) => Emulator::fork(socket, flags),
+            None => Emulator::spawn(flags),
+        };
+        let ready: serde_json::Value = serde_json::from_str(&line)
+            .unwrap_or_else(|e| panic!("emulator did not start ({e}): {line:?}"));
+        let process = match process {
+            Process::Forked { conn, .. } => Process::Forked {
+                conn,
+                pid: ready["pid"].as_i64().expect("the forked emulator's pid") as i32,
+            },
+            spawned => spawned,
+        };
+        Emulator {
+            process,
+            endpoint: ready["endpoint"].as_str().unwrap().to_string(),
+            edge: ready["edge"].as_str().unwrap().to_string(),
+            proxy: ready["proxy"].as_str().unwrap().to_string(),
+            lagging_edge: ready["lagging_edge"].as_str().map(str::to_string),
+        }
+    }
+
+    /// A fresh Python process (`CCR_EMULATOR_FORK=0`): its ready line on stdout.
+    fn spawn(flags: &[&str]) -> (Process, String) {
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/emulator.py");
         let mut child = Command::new(python())
             .arg(script)
@@ -46,15 +118,19 @@ impl Emulator {
         BufReader::new(stdout)
             .read_line(&mut line)
             .expect("read the emulator's ready line");
-        let ready: serde_json::Value = serde_json::from_str(&line)
-            .unwrap_or_else(|e| panic!("emulator did not start ({e}): {line:?}"));
-        Emulator {
-            child,
-            endpoint: ready["endpoint"].as_str().unwrap().to_string(),
-            edge: ready["edge"].as_str().unwrap().to_string(),
-            proxy: ready["proxy"].as_str().unwrap().to_string(),
-            lagging_edge: ready["lagging_edge"].as_str().map(str::to_string),
-        }
+        (Process::Spawned(child), line)
+    }
+
+    /// Forked by the zygote: the flags sent and the ready line read on one connection.
+    fn fork(socket: &Path, flags: &[&str]) -> (Process, String) {
+        let mut conn = std::os::unix::net::UnixStream::connect(socket)
+            .expect("connect to the emulator zygote");
+        writeln!(conn, "{}", serde_json::json!({ "args": flags })).unwrap();
+        let mut line = String::new();
+        BufReader::new(conn.try_clone().unwrap())
+            .read_line(&mut line)
+            .expect("read the forked emulator's ready line");
+        (Process::Forked { conn, pid: 0 }, line)
     }
 
     /// One HTTP request to `base` (the endpoint or the proxy); returns the body.
@@ -328,7 +404,17 @@ impl Emulator {
 
 impl Drop for Emulator {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        match &mut self.process {
+            Process::Spawned(child) => {
+                let _ = child.kill();
+                let _ = child.wait();
+            }
+            // The zygote reaps it; the closed connection would end it too.
+            Process::Forked { pid, .. } => {
+                if let Some(pid) = rustix::process::Pid::from_raw(*pid) {
+                    let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
+                }
+            }
+        }
     }
 }
