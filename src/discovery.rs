@@ -84,6 +84,28 @@ impl Discovery {
         });
     }
 
+    /// One entry per domain: a consumer whose `domain` is already a target's (`taken`: the
+    /// configuration's), a custom domain's or an earlier consumer's (in sorted order: an API
+    /// Gateway domain, then a distribution, then a listener — the origin behind CloudFront
+    /// usually has the distribution's name) cannot be a target as well, and says so.
+    pub fn settle_domains(&mut self, mut taken: BTreeSet<String>) {
+        taken.extend(self.domains.iter().map(|d| d.domain.clone()));
+        for c in self
+            .consumers
+            .iter_mut()
+            .filter(|c| !c.managed && c.note.is_none())
+        {
+            let Some(domain) = &c.domain else {
+                continue;
+            };
+            if !taken.insert(domain.clone()) {
+                c.note = Some(format!(
+                    "{domain} is already the domain of another entry (one entry per domain)"
+                ));
+            }
+        }
+    }
+
     /// `N custom domains and C other consumers in A accounts and R regions; M not managed; K
     /// scopes failed`.
     pub fn summary(&self) -> String {

@@ -83,6 +83,7 @@ pub async fn discover(base: &SdkConfig, options: &Options, metrics: &Metrics) ->
         found.scopes_read.extend(scanned.read);
     }
     found.sort();
+    found.settle_domains(managed);
     found
 }
 

@@ -230,3 +230,65 @@ fn the_table_marks_what_cannot_be_a_target() {
     assert!(lines[3].ends_with("no"), "{text}");
     assert_eq!(table(&[], Utc::now()), "");
 }
+
+#[test]
+fn one_name_is_one_entry_the_distribution_before_its_origins_listener() {
+    let dist = row(
+        Some(Consumer::Distribution { id: "E2QW".into() }),
+        "E2QW",
+        &["www.example.com"],
+    );
+    let origin = row(
+        Some(Consumer::Listener {
+            arn: LISTENER.into(),
+        }),
+        LISTENER,
+        &["www.example.com"],
+    );
+    let api = row(
+        Some(Consumer::ApiDomain),
+        "api.example.com",
+        &["api.example.com"],
+    );
+    let mut d = Discovery {
+        consumers: vec![origin, dist, api],
+        ..Discovery::default()
+    };
+    d.sort();
+    d.settle_domains(["api.example.com".to_string()].into());
+    let notes: Vec<(&str, Option<&str>)> = d
+        .consumers
+        .iter()
+        .map(|c| (c.kind, c.note.as_deref()))
+        .collect();
+    assert_eq!(
+        notes,
+        [
+            (
+                "api_gateway",
+                Some(
+                    "api.example.com is already the domain of another entry (one entry per domain)"
+                )
+            ),
+            ("cloudfront", None),
+            (
+                "listener",
+                Some(
+                    "www.example.com is already the domain of another entry (one entry per domain)"
+                )
+            ),
+        ]
+    );
+    let yaml = d.fleet_yaml(Utc::now());
+    assert_eq!(
+        yaml.matches("- domain: www.example.com").count(),
+        1,
+        "{yaml}"
+    );
+    let parsed: serde_yaml_ng::Value = serde_yaml_ng::from_str(&yaml).unwrap();
+    assert_eq!(
+        parsed["domains"].as_sequence().map(Vec::len),
+        Some(1),
+        "{yaml}"
+    );
+}
