@@ -1,6 +1,6 @@
 //! What went wrong for one target, by kind. Every failure a pass or a verification reports is
 //! one of these, so it is logged with its cause and counted by [`TargetError::metric_label`]
-//! in `cognito_cert_rotator_target_failures_total{domain,kind}`.
+//! in `cognito_cert_rotator_target_failures_total{domain,reason}`.
 
 use std::fmt;
 use std::sync::Arc;
@@ -174,10 +174,10 @@ impl TargetError {
         }
     }
 
-    /// The `kind` label of a failed verification.
+    /// The `reason` label of a failed verification.
     pub const VERIFICATION: &'static str = "verification";
 
-    /// The `kind` label: the AWS error code (`ThrottlingException`, `transport`...) for AWS
+    /// The `reason` label: the AWS error code (`ThrottlingException`, `transport`...) for AWS
     /// failures, else the failure class.
     pub fn metric_label(&self) -> &str {
         match self {

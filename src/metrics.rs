@@ -209,12 +209,12 @@ impl Metrics {
         }
     }
 
-    /// Count one failure of `domain`; `kind` is the error's metric label.
-    pub fn count_failure(&self, domain: &str, kind: &str) {
+    /// Count one failure of `domain`; `reason` is the error's metric label.
+    pub fn count_failure(&self, domain: &str, reason: &str) {
         self.target_failures
             .get_or_create(&FailureLabels {
                 domain: domain.to_string(),
-                kind: kind.to_string(),
+                reason: reason.to_string(),
             })
             .inc();
     }

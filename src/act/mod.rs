@@ -233,7 +233,7 @@ async fn check_settings_kept(
 
 /// Record how a verified (or failed) swap ended — state, metrics, and its announcement
 /// (hooks, notification) through the outbox — and return the
-/// verdict. A failure is counted in `target_failures_total{kind="verification"}`.
+/// verdict. A failure is counted in `target_failures_total{reason="verification"}`.
 pub async fn record_outcome(ctx: &Context, job: &VerifyJob, verdict: Verification) -> Verification {
     record_outcome_of(ctx, job, verdict, false).await
 }

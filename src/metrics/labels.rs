@@ -42,13 +42,14 @@ pub struct StateLabels {
     pub state: String,
 }
 
-/// `target_failures_total` labels: `{domain, kind}`.
+/// `target_failures_total` labels: `{domain, reason}` (`kind` is the consumer's kind on
+/// every other metric).
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct FailureLabels {
     /// The custom domain, lowercase (`auth.example.com`).
     pub domain: String,
-    /// What kind of failure (`verification`, `selection`, an AWS error code...).
-    pub kind: String,
+    /// Why it failed (`verification`, `selection`, an AWS error code...).
+    pub reason: String,
 }
 
 /// `{domain}`.

@@ -496,7 +496,7 @@ async fn faults_show_in_metrics_and_a_failing_target_backs_off() {
     // Each failed try is counted by its kind (the AWS error code); skipped passes are not.
     let failures = sample(
         &metrics,
-        &format!("cognito_cert_rotator_target_failures_total{{domain=\"{DOMAIN}\",kind=\"NotAuthorizedException\"}}"),
+        &format!("cognito_cert_rotator_target_failures_total{{domain=\"{DOMAIN}\",reason=\"NotAuthorizedException\"}}"),
     )
     .unwrap_or_else(|| panic!("no failure counter:\n{metrics}"));
     assert!((3.0..=4.0).contains(&failures), "{failures}\n{metrics}");
