@@ -2,8 +2,9 @@
 # `make demo`: a real rotation against a local AWS emulator and a local TLS edge.
 #
 # Starts the patched moto server and the edge on 127.0.0.1, seeds a user pool whose custom
-# domain sits on a certificate that expires in 20 days plus a newer one, then runs the
-# binary exactly as an operator would: validate, plan, once --wait, once again.
+# domain and a CloudFront distribution that each sit on a certificate that expires in 20 days,
+# plus newer ones, then runs the binary exactly as an operator would: validate, plan,
+# once --wait, once again, and discover.
 # Everything is torn down on exit, whatever happens.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -44,7 +45,7 @@ export AWS_ENDPOINT_URL="$ENDPOINT" AWS_ACCESS_KEY_ID=demo AWS_SECRET_ACCESS_KEY
 export AWS_REGION=us-west-2 AWS_EC2_METADATA_DISABLED=true
 unset AWS_PROFILE || true
 
-step "Seeding: a CA, five certificates, a user pool with a custom domain on the old one"
+step "Seeding: a CA, seven certificates, a user pool's custom domain and a distribution on old ones"
 "$PY" tests/support/demo_seed.py "$ENDPOINT" "$EDGE" "$DEMO"
 CONFIG="$DEMO/config.yaml"
 echo; cat "$CONFIG"
@@ -61,4 +62,7 @@ step "cognito-cert-rotator once --wait -c config.yaml   (swap, then verify Cogni
 step "cognito-cert-rotator once -c config.yaml   (again: nothing to do, no write)"
 "$BIN" once -c "$CONFIG"
 
-step "Done: the domain was rotated onto the new certificate and the edge was verified serving it."
+step "cognito-cert-rotator discover --regions eu-central-1 -c config.yaml   (read-only: every consumer)"
+"$BIN" discover --regions eu-central-1 -c "$CONFIG"
+
+step "Done: both were rotated onto their new certificates and the edge was verified serving them."

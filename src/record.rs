@@ -175,17 +175,23 @@ pub async fn rollback_refused(
 }
 
 /// **finished** (verified, failed or rolled back): the swap leaves the in-flight slot and
-/// becomes the domain's last, with its announcement in the outbox (one write).
+/// becomes the domain's last, with its announcement in the outbox (one write); with
+/// `retire:` (`moved_off`), what a verified swap moved the domain off is remembered.
 pub async fn finished(
     store: &StateStore,
     domain: &str,
     finished: &FinishedSwap,
     announcement: Option<&Announcement>,
+    moved_off: bool,
 ) -> Result<(), StateError> {
     let written = store
         .update(|s| {
             let r = s.domains.entry(domain.to_string()).or_default();
             r.pending = None;
+            // Before `last` changes: a record without `moved_off` yet has its candidate there.
+            if moved_off {
+                r.note_moved_off(finished);
+            }
             r.last = Some(finished.clone());
             if let Some(a) = announcement {
                 enqueue(r, a);
@@ -264,6 +270,22 @@ pub async fn rollouts(
                     Some(r) => s.rollouts.insert(key.clone(), r.clone()),
                     None => s.rollouts.remove(key),
                 };
+            }
+        })
+        .await
+}
+
+/// **retire settled**: certificates retired (or gone from ACM) leave `domain`'s `retire:`
+/// candidates.
+pub async fn retire_settled(
+    store: &StateStore,
+    domain: &str,
+    settled: &[String],
+) -> Result<(), StateError> {
+    store
+        .update(|s| {
+            if let Some(r) = s.domains.get_mut(domain) {
+                r.settle_retired(settled);
             }
         })
         .await

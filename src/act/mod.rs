@@ -314,7 +314,16 @@ pub async fn record_finished(
         detail: detail.to_string(),
         renewal: job.renewal,
     };
-    match record::finished(&ctx.state, &job.target.domain, &finished, announcement).await {
+    let moved_off = ctx.config.retire.is_some();
+    match record::finished(
+        &ctx.state,
+        &job.target.domain,
+        &finished,
+        announcement,
+        moved_off,
+    )
+    .await
+    {
         Ok(()) => true,
         Err(StateError::NotLeader) => {
             tracing::debug!("not leading any more: the outcome is left to the leader");

@@ -21,6 +21,14 @@ use super::limit::{AccountLimits, RateLimiter};
 use super::{AwsError, Interceptors};
 use crate::model::{DomainInfo, DomainView, ListenerCertificates};
 
+/// How long what DescribeCertificate said of a listener's certificate is used before it is
+/// read again: a pass every few minutes reads each certificate about once an hour, and a
+/// certificate re-imported under its ARN with other names is seen within the hour.
+const KNOWN_FOR: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// A certificate as DescribeCertificate said it, and when.
+type Known = (std::time::Instant, Option<crate::model::Certificate>);
+
 /// The ELB adapter of one account in one region.
 #[derive(Debug, Clone)]
 pub struct Listeners {
@@ -28,9 +36,9 @@ pub struct Listeners {
     region: String,
     limiter: Arc<RateLimiter>,
     /// What DescribeCertificate said of each certificate seen on a listener (its names, key
-    /// and expiry, to tell which one serves a domain), once per process: a certificate's names
-    /// do not change under its ARN.
-    known: Arc<std::sync::Mutex<HashMap<String, Option<crate::model::Certificate>>>>,
+    /// and expiry, to tell which one serves a domain), and when: read again after
+    /// [`KNOWN_FOR`], since a re-import under the same ARN may change them.
+    known: Arc<std::sync::Mutex<HashMap<String, Known>>>,
 }
 
 impl Listeners {
@@ -88,18 +96,24 @@ impl Listeners {
         }))
     }
 
-    /// A certificate's names, key and expiry (DescribeCertificate, once per process).
+    /// A certificate's names, key and expiry (DescribeCertificate, at most once per
+    /// [`KNOWN_FOR`]).
     async fn known(
         &self,
         arn: &str,
         acm: &Acm,
     ) -> Result<Option<crate::model::Certificate>, AwsError> {
-        if let Some(hit) = self.known.lock().ok().and_then(|k| k.get(arn).cloned()) {
+        let hit = self.known.lock().ok().and_then(|k| {
+            k.get(arn)
+                .filter(|(at, _)| at.elapsed() < KNOWN_FOR)
+                .map(|(_, c)| c.clone())
+        });
+        if let Some(hit) = hit {
             return Ok(hit);
         }
         let found = acm.describe(arn).await?.map(|d| d.certificate);
         if let Ok(mut known) = self.known.lock() {
-            known.insert(arn.to_string(), found.clone());
+            known.insert(arn.to_string(), (std::time::Instant::now(), found.clone()));
         }
         Ok(found)
     }

@@ -30,8 +30,8 @@ LOGGING:
     Logs go to stderr; RUST_LOG overrides the level (e.g. RUST_LOG=debug).";
 
 /// Rotates ACM certificates onto their consumers — Amazon Cognito user pool custom domains,
-/// CloudFront distributions, API Gateway custom domain names — and verifies that the edge
-/// serves them.
+/// CloudFront distributions, API Gateway custom domain names, load balancer listeners — and
+/// verifies that the edge serves them.
 #[derive(Debug, Parser)]
 #[command(name = "cognito-cert-rotator", version, after_help = AFTER_HELP)]
 pub struct Cli {

@@ -50,7 +50,7 @@ pub async fn discover(base: &SdkConfig, options: &Options, metrics: &Metrics) ->
     info!(
         accounts = scopes.len(),
         regions = options.regions.len(),
-        "discovering custom domains"
+        "discovering custom domains and the consumers of certificates"
     );
     let managed: BTreeSet<String> = options
         .config

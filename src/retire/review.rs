@@ -1,5 +1,5 @@
-//! Retiring, with I/O: each domain's candidate (the certificate its last verified swap
-//! replaced) read from ACM (`DescribeCertificate` for `InUseBy`, its tags), decided
+//! Retiring, with I/O: each domain's candidates (the certificates verified swaps moved it
+//! off, [`crate::state::records::DomainRecord::retire_candidates`]) read from ACM (`DescribeCertificate` for `InUseBy`, its tags), decided
 //! ([`super::decide`]) and, when asked to act, tagged or deleted; a retirement is counted
 //! (`retired_certificates_total`) and notified (`retired`).
 
@@ -15,7 +15,7 @@ use crate::context::Context;
 use crate::format::rfc3339;
 use crate::model::{arn_tail, NoticeKind};
 use crate::notices::{CertRef, Notice};
-use crate::state::records::{State, SwapResult};
+use crate::state::records::State;
 
 /// One candidate's review.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,6 +28,8 @@ pub struct Reviewed {
     pub step: Step,
     /// The sentence `plan` and the log say.
     pub sentence: String,
+    /// It is retired (now or before): it leaves the domain's candidates.
+    pub settled: bool,
 }
 
 /// What `plan` says of `retire:` (nothing when it is off): every candidate reviewed, nothing
@@ -39,9 +41,9 @@ pub async fn planned(ctx: &Context, state: &State, now: DateTime<Utc>) -> Vec<Re
     }
 }
 
-/// Review every domain's candidate at `now`; act on the decisions when `act` (a pass that
+/// Review every domain's candidates at `now`; act on the decisions when `act` (a pass that
 /// writes), else only say them (`plan`). A certificate shared by several domains is reviewed
-/// once.
+/// once a pass; one retired or gone leaves the domain's candidates (a state write).
 pub async fn review(
     ctx: &Context,
     state: &State,
@@ -52,32 +54,48 @@ pub async fn review(
     let mut seen = BTreeSet::new();
     let mut reviewed = Vec::new();
     for target in &ctx.config.targets {
-        let Some((old, new)) = candidate_of(state, &target.domain) else {
+        let Some(record) = state.domains.get(&target.domain) else {
             continue;
         };
-        if !seen.insert(old.clone()) {
+        let Some(current) = current_certificate(record) else {
             continue;
+        };
+        let mut settled = Vec::new();
+        for old in record.retire_candidates() {
+            if old == current || !seen.insert(old.clone()) {
+                continue;
+            }
+            match one(ctx, target, &old, &current, settings, now, act).await {
+                Ok(Some(r)) => {
+                    if r.settled {
+                        settled.push(old);
+                    }
+                    reviewed.push(r);
+                }
+                Ok(None) => settled.push(old),
+                Err(e) => {
+                    warn!(domain = %target.domain, certificate = %old, "retire: cannot review a certificate the domain was moved off: {e}")
+                }
+            }
         }
-        match one(ctx, target, &old, &new, settings, now, act).await {
-            Ok(Some(r)) => reviewed.push(r),
-            Ok(None) => {}
-            Err(e) => {
-                warn!(domain = %target.domain, certificate = %old, "retire: cannot review the certificate the domain was moved off: {e}")
+        if act && !settled.is_empty() {
+            if let Err(e) =
+                crate::record::retire_settled(&ctx.state, &target.domain, &settled).await
+            {
+                warn!(domain = %target.domain, "retire: cannot record the certificates settled: {e}");
             }
         }
     }
     reviewed
 }
 
-/// The certificate `domain`'s last verified swap replaced, and the one it moved to.
-fn candidate_of(state: &State, domain: &str) -> Option<(String, String)> {
-    let last = state.domains.get(domain)?.last.as_ref()?;
-    let verified = last.result == SwapResult::Verified && !last.renewal;
-    let old = last
-        .old_arn
-        .clone()
-        .filter(|o| verified && *o != last.new_arn)?;
-    Some((old, last.new_arn.clone()))
+/// The certificate the domain is on, as the rotator last saw or put it.
+fn current_certificate(record: &crate::state::records::DomainRecord) -> Option<String> {
+    record
+        .seen
+        .as_ref()
+        .map(|s| s.arn.clone())
+        .or_else(|| record.last.as_ref().map(|l| l.new_arn.clone()))
 }
 
 /// Review one candidate: `None` when ACM no longer has it.
@@ -119,18 +137,18 @@ async fn one(
         now,
     );
     let sentence = step.sentence(settings);
-    if act {
-        carry_out(ctx, acm, target, old, &step, &sentence, now).await;
-    }
+    let retired_now = act && carry_out(ctx, acm, target, old, &step, &sentence, now).await;
     Ok(Some(Reviewed {
         domain: target.domain.clone(),
         certificate: old.to_string(),
+        settled: retired_now || tags.contains_key(RETIRED_TAG),
         step,
         sentence,
     }))
 }
 
-/// Make `step` (tags, or the deletion), and count and notify a retirement.
+/// Make `step` (tags, or the deletion), and count and notify a retirement; whether the
+/// certificate was retired.
 async fn carry_out(
     ctx: &Context,
     acm: &AcmRegions,
@@ -139,9 +157,9 @@ async fn carry_out(
     step: &Step,
     sentence: &str,
     now: DateTime<Utc>,
-) {
+) -> bool {
     let done = match step {
-        Step::Keep(_) | Step::Wait { .. } => return,
+        Step::Keep(_) | Step::Wait { .. } => return false,
         Step::MarkUnused => acm.tag(old, UNUSED_SINCE_TAG, &rfc3339(&now)).await,
         Step::ClearMark => acm.untag(old, UNUSED_SINCE_TAG).await,
         Step::Retire(Action::Tag) => {
@@ -156,6 +174,7 @@ async fn carry_out(
             info!(%domain, certificate = %old, action = action.name(), "retired the certificate the domain was moved off");
             ctx.metrics.count_retired(domain, action.name());
             ctx.notices.send(retired_notice(target, old, *action, now));
+            return true;
         }
         (Ok(()), _) => info!(%domain, certificate = %old, "retire: {sentence}"),
         (Err(e), _) if e.metric_label() == "ResourceInUseException" => {
@@ -163,6 +182,7 @@ async fn carry_out(
         }
         (Err(e), _) => warn!(%domain, certificate = %old, "retire: {sentence}: failed: {e}"),
     }
+    false
 }
 
 /// The `retired` notification.

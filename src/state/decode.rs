@@ -320,6 +320,10 @@ mod tests {
                 "2026-12-outbox",
                 include_str!("fixtures/2026-12-outbox.json"),
             ),
+            (
+                "2026-12-consumers",
+                include_str!("fixtures/2026-12-consumers.json"),
+            ),
         ] {
             let (state, dropped) = decode(Path::new(name), text.as_bytes(), &[])
                 .unwrap_or_else(|e| panic!("{name}: {e:?}"));

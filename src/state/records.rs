@@ -88,6 +88,11 @@ pub struct DomainRecord {
     /// ([`crate::outbox`]).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub outbox: Vec<Announcement>,
+    /// With `retire:`, the certificates verified swaps moved the domain off, oldest first,
+    /// until each is retired or gone: `retire:`'s candidates (at most [`MOVED_OFF_KEPT`]).
+    /// `None`: not kept yet (`retire:` was off, or an earlier version wrote the record).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub moved_off: Option<Vec<String>>,
 }
 
 /// An outcome of a swap (or renewal) to announce: the `on_rotate`, `on_verified` or
@@ -384,3 +389,6 @@ pub fn forget(state: &mut State, domain: &str) -> String {
         format!("cleared {}{in_flight}", cleared.join(", "))
     }
 }
+
+mod moved_off;
+pub use moved_off::MOVED_OFF_KEPT;

@@ -115,3 +115,50 @@ async fn a_certificate_anything_still_uses_is_not_retired() {
     assert!(acm_state(&s.emu, &old.arn).await.is_some(), "not deleted");
     assert_eq!(s.emu.count("DeleteCertificate"), 0);
 }
+
+#[tokio::test]
+async fn every_certificate_a_domain_was_moved_off_is_retired_not_only_the_last_swaps() {
+    let s = stage(&[]);
+    let (old, mid) = pair(&s, "auth.example.com", 0x1341).await;
+    let pool = pool_with_domain(&s.emu, REGION, "auth.example.com", &old.arn, 2).await;
+    let entries = format!("  - domain: auth.example.com\n    user_pool_id: {pool}\n");
+    let config = config(&s, "30s", "", &entries);
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &config,
+        format!("retire:\n  after: 2s\n  action: tag\n{text}"),
+    )
+    .unwrap();
+
+    // Two verified swaps before either old certificate has been unused for `after`.
+    let run = s.emu.run(&["once", "--wait", "-c", &config]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let newest = import(&s.emu, &s.ca, Leaf::new("auth.example.com", 120, 0x1343)).await;
+    let run = s.emu.run(&["once", "--wait", "-c", &config]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+
+    // Both are candidates: marked unused, then retired once `after` has passed.
+    let plan = s.emu.run(&["plan", "-c", &config]);
+    for arn in [&old.arn, &mid.arn] {
+        let id = arn.rsplit('/').next().unwrap();
+        assert!(plan.stdout.contains(id), "{id}: {}", plan.stdout);
+    }
+    let run = s.emu.run(&["once", "-c", &config]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    let run = s.emu.run(&["once", "-c", &config]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    for arn in [&old.arn, &mid.arn] {
+        let tags = acm_state(&s.emu, arn).await.expect("tagged, not deleted");
+        assert!(
+            tags.iter()
+                .any(|(k, _)| k == "cognito-cert-rotator:retired"),
+            "{arn}: {tags:?}\n{}",
+            run.stderr
+        );
+    }
+    // Retired, they leave the candidates: the next plan reviews nothing.
+    let plan = s.emu.run(&["plan", "-c", &config]);
+    assert!(!plan.stdout.contains("retire:"), "{}", plan.stdout);
+    assert!(acm_state(&s.emu, &newest.arn).await.is_some());
+}

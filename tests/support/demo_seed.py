@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """Seed the local emulator for `make demo`.
 
-Creates a private CA and four certificates for auth.example.com in ACM (us-east-1), a user
-pool in eu-central-1 whose custom domain is on the old certificate, and writes the CA and a
-config file into the demo folder.
+Creates a private CA and certificates in ACM (us-east-1): five for auth.example.com and its
+neighbours, two for www.example.com; a user pool in eu-central-1 whose custom domain is on the
+old auth certificate and a CloudFront distribution serving www.example.com on the old www one;
+and writes the CA and a config file into the demo folder.
 
 usage: demo_seed.py ENDPOINT EDGE DEMO_DIR
 """
@@ -19,6 +20,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 DOMAIN = "auth.example.com"
+WWW = "www.example.com"
 NOW = datetime.datetime.now(datetime.timezone.utc)
 
 
@@ -94,6 +96,10 @@ def main():
         UserPoolId=pool, Domain=DOMAIN, CustomDomainConfig={"CertificateArn": old}, ManagedLoginVersion=2
     )
     print("Cognito (eu-central-1): user pool %s, custom domain %s on the old certificate" % (pool, DOMAIN))
+    www_old = imported("www old (in use, expires soon)", [WWW], 20)
+    imported("www new (the one to rotate to)", [WWW], 90)
+    distribution = distribution_on(creds, www_old)
+    print("CloudFront: distribution %s serving %s on the www old certificate" % (distribution, WWW))
 
     with open(os.path.join(demo_dir, "config.yaml"), "w") as f:
         f.write(
@@ -108,8 +114,30 @@ def main():
             "  min_validity: 30d\n"
             "domains:\n"
             "  - domain: %s\n"
-            "    user_pool_id: %s\n" % (edge, DOMAIN, pool)
+            "    user_pool_id: %s\n"
+            "  - domain: %s\n"
+            "    cloudfront_distribution_id: %s\n" % (edge, DOMAIN, pool, WWW, distribution)
         )
+
+
+def distribution_on(creds, arn):
+    """A distribution with the alias WWW whose viewer certificate is `arn`; its ID."""
+    cloudfront = boto3.client("cloudfront", region_name="us-east-1", **creds)
+    origin = {
+        "Id": "origin",
+        "DomainName": "origin.example.com",
+        "CustomOriginConfig": {"HTTPPort": 80, "HTTPSPort": 443, "OriginProtocolPolicy": "https-only"},
+    }
+    config = {
+        "CallerReference": "ccr-demo",
+        "Comment": "the demo site",
+        "Enabled": True,
+        "Aliases": {"Quantity": 1, "Items": [WWW]},
+        "Origins": {"Quantity": 1, "Items": [origin]},
+        "DefaultCacheBehavior": {"TargetOriginId": "origin", "ViewerProtocolPolicy": "redirect-to-https"},
+        "ViewerCertificate": {"ACMCertificateArn": arn, "SSLSupportMethod": "sni-only", "MinimumProtocolVersion": "TLSv1.2_2021"},
+    }
+    return cloudfront.create_distribution(DistributionConfig=config)["Distribution"]["Id"]
 
 
 if __name__ == "__main__":
