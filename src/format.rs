@@ -54,10 +54,11 @@ pub fn rfc3339_or_null<S: serde::Serializer>(
 
 /// A table: columns padded to their widest cell, two spaces apart.
 pub fn table<const N: usize>(header: &[&str; N], rows: &[[String; N]]) -> String {
-    let mut widths = header.map(str::len);
+    // In characters, as `{:<w$}` pads: an ellipsis is one column, not three bytes.
+    let mut widths = header.map(|h| h.chars().count());
     for row in rows {
         for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.len());
+            *w = (*w).max(cell.chars().count());
         }
     }
     let mut out = String::new();

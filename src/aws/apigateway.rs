@@ -52,23 +52,8 @@ impl ApiDomains {
 
     /// GetDomainName. A domain name the region does not have is [`DomainView::Missing`].
     pub async fn describe(&self, domain: &str) -> Result<DomainView, AwsError> {
-        const OP: &str = "GetDomainName";
-        self.limiter.acquire().await;
-        let out = match self
-            .client
-            .get_domain_name()
-            .domain_name(domain)
-            .send()
-            .await
-        {
-            Ok(out) => out,
-            Err(e) => {
-                let e = AwsError::from_sdk(OP, e);
-                return match e.metric_label() {
-                    "NotFoundException" => Ok(DomainView::Missing),
-                    _ => Err(e),
-                };
-            }
+        let Some(out) = self.get(domain).await? else {
+            return Ok(DomainView::Missing);
         };
         let (certificate_arn, endpoint, region) = match out.regional_certificate_arn() {
             Some(arn) if !arn.is_empty() => (
@@ -90,6 +75,31 @@ impl ApiDomains {
             api_endpoint: Some(endpoint),
             ..DomainInfo::of(domain, region)
         }))
+    }
+
+    /// GetDomainName, after the account's limiter; `None` when the region does not have it.
+    async fn get(
+        &self,
+        domain: &str,
+    ) -> Result<Option<aws_sdk_apigateway::operation::get_domain_name::GetDomainNameOutput>, AwsError>
+    {
+        self.limiter.acquire().await;
+        match self
+            .client
+            .get_domain_name()
+            .domain_name(domain)
+            .send()
+            .await
+        {
+            Ok(out) => Ok(Some(out)),
+            Err(e) => {
+                let e = AwsError::from_sdk("GetDomainName", e);
+                match e.metric_label() {
+                    "NotFoundException" => Ok(None),
+                    _ => Err(e),
+                }
+            }
+        }
     }
 
     /// UpdateDomainName: one `replace` of the certificate the domain serves

@@ -55,30 +55,10 @@ impl Distributions {
     /// A distribution that does not exist, or does not have `domain` among its aliases, is
     /// [`DomainView::Missing`]: it does not serve the domain.
     pub async fn describe(&self, id: &str, domain: &str) -> Result<DomainView, AwsError> {
-        const OP: &str = "GetDistribution";
-        self.limiter.acquire().await;
-        let out = match self.client.get_distribution().id(id).send().await {
-            Ok(out) => out,
-            Err(e) => {
-                let e = AwsError::from_sdk(OP, e);
-                return match e.metric_label() {
-                    "NoSuchDistribution" => Ok(DomainView::Missing),
-                    _ => Err(e),
-                };
-            }
+        let Some(dist) = self.get(id).await? else {
+            return Ok(DomainView::Missing);
         };
-        let Some(dist) = out.distribution() else {
-            return Err(AwsError::Malformed {
-                operation: OP,
-                detail: "no Distribution".to_string(),
-            });
-        };
-        let Some(config) = dist.distribution_config() else {
-            return Err(AwsError::Malformed {
-                operation: OP,
-                detail: "no DistributionConfig".to_string(),
-            });
-        };
+        let config = config_of(&dist)?;
         if !has_alias(config, domain) {
             return Ok(DomainView::Missing);
         }
@@ -87,6 +67,30 @@ impl Distributions {
             certificate_arn: acm_arn(config),
             ..DomainInfo::of(id, CERTIFICATE_REGION)
         }))
+    }
+
+    /// GetDistribution, after the account's limiter; `None` when it does not exist.
+    async fn get(
+        &self,
+        id: &str,
+    ) -> Result<Option<aws_sdk_cloudfront::types::Distribution>, AwsError> {
+        self.limiter.acquire().await;
+        match self.client.get_distribution().id(id).send().await {
+            Ok(out) => out
+                .distribution
+                .map(Some)
+                .ok_or_else(|| AwsError::Malformed {
+                    operation: "GetDistribution",
+                    detail: "no Distribution".to_string(),
+                }),
+            Err(e) => {
+                let e = AwsError::from_sdk("GetDistribution", e);
+                match e.metric_label() {
+                    "NoSuchDistribution" => Ok(None),
+                    _ => Err(e),
+                }
+            }
+        }
     }
 
     /// Point the distribution's viewer certificate at `to`, changing nothing else, when it is
@@ -179,6 +183,17 @@ fn has_alias(config: &DistributionConfig, domain: &str) -> bool {
         .unwrap_or_default()
         .iter()
         .any(|a| a.eq_ignore_ascii_case(domain))
+}
+
+/// The distribution's config, which GetDistribution always carries.
+fn config_of(
+    dist: &aws_sdk_cloudfront::types::Distribution,
+) -> Result<&DistributionConfig, AwsError> {
+    dist.distribution_config()
+        .ok_or_else(|| AwsError::Malformed {
+            operation: "GetDistribution",
+            detail: "no DistributionConfig".to_string(),
+        })
 }
 
 /// The ACM certificate of the viewer certificate, if it has one.

@@ -49,24 +49,7 @@ impl StatusReport {
                 ]
             })
             .collect();
-        let mut widths = header.map(str::len);
-        for row in &rows {
-            for (w, cell) in widths.iter_mut().zip(row) {
-                *w = (*w).max(cell.chars().count());
-            }
-        }
-        let line = |cells: Vec<&str>, out: &mut String| {
-            let padded: Vec<String> = cells
-                .iter()
-                .zip(widths)
-                .map(|(c, w)| format!("{c:<w$}"))
-                .collect();
-            let _ = writeln!(out, "{}", padded.join("  ").trim_end());
-        };
-        line(header.to_vec(), out);
-        for row in &rows {
-            line(row.iter().map(String::as_str).collect(), out);
-        }
+        out.push_str(&crate::format::table(&header, &rows));
     }
 
     /// Problems, holds, denylists, the edge and failure counts, a line each.

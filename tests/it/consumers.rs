@@ -14,8 +14,8 @@ use crate::support::{
 };
 
 pub(crate) const WWW: &str = "www.example.com";
-const API: &str = "api.example.com";
-const API_REGION: &str = "eu-west-1";
+pub(crate) const API: &str = "api.example.com";
+pub(crate) const API_REGION: &str = "eu-west-1";
 const APP: &str = "app.example.com";
 
 /// A distribution serving `WWW` (and `static.example.com`) on `arn`; returns its ID.
@@ -106,7 +106,7 @@ async fn distribution_state(emu: &Emulator, id: &str) -> (String, String, String
 }
 
 /// A regional API Gateway custom domain `API` on `arn` in `API_REGION`.
-async fn api_domain(emu: &Emulator, arn: &str) {
+pub(crate) async fn api_domain(emu: &Emulator, arn: &str) {
     emu.apigateway(API_REGION)
         .create_domain_name()
         .domain_name(API)

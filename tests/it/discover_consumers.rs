@@ -3,12 +3,10 @@
 //! beside a Cognito custom domain; its fleet YAML is a valid config, and
 //! `discovery.manage_tagged` takes a tagged distribution as a target.
 
-use crate::consumers::{distribution, WWW};
+use crate::consumers::{api_domain, distribution, API, API_REGION as ELB_REGION, WWW};
 use crate::support::{import, import_with, pool_with_domain, stage, write_config, Leaf, REGION};
 
-const API: &str = "api.example.com";
 const APP: &str = "app.example.com";
-const ELB_REGION: &str = "eu-west-1";
 
 #[tokio::test]
 async fn discover_lists_every_consumer_of_every_certificate_and_tagged_ones_become_targets() {
@@ -39,19 +37,7 @@ async fn discover_lists_every_consumer_of_every_certificate_and_tagged_ones_beco
         .unwrap();
     let regional = s.emu.acm_in(ELB_REGION);
     let api = import_with(&regional, &s.ca, Leaf::new(API, 40, 0x2021)).await;
-    s.emu
-        .apigateway(ELB_REGION)
-        .create_domain_name()
-        .domain_name(API)
-        .regional_certificate_arn(&api.arn)
-        .endpoint_configuration(
-            aws_sdk_apigateway::types::EndpointConfiguration::builder()
-                .types(aws_sdk_apigateway::types::EndpointType::Regional)
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
+    api_domain(&s.emu, &api.arn).await;
     let wildcard = import_with(&regional, &s.ca, Leaf::new("*.example.com", 40, 0x2031)).await;
     let app = import_with(&regional, &s.ca, Leaf::new(APP, 40, 0x2032)).await;
     let out = crate::support::Emulator::http(

@@ -2,7 +2,7 @@
 //! marked unused, then deleted after `retire.after`; never while anything still uses it.
 
 use crate::consumers::{config, distribution, pair, WWW};
-use crate::support::{import, pool_with_domain, stage, Emulator, Leaf, REGION};
+use crate::support::{import, pool_with_domain, stage, Emulator, Leaf, Stage, REGION};
 
 /// The certificate `arn` as ACM describes it (`None`: deleted), and its tags.
 async fn acm_state(emu: &Emulator, arn: &str) -> Option<Vec<(String, String)>> {
@@ -31,19 +31,22 @@ async fn acm_state(emu: &Emulator, arn: &str) -> Option<Vec<(String, String)>> {
     )
 }
 
+/// A `once` config for the custom domain of `pool` with `retire:` set to `retire` (its
+/// `after` and `action` lines, YAML).
+fn retire_config(s: &Stage, pool: &str, retire: &str) -> String {
+    let entries = format!("  - domain: auth.example.com\n    user_pool_id: {pool}\n");
+    let config = config(s, "30s", "", &entries);
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(&config, format!("retire:\n{retire}{text}")).unwrap();
+    config
+}
+
 #[tokio::test]
 async fn a_certificate_moved_off_and_unused_is_retired_after_its_time() {
     let s = stage(&[]);
     let (old, _new) = pair(&s, "auth.example.com", 0x1301).await;
     let pool = pool_with_domain(&s.emu, REGION, "auth.example.com", &old.arn, 2).await;
-    let entries = format!("  - domain: auth.example.com\n    user_pool_id: {pool}\n");
-    let config = config(&s, "30s", "", &entries);
-    let text = std::fs::read_to_string(&config).unwrap();
-    std::fs::write(
-        &config,
-        format!("retire:\n  after: 2s\n  action: delete\n{text}"),
-    )
-    .unwrap();
+    let config = retire_config(&s, &pool, "  after: 2s\n  action: delete\n");
 
     // The swap, verified: from now on the old certificate is a candidate.
     let run = s.emu.run(&["once", "--wait", "-c", &config]);
@@ -88,14 +91,7 @@ async fn a_certificate_anything_still_uses_is_not_retired() {
     import(&s.emu, &s.ca, Leaf::new("auth.example.com", 90, 0x1402)).await;
     let pool = pool_with_domain(&s.emu, REGION, "auth.example.com", &old.arn, 2).await;
     let id = distribution(&s.emu, &old.arn).await;
-    let entries = format!("  - domain: auth.example.com\n    user_pool_id: {pool}\n");
-    let config = config(&s, "30s", "", &entries);
-    let text = std::fs::read_to_string(&config).unwrap();
-    std::fs::write(
-        &config,
-        format!("retire:\n  after: 1s\n  action: delete\n{text}"),
-    )
-    .unwrap();
+    let config = retire_config(&s, &pool, "  after: 1s\n  action: delete\n");
 
     let run = s.emu.run(&["once", "--wait", "-c", &config]);
     assert_eq!(run.code, 0, "{}", run.stderr);
@@ -121,14 +117,7 @@ async fn every_certificate_a_domain_was_moved_off_is_retired_not_only_the_last_s
     let s = stage(&[]);
     let (old, mid) = pair(&s, "auth.example.com", 0x1341).await;
     let pool = pool_with_domain(&s.emu, REGION, "auth.example.com", &old.arn, 2).await;
-    let entries = format!("  - domain: auth.example.com\n    user_pool_id: {pool}\n");
-    let config = config(&s, "30s", "", &entries);
-    let text = std::fs::read_to_string(&config).unwrap();
-    std::fs::write(
-        &config,
-        format!("retire:\n  after: 2s\n  action: tag\n{text}"),
-    )
-    .unwrap();
+    let config = retire_config(&s, &pool, "  after: 2s\n  action: tag\n");
 
     // Two verified swaps before either old certificate has been unused for `after`.
     let run = s.emu.run(&["once", "--wait", "-c", &config]);

@@ -8,23 +8,8 @@ impl ApiDomains {
     /// GetDomainName: the domain's certificates (edge-optimized and regional) and its tags;
     /// `None` when the region does not have it.
     pub async fn seen(&self, domain: &str) -> Result<Option<Seen>, AwsError> {
-        const OP: &str = "GetDomainName";
-        self.limiter.acquire().await;
-        let out = match self
-            .client
-            .get_domain_name()
-            .domain_name(domain)
-            .send()
-            .await
-        {
-            Ok(out) => out,
-            Err(e) => {
-                let e = AwsError::from_sdk(OP, e);
-                return match e.metric_label() {
-                    "NotFoundException" => Ok(None),
-                    _ => Err(e),
-                };
-            }
+        let Some(out) = self.get(domain).await? else {
+            return Ok(None);
         };
         Ok(Some(Seen {
             names: vec![out.domain_name().unwrap_or(domain).to_string()],

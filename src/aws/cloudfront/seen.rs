@@ -1,6 +1,6 @@
 //! What `discover` reads of a distribution: its aliases, certificate and tags.
 
-use super::{acm_arn, Distributions};
+use super::{acm_arn, config_of, Distributions};
 use crate::aws::AwsError;
 use crate::model::Seen;
 
@@ -8,28 +8,10 @@ impl Distributions {
     /// GetDistribution and ListTagsForResource: the distribution's aliases, its viewer
     /// certificate and its tags; `None` when it does not exist.
     pub async fn seen(&self, id: &str) -> Result<Option<Seen>, AwsError> {
-        const OP: &str = "GetDistribution";
-        self.limiter.acquire().await;
-        let out = match self.client.get_distribution().id(id).send().await {
-            Ok(out) => out,
-            Err(e) => {
-                let e = AwsError::from_sdk(OP, e);
-                return match e.metric_label() {
-                    "NoSuchDistribution" => Ok(None),
-                    _ => Err(e),
-                };
-            }
+        let Some(dist) = self.get(id).await? else {
+            return Ok(None);
         };
-        let dist = out.distribution().ok_or_else(|| AwsError::Malformed {
-            operation: OP,
-            detail: "no Distribution".to_string(),
-        })?;
-        let config = dist
-            .distribution_config()
-            .ok_or_else(|| AwsError::Malformed {
-                operation: OP,
-                detail: "no DistributionConfig".to_string(),
-            })?;
+        let config = config_of(&dist)?;
         let names = config
             .aliases()
             .map(|a| a.items().to_vec())
