@@ -175,6 +175,54 @@ async fn discover_lists_every_consumer_of_every_certificate_and_tagged_ones_beco
     let valid = s.emu.run(&["validate", "-c", main.to_str().unwrap()]);
     assert_eq!(valid.code, 0, "{}\n{}", valid.stderr, yaml.stdout);
 
+    // A consumer its service will not show is a row and an error saying why; the rest is
+    // still listed, and the exit says something failed.
+    s.emu.fault(
+        serde_json::json!({"operation": "DescribeTags", "kind": "notauthorized", "times": -1}),
+    );
+    let denied = crate::support::run_binary(
+        &[
+            "discover",
+            "--regions",
+            &format!("{REGION},{ELB_REGION}"),
+            "--output",
+            "json",
+        ],
+        &[("AWS_ENDPOINT_URL", s.emu.proxy.as_str())],
+    );
+    s.emu.clear_faults();
+    assert_eq!(denied.code, 1, "{}", denied.stderr);
+    let out: serde_json::Value = serde_json::from_str(&denied.stdout).unwrap();
+    let kinds: Vec<(&str, bool)> = out["consumers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["kind"].as_str().unwrap(),
+                c["note"]
+                    .as_str()
+                    .is_some_and(|n| n.starts_with("cannot read it")),
+            )
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("api_gateway", false),
+            ("cloudfront", false),
+            ("listener", true),
+            ("listener", true)
+        ],
+        "{out}"
+    );
+    let error = out["errors"][0]["error"].as_str().unwrap();
+    assert!(
+        error.contains("cannot read listener arn:aws:elasticloadbalancing:")
+            && error.contains("NotAuthorized"),
+        "{error}"
+    );
+
     // `discovery.manage_tagged` makes the tagged distribution a target; `status` names the
     // rest as neither listed nor tagged.
     let tagged = write_config(

@@ -69,7 +69,8 @@ calls count in the role's account); GET /_ccr/assumed the AssumeRole calls seen 
 ExternalId, RoleSessionName).
 
 The fault proxy (the "proxy" address) forwards to the AWS endpoint and injects faults on
-chosen operations and accounts: POST /_fault with a JSON rule
+chosen operations (by X-Amz-Target; the REST and query-protocol ones the emulator names, whose
+faults are answered in XML) and accounts: POST /_fault with a JSON rule
   {"operation": "ListCertificates" | "*", "account": "111111111111" (optional),
    "kind": "throttle" | "throttle429" | "500" | "503" | "reset" | "slow" | "hang" |
            "lose-answer" | "notauthorized" | "resourcenotfound" | "invalidparameter" |
@@ -983,10 +984,21 @@ _REST_OPERATIONS = [
     ("GET", "/domainnames/*", "GetDomainName"),
     ("PATCH", "/domainnames/*", "UpdateDomainName"),
     ("GET", "/domainnames", "GetDomainNames"),
+    ("GET", "/2020-05-31/tagging", "ListTagsForResource"),
 ]
 
 # Query-protocol operations (ELBv2, STS) are named by their Action form field.
 _QUERY_ACTIONS = {"DescribeListenerCertificates", "AddListenerCertificates", "RemoveListenerCertificates", "ModifyListener", "DescribeListeners", "DescribeTags"}
+
+
+def _named(method, path, body):
+    """A REST operation by its method and path, a query-protocol one by its Action (for the
+    fault proxy, which otherwise knows operations by X-Amz-Target); "" when neither."""
+    rest = rest_operation(method, path.split("?", 1)[0])
+    if rest:
+        return rest
+    action = urllib.parse.parse_qs((body or b"").decode("utf-8", "replace")).get("Action", [""])[0]
+    return action if action in _QUERY_ACTIONS else ""
 
 
 def rest_operation(method, path):
@@ -1178,7 +1190,7 @@ class FaultProxy:
                         return
                     continue
                 target = next((v for n, v in headers if n.lower() == "x-amz-target"), "")
-                operation = target.rsplit(".", 1)[-1] if target else ""
+                operation = target.rsplit(".", 1)[-1] if target else _named(method, path, body)
                 account = account_of(next((v for n, v in headers if n.lower() == "authorization"), ""))
                 rule = self._match(operation, account) if operation else None
                 entry = self._journal_entry(operation, headers, body, rule)
@@ -1188,11 +1200,20 @@ class FaultProxy:
                     return
                 if rule is not None and rule["kind"] in self.FAULTS:
                     status, error_type, message = self.FAULTS[rule["kind"]]
-                    payload = json.dumps({"__type": error_type, "message": message}).encode()
+                    if target:
+                        payload = json.dumps({"__type": error_type, "message": message}).encode()
+                        content_type = "application/x-amz-json-1.1"
+                    else:
+                        # Query and REST-XML services (ELB, CloudFront) answer errors in XML.
+                        payload = (
+                            "<ErrorResponse><Error><Type>Sender</Type><Code>%s</Code><Message>%s</Message></Error>"
+                            "<RequestId>fault</RequestId></ErrorResponse>" % (error_type, message)
+                        ).encode()
+                        content_type = "text/xml"
                     self._send(
                         conn,
                         status,
-                        [("Content-Type", "application/x-amz-json-1.1"), ("x-amzn-ErrorType", error_type), ("x-amzn-RequestId", "fault")],
+                        [("Content-Type", content_type), ("x-amzn-ErrorType", error_type), ("x-amzn-RequestId", "fault")],
                         payload,
                     )
                     if close:

@@ -20,7 +20,7 @@ use crate::aws::listener::Listeners;
 use crate::aws::{AwsError, Interceptors};
 use crate::discovery::consumers::{classify, Use};
 use crate::discovery::FoundConsumer;
-use crate::model::{Certificate, Consumer, Seen, CERTIFICATE_REGION};
+use crate::model::{Certificate, Consumer, ConsumerKind, Seen, CERTIFICATE_REGION};
 
 /// Every region's certificates and what uses them (us-east-1 always: what CloudFront
 /// serves), into `out`, and the expiry of the custom domains' certificates.
@@ -59,6 +59,12 @@ pub(super) async fn add(
         match scan {
             Ok(found) => {
                 out.consumers.extend(found.consumers);
+                out.errors
+                    .extend(found.unread.into_iter().map(|error| ScopeError {
+                        account: scope.account.clone(),
+                        region: Some(region.to_string()),
+                        error,
+                    }));
                 expiry.extend(found.expiry);
             }
             Err(e) => out.errors.push(ScopeError {
@@ -79,6 +85,8 @@ pub(super) async fn add(
 /// What one region's scan found: the consumers, and every certificate's expiry by ARN.
 pub(super) struct RegionConsumers {
     pub consumers: Vec<FoundConsumer>,
+    /// The consumers whose service answered with an error, a line each.
+    pub unread: Vec<String>,
     pub expiry: BTreeMap<String, Option<DateTime<Utc>>>,
 }
 
@@ -110,22 +118,12 @@ pub(super) async fn region(
         .map(|c| (c.arn.as_str(), c))
         .collect();
     let mut consumers = Vec::new();
+    let mut unread = Vec::new();
+    let mut balancers = Balancers::new();
     for arn in &scan.in_use {
-        let Some(described) = acm.describe(arn).await? else {
-            continue;
-        };
-        let Some(cert) = by_arn.get(arn.as_str()) else {
-            continue;
-        };
-        let users: BTreeSet<Use> = described.in_use_by.iter().map(|u| classify(u)).collect();
-        for user in users {
-            for mut found in users_of(clients, &user, &described.certificate).await? {
-                found.account = clients.scope.account.clone();
-                found.role_arn = clients.scope.role_arn.clone();
-                found.certificate_arn = arn.clone();
-                found.not_after = cert.not_after;
-                consumers.push(found);
-            }
+        if let Some(cert) = by_arn.get(arn.as_str()) {
+            let found = certificate_users(clients, &acm, cert, &mut balancers, &mut unread).await?;
+            consumers.extend(found);
         }
     }
     let expiry = scan
@@ -133,7 +131,74 @@ pub(super) async fn region(
         .iter()
         .map(|c| (c.arn.clone(), c.not_after))
         .collect();
-    Ok(RegionConsumers { consumers, expiry })
+    Ok(RegionConsumers {
+        consumers,
+        unread,
+        expiry,
+    })
+}
+
+/// What uses `cert`: DescribeCertificate's `InUseBy`, each user read from its service (one
+/// that cannot be read is a row saying why, and a line in `unread`, not a lost region).
+async fn certificate_users(
+    clients: &Clients<'_>,
+    acm: &Acm,
+    cert: &Certificate,
+    balancers: &mut Balancers,
+    unread: &mut Vec<String>,
+) -> Result<Vec<FoundConsumer>, AwsError> {
+    let Some(described) = acm.describe(&cert.arn).await? else {
+        return Ok(Vec::new());
+    };
+    let users: BTreeSet<Use> = described.in_use_by.iter().map(|u| classify(u)).collect();
+    let mut consumers = Vec::new();
+    for user in users {
+        let found = match users_of(clients, &user, &described.certificate, balancers).await {
+            Ok(found) => found,
+            Err(e) => {
+                let row = unreadable(&user, &e);
+                unread.push(format!(
+                    "cannot read {} {}: {}",
+                    row.kind,
+                    row.id,
+                    crate::format::Chain(&e)
+                ));
+                vec![row]
+            }
+        };
+        for mut found in found {
+            found.account = clients.scope.account.clone();
+            found.role_arn = clients.scope.role_arn.clone();
+            found.certificate_arn = cert.arn.clone();
+            found.not_after = cert.not_after;
+            consumers.push(found);
+        }
+    }
+    Ok(consumers)
+}
+
+/// Each load balancer's TLS listeners as read once in a region's scan: one load balancer
+/// holds many certificates, each of which names it.
+type Balancers = BTreeMap<String, Vec<(String, Seen)>>;
+
+/// A consumer whose service answered with an error: listed, with the error, never a target.
+fn unreadable(user: &Use, e: &AwsError) -> FoundConsumer {
+    let (kind, id, region) = match user {
+        Use::Distribution { id, .. } => (ConsumerKind::CloudFront, id.as_str(), CERTIFICATE_REGION),
+        Use::ApiDomain { region, name } => {
+            (ConsumerKind::ApiGateway, name.as_str(), region.as_str())
+        }
+        Use::LoadBalancer { region, arn } => {
+            (ConsumerKind::Listener, arn.as_str(), region.as_str())
+        }
+        Use::Other(arn) => {
+            return FoundConsumer::new(None, arn, "-", Vec::new());
+        }
+    };
+    let mut found = FoundConsumer::new(None, id, region, Vec::new());
+    found.kind = kind.label();
+    found.note = Some(format!("cannot read it: {}", crate::format::Chain(e)));
+    found
 }
 
 /// The consumers `user` names that use `cert`, read from their service.
@@ -141,6 +206,7 @@ async fn users_of(
     clients: &Clients<'_>,
     user: &Use,
     cert: &Certificate,
+    balancers: &mut Balancers,
 ) -> Result<Vec<FoundConsumer>, AwsError> {
     let sdk = &clients.scope.sdk;
     Ok(match user {
@@ -149,6 +215,7 @@ async fn users_of(
                 return Ok(Vec::new());
             }
             let mut found = FoundConsumer::new(None, id, CERTIFICATE_REGION, Vec::new());
+            found.kind = ConsumerKind::CloudFront.label();
             found.note = Some(format!(
                 "a distribution of account {account}, which this scope cannot read"
             ));
@@ -177,7 +244,9 @@ async fn users_of(
                 seen.tags,
             )]
         }
-        Use::LoadBalancer { region, arn } => listeners_using(clients, region, arn, cert).await?,
+        Use::LoadBalancer { region, arn } => {
+            listeners_using(clients, region, arn, cert, balancers).await?
+        }
         Use::Other(arn) => vec![FoundConsumer::new(None, arn, "-", Vec::new())],
     })
 }
@@ -189,31 +258,35 @@ async fn listeners_using(
     region: &str,
     arn: &str,
     cert: &Certificate,
+    balancers: &mut Balancers,
 ) -> Result<Vec<FoundConsumer>, AwsError> {
-    let elb = Listeners::from_sdk_config(
-        &clients.scope.sdk,
-        region,
-        clients.interceptors,
-        clients.limits,
-    );
+    if !balancers.contains_key(arn) {
+        let elb = Listeners::from_sdk_config(
+            &clients.scope.sdk,
+            region,
+            clients.interceptors,
+            clients.limits,
+        );
+        balancers.insert(arn.to_string(), elb.seen(arn).await?);
+    }
     let mut names: Vec<String> = Vec::new();
     for name in cert.names() {
         if !names.iter().any(|n| n == name) {
             names.push(name.to_string());
         }
     }
-    Ok(elb
-        .seen(arn)
-        .await?
+    Ok(balancers
+        .get(arn)
         .into_iter()
+        .flatten()
         .filter(|(_, seen)| seen.certificates.contains(&cert.arn))
-        .map(|(listener, Seen { tags, .. })| {
+        .map(|(listener, seen)| {
             let consumer = Consumer::Listener {
                 arn: listener.clone(),
             };
             with_tags(
-                FoundConsumer::new(Some(consumer), &listener, region, names.clone()),
-                tags,
+                FoundConsumer::new(Some(consumer), listener, region, names.clone()),
+                seen.tags.clone(),
             )
         })
         .collect())
