@@ -292,3 +292,32 @@ fn one_name_is_one_entry_the_distribution_before_its_origins_listener() {
         "{yaml}"
     );
 }
+
+#[test]
+fn each_accounts_fleet_file_holds_its_consumers_with_the_role_as_defaults() {
+    let mut listener = row(
+        Some(Consumer::Listener {
+            arn: LISTENER.into(),
+        }),
+        LISTENER,
+        &["app.example.com"],
+    );
+    listener.role_arn = Some("arn:aws:iam::111111111111:role/ccr".into());
+    let d = Discovery {
+        consumers: vec![listener],
+        ..Discovery::default()
+    };
+    let files = d.fleet_files(Utc::now());
+    let file = &files["111111111111"];
+    assert!(
+        file.contains("defaults:\n  role_arn: arn:aws:iam::111111111111:role/ccr\n"),
+        "{file}"
+    );
+    assert!(
+        file.contains(&format!("    listener_arn: {LISTENER}\n")),
+        "{file}"
+    );
+    assert!(!file.contains("    role_arn:"), "{file}");
+    let parsed: serde_yaml_ng::Value = serde_yaml_ng::from_str(file).unwrap();
+    assert_eq!(parsed["domains"][0]["domain"], "app.example.com");
+}
