@@ -8,7 +8,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-
 use futures_util::future::join_all;
 
 use super::{Scanned, Scope, ScopeError};
@@ -31,8 +30,6 @@ pub(super) async fn add(
     limits: &Arc<AccountLimits>,
     out: &mut Scanned,
 ) {
-    // Every region's certificates and what uses them; us-east-1 always (what CloudFront
-    // serves, the custom domains' expiry included).
     let cognito_certificates: BTreeSet<String> = out
         .domains
         .iter()
@@ -70,7 +67,10 @@ pub(super) async fn add(
             Err(e) => out.errors.push(ScopeError {
                 account: scope.account.clone(),
                 region: Some(region.to_string()),
-                error: format!("certificates and their consumers unknown: {e}"),
+                error: format!(
+                    "certificates and their consumers unknown: {}",
+                    crate::format::Chain(&e)
+                ),
             }),
         }
     }
