@@ -103,7 +103,8 @@ pub struct DiscoverySettings {
     pub organization: bool,
     /// Explicit accounts.
     pub accounts: Vec<String>,
-    /// The user pool tags (all of them) that make a pool's custom domain managed.
+    /// The tags (all of them) that make a user pool's custom domain, or a distribution, API
+    /// Gateway domain or load balancer's listener, managed.
     pub manage_tagged: BTreeMap<String, String>,
     /// How often to look again.
     pub interval: Duration,
