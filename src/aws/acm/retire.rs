@@ -9,15 +9,7 @@ impl Acm {
     /// AddTagsToCertificate: `key=value` (replacing that key's value).
     pub async fn tag(&self, arn: &str, key: &str, value: &str) -> Result<(), AwsError> {
         const OP: &str = "AddTagsToCertificate";
-        let tag =
-            Tag::builder()
-                .key(key)
-                .value(value)
-                .build()
-                .map_err(|e| AwsError::Malformed {
-                    operation: OP,
-                    detail: e.to_string(),
-                })?;
+        let tag = tag(OP, key, Some(value))?;
         self.limits.acm_tags.acquire().await;
         self.client
             .add_tags_to_certificate()
