@@ -3,209 +3,21 @@
 //! rolled back; a CloudFront ETag race; a listener whose old certificate is in its SNI list;
 //! every kind in one configuration.
 
-use aws_sdk_cloudfront::types::{
-    Aliases, DefaultCacheBehavior, DistributionConfig, Origin, Origins, SslSupportMethod,
-    ViewerCertificate, ViewerProtocolPolicy,
-};
-
-use crate::support::{
-    import, import_with, pool_with_domain, stage, write_config, Emulator, Imported, Leaf, Stage,
-    REGION,
-};
-
-pub(crate) const WWW: &str = "www.example.com";
-pub(crate) const API: &str = "api.example.com";
-pub(crate) const API_REGION: &str = "eu-west-1";
-const APP: &str = "app.example.com";
-
-/// A distribution serving `WWW` (and `static.example.com`) on `arn`; returns its ID.
-pub(crate) async fn distribution(emu: &Emulator, arn: &str) -> String {
-    let viewer = ViewerCertificate::builder()
-        .acm_certificate_arn(arn)
-        .ssl_support_method(SslSupportMethod::SniOnly)
-        .minimum_protocol_version(aws_sdk_cloudfront::types::MinimumProtocolVersion::from(
-            "TLSv1.2_2021",
-        ))
-        .build();
-    let config = DistributionConfig::builder()
-        .caller_reference(format!("ref-{arn}"))
-        .comment("the site")
-        .enabled(true)
-        .aliases(
-            Aliases::builder()
-                .quantity(2)
-                .items(WWW)
-                .items("static.example.com")
-                .build()
-                .unwrap(),
-        )
-        .origins(
-            Origins::builder()
-                .quantity(1)
-                .items(
-                    Origin::builder()
-                        .id("origin")
-                        .domain_name("origin.example.com")
-                        .custom_origin_config(
-                            aws_sdk_cloudfront::types::CustomOriginConfig::builder()
-                                .http_port(80)
-                                .https_port(443)
-                                .origin_protocol_policy(
-                                    aws_sdk_cloudfront::types::OriginProtocolPolicy::HttpsOnly,
-                                )
-                                .build()
-                                .unwrap(),
-                        )
-                        .build()
-                        .unwrap(),
-                )
-                .build()
-                .unwrap(),
-        )
-        .default_cache_behavior(
-            DefaultCacheBehavior::builder()
-                .target_origin_id("origin")
-                .viewer_protocol_policy(ViewerProtocolPolicy::RedirectToHttps)
-                .build()
-                .unwrap(),
-        )
-        .viewer_certificate(viewer)
-        .build()
-        .unwrap();
-    emu.cloudfront()
-        .create_distribution()
-        .distribution_config(config)
-        .send()
-        .await
-        .unwrap()
-        .distribution()
-        .unwrap()
-        .id()
-        .to_string()
-}
-
-/// The distribution's viewer certificate ARN, TLS policy and comment.
-async fn distribution_state(emu: &Emulator, id: &str) -> (String, String, String) {
-    let out = emu
-        .cloudfront()
-        .get_distribution_config()
-        .id(id)
-        .send()
-        .await
-        .unwrap();
-    let config = out.distribution_config().unwrap();
-    let viewer = config.viewer_certificate().unwrap();
-    (
-        viewer.acm_certificate_arn().unwrap_or_default().to_string(),
-        viewer
-            .minimum_protocol_version()
-            .map(|v| v.as_str().to_string())
-            .unwrap_or_default(),
-        config.comment().to_string(),
-    )
-}
-
-/// A regional API Gateway custom domain `API` on `arn` in `API_REGION`.
-pub(crate) async fn api_domain(emu: &Emulator, arn: &str) {
-    emu.apigateway(API_REGION)
-        .create_domain_name()
-        .domain_name(API)
-        .regional_certificate_arn(arn)
-        .endpoint_configuration(
-            aws_sdk_apigateway::types::EndpointConfiguration::builder()
-                .types(aws_sdk_apigateway::types::EndpointType::Regional)
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
-}
-
-/// The API Gateway domain's regional certificate ARN.
-async fn api_domain_arn(emu: &Emulator) -> Option<String> {
-    emu.apigateway(API_REGION)
-        .get_domain_name()
-        .domain_name(API)
-        .send()
-        .await
-        .unwrap()
-        .regional_certificate_arn()
-        .map(str::to_string)
-}
-
-/// A load balancer listener in `API_REGION` on `default` with `sni` in its SNI list; its ARN.
-fn listener(emu: &Emulator, default: &str, sni: &[&str]) -> String {
-    let out = Emulator::http(
-        &emu.endpoint,
-        "POST",
-        "/_ccr/listener",
-        &serde_json::json!({"region": API_REGION, "default": default, "sni": sni}).to_string(),
-    );
-    let out: serde_json::Value = serde_json::from_str(&out).unwrap();
-    out["arn"].as_str().unwrap().to_string()
-}
-
-/// The listener's (default, SNI list), as DescribeListenerCertificates says.
-async fn listener_state(arn: &str, emu: &Emulator) -> (String, Vec<String>) {
-    let out = emu
-        .elb(API_REGION)
-        .describe_listener_certificates()
-        .listener_arn(arn)
-        .send()
-        .await
-        .unwrap();
-    let mut default = String::new();
-    let mut sni = Vec::new();
-    for c in out.certificates() {
-        let a = c.certificate_arn().unwrap().to_string();
-        if c.is_default() == Some(true) {
-            default = a;
-        } else {
-            sni.push(a);
-        }
-    }
-    (default, sni)
-}
-
-/// A `once` config for `entries` (YAML list items), verifying at the edge within `window`
-/// (with `verify_extra`, more `verify:` lines).
-pub(crate) fn config(s: &Stage, window: &str, verify_extra: &str, entries: &str) -> String {
-    let text = format!(
-        "verify:\n  window: {window}\n  interval: 300ms\n  connect_to: {}\n  ca_file: {}\n{verify_extra}defaults:\n  min_validity: 30d\ndomains:\n{entries}",
-        s.emu.edge,
-        s.ca_file.display()
-    );
-    write_config(s.dir.path(), &text)
-        .to_string_lossy()
-        .into_owned()
-}
-
-/// An old (20 days) and a new (90 days) certificate for `name`, in us-east-1.
-pub(crate) async fn pair(s: &Stage, name: &str, serial: u64) -> (Imported, Imported) {
-    let old = import(&s.emu, &s.ca, Leaf::new(name, 20, serial)).await;
-    let new = import(&s.emu, &s.ca, Leaf::new(name, 90, serial + 1)).await;
-    (old, new)
-}
+use crate::support::*;
 
 #[tokio::test]
 async fn a_distribution_is_moved_verified_and_left_alone_the_next_time() {
     let s = stage(&["--edge-delay", "2", "--updating-seconds", "1"]);
     let (old, new) = pair(&s, WWW, 0x0c01).await;
     let id = distribution(&s.emu, &old.arn).await;
-    let config = config(
+    let config = consumer_config(
         &s,
         "30s",
         "",
         &format!("  - domain: {WWW}\n    cloudfront_distribution_id: {id}\n"),
     );
 
-    let run = s.emu.run(&["once", "--wait", "-c", &config]);
-    assert_eq!(run.code, 0, "{}", run.stderr);
-    assert!(
-        run.stderr.contains("www.example.com: rotated-verified"),
-        "{}",
-        run.stderr
-    );
+    let run = once_verified(&s, &config, "www.example.com");
     // While the distribution was InProgress and the edge lagged, the old serial was served.
     assert!(
         run.stderr
@@ -234,7 +46,7 @@ async fn a_concurrent_distribution_change_is_read_again_and_kept() {
     let s = stage(&[]);
     let (old, new) = pair(&s, WWW, 0x0d01).await;
     let id = distribution(&s.emu, &old.arn).await;
-    let config = config(
+    let config = consumer_config(
         &s,
         "30s",
         "",
@@ -269,7 +81,7 @@ async fn a_regional_api_domain_takes_a_certificate_from_its_region() {
     // A newer certificate in us-east-1 is not for a regional domain, however long it lasts.
     let elsewhere = import(&s.emu, &s.ca, Leaf::new(API, 300, 0x0e03)).await;
     api_domain(&s.emu, &old.arn).await;
-    let config = config(
+    let config = consumer_config(
         &s,
         "30s",
         "",
@@ -287,13 +99,7 @@ async fn a_regional_api_domain_takes_a_certificate_from_its_region() {
         "the regional certificate, not the longer-lived one in us-east-1: {}",
         plan.stdout
     );
-    let run = s.emu.run(&["once", "--wait", "-c", &config]);
-    assert_eq!(run.code, 0, "{}", run.stderr);
-    assert!(
-        run.stderr.contains("api.example.com: rotated-verified"),
-        "{}",
-        run.stderr
-    );
+    once_verified(&s, &config, "api.example.com");
     assert_eq!(s.emu.count("UpdateDomainName"), 1);
     assert_eq!(
         api_domain_arn(&s.emu).await.as_deref(),
@@ -312,8 +118,7 @@ async fn a_failed_verification_rolls_each_kind_back() {
     let api_old = import_with(&regional, &s.ca, Leaf::new(API, 20, 0x0f11)).await;
     import_with(&regional, &s.ca, Leaf::new(API, 90, 0x0f12)).await;
     api_domain(&s.emu, &api_old.arn).await;
-    let config = config(
-        &s,
+    let config = consumer_config(&s,
         "3s",
         "  on_failure: rollback\n",
         &format!(
@@ -365,8 +170,7 @@ async fn every_kind_in_one_configuration_is_planned_and_moved() {
     let app_old = import_with(&regional, &s.ca, Leaf::new(APP, 20, 0x1031)).await;
     let app_new = import_with(&regional, &s.ca, Leaf::new(APP, 90, 0x1032)).await;
     let arn = listener(&s.emu, &app_old.arn, &[]);
-    let config = config(
-        &s,
+    let config = consumer_config(&s,
         "30s",
         "",
         &format!(
@@ -430,20 +234,14 @@ async fn a_listener_whose_old_certificate_is_also_in_its_sni_list_ends_with_only
     let new = import_with(&regional, &s.ca, Leaf::new(APP, 90, 0x1102)).await;
     let other = import_with(&regional, &s.ca, Leaf::new("other.example.com", 90, 0x1103)).await;
     let arn = listener(&s.emu, &old.arn, &[&old.arn, &other.arn]);
-    let config = config(
+    let config = consumer_config(
         &s,
         "30s",
         "",
         &format!("  - domain: {APP}\n    listener_arn: {arn}\n"),
     );
 
-    let run = s.emu.run(&["once", "--wait", "-c", &config]);
-    assert_eq!(run.code, 0, "{}", run.stderr);
-    assert!(
-        run.stderr.contains("app.example.com: rotated-verified"),
-        "{}",
-        run.stderr
-    );
+    let run = once_verified(&s, &config, "app.example.com");
     assert!(
         run.stderr
             .contains("took the replaced certificate off the listener's SNI list"),
@@ -491,7 +289,7 @@ async fn a_listener_rolled_back_keeps_only_the_old_certificate() {
     )
     .await;
     let arn = listener(&s.emu, &default.arn, &[&old.arn]);
-    let config = config(
+    let config = consumer_config(
         &s,
         "2s",
         "  on_failure: rollback\n",
@@ -541,7 +339,7 @@ fn an_entry_names_exactly_one_consumer() {
         ),
     ] {
         let config = write_config(dir.path(), &format!("domains:\n{entry}"));
-        let run = crate::support::run_binary(&["validate", "-c", config.to_str().unwrap()], &[]);
+        let run = run_binary(&["validate", "-c", config.to_str().unwrap()], &[]);
         assert_eq!(run.code, 2, "{entry}: {}", run.stderr);
         assert!(run.stderr.contains(says), "{entry}: {}", run.stderr);
         assert!(run.stderr.contains("config.yaml:"), "located: {}", run.stderr);

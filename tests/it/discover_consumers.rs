@@ -3,8 +3,10 @@
 //! beside a Cognito custom domain; its fleet YAML is a valid config, and
 //! `discovery.manage_tagged` takes a tagged distribution as a target.
 
-use crate::consumers::{api_domain, distribution, API, API_REGION as ELB_REGION, WWW};
-use crate::support::{import, import_with, pool_with_domain, stage, write_config, Leaf, REGION};
+use crate::support::{
+    api_domain, distribution, import, import_with, pool_with_domain, stage, write_config, Leaf,
+    API, API_REGION as ELB_REGION, REGION, WWW,
+};
 
 const APP: &str = "app.example.com";
 

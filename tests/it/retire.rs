@@ -1,8 +1,10 @@
 //! Retiring the certificate a verified swap replaced (`retire:`), end to end on the emulator:
 //! marked unused, then deleted after `retire.after`; never while anything still uses it.
 
-use crate::consumers::{config, distribution, pair, WWW};
-use crate::support::{import, pool_with_domain, stage, Emulator, Leaf, Stage, REGION};
+use crate::support::{
+    consumer_config, distribution, import, pair, pool_with_domain, stage, Emulator, Leaf, Stage,
+    REGION, WWW,
+};
 
 /// The certificate `arn` as ACM describes it (`None`: deleted), and its tags.
 async fn acm_state(emu: &Emulator, arn: &str) -> Option<Vec<(String, String)>> {
@@ -35,7 +37,7 @@ async fn acm_state(emu: &Emulator, arn: &str) -> Option<Vec<(String, String)>> {
 /// `after` and `action` lines, YAML).
 fn retire_config(s: &Stage, pool: &str, retire: &str) -> String {
     let entries = format!("  - domain: auth.example.com\n    user_pool_id: {pool}\n");
-    let config = config(s, "30s", "", &entries);
+    let config = consumer_config(s, "30s", "", &entries);
     let text = std::fs::read_to_string(&config).unwrap();
     std::fs::write(&config, format!("retire:\n{retire}{text}")).unwrap();
     config

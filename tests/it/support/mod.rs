@@ -1,7 +1,8 @@
 //! Test harness, one file per job: the emulator and TLS edge ([`emulator`]), the real binary
-//! ([`binary`]), certificates ([`certificates`]), SDK seeding ([`seeding`]), config files
-//! ([`config`]), the seeded world ([`world`]); processes and waiting ([`process`]: `wait_for`,
-//! and `wait_until` for an async condition) and the systemd container ([`container`]).
+//! ([`binary`]), certificates ([`certificates`]), SDK seeding ([`seeding`]; the consumers
+//! beyond Cognito in [`consumers`]), config files ([`config`]), the seeded world ([`world`]);
+//! processes and waiting ([`process`]: `wait_for`, and `wait_until` for an async condition)
+//! and the systemd container ([`container`]).
 
 // Shared by the files below (each `use super::*`).
 use std::collections::BTreeMap;
@@ -16,6 +17,7 @@ use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, 
 mod binary;
 mod certificates;
 mod config;
+mod consumers;
 pub mod container;
 mod emulator;
 mod process;
@@ -24,4 +26,7 @@ mod world;
 
 // Not every test file uses every helper.
 #[allow(unused_imports)]
-pub use {binary::*, certificates::*, config::*, emulator::*, process::*, seeding::*, world::*};
+pub use {
+    binary::*, certificates::*, config::*, consumers::*, emulator::*, process::*, seeding::*,
+    world::*,
+};
