@@ -223,127 +223,181 @@ async fn two_accounts_through_a_role_one_scan_each() {
     assert_eq!(ours[0]["RoleSessionName"], "cognito-cert-rotator");
 }
 
-/// A pass through each retryable fault class, injected twice on each of the three calls a
-/// rotation makes: the SDK's retries absorb them and the pass ends rotated and verified.
-#[tokio::test]
-async fn a_pass_completes_through_every_retryable_fault() {
-    for kind in ["throttle", "throttle429", "500", "503", "reset", "slow"] {
-        let f = fleet(&[], "").await;
-        for op in [
-            "ListCertificates",
-            "DescribeUserPoolDomain",
-            "UpdateUserPoolDomain",
-        ] {
-            f.emu
-                .fault(json!({"operation": op, "kind": kind, "times": 2, "delay": 1.5}));
-        }
-        let run = f.emu.run_via_proxy(&["once", "--wait", "-c", &f.config]);
-        assert_eq!(run.code, 0, "{kind}: {}", run.stderr);
-        f.assert_all_rotated(&run.stderr, kind).await;
-        assert_eq!(
-            f.emu.faults_injected().get(kind).copied(),
-            Some(6),
-            "{kind}: every rule fired twice"
-        );
-        // Exactly one swap per domain: a retried UpdateUserPoolDomain is not repeated after
-        // it succeeded.
-        assert_eq!(f.emu.count("UpdateUserPoolDomain"), 3, "{kind}");
-    }
-}
-
-/// Non-retryable errors fail the target they hit, once (no retries), with the AWS error code
-/// and message in the log and in `status`; the other account's target still rotates.
-#[tokio::test]
-async fn non_retryable_errors_fail_only_their_targets_with_the_code() {
-    for (kind, code) in [
-        ("notauthorized", "NotAuthorizedException"),
-        ("resourcenotfound", "ResourceNotFoundException"),
-        ("invalidparameter", "InvalidParameterException"),
-        ("featureunavailable", "FeatureUnavailableInTierException"),
+/// A pass through one retryable fault class, injected twice on each of the three calls a
+/// rotation makes: the SDK's retries absorb them and the pass ends rotated and verified. One
+/// test per class, so they run side by side and a failure names its class.
+async fn a_pass_completes_through(kind: &str) {
+    let f = fleet(&[], "").await;
+    for op in [
+        "ListCertificates",
+        "DescribeUserPoolDomain",
+        "UpdateUserPoolDomain",
     ] {
-        let f = fleet(&[], "").await;
-        f.emu.fault(json!({"operation": "DescribeUserPoolDomain", "account": PROD, "kind": kind, "times": -1}));
-        let run = f.emu.run_via_proxy(&["once", "--wait", "-c", &f.config]);
-        assert_eq!(run.code, 1, "{kind}");
-        assert!(
-            run.stderr.contains("a.example.com: rotated-verified"),
-            "{kind}: {}",
-            run.stderr
-        );
-        for s in &f.prod {
-            let line = run
-                .stderr
-                .lines()
-                .find(|l| l.contains(&format!("{}: failed", s.domain)))
-                .unwrap_or_else(|| panic!("{kind}: no failure line for {}", s.domain));
-            assert!(line.contains(code), "{line}");
-            assert!(line.contains("DescribeUserPoolDomain"), "{line}");
-            assert_eq!(s.arn().await, s.old.arn, "untouched");
-        }
-        // Not retried: one attempt per prod target.
-        assert_eq!(
-            f.emu.faults_injected().get(kind).copied(),
-            Some(2),
-            "{kind}"
-        );
+        f.emu
+            .fault(json!({"operation": op, "kind": kind, "times": 2, "delay": 1.5}));
+    }
+    let run = f.emu.run_via_proxy(&["once", "--wait", "-c", &f.config]);
+    assert_eq!(run.code, 0, "{kind}: {}", run.stderr);
+    f.assert_all_rotated(&run.stderr, kind).await;
+    assert_eq!(
+        f.emu.faults_injected().get(kind).copied(),
+        Some(6),
+        "{kind}: every rule fired twice"
+    );
+    // Exactly one swap per domain: a retried UpdateUserPoolDomain is not repeated after
+    // it succeeded.
+    assert_eq!(f.emu.count("UpdateUserPoolDomain"), 3, "{kind}");
+}
 
-        let status = f
-            .emu
-            .run_via_proxy(&["status", "--output", "json", "-c", &f.config]);
-        assert_eq!(status.code, 1);
-        let report: serde_json::Value = serde_json::from_str(&status.stdout).unwrap();
-        for row in report["targets"].as_array().unwrap() {
-            let problem = row["problem"].as_str().unwrap_or("");
-            if row["account"] == PROD {
-                assert!(problem.contains(code), "{row}");
-            } else {
-                assert_eq!(row["account"], "default");
-                assert!(row["healthy"].as_bool().unwrap(), "{row}");
-            }
+#[tokio::test]
+async fn a_pass_completes_through_throttling() {
+    a_pass_completes_through("throttle").await;
+}
+
+#[tokio::test]
+async fn a_pass_completes_through_a_429() {
+    a_pass_completes_through("throttle429").await;
+}
+
+#[tokio::test]
+async fn a_pass_completes_through_a_500() {
+    a_pass_completes_through("500").await;
+}
+
+#[tokio::test]
+async fn a_pass_completes_through_a_503() {
+    a_pass_completes_through("503").await;
+}
+
+#[tokio::test]
+async fn a_pass_completes_through_a_connection_reset() {
+    a_pass_completes_through("reset").await;
+}
+
+#[tokio::test]
+async fn a_pass_completes_through_a_slow_answer() {
+    a_pass_completes_through("slow").await;
+}
+
+/// A non-retryable error fails the target it hits, once (no retries), with the AWS error code
+/// and message in the log and in `status`; the other account's target still rotates.
+async fn a_non_retryable_error_fails_only_its_targets(kind: &str, code: &str) {
+    let f = fleet(&[], "").await;
+    f.emu.fault(
+        json!({"operation": "DescribeUserPoolDomain", "account": PROD, "kind": kind, "times": -1}),
+    );
+    let run = f.emu.run_via_proxy(&["once", "--wait", "-c", &f.config]);
+    assert_eq!(run.code, 1, "{kind}");
+    assert!(
+        run.stderr.contains("a.example.com: rotated-verified"),
+        "{kind}: {}",
+        run.stderr
+    );
+    for s in &f.prod {
+        let line = run
+            .stderr
+            .lines()
+            .find(|l| l.contains(&format!("{}: failed", s.domain)))
+            .unwrap_or_else(|| panic!("{kind}: no failure line for {}", s.domain));
+        assert!(line.contains(code), "{line}");
+        assert!(line.contains("DescribeUserPoolDomain"), "{line}");
+        assert_eq!(s.arn().await, s.old.arn, "untouched");
+    }
+    // Not retried: one attempt per prod target.
+    assert_eq!(
+        f.emu.faults_injected().get(kind).copied(),
+        Some(2),
+        "{kind}"
+    );
+
+    let status = f
+        .emu
+        .run_via_proxy(&["status", "--output", "json", "-c", &f.config]);
+    assert_eq!(status.code, 1);
+    let report: serde_json::Value = serde_json::from_str(&status.stdout).unwrap();
+    for row in report["targets"].as_array().unwrap() {
+        let problem = row["problem"].as_str().unwrap_or("");
+        if row["account"] == PROD {
+            assert!(problem.contains(code), "{row}");
+        } else {
+            assert_eq!(row["account"], "default");
+            assert!(row["healthy"].as_bool().unwrap(), "{row}");
         }
     }
 }
 
-/// One account down (every request reset, or every answer a 503): its targets fail after
-/// the retries, while the other account's target is swapped without waiting for them and
-/// verified inside its window.
 #[tokio::test]
-async fn one_accounts_outage_does_not_hold_up_another() {
-    for kind in ["reset", "503"] {
-        let f = fleet(&["--edge-delay", "1"], "").await;
-        f.emu
-            .fault(json!({"operation": "*", "account": PROD, "kind": kind, "times": -1}));
-        let run = f.emu.run_via_proxy(&["once", "--wait", "-c", &f.config]);
-        assert_eq!(run.code, 1, "{kind}");
+async fn not_authorized_fails_only_its_targets_with_the_code() {
+    a_non_retryable_error_fails_only_its_targets("notauthorized", "NotAuthorizedException").await;
+}
+
+#[tokio::test]
+async fn resource_not_found_fails_only_its_targets_with_the_code() {
+    a_non_retryable_error_fails_only_its_targets("resourcenotfound", "ResourceNotFoundException")
+        .await;
+}
+
+#[tokio::test]
+async fn invalid_parameter_fails_only_its_targets_with_the_code() {
+    a_non_retryable_error_fails_only_its_targets("invalidparameter", "InvalidParameterException")
+        .await;
+}
+
+#[tokio::test]
+async fn feature_unavailable_fails_only_its_targets_with_the_code() {
+    a_non_retryable_error_fails_only_its_targets(
+        "featureunavailable",
+        "FeatureUnavailableInTierException",
+    )
+    .await;
+}
+
+/// One account down (every request `kind`): its targets fail after the retries, while the
+/// other account's target is swapped without waiting for them and verified inside its window.
+async fn one_accounts_outage_does_not_hold_up_another(kind: &str) {
+    let f = fleet(&["--edge-delay", "1"], "").await;
+    f.emu
+        .fault(json!({"operation": "*", "account": PROD, "kind": kind, "times": -1}));
+    let run = f.emu.run_via_proxy(&["once", "--wait", "-c", &f.config]);
+    assert_eq!(run.code, 1, "{kind}");
+    assert!(
+        run.stderr.contains("a.example.com: rotated-verified"),
+        "{kind}: {}",
+        run.stderr
+    );
+    let swapped_at = run
+        .stderr
+        .find("swapped the certificate")
+        .expect("a swap log line");
+    let prod_failed_at = run
+        .stderr
+        .find("cannot list certificates")
+        .expect("the prod scan failure");
+    assert!(
+        swapped_at < prod_failed_at,
+        "{kind}: the healthy account's swap must not wait for the failing account: {}",
+        run.stderr
+    );
+    for s in &f.prod {
         assert!(
-            run.stderr.contains("a.example.com: rotated-verified"),
-            "{kind}: {}",
+            run.stderr.contains(&format!("{}: failed", s.domain)),
+            "{}",
             run.stderr
         );
-        let swapped_at = run
-            .stderr
-            .find("swapped the certificate")
-            .expect("a swap log line");
-        let prod_failed_at = run
-            .stderr
-            .find("cannot list certificates")
-            .expect("the prod scan failure");
-        assert!(
-            swapped_at < prod_failed_at,
-            "{kind}: the healthy account's swap must not wait for the failing account: {}",
-            run.stderr
-        );
-        for s in &f.prod {
-            assert!(
-                run.stderr.contains(&format!("{}: failed", s.domain)),
-                "{}",
-                run.stderr
-            );
-        }
-        // Retried (5 attempts), then given up: not hammered forever.
-        let injected = f.emu.faults_injected().get(kind).copied().unwrap_or(0);
-        assert!((5..=10).contains(&injected), "{kind}: {injected}");
     }
+    // Retried (5 attempts), then given up: not hammered forever.
+    let injected = f.emu.faults_injected().get(kind).copied().unwrap_or(0);
+    assert!((5..=10).contains(&injected), "{kind}: {injected}");
+}
+
+#[tokio::test]
+async fn one_account_resetting_every_connection_does_not_hold_up_another() {
+    one_accounts_outage_does_not_hold_up_another("reset").await;
+}
+
+#[tokio::test]
+async fn one_account_answering_503_to_everything_does_not_hold_up_another() {
+    one_accounts_outage_does_not_hold_up_another("503").await;
 }
 
 /// Three domains moving to one SAN certificate in the default account.
