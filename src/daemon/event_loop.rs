@@ -1,6 +1,7 @@
 //! The daemon's loop: ticks in, one pass at a time out. A schedule tick that arrives during a
-//! pass is dropped (never an overlapping pass); events that arrive during a pass get exactly
-//! one more pass right after it, however many there were. Control messages (signals) end the
+//! pass is dropped (never an overlapping pass); events, and a pass owed (the lease won, a
+//! change window opened), that arrive during a pass get exactly one more pass right after it,
+//! however many there were. Control messages (signals) end the
 //! loop. Takes its ticks, controls and pass as arguments, so tests drive it with channels and
 //! paused time.
 
@@ -34,31 +35,47 @@ pub enum LoopExit {
 /// Why a pass runs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Tick {
-    /// The schedule fired (or `--now`, or this replica became the leader).
+    /// The schedule fired (or `--now`). Dropped when it arrives during a pass.
     Schedule,
+    /// A pass is owed now: this replica became the leader (its first pass resumes what the
+    /// last leader left in flight), or a change window opened for a deferred swap. Unlike a
+    /// schedule tick it is kept when it arrives during a pass, which may have run without it
+    /// (a standby's report while the lease was being won), and one more pass follows.
+    Due,
     /// ACM events arrived on the event queue.
     Events(Vec<AcmEvent>),
 }
 
 impl Tick {
-    /// Fold `other` into `self`: a pass that answers events answers all of them.
+    /// Fold `other` into `self`: a pass that answers events answers all of them, and any
+    /// pass pays what is owed.
     fn absorb(self, other: Tick) -> Tick {
         match (self, other) {
             (Tick::Events(mut a), Tick::Events(b)) => {
                 a.extend(b);
                 Tick::Events(a)
             }
-            (Tick::Events(a), Tick::Schedule) | (Tick::Schedule, Tick::Events(a)) => {
-                Tick::Events(a)
-            }
+            (Tick::Events(a), _) | (_, Tick::Events(a)) => Tick::Events(a),
+            (Tick::Due, _) | (_, Tick::Due) => Tick::Due,
             (Tick::Schedule, Tick::Schedule) => Tick::Schedule,
+        }
+    }
+
+    /// Send a [`Tick::Due`] on `ticks`. Never lost to a full channel (schedule ticks waiting):
+    /// it then waits for room in a task of its own.
+    pub fn owe(ticks: &mpsc::Sender<Tick>) {
+        if let Err(mpsc::error::TrySendError::Full(due)) = ticks.try_send(Tick::Due) {
+            let ticks = ticks.clone();
+            tokio::spawn(async move {
+                let _ = ticks.send(due).await;
+            });
         }
     }
 }
 
 /// Take ticks one at a time and run `pass` for each. Schedule ticks that arrive during a pass
-/// are dropped (counted in the log); events that arrive during a pass are coalesced into one
-/// more pass right after it. Returns on a control message; a shutdown during a pass gives the
+/// are dropped (counted in the log); events and owed passes that arrive during a pass are
+/// coalesced into one more pass right after it. Returns on a control message; a shutdown during a pass gives the
 /// pass `grace` to finish first, a reload lets it finish.
 pub async fn event_loop<F, Fut>(
     ticks: &mut mpsc::Receiver<Tick>,
@@ -131,16 +148,16 @@ async fn wait(
 }
 
 /// The ticks that arrived during a pass: schedule ticks are dropped (said once: passes never
-/// overlap), events are kept for the next pass, with `queued`.
+/// overlap), events and owed passes are kept for the next pass, with `queued`.
 fn after_pass(ticks: &mut mpsc::Receiver<Tick>, mut queued: Option<Tick>) -> Option<Tick> {
     let mut skipped = 0;
     while let Ok(t) = ticks.try_recv() {
         match t {
             Tick::Schedule => skipped += 1,
-            events => {
+            kept => {
                 queued = Some(match queued.take() {
-                    Some(q) => q.absorb(events),
-                    None => events,
+                    Some(q) => q.absorb(kept),
+                    None => kept,
                 });
             }
         }
@@ -358,6 +375,50 @@ mod tests {
         assert_eq!(ids, ["a", "b", "c"]);
         // Right after the first pass, not at the next tick.
         assert_eq!(log[1].0 - log[0].0, Duration::from_secs(10));
+    }
+
+    /// Winning the lease during a standby's report (or a change window opening during a
+    /// pass) owes a pass: it runs right after the one in flight, where a late schedule tick is
+    /// dropped. Dropped, the new leader's first pass (which resumes the last leader's work)
+    /// would wait for the next scheduled tick.
+    #[tokio::test(start_paused = true)]
+    async fn a_pass_owed_during_a_pass_runs_right_after_it_and_a_late_schedule_tick_does_not() {
+        let (tick_tx, mut ticks) = mpsc::channel(2);
+        let (ctl_tx, mut ctl) = mpsc::channel(1);
+        tick_tx.send(Tick::Schedule).await.unwrap();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_secs(2)).await;
+            tick_tx.send(Tick::Schedule).await.unwrap();
+            Tick::owe(&tick_tx);
+            tokio::time::sleep(Duration::from_secs(60)).await;
+            let _ = ctl_tx.send(Control::Shutdown).await;
+        });
+        let log = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let l = log.clone();
+        event_loop(&mut ticks, &mut ctl, Duration::from_secs(1), |tick| {
+            let l = l.clone();
+            async move {
+                let at = Instant::now();
+                tokio::time::sleep(Duration::from_secs(10)).await;
+                l.lock().unwrap().push((at, tick));
+            }
+        })
+        .await;
+        let log = log.lock().unwrap();
+        let ticks: Vec<_> = log.iter().map(|(_, t)| t.clone()).collect();
+        assert_eq!(ticks, [Tick::Schedule, Tick::Due]);
+        assert_eq!(log[1].0 - log[0].0, Duration::from_secs(10));
+    }
+
+    /// An owed pass is not lost to a channel full of schedule ticks: it waits for room.
+    #[tokio::test]
+    async fn a_pass_owed_waits_for_room_in_a_full_channel() {
+        let (tick_tx, mut ticks) = mpsc::channel(1);
+        tick_tx.send(Tick::Schedule).await.unwrap();
+        Tick::owe(&tick_tx);
+        assert_eq!(ticks.recv().await, Some(Tick::Schedule));
+        let owed = tokio::time::timeout(Duration::from_secs(5), ticks.recv()).await;
+        assert_eq!(owed, Ok(Some(Tick::Due)));
     }
 
     #[tokio::test(start_paused = true)]

@@ -226,9 +226,7 @@ impl Daemon {
         Some(crate::lease::run::spawn(
             lease.clone(),
             self.metrics.clone(),
-            move || {
-                let _ = wake.try_send(Tick::Schedule);
-            },
+            move || Tick::owe(&wake),
             move || {
                 v.abort_all();
                 // The pass in flight stops too: it acts no further without the lease.

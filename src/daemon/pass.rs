@@ -50,7 +50,7 @@ impl Daemon {
         let ctx = &self.ctx;
         let started = tokio::time::Instant::now();
         let trigger = match tick {
-            Tick::Schedule => String::new(),
+            Tick::Schedule | Tick::Due => String::new(),
             Tick::Events(events) => {
                 let summary = crate::events::summary(events);
                 info!("pass triggered by {summary}");
@@ -59,7 +59,7 @@ impl Daemon {
         };
         // An event may bring the certificate a failing target waits for: it tries them all.
         let mode = match tick {
-            Tick::Schedule => Mode::Daemon,
+            Tick::Schedule | Tick::Due => Mode::Daemon,
             Tick::Events(_) => Mode::Event,
         };
         let result = crate::reconcile::pass(ctx, mode, ctx.clock.now()).await;

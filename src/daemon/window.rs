@@ -54,7 +54,7 @@ impl Opening {
         let ticks = self.ticks.clone();
         let task = tokio::spawn(async move {
             tokio::time::sleep(delay).await;
-            let _ = ticks.try_send(Tick::Schedule);
+            let _ = ticks.send(Tick::Due).await;
         });
         *pending = Some((at, task.abort_handle()));
     }
@@ -86,7 +86,7 @@ mod tests {
         tokio::time::sleep(Duration::from_secs(3599)).await;
         assert!(rx.try_recv().is_err(), "woken before the opening");
         tokio::time::sleep(Duration::from_secs(2)).await;
-        assert!(matches!(rx.try_recv(), Ok(Tick::Schedule)));
+        assert!(matches!(rx.try_recv(), Ok(Tick::Due)));
         // The replaced wake-up never fires.
         tokio::time::sleep(Duration::from_secs(7200)).await;
         assert!(rx.try_recv().is_err());
