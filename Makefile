@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 STAMP := $(VENV)/.installed
 
-.PHONY: all build test test-system lint fmt demo venv clean release check-iam bench bench-trust deb deb-tools soak
+.PHONY: all build test test-system lint fmt demo venv clean release check-iam bench bench-suite bench-trust deb deb-tools soak
 
 all: build
 
@@ -82,6 +82,11 @@ bench: venv release
 	$(VENV)/bin/python bench/bench.py --binary target/release/cognito-cert-rotator --certs $(BENCH_CERTS) --domains $(BENCH_DOMAINS)
 	$(VENV)/bin/python bench/discover.py --binary target/release/cognito-cert-rotator --accounts $(BENCH_ACCOUNTS) --regions $(BENCH_REGIONS)
 	$(VENV)/bin/python bench/consumers.py --binary target/release/cognito-cert-rotator --targets $(BENCH_DOMAINS)
+
+# What the integration suite costs once built: wall time and the whole machine's busy CPU
+# (the forked emulators' included), RUNS times at THREADS test threads (bench/suite.sh).
+bench-suite: venv
+	@bench/suite.sh
 
 # What a damaged state file, a noisy hook and an alias bomb cost the release binary (issue 28's
 # figures): peak RSS with a hook printing 400 MB, the time to refuse the bomb, the state's hash.
