@@ -80,3 +80,33 @@ async fn an_edge_address_still_behind_at_the_deadline_fails_the_verification() {
         run.stderr
     );
 }
+
+#[tokio::test]
+async fn the_test_edge_leaves_no_key_files_behind() {
+    // The edge hands Python's ssl each certificate and key through a file: one per handshake
+    // of a new certificate, 8,000 of them in /tmp after a day of test runs, until it deleted them.
+    let tmp = tempfile::tempdir().unwrap();
+    let w = world(&["--tmp", tmp.path().to_str().unwrap()]).await;
+    let config = write_config(
+        w.dir.path(),
+        &format!(
+            "verify:\n  connect_to: [{}]\n  ca_file: {}\ndomains:\n  - domain: {DOMAIN}\n    user_pool_id: {}\n",
+            w.emu.edge,
+            w.ca_file.display(),
+            w.pool
+        ),
+    );
+    let status = w.emu.run(&["status", "-c", config.to_str().unwrap()]);
+    assert!(
+        status
+            .stdout
+            .contains("serves serial 0a:0b:0c:01 (the current certificate)"),
+        "{}",
+        status.stdout
+    );
+    let left: Vec<_> = std::fs::read_dir(tmp.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert!(left.is_empty(), "the edge left {left:?}");
+}

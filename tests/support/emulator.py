@@ -858,7 +858,6 @@ class Edge:
     def __init__(self, port, delay, host="127.0.0.1"):
         self.delay = delay
         self.contexts = {}
-        self.tmp = tempfile.mkdtemp(prefix="ccr-edge-")
         self.lock = threading.Lock()
         self.base = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         self.base.sni_callback = self._on_sni
@@ -874,13 +873,15 @@ class Edge:
             key = (arn, bundle.cert)
             if key in self.contexts:
                 return self.contexts[key]
-            path = os.path.join(self.tmp, "%d.pem" % len(self.contexts))
-            with open(path, "wb") as f:
+            # ssl loads a key only from a file: it lives for the load and no longer, so runs
+            # leave no private keys behind in the temporary folder.
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            with tempfile.NamedTemporaryFile(prefix="ccr-edge-", suffix=".pem") as f:
                 f.write(bundle.key.strip() + b"\n" + bundle.cert.strip() + b"\n")
                 if bundle.chain:
                     f.write(bundle.chain.strip() + b"\n")
-            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-            ctx.load_cert_chain(path)
+                f.flush()
+                ctx.load_cert_chain(f.name)
             self.contexts[key] = ctx
             return ctx
 
@@ -1295,6 +1296,7 @@ def parser():
     parser.add_argument("--lagging-edge-delay", type=float, default=None, help="also serve a second edge address (127.0.0.2) this many seconds behind a swap")
     parser.add_argument("--updating-seconds", type=float, default=0.0, help="seconds a domain reads UPDATING after an update")
     parser.add_argument("--acm-page-size", type=int, default=0, help="cap ListCertificates pages at this many items")
+    parser.add_argument("--tmp", metavar="DIR", default=None, help="the temporary folder this emulator writes to (default: the system's)")
     parser.add_argument("--zygote", metavar="SOCKET", default=None, help="import once, then fork one emulator per connection to this Unix socket (the test harness's fast start; see zygote())")
     return parser
 
@@ -1305,6 +1307,8 @@ def main(argv=None, conn=None):
     args = parser().parse_args(argv)
     if args.zygote:
         return zygote(args.zygote)
+    if args.tmp:
+        tempfile.tempdir = args.tmp
     SETTINGS.update(
         updating_seconds=args.updating_seconds,
         edge_delay=args.edge_delay,
