@@ -60,9 +60,12 @@ release:
 	@ls -l target/release/cognito-cert-rotator | awk '{printf "target/release/cognito-cert-rotator: %.1f MiB (%d bytes)\n", $$5/1048576, $$5}'
 
 # The Debian package: target/debian/cognito-cert-rotator_<version>_<arch>.deb (release build).
+# cargo-deb's dev build: 42 s on 2 cores instead of its release build's 86 s (74 s of CPU
+# instead of 162), and as fast at packaging: its manifest builds the compressors optimised in
+# dev builds too (its release build is only opt-level 1).
 CARGO_DEB_VERSION := 3.8.0
 deb-tools:
-	@command -v cargo-deb >/dev/null || cargo install cargo-deb --version $(CARGO_DEB_VERSION) --locked
+	@command -v cargo-deb >/dev/null || CARGO_PROFILE_DEV_DEBUG=0 cargo install cargo-deb --version $(CARGO_DEB_VERSION) --locked --debug
 deb: deb-tools
 	cargo deb
 	@ls target/debian/*.deb
