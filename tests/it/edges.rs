@@ -87,15 +87,7 @@ async fn the_test_edge_leaves_no_key_files_behind() {
     // of a new certificate, 8,000 of them in /tmp after a day of test runs, until it deleted them.
     let tmp = tempfile::tempdir().unwrap();
     let w = world(&["--tmp", tmp.path().to_str().unwrap()]).await;
-    let config = write_config(
-        w.dir.path(),
-        &format!(
-            "verify:\n  connect_to: [{}]\n  ca_file: {}\ndomains:\n  - domain: {DOMAIN}\n    user_pool_id: {}\n",
-            w.emu.edge,
-            w.ca_file.display(),
-            w.pool
-        ),
-    );
+    let config = w.daemon_config("0 0 0 1 1 *", "");
     let status = w.emu.run(&["status", "-c", config.to_str().unwrap()]);
     assert!(
         status
