@@ -98,86 +98,83 @@ async fn a_long_pass_is_never_overlapped_and_late_ticks_are_skipped() {
     assert_eq!(passes.load(Ordering::SeqCst), 3);
 }
 
-#[tokio::test(start_paused = true)]
-async fn shutdown_mid_pass_waits_for_the_pass_within_grace() {
+/// How the loop ended when `control` arrived 1 s into its only pass, one of `pass`.
+struct Interrupted {
+    exit: LoopExit,
+    started: usize,
+    finished: usize,
+    elapsed: Duration,
+}
+
+/// One schedule tick, a pass of `pass`, and `control` 1 s into it (so the pass has surely
+/// started), with `grace` for a shutdown.
+async fn control_during_a_pass(control: Control, grace: Duration, pass: Duration) -> Interrupted {
     let (tick_tx, mut ticks) = mpsc::channel(1);
     let (ctl_tx, mut ctl) = mpsc::channel(1);
     tick_tx.send(Tick::Schedule).await.unwrap();
-    let finished = Arc::new(AtomicUsize::new(0));
-    let f = finished.clone();
     tokio::spawn(async move {
         tokio::time::sleep(Duration::from_secs(1)).await;
-        let _ = ctl_tx.send(Control::Shutdown).await;
+        let _ = ctl_tx.send(control).await;
     });
-    let started = Instant::now();
-    let exit = event_loop(&mut ticks, &mut ctl, Duration::from_secs(30), |_| {
-        let f = f.clone();
+    let started = Arc::new(AtomicUsize::new(0));
+    let finished = Arc::new(AtomicUsize::new(0));
+    let (s, f) = (started.clone(), finished.clone());
+    let at = Instant::now();
+    let exit = event_loop(&mut ticks, &mut ctl, grace, |_| {
+        let (s, f) = (s.clone(), f.clone());
         async move {
-            tokio::time::sleep(Duration::from_secs(5)).await;
+            s.fetch_add(1, Ordering::SeqCst);
+            tokio::time::sleep(pass).await;
             f.fetch_add(1, Ordering::SeqCst);
         }
     })
     .await;
-    assert_eq!(exit, LoopExit::Shutdown);
-    assert_eq!(
-        finished.load(Ordering::SeqCst),
-        1,
-        "the in-flight pass finished"
-    );
-    assert_eq!(started.elapsed(), Duration::from_secs(5));
+    Interrupted {
+        exit,
+        started: started.load(Ordering::SeqCst),
+        finished: finished.load(Ordering::SeqCst),
+        elapsed: at.elapsed(),
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn shutdown_mid_pass_waits_for_the_pass_within_grace() {
+    let run = control_during_a_pass(
+        Control::Shutdown,
+        Duration::from_secs(30),
+        Duration::from_secs(5),
+    )
+    .await;
+    assert_eq!(run.exit, LoopExit::Shutdown);
+    assert_eq!(run.finished, 1, "the in-flight pass finished");
+    assert_eq!(run.elapsed, Duration::from_secs(5));
 }
 
 #[tokio::test(start_paused = true)]
 async fn a_pass_stuck_past_grace_is_cut() {
-    let (tick_tx, mut ticks) = mpsc::channel(1);
-    let (ctl_tx, mut ctl) = mpsc::channel(1);
-    tick_tx.send(Tick::Schedule).await.unwrap();
-    // The shutdown arrives 1 s into the pass, so the pass has surely started.
-    tokio::spawn(async move {
-        tokio::time::sleep(Duration::from_secs(1)).await;
-        let _ = ctl_tx.send(Control::Shutdown).await;
-    });
-    let started_passes = Arc::new(AtomicUsize::new(0));
-    let finished = Arc::new(AtomicUsize::new(0));
-    let (s, f) = (started_passes.clone(), finished.clone());
-    let started = Instant::now();
-    let exit = event_loop(&mut ticks, &mut ctl, Duration::from_secs(30), |_| {
-        let (s, f) = (s.clone(), f.clone());
-        async move {
-            s.fetch_add(1, Ordering::SeqCst);
-            tokio::time::sleep(Duration::from_secs(3600)).await;
-            f.fetch_add(1, Ordering::SeqCst);
-        }
-    })
+    let run = control_during_a_pass(
+        Control::Shutdown,
+        Duration::from_secs(30),
+        Duration::from_secs(3600),
+    )
     .await;
-    assert_eq!(exit, LoopExit::Shutdown);
-    assert_eq!(started_passes.load(Ordering::SeqCst), 1, "the pass ran");
-    assert_eq!(finished.load(Ordering::SeqCst), 0, "and was cut");
+    assert_eq!(run.exit, LoopExit::Shutdown);
+    assert_eq!(run.started, 1, "the pass ran");
+    assert_eq!(run.finished, 0, "and was cut");
     // Cut exactly at the grace period after the shutdown request.
-    assert_eq!(started.elapsed(), Duration::from_secs(31));
+    assert_eq!(run.elapsed, Duration::from_secs(31));
 }
 
 #[tokio::test(start_paused = true)]
 async fn reload_mid_pass_lets_the_pass_finish_first() {
-    let (tick_tx, mut ticks) = mpsc::channel(1);
-    let (ctl_tx, mut ctl) = mpsc::channel(1);
-    tick_tx.send(Tick::Schedule).await.unwrap();
-    tokio::spawn(async move {
-        tokio::time::sleep(Duration::from_secs(1)).await;
-        let _ = ctl_tx.send(Control::Reload).await;
-    });
-    let done = Arc::new(AtomicUsize::new(0));
-    let d = done.clone();
-    let exit = event_loop(&mut ticks, &mut ctl, Duration::from_secs(1), |_| {
-        let d = d.clone();
-        async move {
-            tokio::time::sleep(Duration::from_secs(10)).await;
-            d.fetch_add(1, Ordering::SeqCst);
-        }
-    })
+    let run = control_during_a_pass(
+        Control::Reload,
+        Duration::from_secs(1),
+        Duration::from_secs(10),
+    )
     .await;
-    assert_eq!(exit, LoopExit::Reload);
-    assert_eq!(done.load(Ordering::SeqCst), 1);
+    assert_eq!(run.exit, LoopExit::Reload);
+    assert_eq!(run.finished, 1);
 }
 
 fn event(id: &str) -> Tick {
